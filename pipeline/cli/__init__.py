@@ -1,0 +1,39 @@
+"""The `pipeline` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pipeline.cli import events, serve, up
+from pipeline.cli.common import DataDirOption, prepare
+
+app = typer.Typer(
+    help="Webhook pipeline for Telegram-bot businesses.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("up")(up.up)
+app.command("receiver")(serve.receiver)
+app.command("worker")(serve.worker)
+app.command("beat")(serve.beat)
+app.command("flower")(serve.flower)
+app.add_typer(events.app, name="events")
+
+
+@app.command("migrate")
+def migrate(data_dir: Path | None = DataDirOption) -> None:
+    """Apply database migrations."""
+    from pipeline.migrate import upgrade
+
+    services = prepare("migrate", data_dir, need_broker=False)
+    try:
+        upgrade(services.database_url)
+        typer.echo("migrations: up to date")
+    finally:
+        services.stop_started()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,83 @@
+"""Routing of stored events to domain handlers by (source, type).
+
+A handler runs inside the worker's transaction with the event row locked. It writes its
+state through `ctx.session` (never commits) and registers outbound jobs with
+`ctx.after_commit`, which run only once the transaction committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any
+
+from loguru import logger
+from sqlalchemy.orm import Session
+
+from schema.events import Event, EventStatus
+
+ENTRY_POINT_GROUP = "pipeline.handlers"
+WILDCARD = "*"
+
+
+@dataclass
+class HandlerContext:
+    session: Session
+    event: Event
+    payload: dict[str, Any]
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, job: Callable[[], None]) -> None:
+        self._after_commit.append(job)
+
+
+# A handler returns nothing (processed) or EventStatus.IGNORED when it chose to do nothing.
+Handler = Callable[[HandlerContext], EventStatus | None]
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[str, str], Handler] = {}
+
+    def register(self, source: str, event_type: str, handler: Handler) -> None:
+        self._handlers[(source, event_type)] = handler
+
+    def handles(self, source: str, *event_types: str) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            for event_type in event_types or (WILDCARD,):
+                self.register(source, event_type, handler)
+            return handler
+
+        return decorate
+
+    def find(self, source: str, event_type: str) -> Handler | None:
+        exact = self._handlers.get((source, event_type))
+        if exact is not None:
+            return exact
+        # "payment_intent.*" style prefixes, then the provider's catch-all.
+        prefix = event_type.split(".", 1)[0] + ".*"
+        return self._handlers.get((source, prefix)) or self._handlers.get((source, WILDCARD))
+
+    def keys(self) -> list[tuple[str, str]]:
+        return sorted(self._handlers)
+
+
+handlers = HandlerRegistry()
+
+BUILTIN_MODULES = ("pipeline.events.builtin_handlers",)
+
+
+def load_handler_modules(extra: str = "") -> HandlerRegistry:
+    """Import built-in handler modules, entry-point plugins and configured extras."""
+    for name in BUILTIN_MODULES:
+        import_module(name)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:
+            logger.error("handler plugin {} failed to load: {}", ep.name, exc)
+    for name in filter(None, (part.strip() for part in extra.split(","))):
+        import_module(name)
+    return handlers

@@ -1,0 +1,192 @@
+"""Storing and processing events: the logic behind the ingest and process tasks.
+
+The caller owns the boundary: this service opens a session per step and commits it,
+and hands back the follow-up work (retries, after-commit jobs) to run after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from loguru import logger
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.envelope import Envelope
+from pipeline.events import repository
+from pipeline.events.backoff import full_jitter_delay
+from pipeline.events.errors import PermanentError
+from pipeline.events.handlers import HandlerContext, HandlerRegistry
+from pipeline.providers.registry import ProviderRegistry
+from schema.events import TERMINAL_STATUSES, Event, EventStatus
+
+ERROR_MAX_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_s: float = 2.0
+    max_s: float = 600.0
+
+    def delay(self, attempt: int) -> float:
+        return full_jitter_delay(attempt, self.base_s, self.max_s)
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    to_process: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ProcessResult:
+    processed: list[int] = field(default_factory=list)
+    ignored: list[int] = field(default_factory=list)
+    retry: list[tuple[int, float]] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+    skipped: int = 0
+    jobs: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _row(envelope: Envelope, payload: dict[str, Any] | None, repeats: int) -> dict[str, Any]:
+    return {
+        "source": envelope.provider,
+        "type": envelope.event_type[:128],
+        "external_id": envelope.external_id[:255],
+        "status": EventStatus.RECEIVED.value,
+        "attempts": 0,
+        "duplicates": repeats,
+        "payload": payload,
+        "raw_body": envelope.body,
+        "headers": envelope.headers,
+        "request_id": envelope.request_id or None,
+        "received_at": envelope.received_at,
+    }
+
+
+class EventService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        providers: ProviderRegistry,
+        handlers: HandlerRegistry,
+        retry: RetryPolicy,
+        on_dead: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.providers = providers
+        self.handlers = handlers
+        self.retry = retry
+        self.on_dead = on_dead
+
+    def _payload(self, envelope: Envelope) -> dict[str, Any] | None:
+        provider = self.providers.get(envelope.provider)
+        if provider is None:
+            return None
+        try:
+            return provider.payload(envelope.body, envelope.headers)
+        except Exception as exc:  # stored anyway; processing will mark it dead
+            logger.warning("payload of {} could not be parsed: {}", envelope.external_id, exc)
+            return None
+
+    def store(self, envelopes: Sequence[Envelope]) -> IngestResult:
+        """Persist a batch once per key and commit; say which events need processing."""
+        unique: dict[tuple[str, str], tuple[Envelope, int]] = {}
+        for env in envelopes:
+            key = (env.provider, env.external_id)
+            first, repeats = unique.get(key, (env, -1))
+            unique[key] = (first, repeats + 1)
+        rows = [_row(env, self._payload(env), repeats) for env, repeats in unique.values()]
+        with self.sessions() as session:
+            stored = repository.store(session, rows)
+            session.commit()
+        result = IngestResult(stored=sum(s.inserted for s in stored))
+        result.duplicates = len(envelopes) - result.stored
+        result.to_process = [s.id for s in stored if s.status not in TERMINAL_STATUSES]
+        return result
+
+    def process(self, ids: Sequence[int]) -> ProcessResult:
+        """Run handlers for the given events in one transaction, one savepoint each."""
+        result = ProcessResult()
+        if not ids:
+            return result
+        with self.sessions() as session:
+            events = repository.lock_unfinished(session, ids)
+            result.skipped = len(ids) - len(events)
+            now = datetime.now(UTC)
+            for event in events:
+                self._process_one(session, event, now, result)
+            session.commit()
+        for event_id in result.dead:
+            logger.bind(event_id=event_id).error("event is dead")
+        return result
+
+    def _process_one(
+        self, session: Session, event: Event, now: datetime, result: ProcessResult
+    ) -> None:
+        event.attempts += 1
+        event.status = EventStatus.PROCESSING.value
+        with logger.contextualize(event_id=event.id, provider=event.source):
+            handler = self.handlers.find(event.source, event.type)
+            if handler is None:
+                self._finish(event, EventStatus.IGNORED, now)
+                result.ignored.append(event.id)
+                return
+            savepoint = session.begin_nested()
+            ctx = HandlerContext(session=session, event=event, payload=event.payload or {})
+            try:
+                if event.payload is None:
+                    raise PermanentError("the stored body could not be parsed")
+                outcome = handler(ctx)
+                savepoint.commit()
+            except PermanentError as exc:
+                savepoint.rollback()
+                self._dead(event, f"permanent: {exc}", result)
+                return
+            except Exception as exc:
+                savepoint.rollback()
+                self._failed(event, exc, now, result)
+                return
+            status = outcome or EventStatus.PROCESSED
+            self._finish(event, status, now)
+            (result.ignored if status == EventStatus.IGNORED else result.processed).append(event.id)
+            result.jobs.extend(ctx._after_commit)
+            logger.debug("event {} {}", event.type, status.value)
+
+    @staticmethod
+    def _finish(event: Event, status: EventStatus, now: datetime) -> None:
+        event.status = status.value
+        event.processed_at = now
+        event.next_attempt_at = None
+        event.last_error = None
+
+    def _failed(self, event: Event, exc: Exception, now: datetime, result: ProcessResult) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+        if event.attempts >= self.retry.max_attempts:
+            self._dead(event, f"retries exhausted after {event.attempts} attempts: {error}", result)
+            return
+        delay = self.retry.delay(event.attempts)
+        event.status = EventStatus.FAILED.value
+        event.last_error = error
+        event.next_attempt_at = now + timedelta(seconds=delay)
+        result.retry.append((event.id, delay))
+        logger.warning("attempt {} failed, retry in {:.1f} s: {}", event.attempts, delay, error)
+
+    def _dead(self, event: Event, error: str, result: ProcessResult) -> None:
+        event.status = EventStatus.DEAD.value
+        event.last_error = error[:ERROR_MAX_CHARS]
+        event.next_attempt_at = None
+        result.dead.append(event.id)
+        if self.on_dead is not None:
+            self.on_dead(event)
+
+    def replay(self, event_id: int) -> bool:
+        """Put an event back to `received` so the next process run handles it again."""
+        with self.sessions() as session:
+            event = repository.reset_for_replay(session, event_id)
+            session.commit()
+        return event is not None

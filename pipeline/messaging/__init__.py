@@ -1,0 +1,1 @@
+"""The contract between the processes: queue names, task names and message format."""

@@ -1,0 +1,69 @@
+"""Telegram Bot API webhooks: updates authenticated by the secret-token header."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from pipeline.providers.base import (
+    Accepted,
+    BadSignature,
+    InboundRequest,
+    MalformedBody,
+    NotConfigured,
+    Reply,
+)
+from pipeline.providers.parsing import json_object, matches_any, require_media_type
+from pipeline.settings import get_settings, secret_values
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+# Message fields that make a message a payment event of its own kind.
+PAYMENT_MESSAGE_FIELDS = ("successful_payment", "refunded_payment")
+
+
+def update_type(update: Mapping[str, object]) -> str:
+    """The kind of an update: the one field besides `update_id` (payments refined)."""
+    kinds = [key for key in update if key != "update_id"]
+    if not kinds:
+        return "unknown"
+    kind = kinds[0]
+    message = update.get(kind)
+    if kind == "message" and isinstance(message, Mapping):
+        for field in PAYMENT_MESSAGE_FIELDS:
+            if field in message:
+                return f"message.{field}"
+    return kind
+
+
+class TelegramProvider:
+    name: ClassVar[str] = "telegram"
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
+    verifies: ClassVar[str] = f"{SECRET_HEADER} header (constant-time)"
+
+    def _secrets(self) -> list[str]:
+        return secret_values(get_settings().telegram_webhook_secret)
+
+    def configured(self) -> bool:
+        return bool(self._secrets())
+
+    def accept(self, request: InboundRequest) -> Accepted:
+        secrets = self._secrets()
+        if not secrets:
+            raise NotConfigured(self.name)
+        token = request.headers.get(SECRET_HEADER.lower())
+        if not token:
+            raise BadSignature(f"missing {SECRET_HEADER} header")
+        if not matches_any(token, secrets):
+            raise BadSignature(f"{SECRET_HEADER} does not match")
+        require_media_type(request.headers, "application/json")
+        update = json_object(request.body)
+        update_id = update.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
+            raise MalformedBody("update_id must be a non-negative integer")
+        return Accepted(external_id=str(update_id), event_type=update_type(update))
+
+    def reply(self, accepted: Accepted) -> Reply:
+        return Reply()
+
+    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
+        return json_object(body)

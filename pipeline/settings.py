@@ -1,0 +1,64 @@
+"""One settings object for the whole pipeline, read from the environment and `.env`.
+
+Provider-specific settings live beside each provider (see `pipeline.providers`), so a
+third-party provider brings its own without touching this file.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_FILE = ".env"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
+
+    # Infrastructure. Empty URLs mean "use the embedded servers in DATA_DIR".
+    database_url: str | None = None
+    broker_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+
+    # Receiver.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    enqueue_timeout_s: float = Field(2.0, gt=0)
+    publish_batch_max: int = Field(200, ge=1)
+
+    # Telegram (the bot itself and its webhook).
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+
+    # Processing and retries of events.
+    event_max_attempts: int = Field(8, ge=1)
+    event_retry_base_s: float = Field(2.0, gt=0)
+    event_retry_max_s: float = Field(600.0, gt=0)
+    ingest_batch_max: int = Field(200, ge=1)
+    # Extra handler modules to import in workers (comma-separated dotted paths).
+    handler_modules: str = ""
+
+    # Celery.
+    worker_concurrency: int | None = None
+    broker_visibility_timeout_s: int = 3600
+
+    # Logging.
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def secret_values(secret: SecretStr | None) -> list[str]:
+    """Every current value of a secret: comma-separated lists allow rotation."""
+    if secret is None:
+        return []
+    return [part.strip() for part in secret.get_secret_value().split(",") if part.strip()]

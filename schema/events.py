@@ -1,0 +1,64 @@
+"""The `events` inbox: every accepted webhook, stored once per (source, external_id)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schema.base import Base
+
+
+class EventStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # stored, no handler for its (source, type)
+    FAILED = "failed"  # will be retried
+    DEAD = "dead"  # retries exhausted or a permanent error; can be replayed
+
+
+TERMINAL_STATUSES = frozenset({EventStatus.PROCESSED, EventStatus.IGNORED, EventStatus.DEAD})
+_STATUS_LIST = ", ".join(f"'{s.value}'" for s in EventStatus)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        CheckConstraint(f"status IN ({_STATUS_LIST})", name="status_known"),
+        Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_events_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(128))
+    external_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.RECEIVED.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    raw_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    headers: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default="{}")
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

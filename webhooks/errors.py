@@ -1,0 +1,46 @@
+"""Error answers: every rejection is a 4xx with a message; broker trouble is a 503."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from loguru import logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pipeline.providers.base import WebhookRejected
+from webhooks.receive import NotEnqueued
+
+RETRY_AFTER_S = "5"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(WebhookRejected)
+    async def rejected(request: Request, exc: WebhookRejected) -> JSONResponse:
+        logger.bind(path=request.url.path).info(
+            "rejected {} {}: {}", exc.status, exc.reason, exc.detail
+        )
+        return JSONResponse({"error": exc.reason, "detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(NotEnqueued)
+    async def not_enqueued(request: Request, exc: NotEnqueued) -> JSONResponse:
+        return JSONResponse(
+            {"error": "unavailable", "detail": "event not accepted, retry later"},
+            status_code=503,
+            headers={"retry-after": RETRY_AFTER_S},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": "http", "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.opt(exception=exc).error("unexpected error on {}", request.url.path)
+        return JSONResponse(
+            {"error": "internal", "detail": "internal error, nothing was accepted"},
+            status_code=500,
+        )

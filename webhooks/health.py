@@ -1,0 +1,52 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import make_url
+
+router = APIRouter()
+CHECK_TIMEOUT_S = 2.0
+
+
+def libpq_url(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _database(url: str) -> None:
+    conn = await psycopg.AsyncConnection.connect(libpq_url(url), connect_timeout=2)
+    async with conn:
+        await conn.execute("SELECT 1")
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    checks: dict[str, str] = {}
+
+    async def check(name: str, probe: asyncio.Future[None] | asyncio.Task[None]) -> None:
+        try:
+            await asyncio.wait_for(probe, CHECK_TIMEOUT_S)
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}: {exc}"[:300]
+
+    await asyncio.gather(
+        check("broker", asyncio.ensure_future(asyncio.to_thread(state.publisher.publisher.ping))),
+        check("database", asyncio.ensure_future(_database(state.database_url))),
+    )
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -1,0 +1,82 @@
+"""The receiver: a FastAPI app with one route per registered provider."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from pipeline.messaging.publisher import BatchingPublisher, BrokerPublisher
+from pipeline.providers.base import Provider
+from pipeline.providers.registry import ProviderRegistry, default_registry
+from pipeline.settings import Settings, get_settings
+from webhooks.errors import install_error_handlers
+from webhooks.health import router as health_router
+from webhooks.receive import receive
+
+
+def _provider_routes(app: FastAPI, provider: Provider) -> None:
+    async def endpoint(request: Request) -> Response:
+        state = request.app.state
+        return await receive(request, provider, state.publisher, state.settings)
+
+    async def endpoint_with_kind(request: Request, kind: str) -> Response:
+        state = request.app.state
+        return await receive(request, provider, state.publisher, state.settings, subpath=kind)
+
+    path = f"/webhooks/{provider.name}"
+    methods = list(provider.methods)
+    app.add_api_route(path, endpoint, methods=methods, name=f"webhook_{provider.name}")
+    app.add_api_route(
+        f"{path}/{{kind}}",
+        endpoint_with_kind,
+        methods=methods,
+        name=f"webhook_{provider.name}_kind",
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    registry: ProviderRegistry | None = None,
+    publisher: BatchingPublisher | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    registry = registry or default_registry()
+    if not settings.broker_url or not settings.database_url:
+        raise RuntimeError("the receiver needs BROKER_URL and DATABASE_URL (see `pipeline up`)")
+    broker_url, database_url = settings.broker_url, settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = publisher is None
+        app.state.publisher = publisher or BatchingPublisher(
+            BrokerPublisher(broker_url, timeout=min(1.0, settings.enqueue_timeout_s)),
+            max_batch=settings.publish_batch_max,
+        )
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.publisher.close()
+
+    app = FastAPI(title="Webhook receiver", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.database_url = database_url
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for provider in registry:
+        _provider_routes(app, provider)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory webhooks.main:app_from_env`."""
+    from pipeline.logging import setup_logging
+
+    settings = get_settings()
+    if os.environ.get("PIPELINE_ROLE") != "receiver":
+        setup_logging(settings, "receiver")
+    return create_app(settings)

@@ -1,0 +1,88 @@
+"""The hot path: read, verify, enqueue, answer. No database on this path."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import Request, Response
+from loguru import logger
+
+from pipeline.envelope import Envelope
+from pipeline.messaging.publisher import BatchingPublisher
+from pipeline.providers.base import InboundRequest, Provider, WebhookRejected
+from pipeline.settings import Settings
+
+
+class BodyTooLarge(WebhookRejected):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body exceeds the limit of {limit} bytes", reason="too_large")
+
+
+class NotEnqueued(Exception):
+    """The broker did not accept the message in time: the provider must retry."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def receive(
+    request: Request,
+    provider: Provider,
+    publisher: BatchingPublisher,
+    settings: Settings,
+    subpath: str = "",
+) -> Response:
+    received_at = datetime.now(UTC)
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    body = await read_body(request, settings.max_body_bytes)
+    inbound = InboundRequest(
+        provider=provider.name,
+        method=request.method,
+        path=request.url.path,
+        body=body,
+        headers=request.headers,
+        query=request.query_params,
+        client_ip=client_ip(request),
+        received_at=received_at,
+        subpath=subpath,
+    )
+    accepted = provider.accept(inbound)
+    envelope = Envelope(
+        provider=provider.name,
+        external_id=accepted.external_id,
+        event_type=accepted.event_type,
+        body=body,
+        received_at=received_at,
+        headers=dict(accepted.headers),
+        request_id=request_id,
+    )
+    try:
+        await publisher.submit(envelope.to_message(), len(body), settings.enqueue_timeout_s)
+    except (TimeoutError, ConnectionError) as exc:
+        logger.bind(provider=provider.name, request_id=request_id).warning(
+            "not enqueued, answering 503: {}", exc or "timed out"
+        )
+        raise NotEnqueued(str(exc) or "broker did not answer in time") from exc
+    reply = provider.reply(accepted)
+    return Response(
+        content=reply.body,
+        status_code=reply.status,
+        media_type=reply.media_type,
+        headers={"x-request-id": request_id},
+    )

@@ -1,0 +1,90 @@
+"""The Celery application: queues, routing, reliability settings, beat schedule."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery, signals
+
+from pipeline.logging import setup_logging
+from pipeline.messaging.publisher import is_amqp, transport_options
+from pipeline.messaging.queues import (
+    INGEST,
+    MAINTENANCE,
+    TASK_DISPATCH_DUE,
+    TASK_INGEST,
+    TASK_PROCESS_EVENT,
+    kombu_queues,
+)
+from pipeline.settings import Settings, get_settings
+
+TASK_MODULES = ["workers.tasks.ingest", "workers.tasks.maintenance"]
+DISPATCH_DUE_EVERY_S = 10.0
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    broker = settings.broker_url or ""
+    return {
+        "broker_url": broker,
+        "broker_transport_options": transport_options(
+            broker, timeout=2.0, visibility_timeout=settings.broker_visibility_timeout_s
+        ),
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 2.0,
+        "broker_heartbeat": 10 if is_amqp(broker) else 0,
+        # Tasks are idempotent: redeliver rather than lose when a worker dies mid-task.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 4,
+        "task_queues": kombu_queues(),
+        "task_default_queue": MAINTENANCE,
+        "task_routes": {
+            TASK_INGEST: {"queue": INGEST},
+            TASK_PROCESS_EVENT: {"queue": INGEST},
+            TASK_DISPATCH_DUE: {"queue": MAINTENANCE},
+        },
+        # A producer must never hang when the broker is down.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1.0,
+        },
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "beat_schedule": {
+            "dispatch-due-events": {"task": TASK_DISPATCH_DUE, "schedule": DISPATCH_DUE_EVERY_S},
+        },
+    }
+
+
+def create_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    celery = Celery("pipeline", include=TASK_MODULES)
+    celery.conf.update(celery_config(settings))
+    return celery
+
+
+@signals.setup_logging.connect
+def _route_celery_logs(**_: Any) -> None:
+    setup_logging(get_settings(), os.environ.get("PIPELINE_ROLE", "worker"))
+
+
+@signals.worker_init.connect
+def _preload(**_: Any) -> None:
+    from workers.context import preload
+
+    preload()
+
+
+app = create_celery()

@@ -1,0 +1,65 @@
+"""Per-process resources of a worker: engine, session factory, services, publisher.
+
+Keyed by process id, so a forked pool process builds its own instead of using the
+parent's connections.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.events.handlers import load_handler_modules
+from pipeline.events.service import EventService, RetryPolicy
+from pipeline.messaging.publisher import BrokerPublisher
+from pipeline.providers.registry import default_registry
+from pipeline.settings import get_settings
+from schema.session import make_engine, make_session_factory
+
+
+@cache
+def _engine(pid: int) -> Engine:
+    url = get_settings().database_url
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set for the worker")
+    return make_engine(url, pool_size=2)
+
+
+def sessions() -> sessionmaker[Session]:
+    return make_session_factory(_engine(os.getpid()))
+
+
+@cache
+def _event_service(pid: int) -> EventService:
+    settings = get_settings()
+    return EventService(
+        sessions(),
+        default_registry(),
+        load_handler_modules(settings.handler_modules),
+        RetryPolicy(
+            settings.event_max_attempts, settings.event_retry_base_s, settings.event_retry_max_s
+        ),
+    )
+
+
+def event_service() -> EventService:
+    return _event_service(os.getpid())
+
+
+@cache
+def _publisher(pid: int) -> BrokerPublisher:
+    return BrokerPublisher(get_settings().broker_url or "", timeout=2.0, max_retries=2)
+
+
+def publisher() -> BrokerPublisher:
+    return _publisher(os.getpid())
+
+
+def preload() -> None:
+    """Import handlers and providers once in the parent, so forked children start warm
+    (the Bot API types take seconds to build)."""
+    load_handler_modules(get_settings().handler_modules)
+    default_registry()

@@ -1,0 +1,61 @@
+"""Ingest: store webhooks once, then process them; retries of single events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from loguru import logger
+
+from pipeline.envelope import Envelope
+from pipeline.events.service import ProcessResult
+from pipeline.messaging.celery_message import task_message
+from pipeline.messaging.queues import INGEST, TASK_INGEST, TASK_PROCESS_EVENT
+from workers.celery_app import app
+from workers.context import event_service, publisher
+from workers.tasks.base import LoggedTask
+
+
+def schedule_retry(event_id: int, delay_s: float) -> None:
+    eta = (datetime.now(UTC) + timedelta(seconds=delay_s)).isoformat()
+    publisher().publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id], countdown_eta=eta))
+
+
+def after_processing(result: ProcessResult) -> None:
+    """Runs after commit: outbound jobs and retry messages."""
+    for job in result.jobs:
+        try:
+            job()
+        except Exception as exc:  # the sweeper re-dispatches what did not go out
+            logger.opt(exception=exc).error("after-commit job failed")
+    for event_id, delay in result.retry:
+        try:
+            schedule_retry(event_id, delay)
+        except Exception as exc:  # dispatch_due picks failed events up later
+            logger.bind(event_id=event_id).warning("retry not scheduled now: {}", exc)
+
+
+@app.task(name=TASK_INGEST, base=LoggedTask, bind=True)
+def ingest(self: LoggedTask, messages: list[dict[str, Any]]) -> dict[str, int]:
+    service = event_service()
+    envelopes = [Envelope.from_message(message) for message in messages]
+    stored = service.store(envelopes)
+    result = service.process(stored.to_process)
+    after_processing(result)
+    summary = {
+        "received": len(envelopes),
+        "stored": stored.stored,
+        "duplicates": stored.duplicates,
+        "processed": len(result.processed),
+        "ignored": len(result.ignored),
+        "failed": len(result.retry),
+        "dead": len(result.dead),
+    }
+    logger.debug("ingest {}", summary)
+    return summary
+
+
+@app.task(name=TASK_PROCESS_EVENT, base=LoggedTask, bind=True)
+def process_event(self: LoggedTask, event_id: int) -> None:
+    with logger.contextualize(event_id=event_id):
+        after_processing(event_service().process([event_id]))
