@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     data_dir: Path = Path("var")
 
+    # Prefix for every queue and exchange name, so pipelines can share one broker
+    # (read straight from the environment by pipeline.messaging.queues).
+    queue_prefix: str = ""
+
     # Receiver.
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     enqueue_timeout_s: float = Field(2.0, gt=0)

@@ -16,6 +16,7 @@ from pipeline.messaging.queues import (
     TASK_INGEST,
     TASK_PROCESS_EVENT,
     kombu_queues,
+    queue_name,
 )
 from pipeline.settings import Settings, get_settings
 
@@ -38,11 +39,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 4,
         "task_queues": kombu_queues(),
-        "task_default_queue": MAINTENANCE,
+        "task_default_queue": queue_name(MAINTENANCE),
         "task_routes": {
-            TASK_INGEST: {"queue": INGEST},
-            TASK_PROCESS_EVENT: {"queue": INGEST},
-            TASK_DISPATCH_DUE: {"queue": MAINTENANCE},
+            TASK_INGEST: {"queue": queue_name(INGEST)},
+            TASK_PROCESS_EVENT: {"queue": queue_name(INGEST)},
+            TASK_DISPATCH_DUE: {"queue": queue_name(MAINTENANCE)},
         },
         # A producer must never hang when the broker is down.
         "task_publish_retry": True,

@@ -61,7 +61,7 @@ class BrokerPublisher:
         self._producer.publish(
             message.body,
             exchange=target.exchange,
-            routing_key=message.queue,
+            routing_key=target.routing_key,
             declare=[target],
             content_type="application/json",
             content_encoding="utf-8",

@@ -1,9 +1,12 @@
 """Queues and task names shared by every process that sends or consumes tasks.
 
 The receiver sends tasks by name, so it needs these names but none of the workers' code.
+`QUEUE_PREFIX` lets several pipelines (or test runs) share one broker.
 """
 
 from __future__ import annotations
+
+import os
 
 from kombu import Exchange, Queue
 
@@ -20,10 +23,16 @@ TASK_PROCESS_EVENT = "workers.process_event"
 TASK_DISPATCH_DUE = "workers.dispatch_due"
 
 
-def kombu_queue(name: str) -> Queue:
+def queue_name(base: str) -> str:
+    """The broker-side name of a logical queue."""
+    return os.environ.get("QUEUE_PREFIX", "") + base
+
+
+def kombu_queue(base: str) -> Queue:
     """The declaration every process agrees on: a durable direct exchange per queue."""
+    name = queue_name(base)
     return Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
 
 
 def kombu_queues() -> list[Queue]:
-    return [kombu_queue(name) for name in ALL_QUEUES]
+    return [kombu_queue(base) for base in ALL_QUEUES]

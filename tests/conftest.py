@@ -1,0 +1,91 @@
+"""Fixtures: real services, a fresh migrated database, an isolated broker namespace."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.migrate import upgrade
+from pipeline.settings import get_settings
+from schema import Base
+from schema.session import make_engine, make_session_factory
+from tests.support.services import TestServices, create_database, drop_database, start_services
+
+# Settings come from the environment; make sure a developer's .env does not leak in.
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[TestServices]:
+    found = start_services()
+    yield found
+    for server in reversed(found.embedded):
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(services: TestServices) -> Iterator[str]:
+    url = create_database(services.admin_database_url)
+    upgrade(url)
+    yield url
+    drop_database(services.admin_database_url, url)
+
+
+@pytest.fixture(scope="session")
+def queue_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}-"
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts from known settings; fixtures below fill in the URLs."""
+    for name in ("DATABASE_URL", "BROKER_URL", "REDIS_URL", "QUEUE_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "tg-secret-1,tg-secret-2")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> sessionmaker[Session]:
+    """A session factory on a database emptied before the test."""
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    return make_session_factory(engine)
+
+
+@pytest.fixture(params=["redis", "amqp"])
+def broker_url(
+    request: pytest.FixtureRequest,
+    services: TestServices,
+    queue_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """The broker under test: Redis always, RabbitMQ where one is reachable."""
+    if request.param == "redis":
+        url = services.redis_url
+    else:
+        if not services.amqp_url:
+            pytest.skip("no RabbitMQ reachable (set TEST_AMQP_URL to run the AMQP variant)")
+        url = services.amqp_url
+    monkeypatch.setenv("BROKER_URL", url)
+    monkeypatch.setenv("QUEUE_PREFIX", f"{queue_prefix}{uuid.uuid4().hex[:6]}-")
+    get_settings.cache_clear()
+    return url

@@ -1,0 +1,102 @@
+"""Running the real receiver and worker as processes for whole-process tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def pipeline_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update(extra)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def receiver(env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    port = free_port()
+    process = spawn(["receiver", "--port", str(port)], env, log_dir / "receiver.log")
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError((log_dir / "receiver.log").read_text()[-3000:])
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(healthy, 30, "the receiver to start")
+        yield base
+    finally:
+        stop(process)
+
+
+@contextmanager
+def worker(
+    env: dict[str, str], log_dir: Path, concurrency: int = 2, name: str = "worker"
+) -> Iterator[subprocess.Popen[bytes]]:
+    log = log_dir / f"{name}.log"
+    process = spawn(["worker", f"--concurrency={concurrency}"], env, log)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(log.read_text()[-3000:])
+        return log.exists() and " ready." in log.read_text(errors="replace")
+
+    try:
+        wait_until(ready, 60, "the worker to start")
+        yield process
+    finally:
+        stop(process, timeout=30)
