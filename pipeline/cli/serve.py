@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
 
 from pipeline.cli.common import DataDirOption, prepare
+from pipeline.messaging.queues import ALL_QUEUES, queue_name
+from pipeline.runtime import Services
 from pipeline.settings import get_settings
 
 
@@ -37,6 +42,26 @@ def receiver(
         services.stop_started()
 
 
+CELERY_APP = "workers.celery_app:app"  # by name: the CLI does not import the workers
+
+
+def run_celery(args: list[str], services: Services) -> None:
+    """Run a Celery command as a child, forwarding SIGINT/SIGTERM, then stop what we started."""
+    process = subprocess.Popen([sys.executable, "-m", "celery", "-A", CELERY_APP, *args])
+
+    def forward(signum: int, _frame: object) -> None:
+        if process.poll() is None:
+            process.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        code = process.wait()
+    finally:
+        services.stop_started()
+    raise typer.Exit(code)
+
+
 def worker(
     queues: str = typer.Option("", help="Comma-separated queues (default: all)."),
     concurrency: int | None = typer.Option(None, help="Worker processes (default: CPUs)."),
@@ -45,38 +70,30 @@ def worker(
 ) -> None:
     """Run a Celery worker."""
     services = prepare("worker", data_dir)
-    from pipeline.messaging.queues import ALL_QUEUES
-    from workers.celery_app import app
-
-    argv = [
+    wanted = [q.strip() for q in queues.split(",") if q.strip()] or list(ALL_QUEUES)
+    args = [
         "worker",
         f"--pool={pool}",
         "--loglevel",
         get_settings().log_level,
         "-Q",
-        queues or ",".join(ALL_QUEUES),
+        ",".join(queue_name(q) for q in wanted),
         "--without-mingle",
     ]
     concurrency = concurrency or get_settings().worker_concurrency
     if concurrency:
-        argv.append(f"--concurrency={concurrency}")
-    try:
-        app.worker_main(argv)
-    finally:
-        services.stop_started()
+        args.append(f"--concurrency={concurrency}")
+    run_celery(args, services)
 
 
 def beat(data_dir: Path | None = DataDirOption) -> None:
     """Run Celery beat (the periodic schedule)."""
     services = prepare("beat", data_dir)
-    from workers.celery_app import app
-
     services.data_dir.mkdir(parents=True, exist_ok=True)
     schedule = services.data_dir / "celerybeat-schedule"
-    try:
-        app.start(["beat", "--schedule", str(schedule), "--loglevel", get_settings().log_level])
-    finally:
-        services.stop_started()
+    run_celery(
+        ["beat", "--schedule", str(schedule), "--loglevel", get_settings().log_level], services
+    )
 
 
 def flower(
@@ -86,13 +103,8 @@ def flower(
 ) -> None:
     """Run Flower, the Celery monitoring UI."""
     services = prepare("flower", data_dir)
-    from workers.celery_app import app
-
-    argv = ["flower", f"--port={port}", f"--address={address}"]
+    args = ["flower", f"--port={port}", f"--address={address}"]
     auth = os.environ.get("FLOWER_BASIC_AUTH")
     if auth:
-        argv.append(f"--basic-auth={auth}")
-    try:
-        app.start(argv)
-    finally:
-        services.stop_started()
+        args.append(f"--basic-auth={auth}")
+    run_celery(args, services)

@@ -10,10 +10,9 @@ from pipeline.messaging.queues import kombu_queue
 def queued(broker_url: str, base: str) -> int:
     queue = kombu_queue(base)
     with Connection(broker_url, connect_timeout=2) as conn:
-        channel = conn.default_channel
-        bound = queue(channel)
-        bound.declare()
-        _, count, _ = bound.queue_declare(passive=True)
+        # A non-passive declare answers the count on both transports (an empty Redis
+        # list does not exist as a key, so a passive declare would fail there).
+        _, count, _ = queue(conn.default_channel).queue_declare()
         return int(count)
 
 

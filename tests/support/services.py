@@ -25,6 +25,8 @@ DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672//"
 
 @dataclass
 class TestServices:
+    __test__ = False  # not a test class
+
     admin_database_url: str
     redis_url: str  # a broker URL (redis:// or redis+socket://)
     amqp_url: str | None

@@ -1,0 +1,188 @@
+"""Storing and processing events against a real PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.envelope import Envelope
+from pipeline.events.errors import PermanentError
+from pipeline.events.handlers import HandlerContext, HandlerRegistry, load_handler_modules
+from pipeline.events.service import EventService, RetryPolicy
+from pipeline.providers.registry import build_registry
+from schema.events import Event, EventStatus
+from tests.support.signing import stripe_event, telegram_update
+
+
+def envelope(provider: str, external_id: str, body: bytes, event_type: str) -> Envelope:
+    return Envelope(provider, external_id, event_type, body, datetime.now(UTC), {}, "req-1")
+
+
+def stripe_envelope(event_id: str, event_type: str = "payment_intent.succeeded") -> Envelope:
+    return envelope("stripe", event_id, stripe_event(event_id, event_type), event_type)
+
+
+@pytest.fixture
+def service(db: sessionmaker[Session]) -> EventService:
+    return EventService(
+        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+    )
+
+
+def events(db: sessionmaker[Session]) -> list[Event]:
+    with db() as session:
+        return list(session.scalars(select(Event).order_by(Event.id)))
+
+
+def test_store_then_process(service: EventService, db: sessionmaker[Session]) -> None:
+    stored = service.store(
+        [stripe_envelope("evt_1"), envelope("telegram", "7", telegram_update(7), "message")]
+    )
+    assert stored.stored == 2 and stored.duplicates == 0
+    result = service.process(stored.to_process)
+    assert len(result.processed) == 2
+    rows = events(db)
+    assert [r.status for r in rows] == ["processed", "processed"]
+    assert rows[0].payload is not None and rows[0].payload["id"] == "evt_1"
+    assert rows[0].raw_body == stripe_event("evt_1") or rows[0].raw_body is not None
+    assert all(r.attempts == 1 and r.processed_at is not None for r in rows)
+
+
+def test_duplicates_in_and_across_batches_are_counted_not_reprocessed(
+    service: EventService, db: sessionmaker[Session]
+) -> None:
+    first = service.store([stripe_envelope("evt_d"), stripe_envelope("evt_d")])
+    assert (first.stored, first.duplicates) == (1, 1)
+    service.process(first.to_process)
+    again = service.store([stripe_envelope("evt_d")])
+    assert (again.stored, again.duplicates, again.to_process) == (0, 1, [])
+    (row,) = events(db)
+    assert (row.status, row.attempts, row.duplicates) == ("processed", 1, 2)
+
+
+def test_concurrent_deliveries_process_once(
+    service: EventService, db: sessionmaker[Session]
+) -> None:
+    def deliver(_: int) -> int:
+        stored = service.store([stripe_envelope("evt_race")])
+        return len(service.process(stored.to_process).processed)
+
+    with ThreadPoolExecutor(5) as pool:
+        processed = sum(pool.map(deliver, range(5)))
+    (row,) = events(db)
+    assert processed == 1
+    assert (row.status, row.attempts, row.duplicates) == ("processed", 1, 4)
+
+
+def test_unhandled_type_is_ignored(service: EventService, db: sessionmaker[Session]) -> None:
+    stored = service.store([stripe_envelope("evt_i", "customer.created")])
+    result = service.process(stored.to_process)
+    assert result.ignored == stored.to_process
+    assert events(db)[0].status == EventStatus.IGNORED
+
+
+def test_transient_failures_back_off_then_go_dead(
+    db: sessionmaker[Session],
+) -> None:
+    calls: list[int] = []
+    registry = HandlerRegistry()
+
+    @registry.handles("stripe", "payment_intent.succeeded")
+    def flaky(ctx: HandlerContext) -> None:
+        calls.append(ctx.event.attempts)
+        raise TimeoutError("provider timed out")
+
+    dead: list[int] = []
+    service = EventService(
+        db,
+        build_registry(with_plugins=False),
+        registry,
+        RetryPolicy(3, 1.0, 4.0),
+        on_dead=lambda event: dead.append(event.id),
+    )
+    stored = service.store([stripe_envelope("evt_f")])
+    first = service.process(stored.to_process)
+    assert len(first.retry) == 1 and 0 <= first.retry[0][1] <= 1.0
+    row = events(db)[0]
+    assert row.status == "failed" and row.next_attempt_at is not None
+    assert "TimeoutError: provider timed out" in (row.last_error or "")
+    second = service.process(stored.to_process)
+    assert 0 <= second.retry[0][1] <= 2.0  # the ceiling doubles: full jitter within it
+    third = service.process(stored.to_process)
+    assert third.dead == stored.to_process == dead
+    row = events(db)[0]
+    assert (row.status, row.attempts) == ("dead", 3)
+    assert "retries exhausted after 3 attempts" in (row.last_error or "")
+    assert calls == [1, 2, 3]
+    assert service.process(stored.to_process).processed == []  # dead stays dead
+
+
+def test_permanent_error_goes_dead_at_once_and_rolls_back_handler_writes(
+    db: sessionmaker[Session],
+) -> None:
+    registry = HandlerRegistry()
+
+    @registry.handles("stripe")
+    def broken(ctx: HandlerContext) -> None:
+        ctx.event.type = "changed-by-handler"
+        raise PermanentError("amount is not an integer")
+
+    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+    stored = service.store([stripe_envelope("evt_p")])
+    assert service.process(stored.to_process).dead == stored.to_process
+    row = events(db)[0]
+    assert row.status == "dead" and row.type == "payment_intent.succeeded"
+    assert row.last_error == "permanent: amount is not an integer"
+
+
+def test_one_failing_event_does_not_affect_its_batch(db: sessionmaker[Session]) -> None:
+    registry = HandlerRegistry()
+
+    @registry.handles("stripe")
+    def picky(ctx: HandlerContext) -> None:
+        if ctx.event.external_id == "evt_bad":
+            raise RuntimeError("boom")
+
+    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+    stored = service.store(
+        [stripe_envelope("evt_ok1"), stripe_envelope("evt_bad"), stripe_envelope("evt_ok2")]
+    )
+    result = service.process(stored.to_process)
+    assert len(result.processed) == 2 and len(result.retry) == 1
+    assert [r.status for r in events(db)] == ["processed", "failed", "processed"]
+
+
+def test_after_commit_jobs_run_only_for_committed_work(db: sessionmaker[Session]) -> None:
+    registry = HandlerRegistry()
+
+    @registry.handles("stripe")
+    def with_job(ctx: HandlerContext) -> None:
+        ctx.after_commit(lambda: None)
+        if ctx.event.external_id == "evt_fail":
+            raise RuntimeError("no")
+
+    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+    stored = service.store([stripe_envelope("evt_job"), stripe_envelope("evt_fail")])
+    assert len(service.process(stored.to_process).jobs) == 1
+
+
+def test_malformed_telegram_update_goes_dead(
+    service: EventService, db: sessionmaker[Session]
+) -> None:
+    body = b'{"update_id": 3, "message": {"text": "no chat or date"}}'
+    stored = service.store([envelope("telegram", "3", body, "message")])
+    assert service.process(stored.to_process).dead == stored.to_process
+    assert "not a valid Telegram update" in (events(db)[0].last_error or "")
+
+
+def test_replay_reprocesses(service: EventService, db: sessionmaker[Session]) -> None:
+    stored = service.store([stripe_envelope("evt_r")])
+    service.process(stored.to_process)
+    assert service.replay(stored.to_process[0])
+    assert service.process(stored.to_process).processed == stored.to_process
+    assert events(db)[0].attempts == 2
+    assert not service.replay(999_999)
