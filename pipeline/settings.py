@@ -65,4 +65,9 @@ def secret_values(secret: SecretStr | None) -> list[str]:
     """Every current value of a secret: comma-separated lists allow rotation."""
     if secret is None:
         return []
-    return [part.strip() for part in secret.get_secret_value().split(",") if part.strip()]
+    return _split_secret(secret.get_secret_value())
+
+
+@lru_cache(maxsize=64)
+def _split_secret(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

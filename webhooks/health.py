@@ -42,7 +42,7 @@ async def readyz(request: Request) -> JSONResponse:
             checks[name] = f"error: {type(exc).__name__}: {exc}"[:300]
 
     await asyncio.gather(
-        check("broker", asyncio.ensure_future(asyncio.to_thread(state.publisher.publisher.ping))),
+        check("broker", asyncio.ensure_future(state.publisher.ping())),
         check("database", asyncio.ensure_future(_database(state.database_url))),
     )
     ready = all(value == "ok" for value in checks.values())

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
 from loguru import logger
 
 from pipeline.envelope import Envelope
-from pipeline.messaging.publisher import BatchingPublisher
+from pipeline.messaging.batching import BatchingPublisher
 from pipeline.providers.base import InboundRequest, Provider, WebhookRejected
 from pipeline.settings import Settings
+
+_ID_PREFIX = os.urandom(6).hex()
+_id_counter = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """Unique per process start without a syscall per request (uuid4 reads urandom)."""
+    return f"{_ID_PREFIX}{next(_id_counter):010x}"
 
 
 class BodyTooLarge(WebhookRejected):
@@ -49,12 +58,12 @@ async def receive(
     subpath: str = "",
 ) -> Response:
     received_at = datetime.now(UTC)
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = request.headers.get("x-request-id") or next_request_id()
     body = await read_body(request, settings.max_body_bytes)
     inbound = InboundRequest(
         provider=provider.name,
         method=request.method,
-        path=request.url.path,
+        path=request.scope["path"],
         body=body,
         headers=request.headers,
         query=request.query_params,

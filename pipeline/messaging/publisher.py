@@ -1,26 +1,23 @@
 """Publishing task messages to the broker, bounded in time.
 
 `BrokerPublisher` is the synchronous, kombu-based sender (Redis and RabbitMQ alike, with
-publisher confirms on RabbitMQ). `BatchingPublisher` puts it behind a thread so that an
-asyncio server can hand over many envelopes per broker round trip: under load, every
-envelope that arrives while one publish is in flight goes out in the next message.
+publisher confirms on RabbitMQ), used by workers and the CLI. `make_sender` gives the
+receiver an asyncio sender for its `BatchingPublisher`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
-import threading
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kombu import Connection, Producer
 from loguru import logger
 
+from pipeline.messaging.batching import AsyncSender
 from pipeline.messaging.celery_message import TaskMessage, task_message
-from pipeline.messaging.queues import INGEST, TASK_INGEST, kombu_queue
-
-MAX_BATCH_BYTES = 4 * 1024 * 1024
+from pipeline.messaging.queues import kombu_queue
+from pipeline.messaging.redis_sender import RedisSender
 
 
 def is_amqp(url: str) -> bool:
@@ -102,81 +99,36 @@ class BrokerPublisher:
         self._conn.release()
 
 
-@dataclass(slots=True)
-class _Pending:
-    message: dict[str, Any]
-    size: int
-    future: asyncio.Future[None]
-    loop: asyncio.AbstractEventLoop
+class ThreadedKombuSender:
+    """An AsyncSender over kombu for brokers without an asyncio path here (RabbitMQ).
 
+    One thread owns the connection; publisher confirms make each publish wait for the
+    broker's acknowledgement.
+    """
 
-def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for future in futures:
-        if future.done():
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)
+    def __init__(self, url: str, *, timeout: float = 1.0) -> None:
+        self._publisher = BrokerPublisher(url, timeout=timeout)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="broker-publisher")
 
-
-class BatchingPublisher:
-    """Hands envelopes to a publishing thread; each `submit` resolves once published."""
-
-    def __init__(self, publisher: BrokerPublisher, *, max_batch: int = 200) -> None:
-        self.publisher = publisher
-        self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="broker-publisher", daemon=True)
-        self._thread.start()
-
-    async def submit(self, message: dict[str, Any], size: int, wait_s: float) -> None:
-        """Wait until the broker accepted the message; raise TimeoutError after `wait_s`."""
+    async def publish(self, message: TaskMessage) -> None:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Pending(message, size, future, loop))
-        await asyncio.wait_for(future, wait_s)
+        try:
+            await loop.run_in_executor(self._executor, self._publisher.publish, message)
+        except Exception:
+            await loop.run_in_executor(self._executor, self._publisher.reset)
+            raise
 
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=5)
-        self.publisher.close()
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._publisher.ping)
 
-    def _take_batch(self, first: _Pending) -> tuple[list[_Pending], bool]:
-        batch, size = [first], first.size
-        while len(batch) < self.max_batch and size < MAX_BATCH_BYTES:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                return batch, True
-            batch.append(item)
-            size += item.size
-        return batch, False
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._publisher.close)
+        self._executor.shutdown(wait=False)
 
-    def _run(self) -> None:
-        stop = False
-        while not stop:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch, stop = self._take_batch(first)
-            # A request that already answered 503 is left out: the provider will retry it.
-            live = [item for item in batch if not item.future.done()]
-            error: BaseException | None = None
-            if live:
-                try:
-                    self.publisher.publish(
-                        task_message(TASK_INGEST, INGEST, [[item.message for item in live]])
-                    )
-                except Exception as exc:
-                    error = ConnectionError(f"broker did not accept the message: {exc}")
-                    logger.warning("publish of {} envelopes failed: {}", len(live), exc)
-                    self.publisher.reset()
-            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-            for item in live:
-                by_loop.setdefault(item.loop, []).append(item.future)
-            for loop, futures in by_loop.items():
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(_settle, futures, error)
+
+def make_sender(url: str, *, timeout: float = 1.0) -> AsyncSender:
+    """The fastest sender for the broker: native asyncio for Redis, kombu otherwise."""
+    if url.split("://", 1)[0] in {"redis", "rediss", "redis+socket"}:
+        return RedisSender(url, timeout=timeout)
+    return ThreadedKombuSender(url, timeout=timeout)

@@ -7,6 +7,7 @@ The receiver sends tasks by name, so it needs these names but none of the worker
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from kombu import Exchange, Queue
 
@@ -30,7 +31,11 @@ def queue_name(base: str) -> str:
 
 def kombu_queue(base: str) -> Queue:
     """The declaration every process agrees on: a durable direct exchange per queue."""
-    name = queue_name(base)
+    return _declaration(queue_name(base))
+
+
+@lru_cache(maxsize=64)
+def _declaration(name: str) -> Queue:
     return Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
 
 

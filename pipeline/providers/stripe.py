@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import ClassVar
@@ -58,7 +57,7 @@ def parse_signature_header(value: str) -> tuple[int, list[str]]:
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     signed = str(timestamp).encode() + b"." + body
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), signed, "sha256").hex()
 
 
 class StripeProvider:

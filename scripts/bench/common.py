@@ -1,0 +1,111 @@
+"""Shared pieces of the benchmark scripts: services, a signed payload, a server process."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from pipeline.embedded import EmbeddedPostgres, EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_VAR = Path(os.environ.get("BENCH_DATA_DIR", "/tmp/pipeline-bench"))
+SECRET = "whsec_bench_secret"
+
+
+def stripe_payload(event_id: str = "evt_bench", size: int = 1536) -> bytes:
+    """A realistic Stripe event padded to `size` bytes (metadata carries the padding)."""
+    event = {
+        "id": event_id,
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": int(time.time()),
+        "type": "payment_intent.succeeded",
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": "req_bench", "idempotency_key": None},
+        "data": {
+            "object": {
+                "id": "pi_bench",
+                "object": "payment_intent",
+                "amount": 129900,
+                "amount_received": 129900,
+                "currency": "rub",
+                "status": "succeeded",
+                "customer": "cus_bench",
+                "description": "Order 1001",
+                "metadata": {"order_id": "1001", "telegram_user_id": "123456789", "pad": ""},
+            }
+        },
+    }
+    raw = json.dumps(event).encode()
+    event["data"]["object"]["metadata"]["pad"] = "x" * max(0, size - len(raw))  # type: ignore[index]
+    return json.dumps(event).encode()
+
+
+def stripe_headers(body: bytes) -> dict[str, str]:
+    t = int(time.time())
+    sig = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "Stripe-Signature": f"t={t},v1={sig}"}
+
+
+def broker_url() -> tuple[str, list[EmbeddedRedis]]:
+    given = os.environ.get("BROKER_URL")
+    if given:
+        return given, []
+    redis = EmbeddedRedis(BENCH_VAR)
+    started = redis.start()
+    return started.url, [redis] if started.started_here else []
+
+
+def database_url() -> tuple[str, list[EmbeddedPostgres]]:
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        return given, []
+    pg = EmbeddedPostgres(BENCH_VAR)
+    started = pg.start()
+    return started.url, [pg] if started.started_here else []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "scripts.bench.app:create",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the benchmark server did not start")
