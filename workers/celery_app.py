@@ -60,8 +60,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "enable_utc": True,
         "worker_hijack_root_logger": False,
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # Task events cost several broker writes per task; Flower switches them on at run
+        # time (enable_events) while it watches, so they are off by default.
+        "worker_send_task_events": False,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "beat_schedule": {
             "dispatch-due-events": {"task": TASK_DISPATCH_DUE, "schedule": DISPATCH_DUE_EVERY_S},

@@ -2,7 +2,9 @@
 
 A handler runs inside the worker's transaction with the event row locked. It writes its
 state through `ctx.session` (never commits) and registers outbound jobs with
-`ctx.after_commit`, which run only once the transaction committed.
+`ctx.after_commit`, which run only once the transaction committed. A handler may be
+called more than once for an event (a batch is re-run when a neighbour fails, a task is
+redelivered); only what it committed counts, so it must be idempotent.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 
@@ -40,6 +40,7 @@ def lock_unfinished(session: Session, ids: Sequence[int]) -> list[Event]:
     """Lock the events that still need work; rows another worker holds are skipped."""
     stmt = (
         select(Event)
+        .options(defer(Event.raw_body))  # handlers work on the parsed payload
         .where(Event.id.in_(ids), Event.status.not_in([s.value for s in TERMINAL_STATUSES]))
         .order_by(Event.id)
         .with_for_update(skip_locked=True)

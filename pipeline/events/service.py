@@ -18,11 +18,15 @@ from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.backoff import full_jitter_delay
 from pipeline.events.errors import PermanentError
-from pipeline.events.handlers import HandlerContext, HandlerRegistry
+from pipeline.events.handlers import Handler, HandlerContext, HandlerRegistry
 from pipeline.providers.registry import ProviderRegistry
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 
 ERROR_MAX_CHARS = 2000
+
+
+class _HandlerFailed(Exception):
+    """A handler raised in a batch run without savepoints: redo the batch isolated."""
 
 
 @dataclass(frozen=True)
@@ -93,55 +97,119 @@ class EventService:
             logger.warning("payload of {} could not be parsed: {}", envelope.external_id, exc)
             return None
 
-    def store(self, envelopes: Sequence[Envelope]) -> IngestResult:
-        """Persist a batch once per key and commit; say which events need processing."""
+    def _rows(self, envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
+        """One row per key (repeats counted), sorted so concurrent inserts cannot deadlock."""
         unique: dict[tuple[str, str], tuple[Envelope, int]] = {}
         for env in envelopes:
             key = (env.provider, env.external_id)
             first, repeats = unique.get(key, (env, -1))
             unique[key] = (first, repeats + 1)
-        rows = [_row(env, self._payload(env), repeats) for env, repeats in unique.values()]
-        with self.sessions() as session:
-            stored = repository.store(session, rows)
-            session.commit()
+        return [
+            _row(env, self._payload(env), repeats)
+            for _, (env, repeats) in sorted(unique.items(), key=lambda item: item[0])
+        ]
+
+    @staticmethod
+    def _ingest_result(received: int, stored: list[repository.StoredEvent]) -> IngestResult:
         result = IngestResult(stored=sum(s.inserted for s in stored))
-        result.duplicates = len(envelopes) - result.stored
+        result.duplicates = received - result.stored
         result.to_process = [s.id for s in stored if s.status not in TERMINAL_STATUSES]
         return result
 
+    def store(self, envelopes: Sequence[Envelope]) -> IngestResult:
+        """Persist a batch once per key and commit; say which events need processing."""
+        rows = self._rows(envelopes)
+        with self.sessions() as session:
+            stored = repository.store(session, rows)
+            session.commit()
+        return self._ingest_result(len(envelopes), stored)
+
+    def ingest(self, envelopes: Sequence[Envelope]) -> tuple[IngestResult, ProcessResult]:
+        """Store and process a batch, normally in a single transaction (one commit).
+
+        If a handler fails, that transaction is rolled back; the batch is then stored on
+        its own and processed with a savepoint per event. Either way nothing is lost: the
+        broker message is acknowledged only after this returns.
+        """
+        rows = self._rows(envelopes)
+        try:
+            with self.sessions() as session:
+                stored = self._ingest_result(len(envelopes), repository.store(session, rows))
+                result = self._process_locked(session, stored.to_process, isolated=False)
+                session.commit()
+        except _HandlerFailed:
+            stored = self.store(envelopes)
+            result = self._process_batch(stored.to_process, isolated=True)
+        self._log_dead(result)
+        return stored, result
+
     def process(self, ids: Sequence[int]) -> ProcessResult:
-        """Run handlers for the given events in one transaction, one savepoint each."""
+        """Run handlers for stored events in one transaction.
+
+        The batch first runs without savepoints (one round trip less per event each way);
+        if any handler raises, that transaction is rolled back and the batch runs again
+        with a savepoint per event, so one failure cannot affect its neighbours.
+        """
+        if not ids:
+            return ProcessResult()
+        try:
+            # A lone event gains nothing from the optimistic pass.
+            result = self._process_batch(ids, isolated=len(ids) == 1)
+        except _HandlerFailed:
+            result = self._process_batch(ids, isolated=True)
+        self._log_dead(result)
+        return result
+
+    @staticmethod
+    def _log_dead(result: ProcessResult) -> None:
+        for event_id in result.dead:
+            logger.bind(event_id=event_id).error("event is dead")
+
+    def _process_batch(self, ids: Sequence[int], *, isolated: bool) -> ProcessResult:
+        with self.sessions() as session:
+            result = self._process_locked(session, ids, isolated=isolated)
+            session.commit()
+        return result
+
+    def _process_locked(
+        self, session: Session, ids: Sequence[int], *, isolated: bool
+    ) -> ProcessResult:
         result = ProcessResult()
         if not ids:
             return result
-        with self.sessions() as session:
-            events = repository.lock_unfinished(session, ids)
-            result.skipped = len(ids) - len(events)
-            now = datetime.now(UTC)
-            for event in events:
-                self._process_one(session, event, now, result)
-            session.commit()
-        for event_id in result.dead:
-            logger.bind(event_id=event_id).error("event is dead")
+        events = repository.lock_unfinished(session, ids)
+        result.skipped = len(ids) - len(events)
+        now = datetime.now(UTC)
+        for event in events:
+            with logger.contextualize(event_id=event.id, provider=event.source):
+                self._process_one(session, event, now, result, isolated)
         return result
 
     def _process_one(
-        self, session: Session, event: Event, now: datetime, result: ProcessResult
+        self,
+        session: Session,
+        event: Event,
+        now: datetime,
+        result: ProcessResult,
+        isolated: bool,
     ) -> None:
         event.attempts += 1
         event.status = EventStatus.PROCESSING.value
-        with logger.contextualize(event_id=event.id, provider=event.source):
-            handler = self.handlers.find(event.source, event.type)
-            if handler is None:
-                self._finish(event, EventStatus.IGNORED, now)
-                result.ignored.append(event.id)
-                return
-            savepoint = session.begin_nested()
-            ctx = HandlerContext(session=session, event=event, payload=event.payload or {})
+        handler = self.handlers.find(event.source, event.type)
+        if handler is None:
+            self._finish(event, EventStatus.IGNORED, now)
+            result.ignored.append(event.id)
+            return
+        ctx = HandlerContext(session=session, event=event, payload=event.payload or {})
+        if not isolated:
             try:
-                if event.payload is None:
-                    raise PermanentError("the stored body could not be parsed")
-                outcome = handler(ctx)
+                outcome = self._run(handler, ctx)
+            except Exception as exc:
+                raise _HandlerFailed from exc
+        else:
+            savepoint = session.begin_nested()
+            try:
+                outcome = self._run(handler, ctx)
                 savepoint.commit()
             except PermanentError as exc:
                 savepoint.rollback()
@@ -151,11 +219,16 @@ class EventService:
                 savepoint.rollback()
                 self._failed(event, exc, now, result)
                 return
-            status = outcome or EventStatus.PROCESSED
-            self._finish(event, status, now)
-            (result.ignored if status == EventStatus.IGNORED else result.processed).append(event.id)
-            result.jobs.extend(ctx._after_commit)
-            logger.debug("event {} {}", event.type, status.value)
+        status = outcome or EventStatus.PROCESSED
+        self._finish(event, status, now)
+        (result.ignored if status == EventStatus.IGNORED else result.processed).append(event.id)
+        result.jobs.extend(ctx._after_commit)
+
+    @staticmethod
+    def _run(handler: Handler, ctx: HandlerContext) -> EventStatus | None:
+        if ctx.event.payload is None:
+            raise PermanentError("the stored body could not be parsed")
+        return handler(ctx)
 
     @staticmethod
     def _finish(event: Event, status: EventStatus, now: datetime) -> None:

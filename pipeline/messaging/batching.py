@@ -50,6 +50,9 @@ class BatchingPublisher:
         self._deadlines: collections.deque[tuple[float, asyncio.Future[None]]] = collections.deque()
         self._wakeup: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # Totals for benchmarks and metrics: broker messages and the envelopes they carried.
+        self.messages_sent = 0
+        self.envelopes_sent = 0
 
     def _ensure_running(self) -> asyncio.Event:
         if self._wakeup is None or any(task.done() for task in self._tasks):
@@ -109,6 +112,8 @@ class BatchingPublisher:
                     await self.sender.publish(
                         task_message(TASK_INGEST, INGEST, [[p.message for p in batch]])
                     )
+                    self.messages_sent += 1
+                    self.envelopes_sent += len(batch)
                 except Exception as exc:
                     logger.warning("publish of {} envelopes failed: {}", len(batch), exc)
                     error = ConnectionError(f"broker did not accept the message: {exc}")

@@ -153,7 +153,8 @@ def test_one_failing_event_does_not_affect_its_batch(db: sessionmaker[Session]) 
     )
     result = service.process(stored.to_process)
     assert len(result.processed) == 2 and len(result.retry) == 1
-    assert [r.status for r in events(db)] == ["processed", "failed", "processed"]
+    statuses = {r.external_id: r.status for r in events(db)}
+    assert statuses == {"evt_ok1": "processed", "evt_bad": "failed", "evt_ok2": "processed"}
 
 
 def test_after_commit_jobs_run_only_for_committed_work(db: sessionmaker[Session]) -> None:
@@ -186,3 +187,29 @@ def test_replay_reprocesses(service: EventService, db: sessionmaker[Session]) ->
     assert service.process(stored.to_process).processed == stored.to_process
     assert events(db)[0].attempts == 2
     assert not service.replay(999_999)
+
+
+def test_ingest_stores_and_processes_in_one_go(
+    service: EventService, db: sessionmaker[Session]
+) -> None:
+    stored, result = service.ingest(
+        [stripe_envelope("evt_g1"), stripe_envelope("evt_g1"), stripe_envelope("evt_g2")]
+    )
+    assert (stored.stored, stored.duplicates, len(result.processed)) == (2, 1, 2)
+    again, second = service.ingest([stripe_envelope("evt_g2")])
+    assert (again.stored, again.duplicates, second.processed) == (0, 1, [])
+    assert [(r.status, r.attempts) for r in events(db)] == [("processed", 1), ("processed", 1)]
+
+
+def test_ingest_with_a_failing_handler_keeps_every_event(db: sessionmaker[Session]) -> None:
+    registry = HandlerRegistry()
+
+    @registry.handles("stripe")
+    def picky(ctx: HandlerContext) -> None:
+        if ctx.event.external_id == "evt_h_bad":
+            raise RuntimeError("boom")
+
+    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+    stored, result = service.ingest([stripe_envelope("evt_h_ok"), stripe_envelope("evt_h_bad")])
+    assert stored.stored == 2 and len(result.processed) == 1 and len(result.retry) == 1
+    assert sorted(r.status for r in events(db)) == ["failed", "processed"]

@@ -39,8 +39,7 @@ def after_processing(result: ProcessResult) -> None:
 def ingest(self: LoggedTask, messages: list[dict[str, Any]]) -> dict[str, int]:
     service = event_service()
     envelopes = [Envelope.from_message(message) for message in messages]
-    stored = service.store(envelopes)
-    result = service.process(stored.to_process)
+    stored, result = service.ingest(envelopes)
     after_processing(result)
     summary = {
         "received": len(envelopes),

@@ -1,0 +1,211 @@
+"""How fast workers drain webhooks into PostgreSQL (with dedup), in one run.
+
+1. A fresh database is migrated and N signed Stripe webhooks (a share of them repeated)
+   are published the way the receiver publishes them: `--submitters` concurrent
+   requests through the same batching publisher, so messages carry what a loaded
+   receiver would put in them.
+2. `pipeline worker` starts and drains the queue; the rate is measured from the
+   database itself: unique events / (last processed_at - first stored_at).
+3. Baseline, same run: the same rows inserted straight into PostgreSQL by one client
+   with the same INSERT ... ON CONFLICT statement, in the same batch sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from pipeline.envelope import Envelope
+from pipeline.events import repository
+from pipeline.events.service import _row
+from pipeline.messaging.batching import BatchingPublisher
+from pipeline.messaging.publisher import make_sender
+from pipeline.migrate import upgrade
+from schema.session import make_engine, make_session_factory
+from scripts.bench.common import ROOT, SECRET, broker_url, database_url, stripe_payload
+
+
+def libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(False)
+
+
+def fresh_database(server_url: str) -> str:
+    name = f"pipeline_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_url(server_url).set(database="postgres").render_as_string(False)
+    with psycopg.connect(libpq(admin), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(False)
+    upgrade(url)
+    return url
+
+
+def drop_database(url: str) -> None:
+    name = make_url(url).database
+    admin = make_url(url).set(database="postgres").render_as_string(False)
+    with psycopg.connect(libpq(admin), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def envelopes(count: int, duplicate_share: float) -> list[Envelope]:
+    unique = int(count * (1 - duplicate_share))
+    now = datetime.now(UTC)
+    out = []
+    for i in range(count):
+        event_id = f"evt_bench_{i % unique}"
+        body = stripe_payload(event_id)
+        out.append(Envelope("stripe", event_id, "payment_intent.succeeded", body, now, {}, ""))
+    return out
+
+
+async def publish(
+    items: list[Envelope], broker: str, submitters: int, max_batch: int
+) -> tuple[float, float]:
+    publisher = BatchingPublisher(make_sender(broker, timeout=5.0), max_batch=max_batch)
+    queue: asyncio.Queue[Envelope] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+    done = 0
+
+    async def submitter() -> None:
+        nonlocal done
+        while not queue.empty():
+            env = queue.get_nowait()
+            await publisher.submit(env.to_message(), len(env.body), 30.0)
+            done += 1
+            if done % 5000 == 0:
+                print(f"  published {done}/{len(items)}", flush=True)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(submitter() for _ in range(submitters)))
+    elapsed = time.perf_counter() - started
+    await publisher.close()
+    return elapsed, publisher.envelopes_sent / max(1, publisher.messages_sent)
+
+
+def drain_rate(
+    url: str, unique: int, repeats: int, worker_env: dict[str, str], concurrency: int
+) -> tuple[float, int]:
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "worker",
+            "--queues",
+            "ingest",
+            f"--concurrency={concurrency}",
+        ],
+        env=worker_env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with psycopg.connect(libpq(url)) as conn:
+            last = -1
+            while True:
+                done, dups = conn.execute(
+                    "SELECT count(*) FILTER (WHERE status = 'processed'), "
+                    "coalesce(sum(duplicates), 0) FROM events"
+                ).fetchone()  # type: ignore[misc]
+                conn.commit()
+                if done != last and done:
+                    print(f"  processed {done}/{unique}", flush=True)
+                    last = done
+                if done >= unique and dups >= repeats:
+                    break
+                if worker.poll() is not None:
+                    raise SystemExit("the worker exited early")
+                time.sleep(0.5)
+            first, last_at, dups = conn.execute(
+                "SELECT min(stored_at), max(processed_at), sum(duplicates) FROM events"
+            ).fetchone()  # type: ignore[misc]
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    return unique / (last_at - first).total_seconds(), int(dups)
+
+
+def baseline(url: str, items: list[Envelope], batch: int) -> float:
+    engine = make_engine(url, pool_size=1)
+    sessions = make_session_factory(engine)
+    started = time.perf_counter()
+    for i in range(0, len(items), batch):
+        chunk = {(e.provider, e.external_id): e for e in items[i : i + batch]}
+        with sessions() as session:
+            repository.store(session, [_row(e, {"id": e.external_id}, 0) for e in chunk.values()])
+            session.commit()
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return len({e.external_id for e in items}) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--duplicates", type=float, default=0.1, help="share of repeats")
+    parser.add_argument("--submitters", type=int, default=32, help="concurrent requests")
+    parser.add_argument("--max-batch", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    args = parser.parse_args()
+
+    broker, redis_started = broker_url()
+    server, pg_started = database_url()
+    url = fresh_database(server)
+    base_url = fresh_database(server)
+    prefix = f"bench{uuid.uuid4().hex[:6]}-"
+    os.environ["QUEUE_PREFIX"] = prefix
+    items = envelopes(args.events, args.duplicates)
+    unique = len({e.external_id for e in items})
+    try:
+        print(
+            f"publishing {len(items)} webhooks ({unique} unique) with {args.submitters} "
+            f"concurrent submitters …",
+            flush=True,
+        )
+        publish_s, per_message = asyncio.run(
+            publish(items, broker, args.submitters, args.max_batch)
+        )
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "BROKER_URL": broker,
+            "QUEUE_PREFIX": prefix,
+            "STRIPE_WEBHOOK_SECRET": SECRET,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+        print("draining with `pipeline worker` …", flush=True)
+        rate, dups = drain_rate(url, unique, len(items) - unique, env, args.concurrency)
+        print("baseline: the same rows straight into PostgreSQL, one client …", flush=True)
+        direct = baseline(base_url, items, max(1, round(per_message)))
+    finally:
+        drop_database(url)
+        drop_database(base_url)
+        for started in (*redis_started, *pg_started):
+            started.stop()
+    print(
+        f"\npublished {len(items)} webhooks in {publish_s:.2f} s "
+        f"({len(items) / publish_s:.0f}/s through the receiver's publisher)"
+    )
+    print(
+        f"workers drained {unique} events into PostgreSQL at {rate:.0f} events/s "
+        f"(duplicates recorded: {dups}; target >= 1000/s)"
+    )
+    print(
+        f"baseline direct INSERT ... ON CONFLICT: {direct:.0f} rows/s; "
+        f"pipeline/baseline = {rate / direct:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
