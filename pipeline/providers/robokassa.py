@@ -97,8 +97,10 @@ class RobokassaProvider:
             request.client_ip, self.settings.source_networks(OFFICIAL_NETWORKS), self.name
         )
         fields = self._fields(request)
+        given = fields.get("SignatureValue", "").lower()
+        if not given:
+            raise BadSignature("missing SignatureValue")
         out_sum, inv_id = text_field(fields, "OutSum"), text_field(fields, "InvId")
-        given = text_field(fields, "SignatureValue").lower()
         if not inv_id.isdigit():
             raise MalformedBody("InvId must be a number")
         try:
