@@ -9,7 +9,7 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_random_exponential,
 )
 
 from pipeline.events.errors import PermanentError, TransientError
@@ -51,7 +51,7 @@ def call(
     returned for the caller to judge."""
     retrying = Retrying(
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(initial=0.2, max=max_wait_s),
+        wait=wait_random_exponential(multiplier=0.2, max=max_wait_s),  # full jitter
         retry=retry_if_exception_type(_Retry),
         reraise=True,
     )
