@@ -17,6 +17,7 @@ from pipeline.domain.normalized import (
 from pipeline.events.errors import PermanentError
 
 AUTHORIZED = "Authorized"
+PAYMENT_KINDS = frozenset({"check", "pay", "fail", "confirm", "refund", "cancel"})
 
 
 def _text(fields: Mapping[str, Any], name: str) -> str | None:
@@ -48,6 +49,8 @@ def normalize_payment(
     kind: str, fields: Mapping[str, Any], provider: str, ref: str, default_currency: str
 ) -> PaymentEvent | None:
     """check, pay, fail, confirm, refund, cancel -> PaymentEvent; other kinds -> None."""
+    if kind not in PAYMENT_KINDS:
+        return None  # recurrent: a subscription's state, not a payment
     currency = (_text(fields, "Currency") or default_currency).upper()
     amount = _units(fields, currency) if kind in {"check", "pay", "fail", "confirm"} else None
     common: dict[str, Any] = {
@@ -82,16 +85,14 @@ def normalize_payment(
         return PaymentEvent(
             provider_payment_id=transaction, amount=voided, status=PaymentStatus.CANCELED, **common
         )
-    if kind == "refund":
-        # A Refund states this refund's amount, not the payment's totals.
-        return PaymentEvent(
-            provider_payment_id=_required(fields, "PaymentTransactionId"),
-            amount=None,
-            status=PaymentStatus.REFUNDED,
-            refund_amount=_units(fields, currency),
-            **common,
-        )
-    return None
+    # A Refund states this refund's amount, not the payment's totals.
+    return PaymentEvent(
+        provider_payment_id=_required(fields, "PaymentTransactionId"),
+        amount=None,
+        status=PaymentStatus.REFUNDED,
+        refund_amount=_units(fields, currency),
+        **common,
+    )
 
 
 def normalize_receipt(fields: Mapping[str, Any], provider: str, ref: str) -> ReceiptEvent:

@@ -67,7 +67,8 @@ def running_receiver(
                 request.method,
                 request.path,
                 content=request.body or None,
-                headers=request.headers,
+                # Bytes: any latin-1 header value goes out as given, even if not ASCII.
+                headers={k: v.encode("latin-1") for k, v in request.headers.items()},
                 params=request.params,
             )
 
