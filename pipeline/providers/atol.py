@@ -35,6 +35,8 @@ class AtolSettings(ProviderSettings):
     password: SecretStr | None = None
     group_code: str = ""
     api_base: str = "https://online.atol.ru/possystem/v5"
+    # Timeout of one API call (the re-fetch), seconds; each call is tried up to 3 times.
+    api_timeout_s: float = 10.0
     # Receipts are in roubles.
     currency: str = "RUB"
 

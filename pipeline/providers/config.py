@@ -20,8 +20,6 @@ class ProviderSettings(BaseSettings):
     allowed_networks: str = ""
     # Also allow the provider's published networks (only where the provider publishes them).
     enforce_official_networks: bool = False
-    # Timeout of one call to the provider's API (re-fetch), seconds.
-    api_timeout_s: float = 10.0
 
     @field_validator("allowed_networks")
     @classmethod

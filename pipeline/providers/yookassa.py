@@ -53,6 +53,8 @@ class YooKassaSettings(ProviderSettings):
     # API secret key(s) for the re-fetch; comma-separated while rotating (tried in order).
     secret_key: SecretStr | None = None
     api_base: str = "https://api.yookassa.ru"
+    # Timeout of one API call (the re-fetch), seconds; each call is tried up to 3 times.
+    api_timeout_s: float = 10.0
 
 
 class YooKassaProvider:
