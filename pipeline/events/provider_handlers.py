@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.domain.inbox import deliver, raw_reference
-from pipeline.domain.normalized import PaymentEvent, PaymentStatus
+from pipeline.domain.normalized import PaymentEvent
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, handlers
 from pipeline.providers import atol, cloudpayments_events, orangedata, robokassa, tbank_events
@@ -43,15 +43,11 @@ def yookassa_event(ctx: HandlerContext) -> EventStatus | None:
         payment_id = refund.get("payment_id")
         if not isinstance(payment_id, str):
             raise PermanentError("YooKassa refund has no payment_id")
-        # The payment carries the totals (refunded_amount) the domain needs.
-        event = yookassa_provider.normalize_payment(api.get_payment(payment_id), ref)
-        if refund.get("status") != "succeeded" and event.status in _REFUNDED:
-            return EventStatus.IGNORED
-        return deliver(ctx, [event])
+        # The refund proves itself by existing; the payment carries the totals
+        # (refunded_amount) the domain needs.
+        payment = api.get_payment(payment_id)
+        return deliver(ctx, [yookassa_provider.normalize_payment(payment, ref)])
     return EventStatus.IGNORED
-
-
-_REFUNDED = (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
 
 
 @handlers.handles("atol")
