@@ -36,7 +36,7 @@ class AtolSettings(ProviderSettings):
     group_code: str = ""
     api_base: str = "https://online.atol.ru/possystem/v5"
     # Timeout of one API call (the re-fetch), seconds; each call is tried up to 3 times.
-    api_timeout_s: float = 10.0
+    api_timeout_s: float = 5.0
     # Receipts are in roubles.
     currency: str = "RUB"
 

@@ -42,7 +42,7 @@ class OrangeDataSettings(ProviderSettings):
     inn: str = ""
     api_base: str = "https://api.orangedata.ru:12003"
     # Timeout of one API call (the re-fetch), seconds; each call is tried up to 3 times.
-    api_timeout_s: float = 10.0
+    api_timeout_s: float = 5.0
     # Client certificate and key (PEM files) for the API's mutual TLS.
     client_cert: str = ""
     client_key: str = ""

@@ -54,7 +54,7 @@ class YooKassaSettings(ProviderSettings):
     secret_key: SecretStr | None = None
     api_base: str = "https://api.yookassa.ru"
     # Timeout of one API call (the re-fetch), seconds; each call is tried up to 3 times.
-    api_timeout_s: float = 10.0
+    api_timeout_s: float = 5.0
 
 
 class YooKassaProvider:

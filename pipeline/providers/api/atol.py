@@ -18,7 +18,9 @@ TOKEN_TTL_S = 20 * 3600
 
 
 class HttpAtolApi:
-    def __init__(self, settings: AtolSettings | None = None, client: httpx.Client | None = None):
+    def __init__(
+        self, settings: AtolSettings | None = None, client: httpx.Client | None = None
+    ) -> None:
         self.settings = settings or AtolSettings()
         self.client = client or httpx.Client(timeout=timeout(self.settings.api_timeout_s))
         self._token: tuple[str, float] | None = None
