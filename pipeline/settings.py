@@ -6,11 +6,12 @@ third-party provider brings its own without touching this file.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_FILE = ".env"
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     enqueue_timeout_s: float = Field(2.0, gt=0)
     publish_batch_max: int = Field(200, ge=1)
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated networks).
+    # Empty: the client address is the peer of the connection, always.
+    trusted_proxies: str = ""
 
     # Telegram (the bot itself and its webhook).
     telegram_bot_token: SecretStr | None = None
@@ -54,6 +58,13 @@ class Settings(BaseSettings):
     # Logging.
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,14 @@ from loguru import logger
 
 from pipeline.envelope import Envelope
 from pipeline.messaging.batching import BatchingPublisher
-from pipeline.providers.base import InboundRequest, Provider, WebhookRejected
+from pipeline.providers.base import (
+    Accepted,
+    InboundRequest,
+    Provider,
+    RepliesToRejections,
+    WebhookRejected,
+)
+from pipeline.providers.networks import parse_networks, resolve_client
 from pipeline.settings import Settings
 
 _ID_PREFIX = os.urandom(6).hex()
@@ -46,8 +53,29 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+def client_ip(request: Request, settings: Settings | None = None) -> str | None:
+    """The peer address; behind a trusted proxy, the client it forwarded for."""
+    peer = request.client.host if request.client else None
+    if settings is None or not settings.trusted_proxies:
+        return peer
+    forwarded = request.headers.get("x-forwarded-for")
+    return resolve_client(peer, forwarded, parse_networks(settings.trusted_proxies))
+
+
+def _accept(provider: Provider, inbound: InboundRequest) -> Accepted | Response:
+    """Accepted, or the provider's own answer to a rejection (default: raise)."""
+    try:
+        return provider.accept(inbound)
+    except WebhookRejected as exc:
+        if not isinstance(provider, RepliesToRejections):
+            raise
+        reply = provider.rejection(inbound, exc)
+        if reply is None:
+            raise
+        logger.bind(path=inbound.path).info(
+            "rejected {} {}: {}", exc.status, exc.reason, exc.detail
+        )
+        return Response(content=reply.body, status_code=reply.status, media_type=reply.media_type)
 
 
 async def receive(
@@ -67,22 +95,25 @@ async def receive(
         body=body,
         headers=request.headers,
         query=request.query_params,
-        client_ip=client_ip(request),
+        client_ip=client_ip(request, settings),
         received_at=received_at,
         subpath=subpath,
     )
-    accepted = provider.accept(inbound)
+    accepted = _accept(provider, inbound)
+    if isinstance(accepted, Response):
+        return accepted
+    stored = body if accepted.body is None else accepted.body
     envelope = Envelope(
         provider=provider.name,
         external_id=accepted.external_id,
         event_type=accepted.event_type,
-        body=body,
+        body=stored,
         received_at=received_at,
         headers=dict(accepted.headers),
         request_id=request_id,
     )
     try:
-        await publisher.submit(envelope.to_message(), len(body), settings.enqueue_timeout_s)
+        await publisher.submit(envelope.to_message(), len(stored), settings.enqueue_timeout_s)
     except (TimeoutError, ConnectionError) as exc:
         logger.bind(provider=provider.name, request_id=request_id).warning(
             "not enqueued, answering 503: {}", exc or "timed out"

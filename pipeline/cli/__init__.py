@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import events, serve, up
+from pipeline.cli import events, providers, serve, up
 from pipeline.cli.common import DataDirOption, prepare
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.command("worker")(serve.worker)
 app.command("beat")(serve.beat)
 app.command("flower")(serve.flower)
 app.add_typer(events.app, name="events")
+app.add_typer(providers.app, name="providers")
 
 
 @app.command("migrate")

@@ -13,8 +13,10 @@ from aiogram.types import Update
 from loguru import logger
 from pydantic import ValidationError
 
+from pipeline.domain.inbox import deliver, raw_reference
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, handlers
+from pipeline.providers import stripe_events, telegram_events
 from schema.events import EventStatus
 
 STRIPE_PAYMENT_TYPES = ("payment_intent.*", "charge.*", "checkout.session.*")
@@ -27,6 +29,8 @@ def telegram_update(ctx: HandlerContext) -> EventStatus | None:
     except ValidationError as exc:
         raise PermanentError(f"not a valid Telegram update: {exc.error_count()} errors") from exc
     logger.debug("telegram update {} of type {}", update.update_id, ctx.event.type)
+    # Payment updates also go to the domain; every update stays the bot's to handle.
+    deliver(ctx, telegram_events.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
     return None
 
 
@@ -45,4 +49,5 @@ def stripe_payment(ctx: HandlerContext) -> EventStatus | None:
     if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool)):
         raise PermanentError("Stripe amounts must be integers in minor units")
     logger.debug("stripe {} for {} ({} {})", ctx.event.type, obj["id"], amount, obj.get("currency"))
+    deliver(ctx, stripe_events.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
     return None

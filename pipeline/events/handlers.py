@@ -68,7 +68,7 @@ class HandlerRegistry:
 
 handlers = HandlerRegistry()
 
-BUILTIN_MODULES = ("pipeline.events.builtin_handlers",)
+BUILTIN_MODULES = ("pipeline.events.builtin_handlers", "pipeline.events.provider_handlers")
 
 
 def load_handler_modules(extra: str = "") -> HandlerRegistry:

@@ -8,6 +8,7 @@ from pipeline.providers.base import (
     MalformedBody,
     NotConfigured,
     Provider,
+    RepliesToRejections,
     Reply,
     WebhookRejected,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "MalformedBody",
     "NotConfigured",
     "Provider",
+    "RepliesToRejections",
     "Reply",
     "WebhookRejected",
 ]

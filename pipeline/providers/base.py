@@ -68,6 +68,9 @@ class Accepted:
     headers: Mapping[str, str] = field(default_factory=dict)
     # Provider-specific data the success answer depends on (for example InvId).
     reply_context: Mapping[str, str] = field(default_factory=dict)
+    # What to store instead of the raw body, when that is not where the data is
+    # (a GET notification carries it in the query string).
+    body: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +99,11 @@ class Provider(Protocol):
     def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
         """The stored JSON form of a raw body (run in the worker)."""
         ...
+
+
+@runtime_checkable
+class RepliesToRejections(Protocol):
+    """Optional: a provider that expects rejections in its own format (CloudPayments reads a
+    `code` from the body). Return None to use the receiver's default error answer."""
+
+    def rejection(self, request: InboundRequest, error: WebhookRejected) -> Reply | None: ...

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -50,3 +52,69 @@ def matches_any(candidate: str, secrets: Iterable[str]) -> bool:
         # No early exit: the time taken does not depend on which secret matched.
         found |= hmac.compare_digest(given, secret.encode())
     return found
+
+
+# Bounds a hostile form body: no provider sends anywhere near this many fields.
+MAX_FORM_FIELDS = 500
+
+
+def media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def form_fields(body: bytes) -> dict[str, str]:
+    """Parse an application/x-www-form-urlencoded body strictly, one value per field."""
+    if not body.strip():
+        raise MalformedBody("empty body: expected form fields")
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedBody(f"body is not valid form data: {exc}") from None
+    return unique_fields(pairs)
+
+
+def unique_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise MalformedBody(f"field {key!r} is given more than once")
+        fields[key] = value
+    return fields
+
+
+def json_lexemes(body: bytes) -> dict[str, Any]:
+    """A JSON object whose numbers stay the exact text the sender wrote (for signatures
+    computed over values, where 1.10 and 1.1 differ)."""
+    if not body.strip():
+        raise MalformedBody("empty body: expected a JSON object")
+    try:
+        value = json.loads(body, parse_int=str, parse_float=str, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedBody(f"body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise MalformedBody(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def text_field(fields: Mapping[str, Any], name: str, *, required: bool = True) -> str:
+    """A non-empty string field (numbers are accepted as their text)."""
+    value = fields.get(name)
+    if isinstance(value, bool | dict | list):
+        raise MalformedBody(f"field {name!r} must be a string")
+    if value is None or value == "":
+        if required:
+            raise MalformedBody(f"field {name!r} is required")
+        return ""
+    return str(value)

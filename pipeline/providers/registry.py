@@ -16,6 +16,13 @@ ENTRY_POINT_GROUP = "pipeline.providers"
 BUILTIN: tuple[str, ...] = (
     "pipeline.providers.telegram:TelegramProvider",
     "pipeline.providers.stripe:StripeProvider",
+    "pipeline.providers.yookassa:YooKassaProvider",
+    "pipeline.providers.cloudpayments:CloudPaymentsProvider",
+    "pipeline.providers.cloudkassir:CloudKassirProvider",
+    "pipeline.providers.tbank:TBankProvider",
+    "pipeline.providers.robokassa:RobokassaProvider",
+    "pipeline.providers.atol:AtolProvider",
+    "pipeline.providers.orangedata:OrangeDataProvider",
 )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from pipeline.providers.base import (
     Accepted,
@@ -17,13 +17,15 @@ from pipeline.providers.base import (
     NotConfigured,
     Reply,
 )
+from pipeline.providers.config import ProviderSettings
+from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import json_object, require_media_type, required_header
 from pipeline.settings import ENV_FILE, secret_values
 
 SIGNATURE_HEADER = "Stripe-Signature"
 
 
-class StripeSettings(BaseSettings):
+class StripeSettings(ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="STRIPE_", env_file=ENV_FILE, extra="ignore")
 
     # Endpoint signing secrets (whsec_...), comma-separated while rotating.
@@ -75,6 +77,7 @@ class StripeProvider:
         secrets = secret_values(self.settings.webhook_secret)
         if not secrets:
             raise NotConfigured(self.name)
+        require_source(request.client_ip, self.settings.source_networks(), self.name)
         header = required_header(request.headers, SIGNATURE_HEADER)
         timestamp, given = parse_signature_header(header)
         age = request.received_at.timestamp() - timestamp

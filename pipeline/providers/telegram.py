@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from pydantic_settings import SettingsConfigDict
+
 from pipeline.providers.base import (
     Accepted,
     BadSignature,
@@ -13,12 +15,22 @@ from pipeline.providers.base import (
     NotConfigured,
     Reply,
 )
+from pipeline.providers.config import ProviderSettings
+from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import json_object, matches_any, require_media_type
-from pipeline.settings import get_settings, secret_values
+from pipeline.settings import ENV_FILE, get_settings, secret_values
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 # Message fields that make a message a payment event of its own kind.
 PAYMENT_MESSAGE_FIELDS = ("successful_payment", "refunded_payment")
+# Published by Telegram for webhook requests.
+OFFICIAL_NETWORKS = ("149.154.160.0/20", "91.108.4.0/22")
+
+
+class TelegramWebhookSettings(ProviderSettings):
+    """The webhook's source allowlist; the secret itself is TELEGRAM_WEBHOOK_SECRET."""
+
+    model_config = SettingsConfigDict(env_prefix="TELEGRAM_", env_file=ENV_FILE, extra="ignore")
 
 
 def update_type(update: Mapping[str, object]) -> str:
@@ -40,6 +52,9 @@ class TelegramProvider:
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = f"{SECRET_HEADER} header (constant-time)"
 
+    def __init__(self, settings: TelegramWebhookSettings | None = None) -> None:
+        self.settings = settings or TelegramWebhookSettings()
+
     def _secrets(self) -> list[str]:
         return secret_values(get_settings().telegram_webhook_secret)
 
@@ -50,6 +65,8 @@ class TelegramProvider:
         secrets = self._secrets()
         if not secrets:
             raise NotConfigured(self.name)
+        networks = self.settings.source_networks(OFFICIAL_NETWORKS)
+        require_source(request.client_ip, networks, self.name)
         token = request.headers.get(SECRET_HEADER.lower())
         if not token:
             raise BadSignature(f"missing {SECRET_HEADER} header")

@@ -1,0 +1,66 @@
+"""Amounts as integers in minor units. Providers send strings, ints and (sadly) floats."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+# ISO 4217 exponents that are not 2, plus Telegram Stars (XTR, whole stars).
+_EXPONENTS: dict[str, int] = {
+    "XTR": 0,
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "ISK": 0,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "PYG": 0,
+    "RWF": 0,
+    "UGX": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+    "BHD": 3,
+    "IQD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
+# Far above any real payment; keeps absurd inputs from becoming huge integers.
+MAX_MINOR_UNITS = 10**15
+
+
+def exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def minor_units(value: object, currency: str) -> int:
+    """`"100.50"`, `100.5` or `Decimal("100.5")` RUB -> 10050. Raises ValueError when the
+    value is not a finite number or has more decimals than the currency allows."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"amount must be a number, got {value!r}")
+    if isinstance(value, float):
+        # repr gives the shortest text that round-trips: what the provider wrote.
+        text = repr(value)
+    elif isinstance(value, int | str | Decimal):
+        text = str(value).strip()
+    else:
+        raise ValueError(f"amount must be a number, got {type(value).__name__}")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"amount {text!r} is not a number") from None
+    if not amount.is_finite():
+        raise ValueError(f"amount {text!r} is not finite")
+    scaled = amount.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"amount {text!r} has more decimals than {currency} allows")
+    units = int(scaled)
+    if abs(units) > MAX_MINOR_UNITS:
+        raise ValueError(f"amount {text!r} is out of range")
+    return units

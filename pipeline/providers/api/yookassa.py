@@ -1,0 +1,43 @@
+"""YooKassa API v3: the payment and refund objects, with HTTP Basic (shop id, key)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import httpx
+
+from pipeline.providers.api.http import ApiRejected, call, json_body, rejected, timeout
+from pipeline.providers.yookassa import OBJECT_ID, YooKassaSettings
+from pipeline.settings import secret_values
+
+
+class HttpYooKassaApi:
+    def __init__(
+        self, settings: YooKassaSettings | None = None, client: httpx.Client | None = None
+    ) -> None:
+        self.settings = settings or YooKassaSettings()
+        self.client = client or httpx.Client(timeout=timeout(self.settings.api_timeout_s))
+
+    def _get(self, path: str, object_id: str, what: str) -> dict[str, Any]:
+        if not OBJECT_ID.match(object_id):
+            raise ApiRejected(f"{what}: invalid id {object_id!r}")
+        keys = secret_values(self.settings.secret_key)
+        if not self.settings.shop_id or not keys:
+            raise ApiRejected("YooKassa is not configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY)")
+        url = f"{self.settings.api_base.rstrip('/')}/v3/{path}/{object_id}"
+        # Several keys while rotating: a 401 means "try the next one".
+        for key in keys:
+            auth = httpx.BasicAuth(self.settings.shop_id, key)
+            response = call(partial(self.client.get, url, auth=auth), what)
+            if response.status_code != 401:
+                break
+        if response.status_code != 200:
+            raise rejected(response, what)
+        return json_body(response, what)
+
+    def get_payment(self, payment_id: str) -> dict[str, Any]:
+        return self._get("payments", payment_id, f"YooKassa payment {payment_id}")
+
+    def get_refund(self, refund_id: str) -> dict[str, Any]:
+        return self._get("refunds", refund_id, f"YooKassa refund {refund_id}")

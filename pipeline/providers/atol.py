@@ -1,0 +1,123 @@
+"""ATOL Online v5 receipt callbacks: unsigned, so the worker re-fetches the report.
+
+The callback body has the shape of `GET {group_code}/report/{uuid}`; the receiver only
+checks it and keys it by `uuid`. The worker asks the API with a token from `getToken`
+and normalizes the report it gets back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from pipeline.domain.money import minor_units
+from pipeline.domain.normalized import FiscalAttributes, ReceiptEvent, ReceiptStatus
+from pipeline.events.errors import PermanentError
+from pipeline.providers.base import Accepted, InboundRequest, MalformedBody, NotConfigured, Reply
+from pipeline.providers.config import ProviderSettings
+from pipeline.providers.networks import require_source
+from pipeline.providers.parsing import json_object, require_media_type
+from pipeline.settings import ENV_FILE, secret_values
+
+UUID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+STATUSES = {s.value: s for s in ReceiptStatus}
+
+
+class AtolSettings(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="ATOL_", env_file=ENV_FILE, extra="ignore")
+
+    login: str = ""
+    # Integration password(s) for getToken; comma-separated while rotating (tried in order).
+    password: SecretStr | None = None
+    group_code: str = ""
+    api_base: str = "https://online.atol.ru/possystem/v5"
+    # Timeout of one API call (the re-fetch), seconds; each call is tried up to 3 times.
+    api_timeout_s: float = 5.0
+    # Receipts are in roubles.
+    currency: str = "RUB"
+
+
+class AtolProvider:
+    name: ClassVar[str] = "atol"
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
+    verifies: ClassVar[str] = "source networks (optional); report re-fetched from the API"
+
+    def __init__(self, settings: AtolSettings | None = None) -> None:
+        self.settings = settings or AtolSettings()
+
+    def configured(self) -> bool:
+        s = self.settings
+        return bool(s.login and s.group_code and secret_values(s.password))
+
+    def accept(self, request: InboundRequest) -> Accepted:
+        if not self.configured():
+            raise NotConfigured(self.name)
+        require_source(request.client_ip, self.settings.source_networks(), self.name)
+        require_media_type(request.headers, "application/json")
+        report = json_object(request.body)
+        uuid = report.get("uuid")
+        if not isinstance(uuid, str) or not UUID.match(uuid):
+            raise MalformedBody("ATOL callback has no valid 'uuid'")
+        status = report.get("status")
+        if status not in STATUSES:
+            raise MalformedBody("ATOL callback 'status' must be wait, done or fail")
+        return Accepted(external_id=uuid, event_type=f"receipt.{status}")
+
+    def reply(self, accepted: Accepted) -> Reply:
+        return Reply()
+
+    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
+        return json_object(body)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def normalize_report(report: Mapping[str, Any], ref: str, currency: str = "RUB") -> ReceiptEvent:
+    """A report as the API returns it -> ReceiptEvent."""
+    uuid, status = report.get("uuid"), report.get("status")
+    if not isinstance(uuid, str) or status not in STATUSES:
+        raise PermanentError(f"not an ATOL report (status {status!r})")
+    payload = report.get("payload")
+    fiscal = None
+    if isinstance(payload, Mapping):
+        try:
+            total = (
+                None if payload.get("total") is None else minor_units(payload["total"], currency)
+            )
+        except ValueError as exc:
+            raise PermanentError(f"ATOL payload.total: {exc}") from None
+        fiscal = FiscalAttributes(
+            fn_number=_text(payload.get("fn_number")),
+            fiscal_document_number=_text(payload.get("fiscal_document_number")),
+            fiscal_document_attribute=_text(payload.get("fiscal_document_attribute")),
+            fiscal_receipt_number=_text(payload.get("fiscal_receipt_number")),
+            shift_number=_text(payload.get("shift_number")),
+            registration_number=_text(payload.get("ecr_registration_number")),
+            receipt_datetime=_text(payload.get("receipt_datetime")),
+            total=total,
+        )
+    error = report.get("error")
+    error_text = None
+    if isinstance(error, Mapping):
+        error_text = f"{error.get('code')}: {error.get('text')}".strip()
+    return ReceiptEvent(
+        provider=AtolProvider.name,
+        receipt_id=uuid,
+        order_reference=_text(report.get("external_id")),
+        payment_reference=_text(report.get("external_id")),
+        status=STATUSES[status],
+        fiscal=fiscal,
+        ofd_receipt_url=_text(payload.get("ofd_receipt_url"))
+        if isinstance(payload, Mapping)
+        else None,
+        error=error_text,
+        raw_reference=ref,
+    )

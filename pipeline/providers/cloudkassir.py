@@ -1,0 +1,23 @@
+"""CloudKassir receipt notifications: CloudPayments' signing and answers, own secret."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from pipeline.providers.cloudpayments import CloudNotifications, CloudPaymentsSettings
+from pipeline.settings import ENV_FILE
+
+
+class CloudKassirSettings(CloudPaymentsSettings):
+    model_config = SettingsConfigDict(env_prefix="CLOUDKASSIR_", env_file=ENV_FILE, extra="ignore")
+
+
+class CloudKassirProvider(CloudNotifications):
+    name: ClassVar[str] = "cloudkassir"
+    kinds: ClassVar[tuple[str, ...]] = ("receipt",)
+    default_kind: ClassVar[str] = "receipt"
+
+    def __init__(self, settings: CloudKassirSettings | None = None) -> None:
+        self.settings = settings or CloudKassirSettings()

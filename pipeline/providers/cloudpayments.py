@@ -1,0 +1,206 @@
+"""CloudPayments notifications (check, pay, fail, confirm, refund, cancel, recurrent,
+receipt) at /webhooks/cloudpayments/{kind}, signed with the site's API secret.
+
+`Content-HMAC` is base64 HMAC-SHA256 of the raw body; `X-Content-HMAC` the same over the
+URL-decoded body. Bodies are form-encoded by default, JSON when so configured. Every
+notification is answered `{"code":0}`; a Check may be declined with its documented codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+from urllib.parse import unquote_to_bytes
+
+import orjson
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from pipeline.providers.base import (
+    Accepted,
+    BadSignature,
+    InboundRequest,
+    MalformedBody,
+    NotConfigured,
+    Reply,
+    WebhookRejected,
+)
+from pipeline.providers.config import ProviderSettings
+from pipeline.providers.networks import require_source
+from pipeline.providers.parsing import (
+    form_fields,
+    json_object,
+    media_type,
+    require_media_type,
+    text_field,
+)
+from pipeline.settings import ENV_FILE, secret_values
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+HMAC_HEADERS = ("content-hmac", "x-content-hmac")
+PAYMENT_KINDS = ("check", "pay", "fail", "confirm", "refund", "cancel")
+
+
+class CheckCode(enum.IntEnum):
+    """Answers to a Check notification, as CloudPayments documents them."""
+
+    OK = 0
+    WRONG_INVOICE_ID = 10
+    WRONG_ACCOUNT_ID = 11
+    WRONG_AMOUNT = 12
+    NOT_ACCEPTED = 13
+    EXPIRED = 20
+
+
+class CheckDeclined(WebhookRejected):
+    """A verified Check the receiver declines: answered 200 with the code, not enqueued."""
+
+    def __init__(self, code: CheckCode, detail: str) -> None:
+        super().__init__(200, detail, reason="declined")
+        self.code = code
+
+
+class CloudPaymentsSettings(ProviderSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLOUDPAYMENTS_", env_file=ENV_FILE, extra="ignore"
+    )
+
+    # API secret(s) of the site (the HMAC key); comma-separated while rotating.
+    api_secret: SecretStr | None = None
+    # Check answers 10 / 11 when these are missing (orders always carry them).
+    require_invoice_id: bool = False
+    require_account_id: bool = False
+    # Currencies a Check accepts (comma-separated; empty: any). Others answer 13.
+    currencies: str = ""
+    # Currency of notifications that do not state one (Refund, Cancel).
+    default_currency: str = "RUB"
+
+
+def sign(secret: str, data: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), data, hashlib.sha256).digest()).decode()
+
+
+def _decoded_variants(body: bytes) -> list[bytes]:
+    # "URL-decoded": with and without '+' read as a space, whichever the sender used.
+    return [unquote_to_bytes(body.replace(b"+", b" ")), unquote_to_bytes(body)]
+
+
+def verify_hmac(body: bytes, headers: Mapping[str, str], secrets: list[str]) -> None:
+    given = {name: headers.get(name, "") for name in HMAC_HEADERS}
+    if not any(given.values()):
+        raise BadSignature("missing Content-HMAC / X-Content-HMAC header")
+    signed: dict[str, list[bytes]] = {
+        "content-hmac": [body],
+        "x-content-hmac": _decoded_variants(body),
+    }
+    ok = False
+    for name, value in given.items():
+        if not value:
+            continue
+        for secret in secrets:
+            for data in signed[name]:
+                ok |= hmac.compare_digest(value.strip().encode(), sign(secret, data).encode())
+    if not ok:
+        raise BadSignature("Content-HMAC does not match the body")
+
+
+def parse_body(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    """Form-encoded or JSON notification -> fields."""
+    if media_type(headers) == JSON:
+        return json_object(body)
+    return dict(form_fields(body))
+
+
+def dedup_key(kind: str, fields: Mapping[str, Any]) -> str:
+    if kind == "recurrent":
+        parts = [text_field(fields, "Id"), text_field(fields, "Status")]
+        parts += [text_field(fields, n, required=False) for n in _RECURRENT_COUNTERS]
+        return "recurrent:" + ":".join(parts)
+    if kind == "receipt":
+        return f"receipt:{text_field(fields, 'Id')}"
+    transaction = text_field(fields, "TransactionId")
+    if not transaction.isdigit():
+        raise MalformedBody("TransactionId must be a number")
+    return f"{kind}:{transaction}"
+
+
+_RECURRENT_COUNTERS = ("SuccessfulTransactionsNumber", "FailedTransactionsNumber")
+
+
+class CloudNotifications:
+    """Shared by CloudPayments and CloudKassir: one HMAC scheme, one answer format."""
+
+    name: ClassVar[str]
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
+    verifies: ClassVar[str] = "Content-HMAC / X-Content-HMAC (HMAC-SHA256, API secret)"
+    kinds: ClassVar[tuple[str, ...]]
+    default_kind: ClassVar[str] = ""
+    settings: CloudPaymentsSettings
+
+    def _secrets(self) -> list[str]:
+        return secret_values(self.settings.api_secret)
+
+    def configured(self) -> bool:
+        return bool(self._secrets())
+
+    def accept(self, request: InboundRequest) -> Accepted:
+        secrets = self._secrets()
+        if not secrets:
+            raise NotConfigured(self.name)
+        require_source(request.client_ip, self.settings.source_networks(), self.name)
+        kind = (request.subpath or self.default_kind).lower()
+        if kind not in self.kinds:
+            raise WebhookRejected(
+                404, f"unknown notification kind {kind!r}; known: {', '.join(self.kinds)}"
+            )
+        verify_hmac(request.body, request.headers, secrets)
+        require_media_type(request.headers, FORM, JSON)
+        fields = parse_body(request.body, request.headers)
+        external_id = dedup_key(kind, fields)
+        if kind == "check":
+            self._check(fields)
+        kept = {"content-type": request.headers.get("content-type", "")}
+        return Accepted(external_id=external_id, event_type=kind, headers=kept)
+
+    def _check(self, fields: Mapping[str, Any]) -> None:
+        """Checks that need no database; the order itself is the domain's business."""
+        try:
+            amount = Decimal(text_field(fields, "Amount"))
+        except InvalidOperation:
+            raise CheckDeclined(CheckCode.WRONG_AMOUNT, "Amount is not a number") from None
+        if not amount.is_finite() or amount <= 0:
+            raise CheckDeclined(CheckCode.WRONG_AMOUNT, "Amount must be positive")
+        s = self.settings
+        if s.require_invoice_id and not text_field(fields, "InvoiceId", required=False):
+            raise CheckDeclined(CheckCode.WRONG_INVOICE_ID, "InvoiceId is required")
+        if s.require_account_id and not text_field(fields, "AccountId", required=False):
+            raise CheckDeclined(CheckCode.WRONG_ACCOUNT_ID, "AccountId is required")
+        allowed = {c.strip().upper() for c in s.currencies.split(",") if c.strip()}
+        currency = text_field(fields, "Currency", required=False).upper()
+        if allowed and currency not in allowed:
+            raise CheckDeclined(CheckCode.NOT_ACCEPTED, f"currency {currency or '?'} not accepted")
+
+    def reply(self, accepted: Accepted) -> Reply:
+        return Reply(body=b'{"code":0}')
+
+    def rejection(self, request: InboundRequest, error: WebhookRejected) -> Reply:
+        code = error.code if isinstance(error, CheckDeclined) else CheckCode.NOT_ACCEPTED
+        body = {"code": int(code), "error": error.reason, "detail": error.detail}
+        return Reply(status=error.status, body=orjson.dumps(body))
+
+    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
+        return parse_body(body, headers)
+
+
+class CloudPaymentsProvider(CloudNotifications):
+    name: ClassVar[str] = "cloudpayments"
+    kinds: ClassVar[tuple[str, ...]] = (*PAYMENT_KINDS, "recurrent", "receipt")
+
+    def __init__(self, settings: CloudPaymentsSettings | None = None) -> None:
+        self.settings = settings or CloudPaymentsSettings()

@@ -1,0 +1,129 @@
+"""T-Bank (Tinkoff) acquiring notifications: payments and fiscalization, answered `OK`.
+
+`Token` is hex SHA-256 over the root-level scalar values plus `Password`, without `Token`,
+sorted by key and concatenated; booleans read `true`/`false`. Numbers are hashed as the
+exact text T-Bank sent, so the body is parsed keeping number lexemes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from pipeline.providers.base import (
+    Accepted,
+    BadSignature,
+    InboundRequest,
+    MalformedBody,
+    NotConfigured,
+    Reply,
+)
+from pipeline.providers.config import ProviderSettings
+from pipeline.providers.networks import require_source
+from pipeline.providers.parsing import json_lexemes, json_object, require_media_type, text_field
+from pipeline.settings import ENV_FILE, secret_values
+
+# Published by T-Bank for its notifications.
+OFFICIAL_NETWORKS = (
+    "91.194.226.0/23",
+    "91.218.132.0/24",
+    "91.218.133.0/24",
+    "91.218.134.0/24",
+    "91.218.135.0/24",
+    "212.233.80.0/24",
+    "212.233.81.0/24",
+    "212.233.82.0/24",
+    "212.233.83.0/24",
+)
+RECEIPT = "RECEIPT"
+# Statuses that can repeat for one payment with different amounts.
+PARTIAL = frozenset({"PARTIAL_REFUNDED", "PARTIAL_REVERSED"})
+
+
+class TBankSettings(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="TBANK_", env_file=ENV_FILE, extra="ignore")
+
+    # Terminal key(s) whose notifications are accepted (comma-separated).
+    terminal_key: str = ""
+    # Terminal password(s); comma-separated while rotating.
+    password: SecretStr | None = None
+
+
+def token_text(value: Any) -> str | None:
+    """How a root-level value enters the token; None for objects, arrays and null."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return None  # dict, list, None: not part of the token
+
+
+def make_token(fields: Mapping[str, Any], password: str) -> str:
+    values = {k: t for k, v in fields.items() if k != "Token" and (t := token_text(v)) is not None}
+    values["Password"] = password
+    joined = "".join(values[key] for key in sorted(values))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def dedup_key(fields: Mapping[str, Any]) -> tuple[str, str]:
+    """(external id, event type) of a notification."""
+    payment_id = text_field(fields, "PaymentId")
+    status = text_field(fields, "Status").upper()
+    if status == RECEIPT:
+        kind = text_field(fields, "Type", required=False)
+        document = text_field(fields, "FiscalDocumentNumber", required=False)
+        return f"{payment_id}:{RECEIPT}:{kind}:{document}", "receipt"
+    key = f"{payment_id}:{status}"
+    if status in PARTIAL:
+        key += f":{text_field(fields, 'Amount', required=False)}"
+    return key, f"payment.{status}"
+
+
+class TBankProvider:
+    name: ClassVar[str] = "tbank"
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
+    verifies: ClassVar[str] = "Token (SHA-256 with the terminal password), TerminalKey"
+
+    def __init__(self, settings: TBankSettings | None = None) -> None:
+        self.settings = settings or TBankSettings()
+
+    def _terminals(self) -> set[str]:
+        return {t.strip() for t in self.settings.terminal_key.split(",") if t.strip()}
+
+    def configured(self) -> bool:
+        return bool(self._terminals() and secret_values(self.settings.password))
+
+    def accept(self, request: InboundRequest) -> Accepted:
+        if not self.configured():
+            raise NotConfigured(self.name)
+        require_source(
+            request.client_ip, self.settings.source_networks(OFFICIAL_NETWORKS), self.name
+        )
+        require_media_type(request.headers, "application/json")
+        fields = json_lexemes(request.body)
+        given = fields.get("Token")
+        if not isinstance(given, str) or not given:
+            raise BadSignature("notification has no Token")
+        ok = False
+        for password in secret_values(self.settings.password):
+            expected = make_token(fields, password)
+            ok |= hmac.compare_digest(given.lower().encode(), expected.encode())
+        if not ok:
+            raise BadSignature("Token does not match")
+        if text_field(fields, "TerminalKey") not in self._terminals():
+            raise BadSignature("TerminalKey is not one of ours")
+        external_id, event_type = dedup_key(fields)
+        if not text_field(fields, "PaymentId").isdigit():
+            raise MalformedBody("PaymentId must be a number")
+        return Accepted(external_id=external_id, event_type=event_type)
+
+    def reply(self, accepted: Accepted) -> Reply:
+        return Reply(body=b"OK", media_type="text/plain")
+
+    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
+        return json_object(body)

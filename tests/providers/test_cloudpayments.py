@@ -1,0 +1,125 @@
+"""CloudPayments and CloudKassir: every notification kind, both signature headers, both
+body formats, rotation, and the documented Check codes."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote_to_bytes
+
+import pytest
+
+from tests.providers.cases import CloudKassirCase, CloudPaymentsCase, cp_sign, fixture
+from tests.providers.conftest import Send, drain, enqueued, running_receiver
+
+KINDS = {
+    "check": ("check.txt", "check:504"),
+    "pay": ("pay.txt", "pay:504"),
+    "fail": ("fail.txt", "fail:506"),
+    "confirm": ("confirm.txt", "confirm:504"),
+    "refund": ("refund.txt", "refund:505"),
+    "cancel": ("cancel.txt", "cancel:504"),
+    "recurrent": ("recurrent.txt", "recurrent:sc_8cf8a9338fb8ebf7202b08d09c938:Active:1:0"),
+    "receipt": ("receipt.txt", "receipt:7f15d5b7-2a0a-4f0e-b8d4-4a8d31c0b1a1"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_is_answered_code_0(kind: str, receiver: Send, broker: str) -> None:
+    body, key = KINDS[kind]
+    response = receiver(CloudPaymentsCase(kind, body).valid())
+    assert (response.status_code, response.json()) == (200, {"code": 0})
+    [envelope] = drain(broker)
+    assert (envelope.event_type, envelope.external_id) == (kind, key)
+
+
+def test_x_content_hmac_over_the_url_decoded_body(receiver: Send, broker: str) -> None:
+    case = CloudPaymentsCase()
+    body = fixture("cloudpayments", "pay.txt")
+    decoded = unquote_to_bytes(body.replace(b"+", b" "))
+    request = case.valid().with_headers(
+        Content_HMAC=None, X_Content_HMAC=cp_sign("cp-secret-old", decoded)
+    )
+    assert receiver(request).json() == {"code": 0}
+    assert enqueued(broker) == 1
+
+
+def test_json_notifications(receiver: Send, broker: str) -> None:
+    response = receiver(CloudPaymentsCase("pay", "pay.json").valid())
+    assert response.json() == {"code": 0}
+    [envelope] = drain(broker)
+    assert envelope.external_id == "pay:507"
+
+
+def test_previous_secret_still_accepted_while_rotating(receiver: Send) -> None:
+    case = CloudPaymentsCase()
+    assert receiver(case.signed(fixture("cloudpayments", "pay.txt"), "cp-secret-old")).json() == {
+        "code": 0
+    }
+
+
+def test_bad_signature_answers_code_13_and_enqueues_nothing(receiver: Send, broker: str) -> None:
+    response = receiver(CloudPaymentsCase("check", "check.txt").wrong_secret())
+    assert response.status_code == 401
+    assert response.json()["code"] == 13
+    assert enqueued(broker) == 0
+
+
+@pytest.mark.parametrize("path", ["/webhooks/cloudpayments", "/webhooks/cloudpayments/refunds"])
+def test_unknown_kind_is_a_404(path: str, receiver: Send, broker: str) -> None:
+    response = receiver(CloudPaymentsCase(path=path).valid())
+    assert response.status_code == 404
+    assert "kind" in response.json()["detail"]
+    assert enqueued(broker) == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "replace", "code"),
+    [
+        ({}, (b"Amount=100.00", b"Amount=0.00"), 12),
+        ({}, (b"Amount=100.00", b"Amount=abc"), 12),
+        ({"CLOUDPAYMENTS_REQUIRE_INVOICE_ID": "true"}, (b"InvoiceId=1234567", b"InvoiceId="), 10),
+        ({"CLOUDPAYMENTS_REQUIRE_ACCOUNT_ID": "true"}, (b"AccountId=user_x", b"AccountId="), 11),
+        ({"CLOUDPAYMENTS_CURRENCIES": "USD,EUR"}, (b"", b""), 13),
+    ],
+)
+def test_check_declined_with_documented_codes(
+    env: dict[str, str],
+    replace: tuple[bytes, bytes],
+    code: int,
+    broker: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    case = CloudPaymentsCase("check", "check.txt")
+    body = fixture("cloudpayments", "check.txt").replace(*replace)
+    with running_receiver(broker) as (_, send):
+        response = send(case.signed(body))
+    assert response.status_code == 200  # an answer to the question, not an error
+    assert response.json()["code"] == code
+    assert enqueued(broker) == 0
+
+
+def test_check_with_required_fields_present_is_accepted(
+    broker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOUDPAYMENTS_REQUIRE_INVOICE_ID", "true")
+    monkeypatch.setenv("CLOUDPAYMENTS_REQUIRE_ACCOUNT_ID", "true")
+    monkeypatch.setenv("CLOUDPAYMENTS_CURRENCIES", "RUB")
+    with running_receiver(broker) as (_, send):
+        response = send(CloudPaymentsCase("check", "check.txt").valid())
+    assert response.json() == {"code": 0}
+
+
+def test_cloudkassir_receipt_at_its_own_route(receiver: Send, broker: str) -> None:
+    assert receiver(CloudKassirCase().valid()).json() == {"code": 0}
+    [envelope] = drain(broker)
+    assert envelope.provider == "cloudkassir"
+    assert envelope.external_id == "receipt:7f15d5b7-2a0a-4f0e-b8d4-4a8d31c0b1a1"
+
+
+def test_cloudkassir_does_not_take_the_cloudpayments_secret(receiver: Send) -> None:
+    request = CloudKassirCase().signed(fixture("cloudkassir", "receipt.txt"), "cp-secret-new")
+    response = receiver(request)
+    assert response.status_code == 401
+    assert json.loads(response.content)["code"] == 13
