@@ -1,6 +1,23 @@
 """SQLAlchemy models: one aggregate a module, all on `schema.base.Base`."""
 
 from schema.base import Base
+from schema.catalog import Product
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
+from schema.messaging import Broadcast, FeedbackMessage, Notification
+from schema.orders import Order, Payment, Receipt
+from schema.users import User
 
-__all__ = ["TERMINAL_STATUSES", "Base", "Event", "EventStatus"]
+__all__ = [
+    "TERMINAL_STATUSES",
+    "Base",
+    "Broadcast",
+    "Event",
+    "EventStatus",
+    "FeedbackMessage",
+    "Notification",
+    "Order",
+    "Payment",
+    "Product",
+    "Receipt",
+    "User",
+]
