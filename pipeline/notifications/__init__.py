@@ -1,0 +1,1 @@
+"""Notifications: the outbox every user-facing or operator message goes through."""
