@@ -47,7 +47,6 @@ class Settings(BaseSettings):
     event_max_attempts: int = Field(8, ge=1)
     event_retry_base_s: float = Field(2.0, gt=0)
     event_retry_max_s: float = Field(600.0, gt=0)
-    ingest_batch_max: int = Field(200, ge=1)
     # Extra handler modules to import in workers (comma-separated dotted paths).
     handler_modules: str = ""
 
