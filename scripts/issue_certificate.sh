@@ -23,8 +23,22 @@ if [ -n "${STAGING:-}" ]; then
     staging=(--staging)
 fi
 
+http_port="$(setting HTTP_PORT)"
+http_port="${http_port:-80}"
+wait_for_receiver() {
+    for _ in $(seq 1 90); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:${http_port}/healthz"; then
+            return 0
+        fi
+        sleep 2
+    done
+    echo "the receiver did not answer through nginx; see: ${base[*]} logs" >&2
+    exit 1
+}
+
 echo "1/3 starting on plain HTTP"
-"${base[@]}" up -d --build --wait
+"${base[@]}" up -d --build
+wait_for_receiver
 
 echo "2/3 asking Let's Encrypt for $domain"
 "${prod[@]}" run --rm --entrypoint certbot certbot certonly --webroot -w /var/www/certbot \
@@ -32,5 +46,5 @@ echo "2/3 asking Let's Encrypt for $domain"
     --keep-until-expiring "${staging[@]}"
 
 echo "3/3 switching to HTTPS"
-"${prod[@]}" up -d --wait
-echo "done: https://$domain/healthz"
+"${prod[@]}" up -d
+echo "done: check https://$domain/healthz"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -199,3 +200,42 @@ def test_docker_compose_config(files: tuple[str, ...], tmp_path: Path) -> None:
         args += ["-f", str(tmp_path / "docker" / name)]
     result = subprocess.run([*args, "config", "-q"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_nginx_template_variables_come_from_compose(base: dict[str, Any]) -> None:
+    environment = base["services"]["nginx"]["environment"]
+    pattern = re.compile(environment["NGINX_ENVSUBST_FILTER"].replace("$$", "$"))
+    used: set[str] = set()
+    for template in (DOCKER / "nginx").rglob("*.template"):
+        used |= set(re.findall(r"\$\{(\w+)\}", template.read_text()))
+    assert used, "the templates use ${VARIABLES}"
+    for name in used:
+        assert name.isupper(), f"${{{name}}}: nginx's own variables are written $name"
+        assert name in environment, f"${{{name}}} is not set for the nginx service"
+        assert pattern.match(name), f"NGINX_ENVSUBST_FILTER leaves out {name}"
+
+
+def test_monitoring_configuration(base: dict[str, Any]) -> None:
+    prometheus = load("prometheus/prometheus.yml")
+    mounted = {m.split(":")[1]: m.split(":")[0] for m in base["services"]["prometheus"]["volumes"]}
+    rules_dir = DOCKER / mounted["/etc/prometheus"].removeprefix("./") / "rules"
+    assert prometheus["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    for rules_file in rules_dir.glob("*.yml"):
+        for group in load(str(rules_file.relative_to(DOCKER)))["groups"]:
+            for rule in group["rules"]:
+                assert {"alert", "expr", "labels", "annotations"} <= set(rule)
+    services = base["services"]
+    for job in prometheus["scrape_configs"]:
+        for target in job.get("static_configs", [{}])[0].get("targets", []):
+            host, port = target.split(":")
+            assert host == "localhost" or host in services, target
+            if host == "receiver":
+                assert port in services["receiver"]["expose"]
+    datasource = load("grafana/provisioning/datasources/prometheus.yml")["datasources"][0]
+    dashboards = list((DOCKER / "grafana" / "dashboards").glob("*.json"))
+    assert dashboards
+    for path in dashboards:
+        dashboard = json.loads(path.read_text())
+        assert dashboard["uid"] and dashboard["panels"]
+        for panel in dashboard["panels"]:
+            assert panel["datasource"]["uid"] == datasource["uid"]
