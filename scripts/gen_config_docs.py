@@ -45,10 +45,15 @@ compose file (see [Docker Compose](deployment/compose.md)).
 
 
 def settings_classes() -> list[type[BaseSettings]]:
-    """The core settings, then provider settings, then the rest, each once."""
+    """The core settings, then provider settings, then the rest, each once.
+
+    Shared bases without an env prefix (like a common provider base that others extend)
+    are left out: their fields appear under each subclass, with its prefix.
+    """
     found: list[type[BaseSettings]] = []
     for path in sorted((ROOT / PACKAGE).rglob("*.py")):
-        if "BaseSettings" not in path.read_text(encoding="utf-8"):
+        # A settings class names its base: cheap to check, and __main__ runs on import.
+        if path.stem == "__main__" or "Settings" not in path.read_text(encoding="utf-8"):
             continue
         parts = path.relative_to(ROOT).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -56,9 +61,16 @@ def settings_classes() -> list[type[BaseSettings]]:
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, BaseSettings) and cls.__module__ == name and cls not in found:
                 found.append(cls)
+    core = f"{PACKAGE}.settings"
+
+    def shared_base(cls: type[BaseSettings]) -> bool:
+        extended = any(other is not cls and issubclass(other, cls) for other in found)
+        return extended and not cls.model_config.get("env_prefix") and cls.__module__ != core
+
+    found = [cls for cls in found if not shared_base(cls)]
 
     def order(cls: type[BaseSettings]) -> tuple[int, str]:
-        if cls.__module__ == f"{PACKAGE}.settings":
+        if cls.__module__ == core:
             return 0, cls.__name__
         if cls.__module__.startswith(f"{PACKAGE}.providers."):
             return 1, cls.__module__
