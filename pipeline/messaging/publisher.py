@@ -14,6 +14,7 @@ from typing import Any
 from kombu import Connection, Producer
 from loguru import logger
 
+from pipeline.messaging.amqp_sender import AmqpSender
 from pipeline.messaging.batching import AsyncSender
 from pipeline.messaging.celery_message import TaskMessage, task_message
 from pipeline.messaging.queues import kombu_queue
@@ -128,7 +129,10 @@ class ThreadedKombuSender:
 
 
 def make_sender(url: str, *, timeout: float = 1.0) -> AsyncSender:
-    """The fastest sender for the broker: native asyncio for Redis, kombu otherwise."""
-    if url.split("://", 1)[0] in {"redis", "rediss", "redis+socket"}:
+    """An asyncio sender for the broker: native for Redis and RabbitMQ, kombu otherwise."""
+    scheme = url.split("://", 1)[0]
+    if scheme in {"redis", "rediss", "redis+socket"}:
         return RedisSender(url, timeout=timeout)
+    if is_amqp(url):
+        return AmqpSender(url, timeout=timeout)
     return ThreadedKombuSender(url, timeout=timeout)
