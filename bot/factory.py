@@ -17,5 +17,5 @@ def create_dispatcher(sessions: sessionmaker[Session], limiter: RateLimiter | No
     user = UserMiddleware(sessions)
     for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
         observer.middleware(user)
-    dp.include_routers(start.router, shop.router)
+    dp.include_routers(start.create_router(), shop.create_router())
     return dp

@@ -21,14 +21,11 @@ from pipeline.shop.service import checkout_ok, create_order, products, user_orde
 from schema.catalog import Product
 from schema.users import User
 
-router = Router(name="shop")
-
 
 def _title(product: Product, lang: str) -> str:
     return product.title_ru if lang == "ru" else product.title_en
 
 
-@router.message(Command("catalog"))
 async def catalog(message: Message, session: Session, lang: str) -> None:
     items = products(session)
     if not items:
@@ -48,7 +45,6 @@ async def catalog(message: Message, session: Session, lang: str) -> None:
     )
 
 
-@router.callback_query(F.data.startswith("buy:"))
 async def choose_method(query: CallbackQuery, session: Session, lang: str) -> None:
     product = session.get(Product, int((query.data or "0:0").split(":")[1]))
     await query.answer()
@@ -72,7 +68,6 @@ async def choose_method(query: CallbackQuery, session: Session, lang: str) -> No
     )
 
 
-@router.callback_query(F.data.startswith("pay:"))
 async def pay(query: CallbackQuery, session: Session, user: User, lang: str) -> None:
     _, method, product_id = (query.data or "pay:x:0").split(":")
     product = session.get(Product, int(product_id))
@@ -100,7 +95,6 @@ async def pay(query: CallbackQuery, session: Session, user: User, lang: str) -> 
     )
 
 
-@router.pre_checkout_query()
 async def pre_checkout(query: PreCheckoutQuery, session: Session, lang: str) -> None:
     valid = checkout_ok(
         session, query.invoice_payload, query.total_amount, query.currency, query.from_user.id
@@ -111,12 +105,10 @@ async def pre_checkout(query: PreCheckoutQuery, session: Session, lang: str) -> 
         await query.answer(ok=False, error_message=text(lang, "checkout_invalid"))
 
 
-@router.message(F.successful_payment)
 async def paid(message: Message) -> None:
     """Recorded by the payments domain from the same update; its outbox says thank you."""
 
 
-@router.message(Command("orders"))
 async def orders(message: Message, session: Session, user: User, lang: str) -> None:
     lines = user_orders(session, user)
     if not lines:
@@ -136,3 +128,15 @@ async def orders(message: Message, session: Session, user: User, lang: str) -> N
         )
         out += [text(lang, "receipt_line", url=url) for url in line.receipt_urls]
     await message.answer("\n".join(out))
+
+
+def create_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="shop")
+    router.message.register(catalog, Command("catalog"))
+    router.callback_query.register(choose_method, F.data.startswith("buy:"))
+    router.callback_query.register(pay, F.data.startswith("pay:"))
+    router.pre_checkout_query.register(pre_checkout)
+    router.message.register(paid, F.successful_payment)
+    router.message.register(orders, Command("orders"))
+    return router

@@ -10,7 +10,6 @@ from pipeline.i18n import LANGUAGES, text
 from pipeline.shop.service import reactivate
 from schema.users import User
 
-router = Router(name="start")
 NAMES = {"ru": "Русский", "en": "English"}
 
 
@@ -19,7 +18,6 @@ def languages_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[buttons])
 
 
-@router.message(CommandStart())
 async def start(message: Message, user: User, lang: str) -> None:
     reactivate(user)
     name = user.first_name or user.username or ""
@@ -27,17 +25,14 @@ async def start(message: Message, user: User, lang: str) -> None:
     await message.answer(text(lang, "change_language"), reply_markup=languages_keyboard())
 
 
-@router.message(Command("help"))
 async def help_(message: Message, lang: str) -> None:
     await message.answer(text(lang, "help"))
 
 
-@router.message(Command("language"))
 async def language(message: Message, lang: str) -> None:
     await message.answer(text(lang, "change_language"), reply_markup=languages_keyboard())
 
 
-@router.callback_query(F.data.startswith("lang:"))
 async def set_language(query: CallbackQuery, user: User) -> None:
     code = (query.data or "").split(":", 1)[1]
     if code in LANGUAGES:
@@ -45,3 +40,13 @@ async def set_language(query: CallbackQuery, user: User) -> None:
     await query.answer()
     if query.message is not None:
         await query.message.answer(text(user.language, "language_set"))
+
+
+def create_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(language, Command("language"))
+    router.callback_query.register(set_language, F.data.startswith("lang:"))
+    return router
