@@ -85,9 +85,9 @@ def apply(current: PaymentState | None, event: PaymentEvent) -> Transition:
         paid = max(paid, event.amount)
 
     target = event.status
-    if current is None or RANK[target] > RANK[status]:
-        if not (status in DEAD_ENDS and target not in DEAD_ENDS):
-            status = target
+    moves_up = current is None or RANK[target] > RANK[status]
+    if moves_up and not (status in DEAD_ENDS and target not in DEAD_ENDS):
+        status = target
 
     refunded = _refund_total(current, event)
     if status not in DEAD_ENDS and refunded > 0:

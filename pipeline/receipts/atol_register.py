@@ -18,7 +18,7 @@ from pipeline.providers.api.http import ApiRejected, call, json_body, rejected, 
 from pipeline.providers.atol import AtolSettings
 from pipeline.settings import secret_values
 
-TOKEN_KEY = "atol:token:{login}"
+TOKEN_KEY = "atol:token:{login}"  # noqa: S105 - a Redis key name, not a secret
 
 
 class AtolRegister:
