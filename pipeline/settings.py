@@ -42,6 +42,32 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
+    # Payment provider token from @BotFather for invoices in money (empty: Stars only).
+    telegram_payment_provider_token: SecretStr | None = None
+    # Where /feedback messages go (operators' chat) and where alerts go.
+    operator_chat_id: int | None = None
+    alert_chat_id: int | None = None
+    # Outbound limits shared by all workers (Telegram: ~30/s overall, 1/s per chat,
+    # 20/min per group).
+    telegram_global_rate: float = Field(30.0, gt=0)
+    telegram_chat_rate: float = Field(1.0, gt=0)
+    telegram_group_rate_per_min: float = Field(20.0, gt=0)
+    # Anti-flood per user: messages per second (with a small burst) and feedback per hour.
+    throttle_messages_per_s: float = Field(1.0, gt=0)
+    throttle_burst: int = Field(3, ge=1)
+    throttle_feedback_per_hour: int = Field(5, ge=1)
+    # Language for users whose Telegram language is neither ru nor en.
+    default_language: Literal["ru", "en"] = "en"
+
+    # Business flow.
+    # Cash register for 54-FZ receipts: "atol" or empty (no receipts).
+    fiscal_register: str = ""
+    # Public URL of the receiver, for callbacks (ATOL callback_url, YooKassa return_url).
+    public_base_url: str = "http://localhost:8000"
+    # Receipts still waiting this long are polled from the register.
+    receipt_poll_after_s: int = Field(300, ge=1)
+    # Payments pending this long are re-fetched from the provider.
+    reconcile_pending_after_s: int = Field(900, ge=1)
 
     # Processing and retries of events.
     event_max_attempts: int = Field(8, ge=1)

@@ -5,6 +5,7 @@ from schema.catalog import Product
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.messaging import Broadcast, FeedbackMessage, Notification
 from schema.orders import Order, Payment, Receipt
+from schema.telegram import TelegramUpdate
 from schema.users import User
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "Payment",
     "Product",
     "Receipt",
+    "TelegramUpdate",
     "User",
 ]

@@ -10,17 +10,30 @@ from celery import Celery, signals
 from pipeline.logging import setup_logging
 from pipeline.messaging.publisher import is_amqp, transport_options
 from pipeline.messaging.queues import (
+    FISCAL,
     INGEST,
     MAINTENANCE,
+    NOTIFY,
     TASK_DISPATCH_DUE,
+    TASK_HANDLE_CHAT,
     TASK_INGEST,
+    TASK_POLL_RECEIPTS,
     TASK_PROCESS_EVENT,
+    TASK_RECONCILE_PAYMENTS,
+    TASK_REGISTER_RECEIPT,
+    TASK_SEND_NOTIFICATIONS,
+    TELEGRAM,
     kombu_queues,
     queue_name,
 )
 from pipeline.settings import Settings, get_settings
 
-TASK_MODULES = ["workers.tasks.ingest", "workers.tasks.maintenance"]
+TASK_MODULES = [
+    "workers.tasks.ingest",
+    "workers.tasks.maintenance",
+    "workers.tasks.business",
+    "workers.tasks.telegram",
+]
 DISPATCH_DUE_EVERY_S = 10.0
 
 
@@ -44,6 +57,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             TASK_INGEST: {"queue": queue_name(INGEST)},
             TASK_PROCESS_EVENT: {"queue": queue_name(INGEST)},
             TASK_DISPATCH_DUE: {"queue": queue_name(MAINTENANCE)},
+            TASK_HANDLE_CHAT: {"queue": queue_name(TELEGRAM)},
+            TASK_SEND_NOTIFICATIONS: {"queue": queue_name(NOTIFY)},
+            TASK_REGISTER_RECEIPT: {"queue": queue_name(FISCAL)},
+            TASK_POLL_RECEIPTS: {"queue": queue_name(MAINTENANCE)},
+            TASK_RECONCILE_PAYMENTS: {"queue": queue_name(MAINTENANCE)},
         },
         # A producer must never hang when the broker is down.
         "task_publish_retry": True,
@@ -66,6 +84,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "beat_schedule": {
             "dispatch-due-events": {"task": TASK_DISPATCH_DUE, "schedule": DISPATCH_DUE_EVERY_S},
+            # Sweeps: whatever an after-commit message missed is picked up here.
+            "send-notifications": {"task": TASK_SEND_NOTIFICATIONS, "schedule": 10.0},
+            "poll-receipts": {"task": TASK_POLL_RECEIPTS, "schedule": 30.0},
+            "reconcile-payments": {"task": TASK_RECONCILE_PAYMENTS, "schedule": 60.0},
+            "handle-pending-chats": {"task": TASK_HANDLE_CHAT, "schedule": 15.0, "args": (None,)},
         },
     }
 

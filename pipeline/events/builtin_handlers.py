@@ -17,6 +17,7 @@ from pipeline.domain.inbox import deliver, raw_reference
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, handlers
 from pipeline.providers import stripe_events, telegram_events
+from pipeline.telegram.updates import queue_update
 from schema.events import EventStatus
 
 STRIPE_PAYMENT_TYPES = ("payment_intent.*", "charge.*", "checkout.session.*")
@@ -29,8 +30,9 @@ def telegram_update(ctx: HandlerContext) -> EventStatus | None:
     except ValidationError as exc:
         raise PermanentError(f"not a valid Telegram update: {exc.error_count()} errors") from exc
     logger.debug("telegram update {} of type {}", update.update_id, ctx.event.type)
-    # Payment updates also go to the domain; every update stays the bot's to handle.
+    # Payment updates also go to the domain; every update is queued for the bot.
     deliver(ctx, telegram_events.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
+    queue_update(ctx, ctx.payload)
     return None
 
 

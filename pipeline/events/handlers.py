@@ -68,7 +68,11 @@ class HandlerRegistry:
 
 handlers = HandlerRegistry()
 
-BUILTIN_MODULES = ("pipeline.events.builtin_handlers", "pipeline.events.provider_handlers")
+BUILTIN_MODULES = (
+    "pipeline.events.builtin_handlers",
+    "pipeline.events.provider_handlers",
+    "pipeline.payments.wiring",
+)
 
 
 def load_handler_modules(extra: str = "") -> HandlerRegistry:

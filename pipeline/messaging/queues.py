@@ -41,3 +41,11 @@ def _declaration(name: str) -> Queue:
 
 def kombu_queues() -> list[Queue]:
     return [kombu_queue(base) for base in ALL_QUEUES]
+
+
+# Domain tasks (sent after commit by the services that need them).
+TASK_REGISTER_RECEIPT = "workers.register_receipt"
+TASK_POLL_RECEIPTS = "workers.poll_receipts"
+TASK_RECONCILE_PAYMENTS = "workers.reconcile_payments"
+TASK_SEND_NOTIFICATIONS = "workers.send_notifications"
+TASK_HANDLE_CHAT = "workers.handle_chat_updates"

@@ -1,0 +1,21 @@
+"""All wiring of the bot in one place: routers, middlewares, services."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.handlers import shop, start
+from bot.middlewares import ThrottlingMiddleware, UserMiddleware
+from pipeline.telegram.limiter import RateLimiter
+
+
+def create_dispatcher(sessions: sessionmaker[Session], limiter: RateLimiter | None) -> Dispatcher:
+    dp = Dispatcher()
+    if limiter is not None:
+        dp.message.outer_middleware(ThrottlingMiddleware(limiter))
+    user = UserMiddleware(sessions)
+    for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
+        observer.middleware(user)
+    dp.include_routers(start.create_router(), shop.create_router())
+    return dp

@@ -1,0 +1,142 @@
+"""/catalog, buying (Telegram Payments, Stars, YooKassa link), pre-checkout, /orders."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    Message,
+    PreCheckoutQuery,
+)
+from sqlalchemy.orm import Session
+
+from pipeline.i18n import text
+from pipeline.notifications.announce import format_amount
+from pipeline.settings import get_settings
+from pipeline.shop.service import checkout_ok, create_order, products, user_orders
+from schema.catalog import Product
+from schema.users import User
+
+
+def _title(product: Product, lang: str) -> str:
+    return product.title_ru if lang == "ru" else product.title_en
+
+
+async def catalog(message: Message, session: Session, lang: str) -> None:
+    items = products(session)
+    if not items:
+        await message.answer(text(lang, "catalog_empty"))
+        return
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=f"{_title(p, lang)} — {format_amount(p.price_minor, p.currency)}",
+                callback_data=f"buy:{p.id}",
+            )
+        ]
+        for p in items
+    ]
+    await message.answer(
+        text(lang, "catalog_title"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+async def choose_method(query: CallbackQuery, session: Session, lang: str) -> None:
+    product = session.get(Product, int((query.data or "0:0").split(":")[1]))
+    await query.answer()
+    if product is None or query.message is None:
+        return
+    rows = []
+    if get_settings().telegram_payment_provider_token:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=text(lang, "pay_card"), callback_data=f"pay:card:{product.id}"
+                )
+            ]
+        )
+    if product.stars_price:
+        label = text(lang, "pay_stars", stars=product.stars_price)
+        rows.append([InlineKeyboardButton(text=label, callback_data=f"pay:stars:{product.id}")])
+    await query.message.answer(
+        text(lang, "choose_payment", title=_title(product, lang)),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+async def pay(query: CallbackQuery, session: Session, user: User, lang: str) -> None:
+    _, method, product_id = (query.data or "pay:x:0").split(":")
+    product = session.get(Product, int(product_id))
+    await query.answer()
+    if product is None or query.message is None:
+        return
+    token = get_settings().telegram_payment_provider_token
+    if method == "stars" and product.stars_price:
+        order = create_order(session, user, product, "stars")
+        provider_token, currency = "", "XTR"
+    elif method == "card" and token is not None:
+        order = create_order(session, user, product, "telegram")
+        provider_token, currency = token.get_secret_value(), product.currency
+    else:
+        await query.message.answer(text(lang, "payment_unavailable"))
+        return
+    await query.message.answer_invoice(
+        title=_title(product, lang)[:32],
+        description=(product.description_ru if lang == "ru" else product.description_en)
+        or _title(product, lang),
+        payload=order.public_id,
+        provider_token=provider_token,
+        currency=currency,
+        prices=[LabeledPrice(label=_title(product, lang)[:32], amount=order.amount_minor)],
+    )
+
+
+async def pre_checkout(query: PreCheckoutQuery, session: Session, lang: str) -> None:
+    valid = checkout_ok(
+        session, query.invoice_payload, query.total_amount, query.currency, query.from_user.id
+    )
+    if valid:
+        await query.answer(ok=True)
+    else:
+        await query.answer(ok=False, error_message=text(lang, "checkout_invalid"))
+
+
+async def paid(message: Message) -> None:
+    """Recorded by the payments domain from the same update; its outbox says thank you."""
+
+
+async def orders(message: Message, session: Session, user: User, lang: str) -> None:
+    lines = user_orders(session, user)
+    if not lines:
+        await message.answer(text(lang, "orders_empty"))
+        return
+    out = []
+    for line in lines:
+        out.append(
+            text(
+                lang,
+                "order_line",
+                order=line.order.public_id,
+                title=_title(line.product, lang),
+                amount=format_amount(line.order.amount_minor, line.order.currency),
+                status=text(lang, f"status_{line.order.status}"),
+            )
+        )
+        out += [text(lang, "receipt_line", url=url) for url in line.receipt_urls]
+    await message.answer("\n".join(out))
+
+
+def create_router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    router = Router(name="shop")
+    router.message.register(catalog, Command("catalog"))
+    router.callback_query.register(choose_method, F.data.startswith("buy:"))
+    router.callback_query.register(pay, F.data.startswith("pay:"))
+    router.pre_checkout_query.register(pre_checkout)
+    router.message.register(paid, F.successful_payment)
+    router.message.register(orders, Command("orders"))
+    return router

@@ -1,0 +1,64 @@
+"""Middlewares: a DB session and the user per update, and anti-flood throttling."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject
+from aiogram.types import User as TgUser
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.i18n import text
+from pipeline.settings import get_settings
+from pipeline.shop.service import register_user
+from pipeline.telegram.limiter import Limit, RateLimiter
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class UserMiddleware(BaseMiddleware):
+    """Opens the update's session, registers the user, commits after the handler."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        with self.sessions() as session:
+            data["session"] = session
+            if tg_user is not None:
+                chat = data.get("event_chat")
+                user = register_user(
+                    session,
+                    tg_user.id,
+                    chat.id if chat else tg_user.id,
+                    tg_user.username,
+                    tg_user.first_name,
+                    tg_user.language_code,
+                )
+                data["user"] = user
+                data["lang"] = user.language
+            result = await handler(event, data)
+            session.commit()
+            return result
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    """Limits each user's messages (Redis, shared by all workers) and says so politely."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user = data.get("event_from_user")
+        if isinstance(event, Message) and user is not None:
+            s = get_settings()
+            limit = Limit(f"user:{user.id}", s.throttle_messages_per_s, s.throttle_burst)
+            if self.limiter.try_acquire([limit]) > 0:
+                warned = Limit(f"user-warned:{user.id}", 0.2)
+                if self.limiter.try_acquire([warned]) == 0:
+                    await event.answer(text(data.get("lang", "en"), "throttled"))
+                return None
+        return await handler(event, data)

@@ -1,0 +1,61 @@
+"""`pipeline broadcast` and `pipeline products import`: operator commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.settings import get_settings
+
+products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
+
+
+def _sessions() -> sessionmaker[Session]:
+    from schema.session import make_engine, make_session_factory
+
+    url = get_settings().database_url
+    if not url:
+        raise typer.BadParameter("DATABASE_URL is not set")
+    return make_session_factory(make_engine(url))
+
+
+def broadcast(
+    text: str = typer.Option(..., "--text", help="The message to send."),
+    lang: str | None = typer.Option(None, "--lang", help="Only users with this language (ru|en)."),
+) -> None:
+    """Send a message to every active user at the shared rate; re-run to resume."""
+    from pipeline.notifications import broadcast as service
+    from pipeline.redis_client import redis_client
+    from pipeline.telegram.api import BotApi
+    from pipeline.telegram.limiter import RateLimiter
+
+    if lang not in (None, "ru", "en"):
+        raise typer.BadParameter("--lang must be ru or en")
+    sessions = _sessions()
+    with sessions() as session:
+        item = service.start(session, text, lang)
+        session.commit()
+    typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
+    progress = service.run(sessions, item.id, BotApi(), RateLimiter(redis_client()))
+    typer.echo(f"broadcast {item.id}: sent {progress.sent} of {progress.done} handled")
+
+
+@products_app.command("import")
+def import_products(path: Path) -> None:
+    """Upsert products from a JSON list (code, title_ru, title_en, price_minor, ...)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    from schema.catalog import Product
+
+    items = json.loads(path.read_text())
+    sessions = _sessions()
+    with sessions() as session:
+        for item in items:
+            stmt = insert(Product).values(**item)
+            update = {k: stmt.excluded[k] for k in item if k != "code"}
+            session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=update))
+        session.commit()
+    typer.echo(f"products: {len(items)} imported")

@@ -1,0 +1,51 @@
+"""Outbox rows for domain changes, and the after-commit nudge to the sender task."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pipeline.domain.context import DomainContext
+from pipeline.domain.money import exponent
+from pipeline.messaging.queues import NOTIFY, TASK_SEND_NOTIFICATIONS
+from pipeline.messaging.tasks import send_task
+from pipeline.notifications.outbox import add_notification
+from pipeline.settings import get_settings
+from schema.users import User
+
+
+def format_amount(minor: int, currency: str) -> str:
+    if currency == "XTR":
+        return f"{minor} ⭐"
+    places = exponent(currency)
+    return f"{Decimal(minor).scaleb(-places):.{places}f} {currency}"
+
+
+def kick_sender(ctx: DomainContext) -> None:
+    """Ask the sender task to run once this transaction committed. Extra runs are cheap:
+    the task drains whatever is due."""
+    ctx.after_commit(lambda: send_task(TASK_SEND_NOTIFICATIONS, NOTIFY))
+
+
+def notify_user(
+    ctx: DomainContext, user: User, dedup_key: str, template: str, params: dict[str, Any]
+) -> None:
+    added = add_notification(
+        ctx.session,
+        dedup_key=dedup_key,
+        chat_id=user.chat_id,
+        user_id=user.id,
+        kind=template,
+        template=template,
+        params=params,
+    )
+    if added is not None:
+        kick_sender(ctx)
+
+
+def alert_operators(ctx: DomainContext, dedup_key: str, text: str) -> None:
+    chat_id = get_settings().alert_chat_id
+    if chat_id is None:
+        return
+    if add_notification(ctx.session, dedup_key=dedup_key, chat_id=chat_id, kind="alert", text=text):
+        kick_sender(ctx)

@@ -1,0 +1,133 @@
+"""Operator broadcasts: one outbox row per active user, sent at the shared rate.
+
+The rows are written in one statement when the broadcast starts; sending marks them one
+by one, so an interrupted broadcast resumes where it stopped (same text and language:
+the running broadcast is picked up again instead of starting a second one).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.notifications.sender import Sender, send_due
+from pipeline.telegram.limiter import RateLimiter
+from schema.messaging import Broadcast, Notification
+from schema.users import User
+
+
+@dataclass
+class Progress:
+    total: int
+    done: int = 0
+    sent: int = 0
+    started: float = 0.0
+
+    def line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        return f"\r[{bar}] {self.done}/{self.total} sent {self.sent} ({self.done / elapsed:.1f}/s)"
+
+
+def prefix(broadcast_id: int) -> str:
+    return f"broadcast:{broadcast_id}:"
+
+
+def start(session: Session, text: str, language: str | None) -> Broadcast:
+    """The running broadcast with this text, or a new one with a row per active user."""
+    same_language = (
+        Broadcast.language.is_(None) if language is None else Broadcast.language == language
+    )
+    running = session.execute(
+        select(Broadcast)
+        .where(Broadcast.status == "running", Broadcast.text == text, same_language)
+        .order_by(Broadcast.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if running is not None:
+        return running
+    broadcast = Broadcast(text=text, language=language)
+    session.add(broadcast)
+    session.flush()
+    users = select(
+        func.concat(literal(prefix(broadcast.id)), User.id),
+        User.id,
+        User.chat_id,
+        literal("broadcast"),
+        literal(text),
+    ).where(User.is_active.is_(True))
+    if language is not None:
+        users = users.where(User.language == language)
+    stmt = insert(Notification).from_select(
+        ["dedup_key", "user_id", "chat_id", "kind", "text"], users
+    )
+    broadcast.total = len(session.execute(stmt.returning(Notification.id)).all())
+    return broadcast
+
+
+def run(
+    sessions: sessionmaker[Session],
+    broadcast_id: int,
+    api: Sender,
+    limiter: RateLimiter,
+    show_progress: bool = True,
+) -> Progress:
+    with sessions() as session:
+        broadcast = session.get(Broadcast, broadcast_id)
+        assert broadcast is not None
+        mine = Notification.dedup_key.like(prefix(broadcast_id) + "%")
+        remaining = session.execute(
+            select(func.count()).where(mine, Notification.status.in_(("pending", "failed")))
+        ).scalar_one()
+    progress = Progress(total=int(remaining), started=time.monotonic())
+
+    def step(status: str) -> None:
+        progress.done += 1
+        progress.sent += status == "sent"
+        if show_progress and (progress.done % 10 == 0 or progress.done == progress.total):
+            sys.stderr.write(progress.line())
+            sys.stderr.flush()
+
+    while _open(sessions, mine):
+        if not send_due(sessions, api, limiter, budget_s=3600, where=mine, on_result=step):
+            time.sleep(0.2)  # only rows told to wait (429) are left
+    if show_progress:
+        sys.stderr.write("\n")
+    _finish(sessions, broadcast_id)
+    return progress
+
+
+def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
+    with sessions() as session:
+        row = session.execute(
+            select(Notification.id)
+            .where(mine, Notification.status.in_(("pending", "failed")))
+            .limit(1)
+        ).first()
+    return row is not None
+
+
+def _finish(sessions: sessionmaker[Session], broadcast_id: int) -> None:
+    mine = Notification.dedup_key.like(prefix(broadcast_id) + "%")
+    with sessions() as session:
+        rows = session.execute(
+            select(Notification.status, func.count()).where(mine).group_by(Notification.status)
+        ).all()
+        counts: dict[str, int] = {status: int(n) for status, n in rows}
+        broadcast = session.get(Broadcast, broadcast_id, with_for_update=True)
+        assert broadcast is not None
+        broadcast.sent = counts.get("sent", 0)
+        broadcast.failed = sum(v for k, v in counts.items() if k in {"dead", "skipped"})
+        if not counts.get("pending") and not counts.get("failed"):
+            broadcast.status = "done"
+            broadcast.finished_at = datetime.now(UTC)
+        session.commit()

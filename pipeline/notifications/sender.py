@@ -1,0 +1,147 @@
+"""Delivering outbox rows to Telegram within its limits, from any number of workers.
+
+Each row is claimed with `FOR UPDATE SKIP LOCKED`, sent, and its outcome committed in
+its own short transaction: a crash re-sends at most the one message in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from loguru import logger
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.events.backoff import full_jitter_delay
+from pipeline.i18n import text as render
+from pipeline.settings import get_settings
+from pipeline.telegram.api import TelegramError
+from pipeline.telegram.limiter import RateLimiter, telegram_limits
+from schema.messaging import Notification
+from schema.users import User
+
+MAX_ATTEMPTS = 8
+# A chat that must wait longer than this is put back, so other chats go meanwhile.
+MAX_INLINE_WAIT_S = 1.5
+
+
+class Sender(Protocol):
+    def send_message(self, chat_id: int, text: str) -> dict[str, object]: ...
+
+
+Query = Select[Notification]
+
+
+def _due(now: datetime, extra: Callable[[Query], Query] | None = None) -> Query:
+    stmt = (
+        select(Notification)
+        .where(
+            Notification.status.in_(("pending", "failed")),
+            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+        )
+        .order_by(Notification.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return extra(stmt) if extra else stmt
+
+
+def render_notification(session: Session, note: Notification) -> str:
+    if note.text is not None:
+        return note.text
+    user = session.get(User, note.user_id) if note.user_id else None
+    lang = user.language if user else get_settings().default_language
+    return render(lang, note.template or "unknown", **note.params)
+
+
+def _block_user(session: Session, note: Notification, now: datetime) -> None:
+    if note.user_id is None:
+        return
+    user = session.get(User, note.user_id)
+    if user is not None and user.is_active:
+        user.is_active = False
+        user.blocked_at = now
+
+
+def deliver_one(
+    session: Session,
+    note: Notification,
+    api: Sender,
+    limiter: RateLimiter,
+    now: datetime,
+) -> str:
+    """Send one claimed row and record the outcome on it (not committed); the status."""
+    settings = get_settings()
+    user = session.get(User, note.user_id) if note.user_id else None
+    if user is not None and not user.is_active and note.kind != "alert":
+        note.status = "skipped"
+        note.last_error = "user blocked the bot"
+        return note.status
+    limits = telegram_limits(
+        note.chat_id,
+        settings.telegram_global_rate,
+        settings.telegram_chat_rate,
+        settings.telegram_group_rate_per_min,
+    )
+    waited = limiter.acquire(limits, max_wait_s=MAX_INLINE_WAIT_S)
+    if waited < 0:
+        note.next_attempt_at = now + timedelta(seconds=MAX_INLINE_WAIT_S)
+        return note.status
+    note.attempts += 1
+    try:
+        result = api.send_message(note.chat_id, render_notification(session, note))
+    except TelegramError as exc:
+        note.last_error = str(exc)[:500]
+        if exc.blocked:
+            note.status = "skipped"
+            _block_user(session, note, now)
+        elif exc.chat_gone:
+            note.status = "skipped"
+        elif exc.code == 429:
+            note.attempts -= 1  # our pace, not the message's fault
+            note.status = "failed"
+            note.next_attempt_at = now + timedelta(seconds=float(exc.retry_after or 1))
+        elif exc.retryable and note.attempts < MAX_ATTEMPTS:
+            note.status = "failed"
+            note.next_attempt_at = now + timedelta(seconds=full_jitter_delay(note.attempts, 2, 300))
+        else:
+            note.status = "dead"
+        logger.warning("notification {} -> {}: {}", note.id, note.status, exc)
+        return note.status
+    note.status = "sent"
+    note.sent_at = now
+    note.last_error = None
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    note.telegram_message_id = message_id if isinstance(message_id, int) else None
+    return note.status
+
+
+def send_due(
+    sessions: sessionmaker[Session],
+    api: Sender,
+    limiter: RateLimiter,
+    *,
+    budget_s: float = 50.0,
+    where: Any = None,
+    on_result: Callable[[str], None] | None = None,
+) -> int:
+    """Send due rows until none is left or the time budget is spent; how many were handled."""
+    started = datetime.now(UTC)
+    handled = 0
+    extra: Callable[[Query], Query] | None = None
+    if where is not None:
+        extra = lambda s: s.where(where)  # noqa: E731
+    while (datetime.now(UTC) - started).total_seconds() < budget_s:
+        with sessions() as session:
+            now = datetime.now(UTC)
+            note = session.execute(_due(now, extra)).scalar_one_or_none()
+            if note is None:
+                return handled
+            status = deliver_one(session, note, api, limiter, now)
+            session.commit()
+        handled += 1
+        if on_result is not None:
+            on_result(status)
+    return handled

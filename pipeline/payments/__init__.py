@@ -1,0 +1,1 @@
+"""Payments domain: one state machine for every provider, fed by the domain inbox."""

@@ -1,0 +1,67 @@
+"""Re-fetching a payment's state from its provider's API, for reconciliation.
+
+Each fetcher returns a PaymentEvent normalized like a webhook would be, or None when
+the provider cannot be asked (not configured, unknown payment kind).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import httpx
+
+from pipeline.domain.normalized import PaymentEvent
+from pipeline.providers import stripe_events, tbank_events
+from pipeline.providers import yookassa as yookassa_provider
+from pipeline.providers.api.http import call, json_body, rejected, timeout
+from pipeline.providers.api.ports import provider_apis
+from pipeline.providers.stripe import StripeSettings
+from pipeline.providers.tbank import TBankSettings, make_token
+from pipeline.settings import secret_values
+
+Fetcher = Callable[[str, str], PaymentEvent | None]
+TBANK_API = "https://securepay.tinkoff.ru/v2"
+
+
+def yookassa(payment_id: str, ref: str) -> PaymentEvent | None:
+    return yookassa_provider.normalize_payment(
+        provider_apis().yookassa.get_payment(payment_id), ref
+    )
+
+
+def stripe(payment_id: str, ref: str, client: httpx.Client | None = None) -> PaymentEvent | None:
+    settings = StripeSettings()
+    keys = secret_values(settings.api_key)
+    if not keys or not payment_id.startswith("pi_"):
+        return None
+    client = client or httpx.Client(timeout=timeout(5.0))
+    url = f"{settings.api_base.rstrip('/')}/v1/payment_intents/{payment_id}"
+    what = f"Stripe payment_intent {payment_id}"
+    headers = {"Authorization": f"Bearer {keys[0]}"}
+    response = call(partial(client.get, url, headers=headers), what)
+    if response.status_code != 200:
+        raise rejected(response, what)
+    intent = json_body(response, what)
+    events = stripe_events.normalize("payment_intent.reconciled", {"data": {"object": intent}}, ref)
+    found = [e for e in events if isinstance(e, PaymentEvent)]
+    return found[0] if found else None
+
+
+def tbank(payment_id: str, ref: str, client: httpx.Client | None = None) -> PaymentEvent | None:
+    settings = TBankSettings()
+    passwords = secret_values(settings.password)
+    terminal = settings.terminal_key.split(",")[0].strip()
+    if not terminal or not passwords:
+        return None
+    client = client or httpx.Client(timeout=timeout(5.0))
+    body: dict[str, object] = {"TerminalKey": terminal, "PaymentId": payment_id}
+    body["Token"] = make_token(body, passwords[0])
+    what = f"T-Bank GetState {payment_id}"
+    response = call(partial(client.post, f"{TBANK_API}/GetState", json=body), what)
+    if response.status_code != 200:
+        raise rejected(response, what)
+    return tbank_events.normalize_payment(json_body(response, what), ref)
+
+
+FETCHERS: dict[str, Fetcher] = {"yookassa": yookassa, "stripe": stripe, "tbank": tbank}

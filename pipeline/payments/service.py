@@ -1,0 +1,122 @@
+"""Applying payment events to the database: payment row, order status, outbox, receipts.
+
+Runs inside the event's transaction (a domain inbox subscriber). The payment row is
+locked while the state machine decides, so concurrent events for one payment queue up.
+"""
+
+from __future__ import annotations
+
+from loguru import logger
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pipeline.domain.context import DomainContext
+from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
+from pipeline.notifications.announce import format_amount, notify_user
+from pipeline.payments.state import DEAD_ENDS, PaymentState, Transition, apply
+from pipeline.receipts import service as receipts
+from schema.orders import Order, Payment
+from schema.users import User
+
+ORDER_STATUS = {
+    PaymentStatus.PENDING: "pending",
+    PaymentStatus.WAITING_FOR_CAPTURE: "pending",
+    PaymentStatus.SUCCEEDED: "paid",
+    PaymentStatus.CANCELED: "canceled",
+    PaymentStatus.FAILED: "failed",
+    PaymentStatus.PARTIALLY_REFUNDED: "partially_refunded",
+    PaymentStatus.REFUNDED: "refunded",
+}
+
+
+def _order(session: Session, reference: str | None) -> Order | None:
+    if not reference:
+        return None
+    stmt = select(Order).where(Order.public_id == reference).with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def _locked_payment(session: Session, event: PaymentEvent) -> tuple[Payment, bool]:
+    """The payment row, locked; True when this call created it."""
+    key = (Payment.provider == event.provider) & (
+        Payment.provider_payment_id == event.provider_payment_id
+    )
+    found = session.execute(select(Payment).where(key).with_for_update()).scalar_one_or_none()
+    if found is not None:
+        return found, False
+    inserted = session.execute(
+        insert(Payment)
+        .values(
+            provider=event.provider,
+            provider_payment_id=event.provider_payment_id,
+            status=PaymentStatus.PENDING.value,
+            currency=event.currency,
+        )
+        .on_conflict_do_nothing(index_elements=["provider", "provider_payment_id"])
+        .returning(Payment.id)
+    ).scalar_one_or_none()
+    payment = session.execute(select(Payment).where(key).with_for_update()).scalar_one()
+    return payment, inserted is not None
+
+
+def _state(payment: Payment) -> PaymentState:
+    return PaymentState(
+        PaymentStatus(payment.status),
+        payment.amount_minor,
+        payment.paid_minor,
+        payment.refunded_minor,
+    )
+
+
+def apply_event(ctx: DomainContext, event: PaymentEvent) -> Transition | None:
+    session = ctx.session
+    order = _order(session, event.order_reference)
+    payment, created = _locked_payment(session, event)
+    transition = apply(None if created else _state(payment), event)
+    if not transition.changed:
+        logger.info("payment {} unchanged by {}", payment.id, event.raw_reference)
+        return transition
+    after = transition.after
+    payment.status = after.status.value
+    payment.amount_minor = after.amount
+    payment.paid_minor = after.paid
+    payment.refunded_minor = after.refunded
+    payment.raw_reference = event.raw_reference or payment.raw_reference
+    if payment.order_id is None and order is not None:
+        payment.order_id = order.id
+    elif order is None and payment.order_id is not None:
+        order = session.get(Order, payment.order_id, with_for_update=True)
+    session.flush()
+    if order is not None:
+        order.status = ORDER_STATUS[after.status]
+    logger.info("payment {}: {} -> {}", payment.id, transition.before, after.status)
+    _effects(ctx, payment, order, transition)
+    return transition
+
+
+def _effects(ctx: DomainContext, payment: Payment, order: Order | None, t: Transition) -> None:
+    if order is None:
+        return
+    user = ctx.session.get(User, order.user_id)
+    params = {"order": order.public_id, "amount": format_amount(t.after.paid, payment.currency)}
+    if t.became_paid:
+        if user is not None:
+            notify_user(ctx, user, f"payment:{payment.id}:paid", "payment_received", params)
+        receipts.request_sell(ctx, payment, order)
+    if t.became in DEAD_ENDS and user is not None:
+        notify_user(ctx, user, f"payment:{payment.id}:failed", "payment_failed", params)
+    if t.refund_delta > 0:
+        refund = {**params, "amount": format_amount(t.refund_delta, payment.currency)}
+        key = f"payment:{payment.id}:refunded:{t.after.refunded}"
+        if user is not None:
+            notify_user(ctx, user, key, "refund_done", refund)
+        receipts.request_refund(ctx, payment, order, t.refund_delta)
+
+
+def on_payment(ctx: DomainContext, event: NormalizedEvent) -> None:
+    if not isinstance(event, PaymentEvent):
+        return
+    if event.provider == "telegram" and event.status is PaymentStatus.PENDING:
+        return  # a pre-checkout query: the bot answers it, there is no payment yet
+    apply_event(ctx, event)

@@ -1,0 +1,21 @@
+"""One Redis client per process for caches, locks and rate limits (REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+
+import redis
+
+from pipeline.settings import get_settings
+
+_clients: dict[tuple[int, str], redis.Redis] = {}
+
+
+def redis_client() -> redis.Redis:
+    url = get_settings().redis_url or get_settings().broker_url or ""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise RuntimeError("REDIS_URL must point at Redis (caches, locks, rate limits)")
+    key = (os.getpid(), url)
+    if key not in _clients:
+        _clients[key] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    return _clients[key]

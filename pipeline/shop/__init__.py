@@ -1,0 +1,1 @@
+"""What the bot does with the database: users, catalogue, orders, checkout."""

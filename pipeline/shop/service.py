@@ -1,0 +1,109 @@
+"""Shop services for the bot. Callers commit (the bot's per-update session)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pipeline.i18n import pick_language
+from pipeline.settings import get_settings
+from schema.catalog import Product
+from schema.orders import Order, Payment, Receipt
+from schema.users import User
+
+
+def register_user(
+    session: Session,
+    telegram_id: int,
+    chat_id: int,
+    username: str | None,
+    first_name: str | None,
+    language_code: str | None,
+) -> User:
+    """The user, created on first contact with the language Telegram reports."""
+    lang = pick_language(language_code, get_settings().default_language)
+    session.execute(
+        insert(User)
+        .values(
+            telegram_id=telegram_id,
+            chat_id=chat_id,
+            username=username,
+            first_name=first_name,
+            language=lang,
+        )
+        .on_conflict_do_nothing(index_elements=["telegram_id"])
+    )
+    user = session.execute(select(User).where(User.telegram_id == telegram_id)).scalar_one()
+    return user
+
+
+def reactivate(user: User) -> None:
+    user.is_active = True
+    user.blocked_at = None
+
+
+def products(session: Session) -> list[Product]:
+    stmt = select(Product).where(Product.is_active.is_(True)).order_by(Product.id)
+    return list(session.execute(stmt).scalars())
+
+
+def create_order(session: Session, user: User, product: Product, method: str) -> Order:
+    stars = method == "stars"
+    if stars and not product.stars_price:
+        raise ValueError("product is not sold for Stars")
+    order = Order(
+        public_id=f"o-{secrets.token_hex(6)}",
+        user_id=user.id,
+        product_id=product.id,
+        amount_minor=product.stars_price if stars else product.price_minor,  # type: ignore[arg-type]
+        currency="XTR" if stars else product.currency,
+        payment_method=method,
+        status="pending",
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def checkout_ok(session: Session, public_id: str, amount: int, currency: str, user_id: int) -> bool:
+    """A pre-checkout query matches a payable order of this user."""
+    order = session.execute(select(Order).where(Order.public_id == public_id)).scalar_one_or_none()
+    if order is None or order.status not in {"created", "pending"}:
+        return False
+    user = session.get(User, order.user_id)
+    return (
+        user is not None
+        and user.telegram_id == user_id
+        and order.amount_minor == amount
+        and order.currency == currency
+    )
+
+
+@dataclass
+class OrderLine:
+    order: Order
+    product: Product
+    receipt_urls: list[str]
+
+
+def user_orders(session: Session, user: User, limit: int = 10) -> list[OrderLine]:
+    rows = session.execute(
+        select(Order, Product)
+        .join(Product, Product.id == Order.product_id)
+        .where(Order.user_id == user.id)
+        .order_by(Order.id.desc())
+        .limit(limit)
+    ).tuples()
+    lines = []
+    for order, product in rows:
+        urls = session.execute(
+            select(Receipt.ofd_receipt_url)
+            .join(Payment, Payment.id == Receipt.payment_id)
+            .where(Payment.order_id == order.id, Receipt.ofd_receipt_url.is_not(None))
+        ).scalars()
+        lines.append(OrderLine(order, product, [u for u in urls if u]))
+    return lines

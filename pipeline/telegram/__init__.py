@@ -1,0 +1,1 @@
+"""Telegram outbound: a Bot API client (base URL configurable) and a shared rate limiter."""

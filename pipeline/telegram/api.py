@@ -1,0 +1,65 @@
+"""A small synchronous Bot API client for workers and the CLI (the bot itself uses
+aiogram). `TELEGRAM_API_BASE` points it at a local Bot API server or the fake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from pipeline.settings import Settings, get_settings
+
+
+class TelegramError(Exception):
+    def __init__(self, code: int, description: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+    @property
+    def blocked(self) -> bool:
+        """The user blocked the bot or deleted the account: stop writing to them."""
+        return self.code == 403
+
+    @property
+    def chat_gone(self) -> bool:
+        return self.code == 400 and "chat not found" in self.description.lower()
+
+    @property
+    def retryable(self) -> bool:
+        return self.code == 429 or self.code >= 500
+
+
+class BotApi:
+    def __init__(self, settings: Settings | None = None, client: httpx.Client | None = None):
+        settings = settings or get_settings()
+        if settings.telegram_bot_token is None:
+            raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
+        token = settings.telegram_bot_token.get_secret_value()
+        self._base = f"{settings.telegram_api_base.rstrip('/')}/bot{token}"
+        self.client = client or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+
+    def call(self, method: str, **params: Any) -> Any:
+        body = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = self.client.post(f"{self._base}/{method}", json=body)
+        except httpx.TransportError as exc:
+            # The URL holds the token: never let it into the message.
+            raise TelegramError(599, f"network error: {type(exc).__name__}") from None
+        try:
+            answer = response.json()
+        except ValueError:
+            raise TelegramError(response.status_code, "the answer is not JSON") from None
+        if answer.get("ok"):
+            return answer.get("result")
+        parameters = answer.get("parameters") or {}
+        raise TelegramError(
+            int(answer.get("error_code") or response.status_code),
+            str(answer.get("description", "")),
+            parameters.get("retry_after"),
+        )
+
+    def send_message(self, chat_id: int, text: str, **extra: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("sendMessage", chat_id=chat_id, text=text, **extra)
+        return result

@@ -1,0 +1,197 @@
+"""The bot against the fake Bot API: /start, checkout, ordering per chat, the sender."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.domain.context import JobContext
+from pipeline.notifications.outbox import add_notification
+from pipeline.notifications.sender import send_due
+from pipeline.redis_client import redis_client
+from pipeline.settings import get_settings
+from pipeline.telegram import updates
+from pipeline.telegram.api import BotApi
+from pipeline.telegram.limiter import RateLimiter
+from schema import Order, Product, User
+from scripts.fakes.bot_api import FakeBotApiThread, Gcra
+from tests.support.services import TestServices
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeBotApiThread]:
+    server = FakeBotApiThread()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bot_env(
+    fake: FakeBotApiThread,
+    services: TestServices,
+    db: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> sessionmaker[Session]:
+    with fake.state.lock:
+        fake.state.calls.clear()
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:test")
+    monkeypatch.setenv("TELEGRAM_API_BASE", fake.url)
+    monkeypatch.setenv("REDIS_URL", services.redis_url)
+    get_settings.cache_clear()
+    redis_client().flushdb()
+    import bot.updates as plugin
+
+    plugin._runtime.clear()
+    updates.set_processor(plugin.process)
+    return db
+
+
+def message(update_id: int, chat: int, text: str, lang: str = "ru") -> dict[str, Any]:
+    user = {"id": chat, "is_bot": False, "first_name": "Ann", "language_code": lang}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1,
+            "chat": {"id": chat, "type": "private"},
+            "from": user,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            if text.startswith("/")
+            else [],
+        },
+    }
+
+
+def feed(db: sessionmaker[Session], *payloads: dict[str, Any]) -> None:
+    for payload in payloads:
+        with db() as session:
+            ctx = JobContext(session)
+            updates.queue_update(ctx, payload)
+            session.commit()
+    for chat in {updates.chat_of(p) for p in payloads}:
+        updates.handle_chat(db, chat)
+
+
+def test_start_registers_user_in_telegram_language(
+    bot_env: sessionmaker[Session], fake: FakeBotApiThread
+) -> None:
+    feed(bot_env, message(1, 501, "/start", "ru"))
+    with bot_env() as session:
+        user = session.execute(select(User)).scalar_one()
+        assert (user.telegram_id, user.language) == (501, "ru")
+    texts = [c["text"] for c in fake.sent()]
+    assert texts[0].startswith("Здравствуйте, Ann")
+    assert "Сменить" in texts[1]
+
+
+def test_updates_of_a_chat_are_handled_in_update_id_order(
+    bot_env: sessionmaker[Session], fake: FakeBotApiThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neither our anti-flood nor Telegram's per-chat limit is under test here.
+    monkeypatch.setenv("THROTTLE_BURST", "100")
+    get_settings.cache_clear()
+    monkeypatch.setattr(fake.state, "chat_limit", Gcra(1000.0, 100))
+    payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
+    with bot_env() as session:
+        for payload in reversed(payloads):  # stored out of order
+            updates.queue_update(JobContext(session), payload)
+        session.commit()
+    threads = [threading.Thread(target=updates.handle_chat, args=(bot_env, 502)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    texts = [c["text"] for c in fake.sent()]
+    assert len(texts) == 6
+    expected = ["You have no orders yet." if i % 2 == 0 else "help" for i in range(10, 16)]
+    assert [("help" if "/catalog" in t else t) for t in texts] == expected
+
+
+def test_pre_checkout_is_validated_against_the_order(
+    bot_env: sessionmaker[Session], fake: FakeBotApiThread
+) -> None:
+    feed(bot_env, message(20, 503, "/start", "en"))
+    with bot_env() as session:
+        user = session.execute(select(User)).scalar_one()
+        product = Product(code="c", title_ru="К", title_en="C", price_minor=100, stars_price=5)
+        session.add(product)
+        session.flush()
+        session.add(
+            Order(
+                public_id="o-1",
+                user_id=user.id,
+                product_id=product.id,
+                amount_minor=5,
+                currency="XTR",
+                payment_method="stars",
+                status="pending",
+            )
+        )
+        session.commit()
+
+    def query(update_id: int, amount: int) -> dict[str, Any]:
+        return {
+            "update_id": update_id,
+            "pre_checkout_query": {
+                "id": f"q{update_id}",
+                "from": {"id": 503, "is_bot": False, "first_name": "A"},
+                "currency": "XTR",
+                "total_amount": amount,
+                "invoice_payload": "o-1",
+            },
+        }
+
+    feed(bot_env, query(21, 5), query(22, 6))
+    answers = fake.sent("answerPreCheckoutQuery")
+    assert [a["ok"] for a in answers] == [True, False]
+
+
+def test_throttling_tells_the_user_once(
+    bot_env: sessionmaker[Session], fake: FakeBotApiThread
+) -> None:
+    feed(bot_env, *[message(30 + i, 504, "/help", "en") for i in range(8)])
+    texts = [c["text"] for c in fake.sent()]
+    assert texts.count("You are sending messages too fast; please wait a moment.") == 1
+    assert len(texts) < 8
+
+
+def test_sender_marks_blocked_users_and_skips_missing_chats(
+    bot_env: sessionmaker[Session], fake: FakeBotApiThread
+) -> None:
+    with bot_env() as session:
+        users = [User(telegram_id=i, chat_id=i, language="en") for i in (601, 602, 603)]
+        session.add_all(users)
+        session.flush()
+        for u in users:
+            add_notification(
+                session,
+                dedup_key=f"n{u.id}",
+                chat_id=u.chat_id,
+                user_id=u.id,
+                kind="payment_received",
+                template="payment_received",
+                params={"order": "o", "amount": "1 RUB"},
+            )
+        session.commit()
+    fake.state.blocked.add(602)
+    fake.state.unknown.add(603)
+    try:
+        send_due(bot_env, BotApi(), RateLimiter(redis_client()), budget_s=10)
+    finally:
+        fake.state.blocked.clear()
+        fake.state.unknown.clear()
+    with bot_env() as session:
+        from schema import Notification
+
+        status = dict(
+            session.execute(select(Notification.chat_id, Notification.status)).tuples().all()
+        )
+        assert status == {601: "sent", 602: "skipped", 603: "skipped"}
+        blocked = session.execute(select(User).where(User.telegram_id == 602)).scalar_one()
+        assert not blocked.is_active

@@ -1,0 +1,72 @@
+"""Fixtures for the payments domain: a user, a product, an order; recorded task sends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.domain.context import JobContext
+from pipeline.messaging.tasks import use_task_sender
+from schema import Order, Product, User
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, tuple[Any, ...]]] = []
+
+    def send(self, name: str, queue_name: str, *args: Any) -> str:
+        self.sent.append((name, queue_name, args))
+        return "id"
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.sent]
+
+
+@pytest.fixture
+def sent() -> Iterator[RecordingSender]:
+    sender = RecordingSender()
+    use_task_sender(sender)
+    yield sender
+    use_task_sender(None)
+
+
+def make_order(
+    session: Session, public_id: str = "ord-1", method: str = "yookassa", currency: str = "RUB"
+) -> Order:
+    user = User(telegram_id=1001, chat_id=1001, language="ru")
+    product = Product(code="p1", title_ru="Курс", title_en="Course", price_minor=10000)
+    session.add_all([user, product])
+    session.flush()
+    amount = 50 if currency == "XTR" else 10000
+    order = Order(
+        public_id=public_id,
+        user_id=user.id,
+        product_id=product.id,
+        amount_minor=amount,
+        currency=currency,
+        payment_method=method,
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+@pytest.fixture
+def order(db: sessionmaker[Session]) -> Order:
+    with db() as session:
+        made = make_order(session)
+        session.commit()
+    return made
+
+
+def run(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:
+    """Run a domain call in its own transaction, then its after-commit jobs."""
+    with db() as session:
+        ctx = JobContext(session)
+        result = fn(ctx, *args)
+        session.commit()
+    ctx.run_jobs()
+    return result

@@ -1,0 +1,105 @@
+"""Business tasks: receipts (register, poll), reconciliation, the notification sender.
+
+Each task owns its transaction and commits it; after-commit jobs run afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from loguru import logger
+from sqlalchemy import select
+
+from pipeline.domain.context import JobContext
+from pipeline.messaging.queues import (
+    FISCAL,
+    NOTIFY,
+    TASK_POLL_RECEIPTS,
+    TASK_RECONCILE_PAYMENTS,
+    TASK_REGISTER_RECEIPT,
+    TASK_SEND_NOTIFICATIONS,
+)
+from pipeline.messaging.tasks import send_task
+from pipeline.notifications.sender import send_due
+from pipeline.payments.reconcile import reconcile_payment, stale_payments
+from pipeline.providers.api.ports import provider_apis
+from pipeline.receipts.atol_register import AtolRegister
+from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
+from pipeline.redis_client import redis_client
+from pipeline.settings import get_settings
+from pipeline.telegram.api import BotApi
+from pipeline.telegram.limiter import RateLimiter
+from schema.messaging import Notification
+from workers.celery_app import app
+from workers.context import sessions
+from workers.tasks.base import LoggedTask
+
+# The sender works this long per run, then hands over to a fresh task.
+SEND_BUDGET_S = 50.0
+
+
+@app.task(name=TASK_REGISTER_RECEIPT, base=LoggedTask, bind=True, max_retries=8)
+def register(self: LoggedTask, receipt_id: int) -> str | None:
+    try:
+        with sessions()() as session:
+            uuid = register_receipt(session, receipt_id, AtolRegister(redis_client()))
+            session.commit()
+    except Exception as exc:
+        # Same external_id on every attempt: the register answers a repeat with the same uuid.
+        logger.warning("receipt {} not registered yet: {}", receipt_id, exc)
+        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+    return uuid
+
+
+@app.task(name=TASK_POLL_RECEIPTS, base=LoggedTask, bind=True)
+def poll_receipts(self: LoggedTask) -> int:
+    with sessions()() as session:
+        waiting, lost = due_receipts(session, datetime.now(UTC))
+    for receipt_id in lost:
+        send_task(TASK_REGISTER_RECEIPT, FISCAL, receipt_id)
+    for receipt_id in waiting:
+        with sessions()() as session:
+            ctx = JobContext(session)
+            try:
+                poll_receipt(ctx, receipt_id, provider_apis().atol)
+            except Exception as exc:
+                logger.warning("receipt {} poll failed: {}", receipt_id, exc)
+                continue
+            session.commit()
+        ctx.run_jobs()
+    return len(waiting) + len(lost)
+
+
+@app.task(name=TASK_RECONCILE_PAYMENTS, base=LoggedTask, bind=True)
+def reconcile_payments(self: LoggedTask) -> int:
+    settings = get_settings()
+    with sessions()() as session:
+        ids = stale_payments(session, datetime.now(UTC), settings.reconcile_pending_after_s)
+    for payment_id in ids:
+        with sessions()() as session:
+            ctx = JobContext(session)
+            try:
+                reconcile_payment(ctx, payment_id)
+            except Exception as exc:
+                logger.warning("payment {} not reconciled: {}", payment_id, exc)
+                continue
+            session.commit()
+        ctx.run_jobs()
+    return len(ids)
+
+
+@app.task(name=TASK_SEND_NOTIFICATIONS, base=LoggedTask, bind=True)
+def send_notifications(self: LoggedTask) -> int:
+    limiter = RateLimiter(redis_client())
+    handled = send_due(sessions(), BotApi(), limiter, budget_s=SEND_BUDGET_S)
+    if handled and _more_due():
+        send_task(TASK_SEND_NOTIFICATIONS, NOTIFY)
+    return handled
+
+
+def _more_due() -> bool:
+    with sessions()() as session:
+        row = session.execute(
+            select(Notification.id).where(Notification.status.in_(("pending", "failed"))).limit(1)
+        ).first()
+    return row is not None
