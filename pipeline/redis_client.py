@@ -6,6 +6,7 @@ import os
 
 import redis
 
+from pipeline.messaging.redis_sender import redis_py_url
 from pipeline.settings import get_settings
 
 _clients: dict[tuple[int, str], redis.Redis] = {}
@@ -13,6 +14,8 @@ _clients: dict[tuple[int, str], redis.Redis] = {}
 
 def redis_client() -> redis.Redis:
     url = get_settings().redis_url or get_settings().broker_url or ""
+    if url.startswith("redis+socket://"):
+        url = redis_py_url(url)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise RuntimeError("REDIS_URL must point at Redis (caches, locks, rate limits)")
     key = (os.getpid(), url)

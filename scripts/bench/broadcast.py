@@ -12,6 +12,7 @@ import time
 
 from sqlalchemy import insert
 
+from pipeline.messaging.redis_sender import redis_py_url
 from pipeline.migrate import upgrade
 from pipeline.notifications import broadcast
 from pipeline.settings import get_settings
@@ -34,7 +35,7 @@ def main() -> None:
         upgrade(url)
         os.environ.update(
             DATABASE_URL=url,
-            REDIS_URL=services.redis_url,
+            REDIS_URL=redis_py_url(services.redis_url),
             TELEGRAM_BOT_TOKEN="123:bench",
             TELEGRAM_API_BASE=fake.url,
         )
@@ -47,7 +48,8 @@ def main() -> None:
             item = broadcast.start(session, "Benchmark broadcast", None)
             session.commit()
         limiter = RateLimiter(
-            __import__("redis").Redis.from_url(services.redis_url), f"bench{time.time()}:"
+            __import__("redis").Redis.from_url(redis_py_url(services.redis_url)),
+            f"bench{time.time()}:",
         )
         started = time.monotonic()
         progress = broadcast.run(sessions, item.id, BotApi(), limiter)
