@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery, signals
+from celery.schedules import crontab
 
 from pipeline.logging import setup_logging
 from pipeline.messaging.publisher import is_amqp, transport_options
@@ -18,10 +19,17 @@ from pipeline.messaging.queues import (
     kombu_queues,
     queue_name,
 )
+from pipeline.sentry import init_sentry
 from pipeline.settings import Settings, get_settings
 
-TASK_MODULES = ["workers.tasks.ingest", "workers.tasks.maintenance"]
+TASK_MODULES = [
+    "workers.tasks.ingest",
+    "workers.tasks.maintenance",
+    "workers.tasks.alerts",
+    "workers.tasks.backups",
+]
 DISPATCH_DUE_EVERY_S = 10.0
+CHECK_ALERTS_EVERY_S = 30.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -66,6 +74,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "beat_schedule": {
             "dispatch-due-events": {"task": TASK_DISPATCH_DUE, "schedule": DISPATCH_DUE_EVERY_S},
+            "check-alerts": {"task": "workers.check_alerts", "schedule": CHECK_ALERTS_EVERY_S},
+            "prune-raw-bodies": {"task": "workers.prune_raw_bodies", "schedule": 3600.0},
+            "daily-backup": {"task": "workers.backup", "schedule": crontab(hour=3, minute=0)},
         },
     }
 
@@ -86,7 +97,50 @@ def _route_celery_logs(**_: Any) -> None:
 def _preload(**_: Any) -> None:
     from workers.context import preload
 
+    init_sentry(get_settings(), "worker")
     preload()
+
+
+@signals.worker_ready.connect
+def _monitor(**_: Any) -> None:
+    from workers import monitoring
+
+    monitoring.start_exporter(get_settings().worker_metrics_port)
+    monitoring.start_heartbeat()
+
+
+@signals.worker_process_init.connect
+def _child_sentry(**_: Any) -> None:
+    init_sentry(get_settings(), "worker")
+
+
+@signals.worker_process_shutdown.connect
+def _child_gone(pid: int | None = None, **_: Any) -> None:
+    from pipeline.metrics import mark_process_dead
+
+    mark_process_dead(pid or os.getpid())
+
+
+@signals.beat_init.connect
+def _beat_started(**_: Any) -> None:
+    from workers import monitoring
+
+    init_sentry(get_settings(), "beat")
+    monitoring.start_heartbeat_watch()
+
+
+@signals.task_prerun.connect
+def _task_prerun(task_id: str = "", **_: Any) -> None:
+    from workers import monitoring
+
+    monitoring.task_started(task_id)
+
+
+@signals.task_postrun.connect
+def _task_postrun(task_id: str = "", task: Any = None, **_: Any) -> None:
+    from workers import monitoring
+
+    monitoring.task_finished(task_id, getattr(task, "name", "?"))
 
 
 app = create_celery()

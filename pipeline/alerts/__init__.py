@@ -46,9 +46,10 @@ def _lock(session: Session, key: str, text: str, now: datetime) -> Alert:
         .on_conflict_do_nothing(index_elements=[Alert.key])
     )
     return session.scalars(
-        select(Alert).where(Alert.key == key).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(Alert)
+        .where(Alert.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
 
 
@@ -82,7 +83,8 @@ def raise_alert(
     repeats = alert.pending
     alert.pending, alert.last_sent_at = 0, now
     since = alert.first_at.strftime("%Y-%m-%d %H:%M UTC")
-    _send(session, alert, f"🔴 {text}\n[{key}] ×{repeats} more since {since}", settings)
+    folded = f"[{key}] repeated {repeats} more time(s) since {since}"
+    _send(session, alert, f"🔴 {text}\n{folded}", settings)
     return True
 
 
@@ -98,9 +100,10 @@ def resolve_alert(
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
     alert = session.scalars(
-        select(Alert).where(Alert.key == key[:200]).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(Alert)
+        .where(Alert.key == key[:200])
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one_or_none()
     if alert is None or alert.status != FIRING:
         return False

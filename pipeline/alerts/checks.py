@@ -51,7 +51,7 @@ def check_events(session: Session, settings: Settings) -> None:
     dead = repository.dead_sources(session)
     for alert in firing(session, DEAD):
         if alert.key[len(DEAD) :] not in dead:
-            resolve_alert(session, alert.key, f"no dead {alert.key[len(DEAD):]} events left")
+            resolve_alert(session, alert.key, f"no dead {alert.key[len(DEAD) :]} events left")
     resolve_quiet(session, RECEIPT, max(settings.alert_cooldown_s, 60.0))
     for status, count in repository.status_counts(session).items():
         metrics.EVENTS_BY_STATUS.labels(status).set(count)

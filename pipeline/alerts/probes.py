@@ -118,7 +118,9 @@ def _received_at(document: bytes) -> float | None:
         return None
 
 
-def queue_stats(broker_url: str, state: redis.Redis | None, now: float | None = None) -> list[QueueStats]:
+def queue_stats(
+    broker_url: str, state: redis.Redis | None, now: float | None = None
+) -> list[QueueStats]:
     """Depth of every queue and the age of its oldest message.
 
     Redis: LLEN, and the oldest item (LINDEX -1: consumers pop from the right). Its age is
@@ -141,12 +143,14 @@ def queue_stats(broker_url: str, state: redis.Redis | None, now: float | None = 
         client.close()
 
 
-def _redis_queue(client: redis.Redis, name: str, state: redis.Redis | None, now: float) -> QueueStats:
+def _redis_queue(
+    client: redis.Redis, name: str, state: redis.Redis | None, now: float
+) -> QueueStats:
     depth = int(client.llen(name))
     if depth == 0:
         return QueueStats(name, 0, None)
     oldest = client.lindex(name, -1)
-    if oldest is None:
+    if not isinstance(oldest, bytes):
         return QueueStats(name, depth, None)
     received = _received_at(oldest)
     if received is not None:

@@ -81,7 +81,7 @@ def row_counts(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, int]:
             sql.Identifier(str(schema)), sql.Identifier(str(table))
         )
         row = conn.execute(query).fetchone()
-        counts[f"{schema}.{table}"] = int(row[0]) if row else 0
+        counts[f"{schema}.{table}"] = int(str(row[0])) if row else 0
     return counts
 
 
@@ -162,7 +162,9 @@ def create_database(url: str, name: str) -> None:
 
 def drop_database(url: str, name: str) -> None:
     with _admin(url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -183,7 +185,7 @@ def restore(
     if clean:
         args += ["--clean", "--if-exists"]
     process = subprocess.Popen([*args, str(backup.path)], stderr=subprocess.PIPE, text=True)
-    done, tail = 0, []
+    done, tail = 0, list[str]()
     assert process.stderr is not None
     for line in process.stderr:
         tail = [*tail[-20:], line.rstrip()]

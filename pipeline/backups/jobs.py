@@ -29,7 +29,9 @@ def run_backup(
     except (BackupError, OSError, RuntimeError) as exc:
         logger.error("backup failed: {}", exc)
         with sessions() as session:
-            session.add(BackupRun(started_at=started, finished_at=datetime.now(UTC), error=str(exc)))
+            session.add(
+                BackupRun(started_at=started, finished_at=datetime.now(UTC), error=str(exc))
+            )
             raise_alert(
                 session, BACKUP_FAILED, f"backup failed: {str(exc)[:500]}", settings=settings
             )

@@ -65,7 +65,7 @@ def find_tools(url: str) -> Tools:
         candidates.append(embedded)
     usable = [d for d in candidates if (_major(d / "pg_dump") or 0) >= major]
     exact = [d for d in usable if _major(d / "pg_dump") == major]
-    chosen = (exact or usable or [None])[0]
+    chosen = (exact or usable)[0] if (exact or usable) else None
     if chosen is None:
         raise RuntimeError(f"no pg_dump for PostgreSQL {major} (install postgresql-client)")
     return Tools(chosen / "pg_dump", chosen / "pg_restore")

@@ -100,6 +100,30 @@ def reset_for_replay(session: Session, event_id: int) -> Event | None:
     return event
 
 
+def reset_many(session: Session, ids: Sequence[int], statuses: Sequence[str]) -> list[int]:
+    """`reset_for_replay` for a batch, in two statements; only rows still in `statuses`."""
+    if not ids:
+        return []
+    session.execute(
+        insert(EventAttempt).from_select(
+            ["event_id", "attempt", "outcome", "error"],
+            select(
+                Event.id, Event.attempts, literal_column("'replayed'"),
+                literal_column("'replayed from ' || status"),
+            ).where(Event.id.in_(ids), Event.status.in_(statuses)),
+        )
+    )  # fmt: skip
+    stmt = (
+        update(Event)
+        .where(Event.id.in_(ids), Event.status.in_(statuses))
+        .values(
+            status=EventStatus.RECEIVED.value, next_attempt_at=None, processed_at=None, attempts=0
+        )
+        .returning(Event.id)
+    )
+    return list(session.scalars(stmt))
+
+
 @dataclass(frozen=True)
 class Selection:
     statuses: tuple[str, ...]

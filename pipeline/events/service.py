@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
 from pipeline.correlation import correlation
-
 from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.errors import PermanentError
@@ -259,7 +258,9 @@ class EventService:
         session = Session.object_session(event)
         if session is not None:
             session.add(
-                EventAttempt(event_id=event.id, attempt=event.attempts, outcome=outcome, error=error)
+                EventAttempt(
+                    event_id=event.id, attempt=event.attempts, outcome=outcome, error=error
+                )
             )
 
     def _failed(self, event: Event, exc: Exception, now: datetime, result: ProcessResult) -> None:

@@ -102,10 +102,14 @@ def test_failed_backup_job_records_and_alerts(
         alert = session.get(Alert, "backup_failed")
         assert alert is not None and alert.status == "firing"
         (note,) = session.scalars(select(Notification)).all()
-        assert note.kind == "alert" and note.chat_id == -100 and "backup failed" in (note.text or "")
+        assert (
+            note.kind == "alert" and note.chat_id == -100 and "backup failed" in (note.text or "")
+        )
     good = Settings(backup_dir=tmp_path / "ok", alert_chat_id=-100)
     assert run_backup(db, database_url, good) is not None
     with db() as session:
         assert session.get(Alert, "backup_failed").status == "resolved"  # type: ignore[union-attr]
-        texts = [n.text or "" for n in session.scalars(select(Notification).order_by(Notification.id))]
+        texts = [
+            n.text or "" for n in session.scalars(select(Notification).order_by(Notification.id))
+        ]
         assert texts[-1].startswith("✅")
