@@ -127,7 +127,12 @@ def firing(session: Session, prefix: str = "") -> list[Alert]:
 
 
 def resolve_quiet(
-    session: Session, prefix: str, quiet_s: float, *, now: datetime | None = None
+    session: Session,
+    prefix: str,
+    quiet_s: float,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> list[str]:
     """Resolve firing alerts under `prefix` that have not recurred for `quiet_s` (for
     conditions known only by their occurrences, like a failed receipt)."""
@@ -135,16 +140,22 @@ def resolve_quiet(
     done = []
     for alert in firing(session, prefix):
         if now - alert.last_at >= timedelta(seconds=quiet_s):
-            resolve_alert(session, alert.key, now=now)
+            resolve_alert(session, alert.key, now=now, settings=settings)
             done.append(alert.key)
     return done
 
 
 def set_condition(
-    session: Session, key: str, active: bool, text: str, *, now: datetime | None = None
+    session: Session,
+    key: str,
+    active: bool,
+    text: str,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """For evaluated conditions: raise while active, resolve once it clears."""
     if active:
-        raise_alert(session, key, text, now=now)
+        raise_alert(session, key, text, now=now, settings=settings)
     else:
-        resolve_alert(session, key, now=now)
+        resolve_alert(session, key, now=now, settings=settings)

@@ -69,6 +69,7 @@ def check_signatures(session: Session, settings: Settings, counts: dict[str, int
             count >= threshold,
             f"{provider}: {count} webhooks with bad signatures in ~{window_min} min "
             "(a probe, or a rotated secret not yet configured)",
+            settings=settings,
         )
 
 
@@ -84,6 +85,7 @@ def check_queues(session: Session, settings: Settings, stats: list[QueueStats]) 
             over,
             f"queue {queue.queue}: {queue.depth} waiting, oldest {age:.0f} s "
             f"(thresholds {settings.alert_queue_backlog} / {settings.alert_queue_age_s:.0f} s)",
+            settings=settings,
         )
 
 
@@ -93,7 +95,8 @@ def check_heartbeat(
     now = now or time.time()
     silent = last is None or now - last > settings.alert_heartbeat_s
     since = "never seen" if last is None else f"last seen {now - last:.0f} s ago"
-    set_condition(session, HEARTBEAT, silent, f"no worker heartbeat ({since})")
+    text = f"no worker heartbeat ({since})"
+    set_condition(session, HEARTBEAT, silent, text, settings=settings)
 
 
 def last_good_backup(session: Session) -> datetime | None:
@@ -115,5 +118,6 @@ def check_backups(session: Session, settings: Settings, now: datetime | None = N
         BACKUP_OVERDUE,
         overdue,
         f"no good backup for over {settings.backup_max_age_h:.0f} h (last: {when})",
+        settings=settings,
     )
     metrics.ALERTS_FIRING.set(len(firing(session)))
