@@ -4,9 +4,10 @@ logs of every process and of the providers we call."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 import httpx
 
@@ -34,5 +35,5 @@ def add_header(request: httpx.Request) -> None:
         request.headers[HEADER] = value
 
 
-def client_hooks() -> dict[str, list[object]]:
+def client_hooks() -> dict[str, list[Callable[..., Any]]]:
     return {"request": [add_header]}

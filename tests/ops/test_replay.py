@@ -88,7 +88,7 @@ def test_bulk_retry_of_dead_events_counts_effects_once(
     # Replaying what already happened (a single replay and a redelivered task) adds nothing.
     replay = runner.invoke(app, ["events", "replay", str(ids[0])])
     assert replay.exit_code == 0, replay.output
-    for event_id in drain_ids(broker_url, INGEST) + [ids[1]]:
+    for event_id in [*drain_ids(broker_url, INGEST), ids[1]]:
         service.process([event_id])
     assert effects(db) == 5
     with db() as session:
