@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import sentry_sdk
-
 from pipeline.settings import Settings
+
+try:  # optional until the lock file carries it: without it, Sentry is simply off
+    import sentry_sdk
+except ImportError:  # pragma: no cover
+    sentry_sdk = None  # type: ignore[assignment]
 
 
 def init_sentry(settings: Settings, role: str) -> bool:
     if settings.sentry_dsn is None or not settings.sentry_dsn.get_secret_value():
         return False
+    if sentry_sdk is None:
+        raise RuntimeError("SENTRY_DSN is set but sentry-sdk is not installed")
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.sentry_environment,
@@ -29,7 +34,7 @@ def init_sentry(settings: Settings, role: str) -> bool:
 
 def capture(exc: BaseException, **tags: Any) -> str | None:
     """Report a handled exception with tags (event_id, provider, ...); no-op when off."""
-    if not sentry_sdk.is_initialized():
+    if sentry_sdk is None or not sentry_sdk.is_initialized():
         return None
     with sentry_sdk.new_scope() as scope:
         for key, value in tags.items():
@@ -39,5 +44,5 @@ def capture(exc: BaseException, **tags: Any) -> str | None:
 
 
 def flush(timeout: float = 2.0) -> None:
-    if sentry_sdk.is_initialized():
+    if sentry_sdk is not None and sentry_sdk.is_initialized():
         sentry_sdk.flush(timeout)

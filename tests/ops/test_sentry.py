@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-import sentry_sdk
+
 from pydantic import SecretStr
 
 from pipeline.sentry import capture, flush, init_sentry
 from pipeline.settings import Settings
+
+sentry_sdk = pytest.importorskip("sentry_sdk")
 
 
 @pytest.fixture
