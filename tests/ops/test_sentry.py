@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-
 from pydantic import SecretStr
 
 from pipeline.sentry import capture, flush, init_sentry
