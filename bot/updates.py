@@ -15,6 +15,7 @@ from aiogram.types import Update
 
 from bot.factory import create_dispatcher
 from pipeline.redis_client import redis_client
+from pipeline.sentry import capture, init_sentry
 from pipeline.settings import get_settings
 from pipeline.telegram.limiter import RateLimiter
 from pipeline.telegram.updates import set_processor
@@ -27,6 +28,7 @@ def _build() -> tuple[asyncio.AbstractEventLoop, Bot, Dispatcher]:
     settings = get_settings()
     if settings.telegram_bot_token is None or not settings.database_url:
         raise RuntimeError("the bot needs TELEGRAM_BOT_TOKEN and DATABASE_URL")
+    init_sentry(settings, "bot")
     loop = asyncio.new_event_loop()
     server = TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/"))
     bot = Bot(settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=server))
@@ -44,7 +46,11 @@ def process(payload: dict[str, Any]) -> None:
         _runtime[pid] = _build()
     loop, bot, dp = _runtime[pid]
     update = Update.model_validate(payload, context={"bot": bot})
-    loop.run_until_complete(dp.feed_update(bot, update))
+    try:
+        loop.run_until_complete(dp.feed_update(bot, update))
+    except Exception as exc:
+        capture(exc, update_id=str(update.update_id))
+        raise
 
 
 set_processor(process)

@@ -11,14 +11,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_FILE = ".env"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     # Infrastructure. Empty URLs mean "use the embedded servers in DATA_DIR".
     database_url: str | None = None
@@ -44,9 +44,8 @@ class Settings(BaseSettings):
     telegram_api_base: str = "https://api.telegram.org"
     # Payment provider token from @BotFather for invoices in money (empty: Stars only).
     telegram_payment_provider_token: SecretStr | None = None
-    # Where /feedback messages go (operators' chat) and where alerts go.
+    # Where /feedback messages go (operators' chat); alerts: ALERT_CHAT_ID below.
     operator_chat_id: int | None = None
-    alert_chat_id: int | None = None
     # Outbound limits shared by all workers (Telegram: ~30/s overall, 1/s per chat,
     # 20/min per group).
     telegram_global_rate: float = Field(30.0, gt=0)
@@ -69,16 +68,55 @@ class Settings(BaseSettings):
     # Payments pending this long are re-fetched from the provider.
     reconcile_pending_after_s: int = Field(900, ge=1)
 
-    # Processing and retries of events.
-    event_max_attempts: int = Field(8, ge=1)
-    event_retry_base_s: float = Field(2.0, gt=0)
-    event_retry_max_s: float = Field(600.0, gt=0)
+    # Retry policy per task kind: attempts, backoff base and cap in seconds (full jitter).
+    # The EVENT_* names of earlier versions still set the ingest policy.
+    retry_ingest_attempts: int = Field(
+        8, ge=1, validation_alias=AliasChoices("RETRY_INGEST_ATTEMPTS", "EVENT_MAX_ATTEMPTS")
+    )
+    retry_ingest_base_s: float = Field(
+        2.0, gt=0, validation_alias=AliasChoices("RETRY_INGEST_BASE_S", "EVENT_RETRY_BASE_S")
+    )
+    retry_ingest_max_s: float = Field(
+        600.0, gt=0, validation_alias=AliasChoices("RETRY_INGEST_MAX_S", "EVENT_RETRY_MAX_S")
+    )
+    retry_notify_attempts: int = Field(10, ge=1)
+    retry_notify_base_s: float = Field(1.0, gt=0)
+    retry_notify_max_s: float = Field(300.0, gt=0)
+    retry_fiscal_attempts: int = Field(12, ge=1)
+    retry_fiscal_base_s: float = Field(10.0, gt=0)
+    retry_fiscal_max_s: float = Field(1800.0, gt=0)
     # Extra handler modules to import in workers (comma-separated dotted paths).
     handler_modules: str = ""
 
     # Celery.
     worker_concurrency: int | None = None
     broker_visibility_timeout_s: int = 3600
+
+    # Sweeper and retention (beat jobs).
+    sweep_stuck_after_s: float = Field(300.0, gt=0)
+    sweep_retry_grace_s: float = Field(30.0, ge=0)
+    retention_raw_body_days: int = Field(30, ge=0)  # 0: keep raw bodies forever
+
+    # Operator alerts (a Telegram chat; empty: alerts are only logged and stored).
+    alert_chat_id: int | None = None
+    alert_cooldown_s: float = Field(900.0, ge=0)
+    alert_signature_failures: int = Field(20, ge=1)  # rejections per window per provider
+    alert_signature_window_s: int = Field(300, ge=10)
+    alert_queue_backlog: int = Field(1000, ge=1)
+    alert_queue_age_s: float = Field(300.0, gt=0)
+    alert_heartbeat_s: float = Field(120.0, gt=0)
+
+    # Backups (pg_dump custom format, a .sha256 and a .json manifest beside each file).
+    backup_dir: Path | None = None  # default DATA_DIR/backups
+    backup_keep_daily: int = Field(7, ge=1)
+    backup_keep_weekly: int = Field(4, ge=0)
+    backup_max_age_h: float = Field(26.0, gt=0)
+
+    # Monitoring.
+    flower_basic_auth: SecretStr | None = None  # "user:password[,user2:password2]"
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str = "production"
+    worker_metrics_port: int = Field(9808, ge=0)  # 0: no exporter
 
     # Logging.
     log_level: str = "INFO"
@@ -90,6 +128,10 @@ class Settings(BaseSettings):
         for part in filter(None, (p.strip() for p in value.split(","))):
             ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
         return value
+
+
+def backup_dir(settings: Settings) -> Path:
+    return settings.backup_dir or settings.data_dir / "backups"
 
 
 @lru_cache(maxsize=1)

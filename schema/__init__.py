@@ -4,15 +4,19 @@ from schema.base import Base
 from schema.catalog import Product
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.messaging import Broadcast, FeedbackMessage, Notification
+from schema.operations import Alert, BackupRun, EventAttempt
 from schema.orders import Order, Payment, Receipt
 from schema.telegram import TelegramUpdate
 from schema.users import User
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "Alert",
+    "BackupRun",
     "Base",
     "Broadcast",
     "Event",
+    "EventAttempt",
     "EventStatus",
     "FeedbackMessage",
     "Notification",

@@ -8,6 +8,7 @@ from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.providers.base import WebhookRejected
+from pipeline.sentry import capture
 from webhooks.receive import NotEnqueued
 
 RETRY_AFTER_S = "5"
@@ -40,6 +41,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.opt(exception=exc).error("unexpected error on {}", request.url.path)
+        capture(exc, path=request.url.path, request_id=request.headers.get("x-request-id"))
         return JSONResponse(
             {"error": "internal", "detail": "internal error, nothing was accepted"},
             status_code=500,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,12 +12,14 @@ from fastapi import FastAPI, Request, Response
 
 from pipeline.messaging.batching import BatchingPublisher
 from pipeline.messaging.publisher import make_sender
-from pipeline.providers.base import Provider
+from pipeline.providers.base import Provider, WebhookRejected
 from pipeline.providers.registry import ProviderRegistry, default_registry
 from pipeline.settings import Settings, get_settings
 from webhooks.errors import install_error_handlers
 from webhooks.health import router as health_router
-from webhooks.receive import receive
+from webhooks.observe import ProviderMeter, RejectionCounter
+from webhooks.observe import router as metrics_router
+from webhooks.receive import NotEnqueued, receive
 
 # Every request allocates many short-lived objects; with the default gen-0 threshold
 # (700) the collector runs every few requests and its full passes over the framework's
@@ -31,14 +34,30 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def _provider_routes(app: FastAPI, provider: Provider) -> None:
-    async def endpoint(request: Request) -> Response:
+def _provider_routes(app: FastAPI, provider: Provider, rejections: RejectionCounter) -> None:
+    meter = ProviderMeter(provider.name, rejections)
+
+    async def measured(request: Request, subpath: str) -> Response:
         state = request.app.state
-        return await receive(request, provider, state.publisher, state.settings)
+        started = time.perf_counter()
+        try:
+            response = await receive(
+                request, provider, state.publisher, state.settings, subpath, meter
+            )
+        except WebhookRejected as exc:
+            meter.done(started, exc.status)
+            raise
+        except NotEnqueued:
+            meter.unavailable.inc()
+            raise
+        meter.done(started, response.status_code)
+        return response
+
+    async def endpoint(request: Request) -> Response:
+        return await measured(request, "")
 
     async def endpoint_with_kind(request: Request, kind: str) -> Response:
-        state = request.app.state
-        return await receive(request, provider, state.publisher, state.settings, subpath=kind)
+        return await measured(request, kind)
 
     path = f"/webhooks/{provider.name}"
     methods = list(provider.methods)
@@ -61,6 +80,7 @@ def create_app(
     if not settings.broker_url or not settings.database_url:
         raise RuntimeError("the receiver needs BROKER_URL and DATABASE_URL (see `pipeline up`)")
     broker_url, database_url = settings.broker_url, settings.database_url
+    rejections = RejectionCounter(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +93,7 @@ def create_app(
         try:
             yield
         finally:
+            await rejections.close()
             if owned:
                 await app.state.publisher.close()
 
@@ -82,16 +103,19 @@ def create_app(
     app.state.database_url = database_url
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     for provider in registry:
-        _provider_routes(app, provider)
+        _provider_routes(app, provider, rejections)
     return app
 
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory webhooks.main:app_from_env`."""
     from pipeline.logging import setup_logging
+    from pipeline.sentry import init_sentry
 
     settings = get_settings()
     if os.environ.get("PIPELINE_ROLE") != "receiver":
         setup_logging(settings, "receiver")
+    init_sentry(settings, "receiver")
     return create_app(settings)

@@ -20,6 +20,7 @@ from pipeline.providers.base import (
 )
 from pipeline.providers.networks import parse_networks, resolve_client
 from pipeline.settings import Settings
+from webhooks.observe import ProviderMeter
 
 _ID_PREFIX = os.urandom(6).hex()
 _id_counter = itertools.count(1)
@@ -62,11 +63,15 @@ def client_ip(request: Request, settings: Settings | None = None) -> str | None:
     return resolve_client(peer, forwarded, parse_networks(settings.trusted_proxies))
 
 
-def _accept(provider: Provider, inbound: InboundRequest) -> Accepted | Response:
+def _accept(
+    provider: Provider, inbound: InboundRequest, meter: ProviderMeter | None = None
+) -> Accepted | Response:
     """Accepted, or the provider's own answer to a rejection (default: raise)."""
     try:
         return provider.accept(inbound)
     except WebhookRejected as exc:
+        if meter is not None:
+            meter.reject(exc.status)
         if not isinstance(provider, RepliesToRejections):
             raise
         reply = provider.rejection(inbound, exc)
@@ -84,6 +89,7 @@ async def receive(
     publisher: BatchingPublisher,
     settings: Settings,
     subpath: str = "",
+    meter: ProviderMeter | None = None,
 ) -> Response:
     received_at = datetime.now(UTC)
     request_id = request.headers.get("x-request-id") or next_request_id()
@@ -99,7 +105,7 @@ async def receive(
         received_at=received_at,
         subpath=subpath,
     )
-    accepted = _accept(provider, inbound)
+    accepted = _accept(provider, inbound, meter)
     if isinstance(accepted, Response):
         return accepted
     stored = body if accepted.body is None else accepted.body

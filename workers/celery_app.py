@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery, signals
+from celery.schedules import crontab
 
 from pipeline.logging import setup_logging
 from pipeline.messaging.publisher import is_amqp, transport_options
@@ -26,6 +27,7 @@ from pipeline.messaging.queues import (
     kombu_queues,
     queue_name,
 )
+from pipeline.sentry import init_sentry
 from pipeline.settings import Settings, get_settings
 
 TASK_MODULES = [
@@ -33,8 +35,11 @@ TASK_MODULES = [
     "workers.tasks.maintenance",
     "workers.tasks.business",
     "workers.tasks.telegram",
+    "workers.tasks.alerts",
+    "workers.tasks.backups",
 ]
 DISPATCH_DUE_EVERY_S = 10.0
+CHECK_ALERTS_EVERY_S = 30.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -89,6 +94,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "poll-receipts": {"task": TASK_POLL_RECEIPTS, "schedule": 30.0},
             "reconcile-payments": {"task": TASK_RECONCILE_PAYMENTS, "schedule": 60.0},
             "handle-pending-chats": {"task": TASK_HANDLE_CHAT, "schedule": 15.0, "args": (None,)},
+            "check-alerts": {"task": "workers.check_alerts", "schedule": CHECK_ALERTS_EVERY_S},
+            "prune-raw-bodies": {"task": "workers.prune_raw_bodies", "schedule": 3600.0},
+            "daily-backup": {"task": "workers.backup", "schedule": crontab(hour=3, minute=0)},
         },
     }
 
@@ -109,7 +117,50 @@ def _route_celery_logs(**_: Any) -> None:
 def _preload(**_: Any) -> None:
     from workers.context import preload
 
+    init_sentry(get_settings(), "worker")
     preload()
+
+
+@signals.worker_ready.connect
+def _monitor(**_: Any) -> None:
+    from workers import monitoring
+
+    monitoring.start_exporter(get_settings().worker_metrics_port)
+    monitoring.start_heartbeat()
+
+
+@signals.worker_process_init.connect
+def _child_sentry(**_: Any) -> None:
+    init_sentry(get_settings(), "worker")
+
+
+@signals.worker_process_shutdown.connect
+def _child_gone(pid: int | None = None, **_: Any) -> None:
+    from pipeline.metrics import mark_process_dead
+
+    mark_process_dead(pid or os.getpid())
+
+
+@signals.beat_init.connect
+def _beat_started(**_: Any) -> None:
+    from workers import monitoring
+
+    init_sentry(get_settings(), "beat")
+    monitoring.start_heartbeat_watch()
+
+
+@signals.task_prerun.connect
+def _task_prerun(task_id: str = "", **_: Any) -> None:
+    from workers import monitoring
+
+    monitoring.task_started(task_id)
+
+
+@signals.task_postrun.connect
+def _task_postrun(task_id: str = "", task: Any = None, **_: Any) -> None:
+    from workers import monitoring
+
+    monitoring.task_finished(task_id, getattr(task, "name", "?"))
 
 
 app = create_celery()

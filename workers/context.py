@@ -12,10 +12,12 @@ from functools import cache
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.alerts.checks import on_event_dead
 from pipeline.events.handlers import load_handler_modules
-from pipeline.events.service import EventService, RetryPolicy
+from pipeline.events.service import EventService
 from pipeline.messaging.publisher import BrokerPublisher
 from pipeline.providers.registry import default_registry
+from pipeline.retry import retry_policy
 from pipeline.settings import get_settings
 from schema.session import make_engine, make_session_factory
 
@@ -39,9 +41,8 @@ def _event_service(pid: int) -> EventService:
         sessions(),
         default_registry(),
         load_handler_modules(settings.handler_modules),
-        RetryPolicy(
-            settings.event_max_attempts, settings.event_retry_base_s, settings.event_retry_max_s
-        ),
+        retry_policy(settings, "ingest"),
+        on_dead=on_event_dead,
     )
 
 

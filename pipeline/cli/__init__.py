@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import business, events, providers, serve, up
+from pipeline.cli import backup, business, events, providers, serve, up
 from pipeline.cli.common import DataDirOption, prepare
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(providers.app, name="providers")
 app.add_typer(business.products_app, name="products")
 app.command("broadcast")(business.broadcast)
+app.add_typer(backup.app, name="backup")
 
 
 @app.command("migrate")

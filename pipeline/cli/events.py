@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +147,70 @@ def replay_event(
         typer.echo(f"event {event_id} queued for processing (task {task_id})")
     finally:
         services.stop_started()
+
+
+class RetryStatus(StrEnum):
+    dead = "dead"
+    failed = "failed"
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\rretrying [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+@app.command("retry")
+def retry_events(
+    status: RetryStatus = typer.Option(..., "--status", help="Retry events in this status."),
+    source: str | None = typer.Option(None, help="Only this provider."),
+    since: datetime | None = typer.Option(None, help="Received at or after (ISO time, UTC)."),
+    until: datetime | None = typer.Option(None, help="Received before (ISO time, UTC)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say how many would be retried."),
+    batch: int = typer.Option(500, min=1, max=10000, help="Events reset per transaction."),
+    data_dir: Path | None = DataDirOption,
+) -> None:
+    """Process dead or failed events again, in batches (handlers are idempotent)."""
+    from pipeline.events import repository
+    from pipeline.messaging.celery_message import task_message
+    from pipeline.messaging.publisher import BrokerPublisher
+    from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
+
+    selection = repository.Selection((status.value,), source, _utc(since), _utc(until))
+    services, sessions = _sessions(data_dir, need_broker=not dry_run)
+    try:
+        with sessions() as session:
+            total = repository.count_selected(session, selection)
+        if dry_run:
+            typer.echo(f"would retry {total} {status.value} events")
+            return
+        publisher = BrokerPublisher(services.broker_url, timeout=2.0, max_retries=2)
+        done, last_id = 0, 0
+        try:
+            while True:
+                with sessions() as session:
+                    ids = repository.select_ids(session, selection, last_id, batch)
+                    if not ids:
+                        break
+                    reset = repository.reset_many(session, ids, selection.statuses)
+                    session.commit()
+                last_id = ids[-1]
+                # Reset first, then queue: a lost message leaves the event `received`,
+                # which the sweeper re-dispatches.
+                for event_id in reset:
+                    publisher.publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
+                done += len(reset)
+                _progress(done, max(total, done))
+        finally:
+            publisher.close()
+        sys.stderr.write("\n")
+        typer.echo(f"queued {done} events for processing")
+    finally:
+        services.stop_started()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -12,6 +12,7 @@ import typer
 
 from pipeline.cli.common import DataDirOption, prepare
 from pipeline.messaging.queues import ALL_QUEUES, queue_name
+from pipeline.metrics import prepare_multiprocess_dir
 from pipeline.runtime import Services
 from pipeline.settings import get_settings
 
@@ -26,6 +27,8 @@ def receiver(
     import uvicorn
 
     services = prepare("receiver", data_dir)
+    if workers > 1:  # /metrics must add up every process' counters
+        prepare_multiprocess_dir(services.data_dir / "metrics" / f"receiver-{port}")
     try:
         uvicorn.run(
             "webhooks.main:app_from_env",
@@ -66,10 +69,17 @@ def worker(
     queues: str = typer.Option("", help="Comma-separated queues (default: all)."),
     concurrency: int | None = typer.Option(None, help="Worker processes (default: CPUs)."),
     pool: str = typer.Option("prefork", help="Celery pool: prefork, threads, solo."),
+    metrics_port: int | None = typer.Option(
+        None, help="Port of the worker's /metrics (default WORKER_METRICS_PORT; 0: none)."
+    ),
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Run a Celery worker."""
     services = prepare("worker", data_dir)
+    port = get_settings().worker_metrics_port if metrics_port is None else metrics_port
+    os.environ["WORKER_METRICS_PORT"] = str(port)
+    # Pool processes write their samples to files the main process adds up.
+    prepare_multiprocess_dir(services.data_dir / "metrics" / f"worker-{port}")
     wanted = [q.strip() for q in queues.split(",") if q.strip()] or list(ALL_QUEUES)
     args = [
         "worker",
@@ -104,7 +114,10 @@ def flower(
     """Run Flower, the Celery monitoring UI."""
     services = prepare("flower", data_dir)
     args = ["flower", f"--port={port}", f"--address={address}"]
-    auth = os.environ.get("FLOWER_BASIC_AUTH")
-    if auth:
-        args.append(f"--basic-auth={auth}")
+    auth = get_settings().flower_basic_auth
+    if auth is not None and auth.get_secret_value():
+        # Through the environment, not argv: the command line is visible to every user.
+        os.environ["FLOWER_BASIC_AUTH"] = auth.get_secret_value()
+    elif address not in {"127.0.0.1", "localhost", "::1"}:
+        typer.echo("warning: Flower without FLOWER_BASIC_AUTH on a public address", err=True)
     run_celery(args, services)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, defer
 
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
+from schema.operations import EventAttempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,8 @@ def due_for_retry(session: Session, now: datetime, grace: timedelta, limit: int)
 
 
 def stuck(session: Session, older_than: datetime, limit: int) -> list[int]:
-    """Events stored but never finished: their task was lost with a worker."""
+    """Events stored but never finished (`received`), or left `processing` by a worker
+    that died mid-transaction: their task was lost."""
     stmt = (
         select(Event.id)
         .where(
@@ -74,15 +76,121 @@ def stuck(session: Session, older_than: datetime, limit: int) -> list[int]:
 
 
 def reset_for_replay(session: Session, event_id: int) -> Event | None:
+    """Back to `received` with a fresh attempt budget. The last error stays until the
+    event succeeds, and the history of attempts stays (with a `replayed` mark)."""
     event = session.get(Event, event_id, with_for_update=True)
     if event is None:
         return None
+    if event.status in (EventStatus.DEAD.value, EventStatus.FAILED.value):
+        session.add(
+            EventAttempt(
+                event_id=event_id,
+                attempt=event.attempts,
+                outcome="replayed",
+                error=f"replayed from {event.status}",
+            )
+        )
     session.execute(
         update(Event)
         .where(Event.id == event_id)
-        .values(status=EventStatus.RECEIVED.value, next_attempt_at=None, processed_at=None)
+        .values(
+            status=EventStatus.RECEIVED.value, next_attempt_at=None, processed_at=None, attempts=0
+        )
     )
     return event
+
+
+def reset_many(session: Session, ids: Sequence[int], statuses: Sequence[str]) -> list[int]:
+    """`reset_for_replay` for a batch, in two statements; only rows still in `statuses`."""
+    if not ids:
+        return []
+    session.execute(
+        insert(EventAttempt).from_select(
+            ["event_id", "attempt", "outcome", "error"],
+            select(
+                Event.id, Event.attempts, literal_column("'replayed'"),
+                literal_column("'replayed from ' || status"),
+            ).where(Event.id.in_(ids), Event.status.in_(statuses)),
+        )
+    )  # fmt: skip
+    stmt = (
+        update(Event)
+        .where(Event.id.in_(ids), Event.status.in_(statuses))
+        .values(
+            status=EventStatus.RECEIVED.value, next_attempt_at=None, processed_at=None, attempts=0
+        )
+        .returning(Event.id)
+    )
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Selection:
+    statuses: tuple[str, ...]
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _selected(selection: Selection) -> list[Any]:
+    where: list[Any] = [Event.status.in_(selection.statuses)]
+    if selection.source:
+        where.append(Event.source == selection.source)
+    if selection.since:
+        where.append(Event.received_at >= selection.since)
+    if selection.until:
+        where.append(Event.received_at < selection.until)
+    return where
+
+
+def count_selected(session: Session, selection: Selection) -> int:
+    stmt = select(func.count()).select_from(Event).where(*_selected(selection))
+    return int(session.execute(stmt).scalar_one())
+
+
+def select_ids(session: Session, selection: Selection, after_id: int, limit: int) -> list[int]:
+    stmt = (
+        select(Event.id)
+        .where(*_selected(selection), Event.id > after_id)
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def prune_raw_bodies(session: Session, older_than: datetime, limit: int) -> int:
+    """Drop the raw body of processed/ignored events older than the cutoff; the rows
+    (payload, status, history) stay."""
+    ids = (
+        select(Event.id)
+        .where(
+            Event.status.in_([EventStatus.PROCESSED.value, EventStatus.IGNORED.value]),
+            Event.processed_at < older_than,
+            Event.raw_body.is_not(None),
+        )
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = session.execute(
+        update(Event).where(Event.id.in_(ids)).values(raw_body=None),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Event.status, func.count()).group_by(Event.status))
+    return {status: int(count) for status, count in rows}
+
+
+def dead_sources(session: Session) -> set[str]:
+    stmt = select(Event.source).where(Event.status == EventStatus.DEAD.value).distinct()
+    return set(session.scalars(stmt))
+
+
+def attempts_of(session: Session, event_id: int) -> list[EventAttempt]:
+    stmt = select(EventAttempt).where(EventAttempt.event_id == event_id).order_by(EventAttempt.id)
+    return list(session.scalars(stmt))
 
 
 def now(session: Session) -> datetime:

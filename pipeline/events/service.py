@@ -14,29 +14,25 @@ from typing import Any
 from loguru import logger
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline import metrics
+from pipeline.correlation import correlation
 from pipeline.envelope import Envelope
 from pipeline.events import repository
-from pipeline.events.backoff import full_jitter_delay
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import Handler, HandlerContext, HandlerRegistry
 from pipeline.providers.registry import ProviderRegistry
+from pipeline.retry import RetryPolicy
+from pipeline.sentry import capture
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
+from schema.operations import EventAttempt
 
 ERROR_MAX_CHARS = 2000
+
+__all__ = ["EventService", "IngestResult", "ProcessResult", "RetryPolicy"]
 
 
 class _HandlerFailed(Exception):
     """A handler raised in a batch run without savepoints: redo the batch isolated."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    base_s: float = 2.0
-    max_s: float = 600.0
-
-    def delay(self, attempt: int) -> float:
-        return full_jitter_delay(attempt, self.base_s, self.max_s)
 
 
 @dataclass
@@ -54,6 +50,8 @@ class ProcessResult:
     dead: list[int] = field(default_factory=list)
     skipped: int = 0
     jobs: list[Callable[[], None]] = field(default_factory=list)
+    # (source, status, seconds from received to finished): metrics once committed.
+    finished: list[tuple[str, str, float]] = field(default_factory=list)
 
 
 def _row(envelope: Envelope, payload: dict[str, Any] | None, repeats: int) -> dict[str, Any]:
@@ -140,7 +138,7 @@ class EventService:
         except _HandlerFailed:
             stored = self.store(envelopes)
             result = self._process_batch(stored.to_process, isolated=True)
-        self._log_dead(result)
+        self._observe(result)
         return stored, result
 
     def process(self, ids: Sequence[int]) -> ProcessResult:
@@ -157,13 +155,22 @@ class EventService:
             result = self._process_batch(ids, isolated=len(ids) == 1)
         except _HandlerFailed:
             result = self._process_batch(ids, isolated=True)
-        self._log_dead(result)
+        self._observe(result)
         return result
 
     @staticmethod
-    def _log_dead(result: ProcessResult) -> None:
+    def _observe(result: ProcessResult) -> None:
+        """Log and count what was committed (a rolled-back pass counts nothing)."""
         for event_id in result.dead:
             logger.bind(event_id=event_id).error("event is dead")
+        for source, status, latency in result.finished:
+            metrics.EVENTS.labels(source, status).inc()
+            if status == EventStatus.PROCESSED:
+                metrics.EVENT_LATENCY.labels(source).observe(latency)
+            elif status == EventStatus.FAILED:
+                metrics.EVENT_RETRIES.labels(source).inc()
+            elif status == EventStatus.DEAD:
+                metrics.EVENTS_DEAD.labels(source).inc()
 
     def _process_batch(self, ids: Sequence[int], *, isolated: bool) -> ProcessResult:
         with self.sessions() as session:
@@ -181,7 +188,12 @@ class EventService:
         result.skipped = len(ids) - len(events)
         now = datetime.now(UTC)
         for event in events:
-            with logger.contextualize(event_id=event.id, provider=event.source):
+            with (
+                logger.contextualize(
+                    event_id=event.id, provider=event.source, correlation_id=event.request_id
+                ),
+                correlation(event.request_id),
+            ):
                 self._process_one(session, event, now, result, isolated)
         return result
 
@@ -197,7 +209,7 @@ class EventService:
         event.status = EventStatus.PROCESSING.value
         handler = self.handlers.find(event.source, event.type)
         if handler is None:
-            self._finish(event, EventStatus.IGNORED, now)
+            self._finish(event, EventStatus.IGNORED, now, result)
             result.ignored.append(event.id)
             return
         ctx = HandlerContext(session=session, event=event, payload=event.payload or {})
@@ -213,6 +225,7 @@ class EventService:
                 savepoint.commit()
             except PermanentError as exc:
                 savepoint.rollback()
+                capture(exc, event_id=event.id, provider=event.source, request_id=event.request_id)
                 self._dead(event, f"permanent: {exc}", result)
                 return
             except Exception as exc:
@@ -220,7 +233,7 @@ class EventService:
                 self._failed(event, exc, now, result)
                 return
         status = outcome or EventStatus.PROCESSED
-        self._finish(event, status, now)
+        self._finish(event, status, now, result)
         (result.ignored if status == EventStatus.IGNORED else result.processed).append(event.id)
         result.jobs.extend(ctx._after_commit)
 
@@ -231,29 +244,47 @@ class EventService:
         return handler(ctx)
 
     @staticmethod
-    def _finish(event: Event, status: EventStatus, now: datetime) -> None:
+    def _finish(event: Event, status: EventStatus, now: datetime, result: ProcessResult) -> None:
         event.status = status.value
         event.processed_at = now
         event.next_attempt_at = None
         event.last_error = None
+        latency = (now - event.received_at).total_seconds()
+        result.finished.append((event.source, status.value, latency))
+
+    @staticmethod
+    def _attempt(event: Event, outcome: str, error: str) -> None:
+        """Keep the history of failed attempts beside the event (same transaction)."""
+        session = Session.object_session(event)
+        if session is not None:
+            session.add(
+                EventAttempt(
+                    event_id=event.id, attempt=event.attempts, outcome=outcome, error=error
+                )
+            )
 
     def _failed(self, event: Event, exc: Exception, now: datetime, result: ProcessResult) -> None:
         error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
-        if event.attempts >= self.retry.max_attempts:
+        capture(exc, event_id=event.id, provider=event.source, request_id=event.request_id)
+        if self.retry.exhausted(event.attempts):
             self._dead(event, f"retries exhausted after {event.attempts} attempts: {error}", result)
             return
         delay = self.retry.delay(event.attempts)
         event.status = EventStatus.FAILED.value
         event.last_error = error
         event.next_attempt_at = now + timedelta(seconds=delay)
+        self._attempt(event, EventStatus.FAILED.value, error)
         result.retry.append((event.id, delay))
+        result.finished.append((event.source, EventStatus.FAILED.value, 0.0))
         logger.warning("attempt {} failed, retry in {:.1f} s: {}", event.attempts, delay, error)
 
     def _dead(self, event: Event, error: str, result: ProcessResult) -> None:
         event.status = EventStatus.DEAD.value
         event.last_error = error[:ERROR_MAX_CHARS]
         event.next_attempt_at = None
+        self._attempt(event, EventStatus.DEAD.value, event.last_error)
         result.dead.append(event.id)
+        result.finished.append((event.source, EventStatus.DEAD.value, 0.0))
         if self.on_dead is not None:
             self.on_dead(event)
 

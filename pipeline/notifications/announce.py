@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from pipeline.alerts import raise_alert
 from pipeline.domain.context import DomainContext
 from pipeline.domain.money import exponent
 from pipeline.messaging.queues import NOTIFY, TASK_SEND_NOTIFICATIONS
 from pipeline.messaging.tasks import send_task
 from pipeline.notifications.outbox import add_notification
-from pipeline.settings import get_settings
 from schema.users import User
 
 
@@ -43,9 +43,7 @@ def notify_user(
         kick_sender(ctx)
 
 
-def alert_operators(ctx: DomainContext, dedup_key: str, text: str) -> None:
-    chat_id = get_settings().alert_chat_id
-    if chat_id is None:
-        return
-    if add_notification(ctx.session, dedup_key=dedup_key, chat_id=chat_id, kind="alert", text=text):
+def alert_operators(ctx: DomainContext, key: str, text: str) -> None:
+    """Raise the operators' alert `key` (repeats within the cooldown are folded)."""
+    if raise_alert(ctx.session, key, text):
         kick_sender(ctx)

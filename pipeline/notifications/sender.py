@@ -14,15 +14,15 @@ from loguru import logger
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.events.backoff import full_jitter_delay
+from pipeline import metrics
 from pipeline.i18n import text as render
+from pipeline.retry import retry_policy
 from pipeline.settings import get_settings
 from pipeline.telegram.api import TelegramError
 from pipeline.telegram.limiter import RateLimiter, telegram_limits
 from schema.messaging import Notification
 from schema.users import User
 
-MAX_ATTEMPTS = 8
 # A chat that must wait longer than this is put back, so other chats go meanwhile.
 MAX_INLINE_WAIT_S = 1.5
 
@@ -86,6 +86,8 @@ def deliver_one(
         settings.telegram_group_rate_per_min,
     )
     waited = limiter.acquire(limits, max_wait_s=MAX_INLINE_WAIT_S)
+    if waited != 0:
+        metrics.NOTIFICATIONS_THROTTLED.labels(note.kind).inc()
     if waited < 0:
         note.next_attempt_at = now + timedelta(seconds=MAX_INLINE_WAIT_S)
         return note.status
@@ -100,12 +102,15 @@ def deliver_one(
         elif exc.chat_gone:
             note.status = "skipped"
         elif exc.code == 429:
+            metrics.NOTIFICATIONS_THROTTLED.labels(note.kind).inc()
             note.attempts -= 1  # our pace, not the message's fault
             note.status = "failed"
             note.next_attempt_at = now + timedelta(seconds=float(exc.retry_after or 1))
-        elif exc.retryable and note.attempts < MAX_ATTEMPTS:
+        elif exc.retryable and not (policy := retry_policy(settings, "notify")).exhausted(
+            note.attempts
+        ):
             note.status = "failed"
-            note.next_attempt_at = now + timedelta(seconds=full_jitter_delay(note.attempts, 2, 300))
+            note.next_attempt_at = now + timedelta(seconds=policy.delay(note.attempts))
         else:
             note.status = "dead"
         logger.warning("notification {} -> {}: {}", note.id, note.status, exc)
@@ -139,8 +144,13 @@ def send_due(
             note = session.execute(_due(now, extra)).scalar_one_or_none()
             if note is None:
                 return handled
+            kind = note.kind
             status = deliver_one(session, note, api, limiter, now)
             session.commit()
+        if status == "sent":
+            metrics.NOTIFICATIONS_SENT.labels(kind).inc()
+        elif status in {"failed", "dead", "skipped"}:
+            metrics.NOTIFICATIONS_FAILED.labels(kind).inc()
         handled += 1
         if on_result is not None:
             on_result(status)

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from pipeline.alerts.checks import RECEIPT as RECEIPT_ALERT
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, ReceiptEvent, ReceiptStatus
 from pipeline.messaging.queues import FISCAL, TASK_REGISTER_RECEIPT
@@ -112,8 +113,8 @@ def on_receipt(ctx: DomainContext, event: NormalizedEvent) -> None:
     logger.error("receipt {} failed: {}", receipt.external_id, event.error)
     alert_operators(
         ctx,
-        f"receipt:{receipt.id}:fail",
-        f"Receipt {receipt.external_id} ({receipt.kind}) failed at {receipt.register}: "
+        f"{RECEIPT_ALERT}{receipt.register}",
+        f"{receipt.register}: receipt {receipt.external_id} ({receipt.kind}) failed: "
         f"{event.error or 'no reason given'}",
     )
 

@@ -1,4 +1,5 @@
-"""Periodic maintenance: re-dispatch events whose retry or first task was lost."""
+"""Periodic maintenance: the sweeper (re-dispatch events whose task was lost) and
+retention (prune raw bodies of old processed events)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,47 @@ from loguru import logger
 from pipeline.events import repository
 from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_DISPATCH_DUE, TASK_PROCESS_EVENT
+from pipeline.settings import get_settings
 from workers.celery_app import app
 from workers.context import publisher, sessions
 from workers.tasks.base import LoggedTask
 
-# A retry message normally arrives on time; only act on ones clearly overdue.
-RETRY_GRACE = timedelta(seconds=30)
-STUCK_AFTER = timedelta(minutes=5)
 BATCH = 500
+TASK_PRUNE = "workers.prune_raw_bodies"
 
 
 @app.task(name=TASK_DISPATCH_DUE, base=LoggedTask, bind=True)
 def dispatch_due(self: LoggedTask) -> int:
+    """Failed events past their retry time (plus a grace: the retry message normally
+    arrives on time) and events stuck in received/processing past the deadline."""
+    settings = get_settings()
     now = datetime.now(UTC)
     with sessions()() as session:
-        ids = repository.due_for_retry(session, now, RETRY_GRACE, BATCH)
-        ids += repository.stuck(session, now - STUCK_AFTER, BATCH)
+        grace = timedelta(seconds=settings.sweep_retry_grace_s)
+        ids = repository.due_for_retry(session, now, grace, BATCH)
+        stuck_before = now - timedelta(seconds=settings.sweep_stuck_after_s)
+        ids += repository.stuck(session, stuck_before, BATCH)
     for event_id in ids:
         publisher().publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
     if ids:
         logger.info("re-dispatched {} overdue events", len(ids))
     return len(ids)
+
+
+@app.task(name=TASK_PRUNE, base=LoggedTask, bind=True)
+def prune_raw_bodies(self: LoggedTask) -> int:
+    days = get_settings().retention_raw_body_days
+    if days <= 0:
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    total = 0
+    while True:  # in batches: short transactions, no long lock on the events table
+        with sessions()() as session:
+            pruned = repository.prune_raw_bodies(session, cutoff, 5000)
+            session.commit()
+        total += pruned
+        if pruned < 5000:
+            break
+    if total:
+        logger.info("pruned raw bodies of {} events older than {} days", total, days)
+    return total

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from pipeline.correlation import client_hooks
 from pipeline.providers.api.http import ApiRejected, call, json_body, rejected, timeout
 from pipeline.providers.atol import UUID, AtolSettings
 from pipeline.settings import secret_values
@@ -22,7 +23,9 @@ class HttpAtolApi:
         self, settings: AtolSettings | None = None, client: httpx.Client | None = None
     ) -> None:
         self.settings = settings or AtolSettings()
-        self.client = client or httpx.Client(timeout=timeout(self.settings.api_timeout_s))
+        self.client = client or httpx.Client(
+            timeout=timeout(self.settings.api_timeout_s), event_hooks=client_hooks()
+        )
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
 

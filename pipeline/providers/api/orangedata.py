@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
+from pipeline.correlation import client_hooks
 from pipeline.providers.api.http import ApiRejected, call, json_body, rejected, timeout
 from pipeline.providers.orangedata import INN, OrangeDataSettings
 
@@ -43,7 +44,9 @@ class HttpOrangeDataApi:
                 context = client_ssl_context(s)
             except (OSError, ssl.SSLError) as exc:
                 raise ApiRejected(f"OrangeData client certificate: {exc}") from None
-            self._client = httpx.Client(verify=context, timeout=timeout(s.api_timeout_s))
+            self._client = httpx.Client(
+                verify=context, timeout=timeout(s.api_timeout_s), event_hooks=client_hooks()
+            )
         return self._client
 
     def document_status(self, inn: str, document_id: str) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from pipeline.correlation import client_hooks
 from pipeline.providers.api.http import ApiRejected, call, json_body, rejected, timeout
 from pipeline.providers.yookassa import OBJECT_ID, YooKassaSettings
 from pipeline.settings import secret_values
@@ -17,7 +18,9 @@ class HttpYooKassaApi:
         self, settings: YooKassaSettings | None = None, client: httpx.Client | None = None
     ) -> None:
         self.settings = settings or YooKassaSettings()
-        self.client = client or httpx.Client(timeout=timeout(self.settings.api_timeout_s))
+        self.client = client or httpx.Client(
+            timeout=timeout(self.settings.api_timeout_s), event_hooks=client_hooks()
+        )
 
     def _get(self, path: str, object_id: str, what: str) -> dict[str, Any]:
         if not OBJECT_ID.match(object_id):

@@ -1,0 +1,161 @@
+"""Operator alerts: a key per condition, repeats folded into a count, a resolve message.
+
+State lives in the `alerts` table; each message is an outbox row (kind "alert") to
+ALERT_CHAT_ID, delivered by the same rate-limited sender as user notifications. Call these
+inside the transaction of the change that raises or clears the condition.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from loguru import logger
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pipeline.notifications.outbox import add_notification
+from pipeline.settings import Settings, get_settings
+from schema.operations import Alert
+
+FIRING = "firing"
+RESOLVED = "resolved"
+KIND = "alert"
+
+
+def _send(session: Session, alert: Alert, text: str, settings: Settings) -> None:
+    alert.messages += 1
+    chat_id = settings.alert_chat_id
+    if chat_id is None:
+        logger.warning("alert (no ALERT_CHAT_ID) {}", text)
+        return
+    add_notification(
+        session,
+        dedup_key=f"alert:{alert.key}:{alert.messages}"[:200],
+        chat_id=chat_id,
+        kind=KIND,
+        text=text,
+    )
+
+
+def _lock(session: Session, key: str, text: str, now: datetime) -> Alert:
+    """The alert row for `key`, created when new, locked for this transaction."""
+    session.execute(
+        insert(Alert)
+        .values(key=key, status=RESOLVED, text=text, first_at=now, last_at=now)
+        .on_conflict_do_nothing(index_elements=[Alert.key])
+    )
+    return session.scalars(
+        select(Alert)
+        .where(Alert.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def raise_alert(
+    session: Session,
+    key: str,
+    text: str,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> bool:
+    """Record one occurrence of `key`. Sends a message when the alert starts firing or
+    the cooldown since the last message has passed (naming the folded repeats); returns
+    whether a message was written."""
+    settings = settings or get_settings()
+    now = now or datetime.now(UTC)
+    key = key[:200]
+    alert = _lock(session, key, text, now)
+    alert.total += 1
+    alert.pending += 1
+    alert.last_at = now
+    alert.text = text
+    if alert.status != FIRING:
+        alert.status, alert.first_at, alert.resolved_at = FIRING, now, None
+        alert.pending, alert.last_sent_at = 0, now
+        _send(session, alert, f"🔴 {text}\n[{key}]", settings)
+        return True
+    cooldown = timedelta(seconds=settings.alert_cooldown_s)
+    if alert.last_sent_at is not None and now - alert.last_sent_at < cooldown:
+        return False
+    repeats = alert.pending
+    alert.pending, alert.last_sent_at = 0, now
+    since = alert.first_at.strftime("%Y-%m-%d %H:%M UTC")
+    folded = f"[{key}] repeated {repeats} more time(s) since {since}"
+    _send(session, alert, f"🔴 {text}\n{folded}", settings)
+    return True
+
+
+def resolve_alert(
+    session: Session,
+    key: str,
+    text: str | None = None,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> bool:
+    """Clear a firing alert with a "resolved" message; a no-op when it is not firing."""
+    settings = settings or get_settings()
+    now = now or datetime.now(UTC)
+    alert = session.scalars(
+        select(Alert)
+        .where(Alert.key == key[:200])
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if alert is None or alert.status != FIRING:
+        return False
+    alert.status, alert.resolved_at = RESOLVED, now
+    folded = f", {alert.pending} unreported repeat(s)" if alert.pending else ""
+    alert.pending = 0
+    lasted = int((now - alert.first_at).total_seconds() // 60)
+    message = text or alert.text
+    _send(
+        session,
+        alert,
+        f"✅ resolved after {lasted} min ({alert.total} occurrence(s){folded}): {message}\n[{key}]",
+        settings,
+    )
+    return True
+
+
+def firing(session: Session, prefix: str = "") -> list[Alert]:
+    stmt = select(Alert).where(Alert.status == FIRING, Alert.key.startswith(prefix))
+    return list(session.scalars(stmt.order_by(Alert.key)))
+
+
+def resolve_quiet(
+    session: Session,
+    prefix: str,
+    quiet_s: float,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> list[str]:
+    """Resolve firing alerts under `prefix` that have not recurred for `quiet_s` (for
+    conditions known only by their occurrences, like a failed receipt)."""
+    now = now or datetime.now(UTC)
+    done = []
+    for alert in firing(session, prefix):
+        if now - alert.last_at >= timedelta(seconds=quiet_s):
+            resolve_alert(session, alert.key, now=now, settings=settings)
+            done.append(alert.key)
+    return done
+
+
+def set_condition(
+    session: Session,
+    key: str,
+    active: bool,
+    text: str,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> None:
+    """For evaluated conditions: raise while active, resolve once it clears."""
+    if active:
+        raise_alert(session, key, text, now=now, settings=settings)
+    else:
+        resolve_alert(session, key, now=now, settings=settings)

@@ -1,0 +1,67 @@
+"""The daily backup job: dump, rotate, record the run, alert on failure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from loguru import logger
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline import metrics
+from pipeline.alerts import raise_alert, resolve_alert
+from pipeline.alerts.checks import BACKUP_FAILED
+from pipeline.backups import BackupError, BackupFile, backup_now, rotate, verify
+from pipeline.settings import Settings, backup_dir
+from schema.operations import BackupRun
+
+
+def run_backup(
+    sessions: sessionmaker[Session], database_url: str, settings: Settings, *, check: bool = False
+) -> BackupFile | None:
+    """Dump (and optionally verify) now; a failure is recorded and alerted, not raised."""
+    started = datetime.now(UTC)
+    directory = backup_dir(settings)
+    try:
+        backup = backup_now(database_url, directory)
+        if check:
+            verify(database_url, backup)
+        removed = rotate(directory, settings.backup_keep_daily, settings.backup_keep_weekly)
+    except (BackupError, OSError, RuntimeError) as exc:
+        logger.error("backup failed: {}", exc)
+        with sessions() as session:
+            session.add(
+                BackupRun(started_at=started, finished_at=datetime.now(UTC), error=str(exc))
+            )
+            raise_alert(
+                session, BACKUP_FAILED, f"backup failed: {str(exc)[:500]}", settings=settings
+            )
+            session.commit()
+        return None
+    finished = datetime.now(UTC)
+    with sessions() as session:
+        session.add(
+            BackupRun(
+                started_at=started,
+                finished_at=finished,
+                ok=True,
+                file=str(backup.path),
+                size_bytes=backup.path.stat().st_size,
+                sha256=backup.checksum_path.read_text().split()[0],
+            )
+        )
+        resolve_alert(
+            session, BACKUP_FAILED, f"backup succeeded: {backup.path.name}", settings=settings
+        )
+        session.commit()
+    metrics.BACKUP_LAST_SUCCESS.set(finished.timestamp())
+    logger.info("backup {} written; rotation removed {}", backup.path.name, len(removed))
+    return backup
+
+
+def alert_verify_failed(
+    sessions: sessionmaker[Session], exc: Exception, settings: Settings | None = None
+) -> None:
+    with sessions() as session:
+        text = f"backup verification failed: {str(exc)[:500]}"
+        raise_alert(session, BACKUP_FAILED, text, settings=settings)
+        session.commit()

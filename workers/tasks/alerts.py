@@ -1,0 +1,37 @@
+"""The alert job (beat, every 30 s): evaluate each condition, raise or resolve its alert.
+
+Heartbeats are checked from beat's own process (see workers.monitoring), since a job on
+a worker cannot notice that no worker is running.
+"""
+
+from __future__ import annotations
+
+from loguru import logger
+
+from pipeline.alerts import checks
+from pipeline.alerts.probes import queue_stats, rejections, sync_client
+from pipeline.settings import get_settings
+from workers.celery_app import app
+from workers.context import sessions
+from workers.tasks.base import LoggedTask
+
+TASK_CHECK_ALERTS = "workers.check_alerts"
+
+
+@app.task(name=TASK_CHECK_ALERTS, base=LoggedTask, bind=True)
+def check_alerts(self: LoggedTask) -> None:
+    settings = get_settings()
+    client = sync_client(settings)
+    try:
+        counts = rejections(client, settings.alert_signature_window_s) if client else {}
+        stats = queue_stats(settings.broker_url or "", client)
+    finally:
+        if client is not None:
+            client.close()
+    with sessions()() as session:
+        checks.check_events(session, settings)
+        checks.check_signatures(session, settings, counts)
+        checks.check_queues(session, settings, stats)
+        checks.check_backups(session, settings)
+        session.commit()
+    logger.debug("alert checks done")

@@ -1,0 +1,18 @@
+"""The daily backup (beat): dump, rotate, record; failures raise an operator alert."""
+
+from __future__ import annotations
+
+from pipeline.backups.jobs import run_backup
+from pipeline.settings import get_settings
+from workers.celery_app import app
+from workers.context import sessions
+from workers.tasks.base import LoggedTask
+
+TASK_BACKUP = "workers.backup"
+
+
+@app.task(name=TASK_BACKUP, base=LoggedTask, bind=True)
+def backup(self: LoggedTask) -> str | None:
+    settings = get_settings()
+    done = run_backup(sessions(), settings.database_url or "", settings)
+    return str(done.path) if done else None
