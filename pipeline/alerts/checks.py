@@ -26,11 +26,8 @@ BACKUP_FAILED = "backup_failed"
 BACKUP_OVERDUE = "backup_overdue"
 
 
-def on_event_dead(event: Event) -> None:
+def on_event_dead(session: Session, event: Event) -> None:
     """EventService's on_dead hook: alert in the transaction that made the event dead."""
-    session = Session.object_session(event)
-    if session is None:
-        return
     error = (event.last_error or "")[:300]
     raise_alert(
         session,

@@ -49,6 +49,20 @@ def lock_unfinished(session: Session, ids: Sequence[int]) -> list[Event]:
     return list(session.scalars(stmt))
 
 
+OUTCOME_COLUMNS = ("status", "attempts", "processed_at", "next_attempt_at", "last_error")
+
+
+def write_outcomes(session: Session, events: Sequence[Event]) -> None:
+    """Persist the processing outcome of detached, locked events in one executemany."""
+    if not events:
+        return
+    rows = [
+        {"id": event.id, **{name: getattr(event, name) for name in OUTCOME_COLUMNS}}
+        for event in events
+    ]
+    session.execute(update(Event), rows)
+
+
 def due_for_retry(session: Session, now: datetime, grace: timedelta, limit: int) -> list[int]:
     """Failed events past their retry time (their retry message may be lost)."""
     stmt = (

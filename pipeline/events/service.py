@@ -77,7 +77,7 @@ class EventService:
         providers: ProviderRegistry,
         handlers: HandlerRegistry,
         retry: RetryPolicy,
-        on_dead: Callable[[Event], None] | None = None,
+        on_dead: Callable[[Session, Event], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.providers = providers
@@ -186,6 +186,10 @@ class EventService:
             return result
         events = repository.lock_unfinished(session, ids)
         result.skipped = len(ids) - len(events)
+        # The rows stay locked; the objects are detached so that the handlers' many
+        # autoflushes do not re-examine them. Their new state is written in one statement.
+        for event in events:
+            session.expunge(event)
         now = datetime.now(UTC)
         for event in events:
             with (
@@ -195,6 +199,7 @@ class EventService:
                 correlation(event.request_id),
             ):
                 self._process_one(session, event, now, result, isolated)
+        repository.write_outcomes(session, events)
         return result
 
     def _process_one(
@@ -226,11 +231,11 @@ class EventService:
             except PermanentError as exc:
                 savepoint.rollback()
                 capture(exc, event_id=event.id, provider=event.source, request_id=event.request_id)
-                self._dead(event, f"permanent: {exc}", result)
+                self._dead(session, event, f"permanent: {exc}", result)
                 return
             except Exception as exc:
                 savepoint.rollback()
-                self._failed(event, exc, now, result)
+                self._failed(session, event, exc, now, result)
                 return
         status = outcome or EventStatus.PROCESSED
         self._finish(event, status, now, result)
@@ -253,40 +258,43 @@ class EventService:
         result.finished.append((event.source, status.value, latency))
 
     @staticmethod
-    def _attempt(event: Event, outcome: str, error: str) -> None:
+    def _attempt(session: Session, event: Event, outcome: str, error: str) -> None:
         """Keep the history of failed attempts beside the event (same transaction)."""
-        session = Session.object_session(event)
-        if session is not None:
-            session.add(
-                EventAttempt(
-                    event_id=event.id, attempt=event.attempts, outcome=outcome, error=error
-                )
-            )
+        session.add(
+            EventAttempt(event_id=event.id, attempt=event.attempts, outcome=outcome, error=error)
+        )
 
-    def _failed(self, event: Event, exc: Exception, now: datetime, result: ProcessResult) -> None:
+    def _failed(
+        self, session: Session, event: Event, exc: Exception, now: datetime, result: ProcessResult
+    ) -> None:
         error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
         capture(exc, event_id=event.id, provider=event.source, request_id=event.request_id)
         if self.retry.exhausted(event.attempts):
-            self._dead(event, f"retries exhausted after {event.attempts} attempts: {error}", result)
+            self._dead(
+                session,
+                event,
+                f"retries exhausted after {event.attempts} attempts: {error}",
+                result,
+            )
             return
         delay = self.retry.delay(event.attempts)
         event.status = EventStatus.FAILED.value
         event.last_error = error
         event.next_attempt_at = now + timedelta(seconds=delay)
-        self._attempt(event, EventStatus.FAILED.value, error)
+        self._attempt(session, event, EventStatus.FAILED.value, error)
         result.retry.append((event.id, delay))
         result.finished.append((event.source, EventStatus.FAILED.value, 0.0))
         logger.warning("attempt {} failed, retry in {:.1f} s: {}", event.attempts, delay, error)
 
-    def _dead(self, event: Event, error: str, result: ProcessResult) -> None:
+    def _dead(self, session: Session, event: Event, error: str, result: ProcessResult) -> None:
         event.status = EventStatus.DEAD.value
         event.last_error = error[:ERROR_MAX_CHARS]
         event.next_attempt_at = None
-        self._attempt(event, EventStatus.DEAD.value, event.last_error)
+        self._attempt(session, event, EventStatus.DEAD.value, event.last_error)
         result.dead.append(event.id)
         result.finished.append((event.source, EventStatus.DEAD.value, 0.0))
         if self.on_dead is not None:
-            self.on_dead(event)
+            self.on_dead(session, event)
 
     def replay(self, event_id: int) -> bool:
         """Put an event back to `received` so the next process run handles it again."""

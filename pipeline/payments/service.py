@@ -6,8 +6,10 @@ locked while the state machine decides, so concurrent events for one payment que
 
 from __future__ import annotations
 
+from typing import Any
+
 from loguru import logger
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -38,26 +40,24 @@ def _order(session: Session, reference: str | None) -> Order | None:
 
 
 def _locked_payment(session: Session, event: PaymentEvent) -> tuple[Payment, bool]:
-    """The payment row, locked; True when this call created it."""
-    key = (Payment.provider == event.provider) & (
-        Payment.provider_payment_id == event.provider_payment_id
+    """The payment row, locked, in one round trip; True when this call created it.
+
+    The no-op DO UPDATE makes PostgreSQL lock and return an existing row as well;
+    `xmax = 0` tells a fresh insert from that.
+    """
+    values = insert(Payment).values(
+        provider=event.provider,
+        provider_payment_id=event.provider_payment_id,
+        status=PaymentStatus.PENDING.value,
+        currency=event.currency,
     )
-    found = session.execute(select(Payment).where(key).with_for_update()).scalar_one_or_none()
-    if found is not None:
-        return found, False
-    inserted = session.execute(
-        insert(Payment)
-        .values(
-            provider=event.provider,
-            provider_payment_id=event.provider_payment_id,
-            status=PaymentStatus.PENDING.value,
-            currency=event.currency,
-        )
-        .on_conflict_do_nothing(index_elements=["provider", "provider_payment_id"])
-        .returning(Payment.id)
-    ).scalar_one_or_none()
-    payment = session.execute(select(Payment).where(key).with_for_update()).scalar_one()
-    return payment, inserted is not None
+    stmt: Any = values.on_conflict_do_update(
+        index_elements=["provider", "provider_payment_id"],
+        set_={"provider": values.excluded.provider},
+    ).returning(Payment, literal_column("(xmax = 0)"))
+    row = session.execute(stmt, execution_options={"populate_existing": True}).one()
+    payment: Payment = row[0]
+    return payment, bool(row[1])
 
 
 def _state(payment: Payment) -> PaymentState:

@@ -21,20 +21,22 @@ BENCH_VAR = Path(os.environ.get("BENCH_DATA_DIR", "/tmp/pipeline-bench"))
 SECRET = "whsec_bench_secret"
 
 
-def stripe_payload(event_id: str = "evt_bench", size: int = 1536) -> bytes:
+def stripe_payload(
+    event_id: str = "evt_bench", size: int = 1536, event_type: str = "payment_intent.succeeded"
+) -> bytes:
     """A realistic Stripe event padded to `size` bytes (metadata carries the padding)."""
     event = {
         "id": event_id,
         "object": "event",
         "api_version": "2024-06-20",
         "created": int(time.time()),
-        "type": "payment_intent.succeeded",
+        "type": event_type,
         "livemode": False,
         "pending_webhooks": 1,
         "request": {"id": "req_bench", "idempotency_key": None},
         "data": {
             "object": {
-                "id": "pi_bench",
+                "id": f"pi_{event_id}",
                 "object": "payment_intent",
                 "amount": 129900,
                 "amount_received": 129900,

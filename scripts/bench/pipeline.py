@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
@@ -55,14 +56,14 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def envelopes(count: int, duplicate_share: float) -> list[Envelope]:
+def envelopes(count: int, duplicate_share: float, event_type: str) -> list[Envelope]:
     unique = int(count * (1 - duplicate_share))
     now = datetime.now(UTC)
     out = []
     for i in range(count):
         event_id = f"evt_bench_{i % unique}"
-        body = stripe_payload(event_id)
-        out.append(Envelope("stripe", event_id, "payment_intent.succeeded", body, now, {}, ""))
+        body = stripe_payload(event_id, event_type=event_type)
+        out.append(Envelope("stripe", event_id, event_type, body, now, {}, ""))
     return out
 
 
@@ -114,7 +115,7 @@ def drain_rate(
             last = -1
             while True:
                 done, dups = conn.execute(
-                    "SELECT count(*) FILTER (WHERE status = 'processed'), "
+                    "SELECT count(*) FILTER (WHERE status IN ('processed', 'ignored')), "
                     "coalesce(sum(duplicates), 0) FROM events"
                 ).fetchone()  # type: ignore[misc]
                 conn.commit()
@@ -149,27 +150,35 @@ def baseline(url: str, items: list[Envelope], batch: int) -> float:
     return len({e.external_id for e in items}) / elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=20000)
-    parser.add_argument("--duplicates", type=float, default=0.1, help="share of repeats")
-    parser.add_argument("--submitters", type=int, default=32, help="concurrent requests")
-    parser.add_argument("--max-batch", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
-    args = parser.parse_args()
+SCENARIOS = (
+    # (label, Stripe event type): an ignored type measures storing and deduplicating
+    # alone; a payment type adds the payments domain (state machine, rows, outbox).
+    ("store + dedup", "customer.created"),
+    ("with payments domain", "payment_intent.succeeded"),
+)
 
-    broker, redis_started = broker_url()
-    server, pg_started = database_url()
+
+@dataclass
+class Outcome:
+    label: str
+    publish_s: float
+    per_message: float
+    rate: float
+    dups: int
+    direct: float
+
+
+def run(args: argparse.Namespace, label: str, event_type: str, broker: str, server: str) -> Outcome:
     url = fresh_database(server)
     base_url = fresh_database(server)
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     os.environ["QUEUE_PREFIX"] = prefix
-    items = envelopes(args.events, args.duplicates)
+    items = envelopes(args.events, args.duplicates, event_type)
     unique = len({e.external_id for e in items})
     try:
         print(
-            f"publishing {len(items)} webhooks ({unique} unique) with {args.submitters} "
-            f"concurrent submitters …",
+            f"[{label}] publishing {len(items)} webhooks ({unique} unique) with "
+            f"{args.submitters} concurrent submitters …",
             flush=True,
         )
         publish_s, per_message = asyncio.run(
@@ -184,27 +193,45 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
         }
-        print("draining with `pipeline worker` …", flush=True)
+        print(f"[{label}] draining with `pipeline worker` …", flush=True)
         rate, dups = drain_rate(url, unique, len(items) - unique, env, args.concurrency)
-        print("baseline: the same rows straight into PostgreSQL, one client …", flush=True)
+        print(f"[{label}] baseline: the same rows straight into PostgreSQL …", flush=True)
         direct = baseline(base_url, items, max(1, round(per_message)))
     finally:
         drop_database(url)
         drop_database(base_url)
+    return Outcome(label, publish_s, per_message, rate, dups, direct)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--duplicates", type=float, default=0.1, help="share of repeats")
+    parser.add_argument("--submitters", type=int, default=32, help="concurrent requests")
+    parser.add_argument("--max-batch", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    args = parser.parse_args()
+
+    broker, redis_started = broker_url()
+    server, pg_started = database_url()
+    try:
+        outcomes = [run(args, label, kind, broker, server) for label, kind in SCENARIOS]
+    finally:
         for started in (*redis_started, *pg_started):
             started.stop()
     print(
-        f"\npublished {len(items)} webhooks in {publish_s:.2f} s "
-        f"({len(items) / publish_s:.0f}/s through the receiver's publisher)"
+        f"\n{args.events} webhooks per scenario ({args.duplicates:.0%} repeats), "
+        f"{args.concurrency} worker processes; target >= 1000 events/s"
     )
     print(
-        f"workers drained {unique} events into PostgreSQL at {rate:.0f} events/s "
-        f"(duplicates recorded: {dups}; target >= 1000/s)"
+        f"{'scenario':<24}{'webhooks/msg':>13}{'events/s':>10}{'dups':>7}"
+        f"{'direct rows/s':>15}{'ratio':>7}"
     )
-    print(
-        f"baseline direct INSERT ... ON CONFLICT: {direct:.0f} rows/s; "
-        f"pipeline/baseline = {rate / direct:.2f}"
-    )
+    for o in outcomes:
+        print(
+            f"{o.label:<24}{o.per_message:>13.1f}{o.rate:>10.0f}{o.dups:>7}"
+            f"{o.direct:>15.0f}{o.rate / o.direct:>7.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ def test_transient_failures_back_off_then_go_dead(
         build_registry(with_plugins=False),
         registry,
         RetryPolicy(3, 1.0, 4.0),
-        on_dead=lambda event: dead.append(event.id),
+        on_dead=lambda session, event: dead.append(event.id),
     )
     stored = service.store([stripe_envelope("evt_f")])
     first = service.process(stored.to_process)
