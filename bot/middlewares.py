@@ -28,8 +28,10 @@ class UserMiddleware(BaseMiddleware):
         tg_user: TgUser | None = data.get("event_from_user")
         with self.sessions() as session:
             data["session"] = session
-            if tg_user is not None:
-                chat = data.get("event_chat")
+            chat = data.get("event_chat")
+            # Only private chats make customers: an operator writing in the operators'
+            # group must not become a user whose chat is that group.
+            if tg_user is not None and (chat is None or chat.type == "private"):
                 user = register_user(
                     session,
                     tg_user.id,

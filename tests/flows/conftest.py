@@ -195,3 +195,11 @@ _ids = iter(range(int(time.time()) % 1_000_000 * 100, 2_000_000_000))
 
 def next_id() -> int:
     return next(_ids)
+
+
+# Chats differ per run: rate-limit keys in the shared Redis outlive a test session.
+_RUN = uuid.uuid4().int % 90_000 + 10_000
+
+
+def chat(n: int) -> int:
+    return _RUN * 100 + n

@@ -15,6 +15,7 @@ from pipeline.shop.service import create_order
 from schema import Order, Product, User
 from scripts.fakes.providers import OFD
 from tests.flows.conftest import Flow, message, next_id, payment_update, user
+from tests.flows.conftest import chat as chat_id
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.process
@@ -53,7 +54,7 @@ def receipt_status(flow: Flow, payment_id: str, kind: str = "sell") -> str | Non
 
 
 def test_yookassa_payment_receipt_callback_sends_the_ofd_link(flow: Flow) -> None:
-    chat = 710001
+    chat = chat_id(101)
     start(flow, chat)
     order = order_for(flow, chat, "yookassa")
     payment_id = yookassa_paid(flow, order)
@@ -75,7 +76,7 @@ def test_yookassa_payment_receipt_callback_sends_the_ofd_link(flow: Flow) -> Non
 
 
 def test_duplicated_and_out_of_order_yookassa_events_notify_once(flow: Flow) -> None:
-    chat = 710002
+    chat = chat_id(102)
     start(flow, chat)
     order = order_for(flow, chat, "yookassa")
     payment = flow.providers.create_payment("1490.00", order.public_id)
@@ -105,7 +106,7 @@ def test_duplicated_and_out_of_order_yookassa_events_notify_once(flow: Flow) -> 
 
 
 def test_stars_purchase_through_the_bot_has_no_receipt(flow: Flow) -> None:
-    chat = 710003
+    chat = chat_id(103)
     start(flow, chat)
     product_id = flow.scalar("SELECT id FROM products LIMIT 1")
     callback = {
@@ -162,7 +163,7 @@ def test_stars_purchase_through_the_bot_has_no_receipt(flow: Flow) -> None:
 
 
 def test_yookassa_refund_notifies_and_sends_the_refund_receipt(flow: Flow) -> None:
-    chat = 710004
+    chat = chat_id(104)
     start(flow, chat)
     order = order_for(flow, chat, "yookassa")
     payment_id = yookassa_paid(flow, order)
@@ -182,7 +183,7 @@ def test_yookassa_refund_notifies_and_sends_the_refund_receipt(flow: Flow) -> No
 
 
 def test_blocked_user_is_marked_inactive_and_not_retried(flow: Flow) -> None:
-    chat = 710005
+    chat = chat_id(105)
     start(flow, chat)
     with flow.bot.state.lock:
         flow.bot.state.blocked.add(chat)
@@ -220,7 +221,7 @@ def test_blocked_user_is_marked_inactive_and_not_retried(flow: Flow) -> None:
 def test_receipt_without_callback_is_settled_by_polling(
     flow: Flow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chat = 710006
+    chat = chat_id(106)
     start(flow, chat)
     with flow.providers.state.lock:
         flow.providers.state.atol_callbacks = False
