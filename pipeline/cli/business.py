@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.settings import get_settings
 
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
 
 
 def _sessions() -> sessionmaker[Session]:
@@ -59,3 +60,25 @@ def import_products(path: Path) -> None:
             session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=update))
         session.commit()
     typer.echo(f"products: {len(items)} imported")
+
+
+@orders_app.command("refund")
+def refund(public_id: str) -> None:
+    """Refund an order: Stars via refundStarPayment, YooKassa via its refunds API."""
+    from pipeline.domain.context import JobContext
+    from pipeline.events.errors import PermanentError, TransientError
+    from pipeline.payments import refunds
+    from pipeline.providers.api.yookassa import HttpYooKassaApi
+    from pipeline.telegram.api import BotApi, TelegramError
+
+    sessions = _sessions()
+    with sessions() as session:
+        ctx = JobContext(session)
+        try:
+            status = refunds.refund_order(ctx, public_id, BotApi(), HttpYooKassaApi())
+        except (refunds.RefundError, TelegramError, PermanentError, TransientError) as exc:
+            typer.echo(f"order {public_id}: not refunded: {exc}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+    ctx.run_jobs()  # after commit: the user's notification and the refund receipt
+    typer.echo(f"order {public_id}: payment {status}")

@@ -89,7 +89,13 @@ def make_app(state: ProviderState | None = None) -> web.Application:
     def record(request: web.Request, body: Any) -> None:
         with state.lock:
             state.calls.append(
-                {"method": request.method, "path": request.path, "body": body, "at": time.time()}
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "body": body,
+                    "idempotence_key": request.headers.get("Idempotence-Key"),
+                    "at": time.time(),
+                }
             )
 
     async def create_payment(request: web.Request) -> web.Response:
