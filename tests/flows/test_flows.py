@@ -246,3 +246,16 @@ def test_receipt_without_callback_is_settled_by_polling(
     flow.send_task(TASK_POLL_RECEIPTS, MAINTENANCE, monkeypatch=monkeypatch)
     flow.wait_text(chat, "Your receipt")
     assert receipt_status(flow, payment_id) == "done"
+
+
+def test_one_chats_updates_are_answered_in_order_by_concurrent_worker_processes(
+    flow: Flow,
+) -> None:
+    chat = chat_id(107)
+    commands = ["/help" if i % 2 else "/orders" for i in range(6)]
+    # Posted back to back: each is its own ingest task, taken by either pool process.
+    for command in commands:
+        flow.update(message(next_id(), chat, command))
+    wait_until(lambda: len(flow.texts(chat)) == 6, 40, "six replies", 0.2)
+    got = ["help" if t.startswith("/catalog") else "orders" for t in flow.texts(chat)]
+    assert got == ["help" if c == "/help" else "orders" for c in commands]
