@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.settings import get_settings
+from pipeline.cli.common import prepare
 
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
 
 
-def _sessions() -> sessionmaker[Session]:
+@contextmanager
+def _sessions() -> Iterator[sessionmaker[Session]]:
+    """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
+    (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
     from schema.session import make_engine, make_session_factory
 
-    url = get_settings().database_url
-    if not url:
-        raise typer.BadParameter("DATABASE_URL is not set")
-    return make_session_factory(make_engine(url))
+    services = prepare("cli", None)
+    engine = make_engine(services.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+        services.stop_started()
 
 
 def broadcast(
@@ -35,12 +43,12 @@ def broadcast(
 
     if lang not in (None, "ru", "en"):
         raise typer.BadParameter("--lang must be ru or en")
-    sessions = _sessions()
-    with sessions() as session:
-        item = service.start(session, text, lang)
-        session.commit()
-    typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
-    progress = service.run(sessions, item.id, BotApi(), RateLimiter(redis_client()))
+    with _sessions() as sessions:
+        with sessions() as session:
+            item = service.start(session, text, lang)
+            session.commit()
+        typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
+        progress = service.run(sessions, item.id, BotApi(), RateLimiter(redis_client()))
     typer.echo(f"broadcast {item.id}: sent {progress.sent} of {progress.done} handled")
 
 
@@ -52,8 +60,7 @@ def import_products(path: Path) -> None:
     from schema.catalog import Product
 
     items = json.loads(path.read_text())
-    sessions = _sessions()
-    with sessions() as session:
+    with _sessions() as sessions, sessions() as session:
         for item in items:
             stmt = insert(Product).values(**item)
             update = {k: stmt.excluded[k] for k in item if k != "code"}
@@ -71,8 +78,7 @@ def refund(public_id: str) -> None:
     from pipeline.providers.api.yookassa import HttpYooKassaApi
     from pipeline.telegram.api import BotApi, TelegramError
 
-    sessions = _sessions()
-    with sessions() as session:
+    with _sessions() as sessions, sessions() as session:
         ctx = JobContext(session)
         try:
             status = refunds.refund_order(ctx, public_id, BotApi(), HttpYooKassaApi())
@@ -80,5 +86,5 @@ def refund(public_id: str) -> None:
             typer.echo(f"order {public_id}: not refunded: {exc}", err=True)
             raise typer.Exit(1) from None
         session.commit()
-    ctx.run_jobs()  # after commit: the user's notification and the refund receipt
+        ctx.run_jobs()  # after commit: the user's notification and the refund receipt
     typer.echo(f"order {public_id}: payment {status}")
