@@ -99,3 +99,17 @@ def test_feedback_per_hour_limit_is_told_politely(
     assert to_chat(fake, 802)[-1] == (
         "You have sent a lot of feedback recently; please try again later."
     )
+
+
+def test_a_user_who_blocked_the_bot_mid_reply_is_kept_and_marked_inactive(
+    bot_env: sessionmaker[Session],  # noqa: F811
+    fake: FakeBotApiThread,  # noqa: F811
+) -> None:
+    fake.state.blocked.add(803)
+    try:
+        feed(bot_env, message(40, 803, "/start", "en"))
+    finally:
+        fake.state.blocked.clear()
+    with bot_env() as session:
+        user = session.execute(select(User).where(User.telegram_id == 803)).scalar_one()
+        assert not user.is_active and user.blocked_at is not None
