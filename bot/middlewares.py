@@ -6,16 +6,29 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Message, TelegramObject
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.types import Chat, Message, TelegramObject
 from aiogram.types import User as TgUser
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.i18n import text
 from pipeline.settings import get_settings
-from pipeline.shop.service import register_user
+from pipeline.shop.service import deactivate, register_user
 from pipeline.telegram.limiter import Limit, RateLimiter
+from schema.users import User
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def _register(session: Session, tg_user: TgUser, chat: Chat | None) -> User:
+    return register_user(
+        session,
+        tg_user.id,
+        chat.id if chat else tg_user.id,
+        tg_user.username,
+        tg_user.first_name,
+        tg_user.language_code,
+    )
 
 
 class UserMiddleware(BaseMiddleware):
@@ -28,19 +41,22 @@ class UserMiddleware(BaseMiddleware):
         tg_user: TgUser | None = data.get("event_from_user")
         with self.sessions() as session:
             data["session"] = session
-            if tg_user is not None:
-                chat = data.get("event_chat")
-                user = register_user(
-                    session,
-                    tg_user.id,
-                    chat.id if chat else tg_user.id,
-                    tg_user.username,
-                    tg_user.first_name,
-                    tg_user.language_code,
-                )
+            chat = data.get("event_chat")
+            # Only private chats make customers: an operator writing in the operators'
+            # group must not become a user whose chat is that group.
+            if tg_user is not None and (chat is None or chat.type == "private"):
+                user = _register(session, tg_user, chat)
                 data["user"] = user
                 data["lang"] = user.language
-            result = await handler(event, data)
+            try:
+                result = await handler(event, data)
+            except TelegramForbiddenError:
+                # The user blocked the bot mid-conversation: keep what is known, stop writing.
+                session.rollback()
+                if tg_user is not None and "user" in data:
+                    deactivate(_register(session, tg_user, chat))
+                    session.commit()
+                return None
             session.commit()
             return result
 

@@ -14,6 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
 
 from bot.factory import create_dispatcher
+from bot.outbound import SharedRateLimit
 from pipeline.redis_client import redis_client
 from pipeline.sentry import capture, init_sentry
 from pipeline.settings import get_settings
@@ -37,6 +38,8 @@ def _build() -> tuple[asyncio.AbstractEventLoop, Bot, Dispatcher]:
         limiter: RateLimiter | None = RateLimiter(redis_client())
     except RuntimeError:
         limiter = None
+    if limiter is not None:
+        bot.session.middleware(SharedRateLimit(limiter))
     return loop, bot, create_dispatcher(sessions, limiter)
 
 

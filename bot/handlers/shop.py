@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import (
     CallbackQuery,
+    InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LabeledPrice,
     Message,
     PreCheckoutQuery,
 )
+from loguru import logger
 from sqlalchemy.orm import Session
 
+from pipeline.events.errors import PermanentError, TransientError
 from pipeline.i18n import text
 from pipeline.notifications.announce import format_amount
+from pipeline.payments import links
 from pipeline.settings import get_settings
 from pipeline.shop.service import checkout_ok, create_order, products, user_orders
 from schema.catalog import Product
@@ -62,6 +68,9 @@ async def choose_method(query: CallbackQuery, session: Session, lang: str) -> No
     if product.stars_price:
         label = text(lang, "pay_stars", stars=product.stars_price)
         rows.append([InlineKeyboardButton(text=label, callback_data=f"pay:stars:{product.id}")])
+    if links.available():
+        label = text(lang, "pay_link")
+        rows.append([InlineKeyboardButton(text=label, callback_data=f"pay:link:{product.id}")])
     await query.message.answer(
         text(lang, "choose_payment", title=_title(product, lang)),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
@@ -73,6 +82,9 @@ async def pay(query: CallbackQuery, session: Session, user: User, lang: str) -> 
     product = session.get(Product, int(product_id))
     await query.answer()
     if product is None or query.message is None:
+        return
+    if method == "link" and links.available():
+        await pay_by_link(query.message, session, user, lang, product)
         return
     token = get_settings().telegram_payment_provider_token
     if method == "stars" and product.stars_price:
@@ -92,6 +104,29 @@ async def pay(query: CallbackQuery, session: Session, user: User, lang: str) -> 
         provider_token=provider_token,
         currency=currency,
         prices=[LabeledPrice(label=_title(product, lang)[:32], amount=order.amount_minor)],
+    )
+
+
+async def pay_by_link(
+    message: Message | InaccessibleMessage,
+    session: Session,
+    user: User,
+    lang: str,
+    product: Product,
+) -> None:
+    order = create_order(session, user, product, "yookassa")
+    try:
+        # Only the HTTP call leaves the loop's thread; the session stays here.
+        payment = await asyncio.to_thread(links.create_link, order, _title(product, lang))
+    except (PermanentError, TransientError) as exc:
+        logger.warning("YooKassa payment for {} not created: {}", order.public_id, exc)
+        await message.answer(text(lang, "payment_unavailable"))
+        return
+    url = links.remember(session, order, payment)
+    button = InlineKeyboardButton(text=text(lang, "pay_link"), url=url)
+    await message.answer(
+        text(lang, "pay_link_ready", order=order.public_id, url=url),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
     )
 
 

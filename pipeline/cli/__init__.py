@@ -22,6 +22,7 @@ app.command("flower")(serve.flower)
 app.add_typer(events.app, name="events")
 app.add_typer(providers.app, name="providers")
 app.add_typer(business.products_app, name="products")
+app.add_typer(business.orders_app, name="orders")
 app.command("broadcast")(business.broadcast)
 app.add_typer(backup.app, name="backup")
 

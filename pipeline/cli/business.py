@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.settings import get_settings
+from pipeline.cli.common import prepare
 
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
 
 
-def _sessions() -> sessionmaker[Session]:
+@contextmanager
+def _sessions() -> Iterator[sessionmaker[Session]]:
+    """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
+    (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
     from schema.session import make_engine, make_session_factory
 
-    url = get_settings().database_url
-    if not url:
-        raise typer.BadParameter("DATABASE_URL is not set")
-    return make_session_factory(make_engine(url))
+    services = prepare("cli", None)
+    engine = make_engine(services.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+        services.stop_started()
 
 
 def broadcast(
@@ -34,12 +43,12 @@ def broadcast(
 
     if lang not in (None, "ru", "en"):
         raise typer.BadParameter("--lang must be ru or en")
-    sessions = _sessions()
-    with sessions() as session:
-        item = service.start(session, text, lang)
-        session.commit()
-    typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
-    progress = service.run(sessions, item.id, BotApi(), RateLimiter(redis_client()))
+    with _sessions() as sessions:
+        with sessions() as session:
+            item = service.start(session, text, lang)
+            session.commit()
+        typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
+        progress = service.run(sessions, item.id, BotApi(), RateLimiter(redis_client()))
     typer.echo(f"broadcast {item.id}: sent {progress.sent} of {progress.done} handled")
 
 
@@ -51,11 +60,31 @@ def import_products(path: Path) -> None:
     from schema.catalog import Product
 
     items = json.loads(path.read_text())
-    sessions = _sessions()
-    with sessions() as session:
+    with _sessions() as sessions, sessions() as session:
         for item in items:
             stmt = insert(Product).values(**item)
             update = {k: stmt.excluded[k] for k in item if k != "code"}
             session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=update))
         session.commit()
     typer.echo(f"products: {len(items)} imported")
+
+
+@orders_app.command("refund")
+def refund(public_id: str) -> None:
+    """Refund an order: Stars via refundStarPayment, YooKassa via its refunds API."""
+    from pipeline.domain.context import JobContext
+    from pipeline.events.errors import PermanentError, TransientError
+    from pipeline.payments import refunds
+    from pipeline.providers.api.yookassa import HttpYooKassaApi
+    from pipeline.telegram.api import BotApi, TelegramError
+
+    with _sessions() as sessions, sessions() as session:
+        ctx = JobContext(session)
+        try:
+            status = refunds.refund_order(ctx, public_id, BotApi(), HttpYooKassaApi())
+        except (refunds.RefundError, TelegramError, PermanentError, TransientError) as exc:
+            typer.echo(f"order {public_id}: not refunded: {exc}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+        ctx.run_jobs()  # after commit: the user's notification and the refund receipt
+    typer.echo(f"order {public_id}: payment {status}")

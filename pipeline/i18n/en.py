@@ -36,6 +36,8 @@ MESSAGES: dict[str, str] = {
     "feedback_sent": "Sent. The operators will answer here.",
     "feedback_from": "Message from {who} (id {user_id}):\n{text}",
     "operator_reply": "Reply from the operators:\n{text}",
+    "feedback_unavailable": "Feedback is not available right now.",
+    "feedback_user_blocked": "The user has blocked the bot; the reply was not delivered.",
     "throttled": "You are sending messages too fast; please wait a moment.",
     "feedback_throttled": "You have sent a lot of feedback recently; please try again later.",
     "unknown": "I did not understand. /help lists what I can do.",

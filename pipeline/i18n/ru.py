@@ -36,6 +36,8 @@ MESSAGES: dict[str, str] = {
     "feedback_sent": "Отправлено. Операторы ответят здесь.",
     "feedback_from": "Сообщение от {who} (id {user_id}):\n{text}",
     "operator_reply": "Ответ операторов:\n{text}",
+    "feedback_unavailable": "Обратная связь сейчас недоступна.",
+    "feedback_user_blocked": "Пользователь заблокировал бота, ответ не доставлен.",
     "throttled": "Вы отправляете сообщения слишком часто, подождите немного.",
     "feedback_throttled": "Вы недавно отправили много сообщений, попробуйте позже.",
     "unknown": "Не понял. /help — что я умею.",

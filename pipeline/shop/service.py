@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,13 @@ def register_user(
 def reactivate(user: User) -> None:
     user.is_active = True
     user.blocked_at = None
+
+
+def deactivate(user: User) -> None:
+    """Telegram said 403: the user blocked the bot."""
+    if user.is_active:
+        user.is_active = False
+        user.blocked_at = func.now()
 
 
 def products(session: Session) -> list[Product]:

@@ -42,6 +42,9 @@ def bot_env(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:test")
     monkeypatch.setenv("TELEGRAM_API_BASE", fake.url)
     monkeypatch.setenv("REDIS_URL", services.redis_url)
+    # The bot's replies wait on the shared limiter; pacing is exercised in tests/flows.
+    monkeypatch.setenv("TELEGRAM_CHAT_RATE", "1000")
+    monkeypatch.setattr(fake.state, "chat_limit", Gcra(1000.0, 100))
     get_settings.cache_clear()
     redis_client().flushdb()
     import bot.updates as plugin

@@ -63,8 +63,8 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
 
 
 @contextmanager
-def receiver(env: dict[str, str], log_dir: Path) -> Iterator[str]:
-    port = free_port()
+def receiver(env: dict[str, str], log_dir: Path, port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     process = spawn(["receiver", "--port", str(port)], env, log_dir / "receiver.log")
     base = f"http://127.0.0.1:{port}"
 

@@ -44,3 +44,23 @@ class HttpYooKassaApi:
 
     def get_refund(self, refund_id: str) -> dict[str, Any]:
         return self._get("refunds", refund_id, f"YooKassa refund {refund_id}")
+
+    def _post(self, path: str, body: dict[str, Any], key: str, what: str) -> dict[str, Any]:
+        keys = secret_values(self.settings.secret_key)
+        if not self.settings.shop_id or not keys:
+            raise ApiRejected("YooKassa is not configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY)")
+        url = f"{self.settings.api_base.rstrip('/')}/v3/{path}"
+        # The same Idempotence-Key on every retry: YooKassa answers a repeat with the first
+        # object instead of creating a second one.
+        headers = {"Idempotence-Key": key}
+        auth = httpx.BasicAuth(self.settings.shop_id, keys[0])
+        response = call(partial(self.client.post, url, json=body, headers=headers, auth=auth), what)
+        if response.status_code != 200:
+            raise rejected(response, what)
+        return json_body(response, what)
+
+    def create_payment(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+        return self._post("payments", body, key, f"YooKassa create payment {key}")
+
+    def create_refund(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+        return self._post("refunds", body, key, f"YooKassa refund {key}")

@@ -1,0 +1,68 @@
+"""Paying by link: a YooKassa payment created through its API for an order.
+
+The order's `public_id` goes into the payment's metadata (the webhook and reconciliation
+find the order by it); the Idempotence-Key is derived from the order, so a retried or
+repeated request returns the same payment. The payment row is written at once, pending,
+so reconciliation can settle it even if its webhook never comes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pipeline.domain.money import exponent
+from pipeline.providers.api.yookassa import HttpYooKassaApi
+from pipeline.providers.yookassa import ORDER_ID_KEY, YooKassaProvider
+from pipeline.settings import get_settings
+from schema.orders import Order, Payment
+
+
+def available() -> bool:
+    return YooKassaProvider().configured()
+
+
+def amount(minor: int, currency: str) -> dict[str, str]:
+    places = exponent(currency)
+    return {"value": f"{Decimal(minor).scaleb(-places):.{places}f}", "currency": currency}
+
+
+def payment_body(order: Order, description: str) -> dict[str, Any]:
+    return {
+        "amount": amount(order.amount_minor, order.currency),
+        "capture": True,
+        "confirmation": {"type": "redirect", "return_url": get_settings().public_base_url},
+        "description": description[:128],
+        "metadata": {ORDER_ID_KEY: order.public_id},
+    }
+
+
+def create_link(
+    order: Order, description: str, api: HttpYooKassaApi | None = None
+) -> dict[str, Any]:
+    """Ask YooKassa for the payment (HTTP only; no session needed)."""
+    api = api or HttpYooKassaApi()
+    return api.create_payment(payment_body(order, description), f"order-{order.public_id}")
+
+
+def remember(session: Session, order: Order, payment: dict[str, Any]) -> str:
+    """Store the payment (pending) and the confirmation URL on the order; the URL."""
+    url = str(payment["confirmation"]["confirmation_url"])
+    order.payment_url = url
+    order.status = "pending"
+    session.execute(
+        insert(Payment)
+        .values(
+            provider=YooKassaProvider.name,
+            provider_payment_id=str(payment["id"]),
+            order_id=order.id,
+            status="pending",
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+        )
+        .on_conflict_do_nothing(index_elements=["provider", "provider_payment_id"])
+    )
+    return url

@@ -1,0 +1,92 @@
+"""Feedback: a user's message relayed to the operators' chat, and operators' replies back.
+
+After `/feedback` the user's next message is relayed; that "waiting" mark lives in Redis
+(any worker may handle the next update) and expires if the user never writes. Callers
+commit (the bot's per-update session).
+"""
+
+from __future__ import annotations
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline.settings import get_settings
+from pipeline.telegram.limiter import Limit, RateLimiter
+from schema.messaging import FeedbackMessage
+from schema.users import User
+
+AWAIT_KEY = "feedback:await:{telegram_id}"
+AWAIT_TTL_S = 600
+
+
+def start_waiting(client: redis.Redis, telegram_id: int) -> None:
+    client.set(AWAIT_KEY.format(telegram_id=telegram_id), 1, ex=AWAIT_TTL_S)
+
+
+def is_waiting(client: redis.Redis, telegram_id: int) -> bool:
+    return bool(client.exists(AWAIT_KEY.format(telegram_id=telegram_id)))
+
+
+def stop_waiting(client: redis.Redis, telegram_id: int) -> bool:
+    """True when the user was waiting (so this message is the feedback)."""
+    return bool(client.delete(AWAIT_KEY.format(telegram_id=telegram_id)))
+
+
+def allowed(limiter: RateLimiter, telegram_id: int) -> bool:
+    """THROTTLE_FEEDBACK_PER_HOUR relays per user, as a burst refilled over the hour."""
+    per_hour = get_settings().throttle_feedback_per_hour
+    limit = Limit(f"feedback:{telegram_id}", per_hour / 3600.0, per_hour)
+    return limiter.try_acquire([limit]) == 0
+
+
+def sender_name(user: User) -> str:
+    return f"@{user.username}" if user.username else (user.first_name or str(user.telegram_id))
+
+
+def record_incoming(
+    session: Session,
+    user: User,
+    text: str,
+    user_message_id: int | None,
+    operator_chat_id: int,
+    operator_message_id: int | None,
+) -> FeedbackMessage:
+    item = FeedbackMessage(
+        user_id=user.id,
+        direction="in",
+        text=text,
+        user_chat_id=user.chat_id,
+        user_message_id=user_message_id,
+        operator_chat_id=operator_chat_id,
+        operator_message_id=operator_message_id,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def relayed(session: Session, operator_chat_id: int, message_id: int) -> FeedbackMessage | None:
+    """The user's message whose relayed copy in the operators' chat has this id."""
+    stmt = select(FeedbackMessage).where(
+        FeedbackMessage.operator_chat_id == operator_chat_id,
+        FeedbackMessage.operator_message_id == message_id,
+        FeedbackMessage.direction == "in",
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def record_reply(
+    session: Session, original: FeedbackMessage, text: str, operator_message_id: int
+) -> FeedbackMessage:
+    item = FeedbackMessage(
+        user_id=original.user_id,
+        direction="out",
+        text=text,
+        user_chat_id=original.user_chat_id,
+        operator_chat_id=original.operator_chat_id,
+        operator_message_id=operator_message_id,
+    )
+    session.add(item)
+    session.flush()
+    return item
