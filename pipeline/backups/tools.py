@@ -17,6 +17,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from pipeline.embedded import quiet_embedded_postgres
+
 
 @dataclass(frozen=True)
 class Tools:
@@ -47,6 +49,7 @@ def _major(binary: Path) -> int | None:
 
 
 def _embedded_bin() -> Path | None:
+    quiet_embedded_postgres()
     try:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError:

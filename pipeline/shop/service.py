@@ -104,7 +104,7 @@ def user_orders(session: Session, user: User, limit: int = 10) -> list[OrderLine
         .where(Order.user_id == user.id)
         .order_by(Order.id.desc())
         .limit(limit)
-    ).tuples()
+    ).all()
     lines = []
     for order, product in rows:
         urls = session.execute(

@@ -189,7 +189,6 @@ def make_app(state: FakeState | None = None) -> web.Application:
     app.router.add_get("/_fake/calls", calls)
     app.router.add_get("/_fake/stats", stats)
     app.router.add_post("/_fake/reset", reset)
-    app["state"] = state
     return app
 
 

@@ -256,7 +256,6 @@ def make_app(state: ProviderState | None = None) -> web.Application:
     app.router.add_post("/_fake/config", config)
     app.router.add_get("/_fake/calls", calls)
     app.router.add_post("/_fake/reset", reset)
-    app["state"] = state
     return app
 
 

@@ -192,9 +192,7 @@ def test_sender_marks_blocked_users_and_skips_missing_chats(
     with bot_env() as session:
         from schema import Notification
 
-        status = dict(
-            session.execute(select(Notification.chat_id, Notification.status)).tuples().all()
-        )
+        status = dict(session.execute(select(Notification.chat_id, Notification.status)).all())
         assert status == {601: "sent", 602: "skipped", 603: "skipped"}
         blocked = session.execute(select(User).where(User.telegram_id == 602)).scalar_one()
         assert not blocked.is_active
