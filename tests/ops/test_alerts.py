@@ -139,7 +139,7 @@ def test_queue_backlog_and_age(
             publisher.publish(task_message(TASK_INGEST, INGEST, [[old.to_message()]]))
     finally:
         publisher.close()
-    state = redis.Redis.from_url(services.redis_url)  # type: ignore[attr-defined]
+    state = redis.Redis.from_url(services.redis_client_url)  # type: ignore[attr-defined]
     stats = {s.queue: s for s in queue_stats(broker_url, state)}
     ingest = stats[queue_name(INGEST)]
     assert ingest.depth == 3
@@ -157,7 +157,7 @@ def test_worker_heartbeat(
     db: sessionmaker[Session], services: object, monkeypatch: pytest.MonkeyPatch, queue_prefix: str
 ) -> None:
     monkeypatch.setenv("QUEUE_PREFIX", queue_prefix + "hb-")
-    client = redis.Redis.from_url(services.redis_url)  # type: ignore[attr-defined]
+    client = redis.Redis.from_url(services.redis_client_url)  # type: ignore[attr-defined]
     settings = Settings(alert_chat_id=-500, alert_heartbeat_s=60)
     assert last_heartbeat(client) is None
     with db() as session:

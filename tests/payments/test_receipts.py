@@ -28,7 +28,7 @@ def atol(services: TestServices, monkeypatch: pytest.MonkeyPatch) -> AtolRegiste
     monkeypatch.setenv("FISCAL_REGISTER", "atol")
     monkeypatch.setenv("ALERT_CHAT_ID", "-100500")
     get_settings.cache_clear()
-    client = redis.Redis.from_url(services.redis_url)
+    client = redis.Redis.from_url(services.redis_client_url)
     client.delete("atol:token:login")
     settings = AtolSettings(login="login", password="pw", group_code="g1", api_base=BASE)  # type: ignore[arg-type]
     return AtolRegister(client, settings)

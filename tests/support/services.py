@@ -17,6 +17,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from pipeline.embedded import EmbeddedPostgres, EmbeddedRedis
+from pipeline.messaging.redis_sender import redis_py_url
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / ".pytest-var"
@@ -31,6 +32,11 @@ class TestServices:
     redis_url: str  # a broker URL (redis:// or redis+socket://)
     amqp_url: str | None
     embedded: list[EmbeddedPostgres | EmbeddedRedis]
+
+    @property
+    def redis_client_url(self) -> str:
+        """The Redis server in redis-py's form (`redis+socket://` becomes `unix://`)."""
+        return redis_py_url(self.redis_url)
 
 
 def _reachable(url: str) -> bool:
