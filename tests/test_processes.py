@@ -158,11 +158,11 @@ def test_worker_process_killed_mid_task_still_processes_once(stack: Stack) -> No
     event_id = f"evt_{uuid.uuid4().hex}"
     assert post_stripe(stack.base, event_id, SLOW_TYPE).status_code == 200
     started = stack.slow_dir / f"started-{event_id}"
-    wait_until(started.exists, 20, "the slow handler to start")
+    wait_until(started.exists, 60, "the slow handler to start")
     first_pid = int(started.read_text())
     assert first_pid != stack.worker_pid  # a pool process, not the worker's main process
     os.kill(first_pid, signal.SIGKILL)
-    stack.wait_status("stripe", event_id, "processed", timeout=60)
+    stack.wait_status("stripe", event_id, "processed", timeout=120)
     done = (stack.slow_dir / f"done-{event_id}").read_text().split()
     assert len(done) == 1 and int(done[0]) != first_pid
     status, attempts, _ = stack.status("stripe", event_id) or ("", 0, 0)
