@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -166,40 +164,6 @@ def test_worker_node_reaches_the_main_server() -> None:
         assert "PIPELINE_MAIN_HOST" in environment[key]
     assert worker["command"][0] == "worker"
     assert "maintenance" not in worker["command"][-1]
-
-
-def compose_binary() -> list[str] | None:
-    """Docker Compose v2: the docker plugin or a standalone docker-compose."""
-    for command in (["docker", "compose"], ["docker-compose"]):
-        if shutil.which(command[0]) is None:
-            continue
-        probe = subprocess.run([*command, "version"], capture_output=True, text=True)
-        if probe.returncode == 0 and "v2" in probe.stdout:
-            return command
-    return None
-
-
-@pytest.mark.parametrize(
-    "files", [("compose.yaml",), ("compose.yaml", "compose.prod.yaml"), ("compose.worker.yaml",)]
-)
-def test_docker_compose_config(files: tuple[str, ...], tmp_path: Path) -> None:
-    command = compose_binary()
-    if command is None:
-        pytest.skip(
-            "Docker Compose v2 is not installed (no `docker compose` plugin or "
-            "docker-compose v2): the schema and structure tests above still ran"
-        )
-    shutil.copytree(DOCKER, tmp_path / "docker")
-    env = tmp_path / ".env"
-    env.write_text(
-        "POSTGRES_PASSWORD=p1\nREDIS_PASSWORD=p2\nFLOWER_BASIC_AUTH=ops:p3\n"
-        "GRAFANA_ADMIN_PASSWORD=p4\nDOMAIN=pipeline.example.com\nPIPELINE_MAIN_HOST=10.8.0.1\n"
-    )
-    args = [*command, "--env-file", str(env)]
-    for name in files:
-        args += ["-f", str(tmp_path / "docker" / name)]
-    result = subprocess.run([*args, "config", "-q"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
 
 
 def test_nginx_template_variables_come_from_compose(base: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -79,14 +80,15 @@ def cp_sign(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-class Case:
+class Case(ABC):
     provider: str
     success_body: bytes
     # An address inside the provider's official networks (None: it publishes none).
     official_address: str | None = None
 
+    @abstractmethod
     def valid(self) -> Request:
-        raise NotImplementedError
+        """A request exactly as the provider sends it."""
 
     def tampered(self) -> Request:
         request = self.valid()
