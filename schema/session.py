@@ -15,6 +15,14 @@ def sqlalchemy_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def libpq_url(url: str, database: str | None = None) -> str:
+    """The same server as a plain libpq URL (psycopg, pg_dump), optionally another database."""
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     return create_engine(
         sqlalchemy_url(url),

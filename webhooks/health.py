@@ -7,15 +7,11 @@ import asyncio
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import make_url
+
+from schema.session import libpq_url
 
 router = APIRouter()
 CHECK_TIMEOUT_S = 2.0
-
-
-def libpq_url(url: str) -> str:
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _database(url: str) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from pipeline.backups.tools import Tools, find_tools, libpq_url
+from pipeline.backups.tools import Tools, find_tools
+from schema.session import libpq_url
 
 SUFFIX = ".dump"
 STAMP = "%Y%m%dT%H%M%SZ"

@@ -15,22 +15,15 @@ from functools import lru_cache
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from pipeline.embedded import quiet_embedded_postgres
+from schema.session import libpq_url
 
 
 @dataclass(frozen=True)
 class Tools:
     pg_dump: Path
     pg_restore: Path
-
-
-def libpq_url(url: str, database: str | None = None) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
 
 
 def server_major(url: str) -> int:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from pipeline.envelope import Envelope
 from pipeline.events import repository
@@ -31,29 +30,19 @@ from pipeline.events.service import _row
 from pipeline.messaging.batching import BatchingPublisher
 from pipeline.messaging.publisher import make_sender
 from pipeline.migrate import upgrade
-from schema.session import make_engine, make_session_factory
+from schema.session import libpq_url, make_engine, make_session_factory
 from scripts.bench.common import ROOT, SECRET, broker_url, database_url, stripe_payload
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(False)
+from tests.support.services import create_database, drop_database
 
 
 def fresh_database(server_url: str) -> str:
-    name = f"pipeline_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_url(server_url).set(database="postgres").render_as_string(False)
-    with psycopg.connect(libpq(admin), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(False)
+    url = create_database(libpq_url(server_url, "postgres"))
     upgrade(url)
     return url
 
 
-def drop_database(url: str) -> None:
-    name = make_url(url).database
-    admin = make_url(url).set(database="postgres").render_as_string(False)
-    with psycopg.connect(libpq(admin), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def drop(url: str) -> None:
+    drop_database(libpq_url(url, "postgres"), url)
 
 
 def envelopes(count: int, duplicate_share: float, event_type: str) -> list[Envelope]:
@@ -111,7 +100,7 @@ def drain_rate(
         stderr=subprocess.DEVNULL,
     )
     try:
-        with psycopg.connect(libpq(url)) as conn:
+        with psycopg.connect(libpq_url(url)) as conn:
             last = -1
             while True:
                 done, dups = conn.execute(
@@ -198,8 +187,8 @@ def run(args: argparse.Namespace, label: str, event_type: str, broker: str, serv
         print(f"[{label}] baseline: the same rows straight into PostgreSQL …", flush=True)
         direct = baseline(base_url, items, max(1, round(per_message)))
     finally:
-        drop_database(url)
-        drop_database(base_url)
+        drop(url)
+        drop(base_url)
     return Outcome(label, publish_s, per_message, rate, dups, direct)
 
 

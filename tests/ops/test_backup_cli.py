@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from pipeline.backups.tools import libpq_url
 from pipeline.cli import app
 from pipeline.settings import get_settings
+from schema.session import libpq_url
 from tests.ops.helpers import add_events
 from tests.support.services import TestServices, create_database, drop_database
 

@@ -22,10 +22,10 @@ from pipeline.backups import (
     verify,
 )
 from pipeline.backups.jobs import run_backup
-from pipeline.backups.tools import libpq_url
 from pipeline.settings import Settings
 from schema.messaging import Notification
 from schema.operations import Alert, BackupRun
+from schema.session import libpq_url
 from tests.ops.helpers import add_events
 from tests.support.services import TestServices, create_database, drop_database
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from pipeline.embedded import EmbeddedPostgres, EmbeddedRedis
 from pipeline.messaging.redis_sender import redis_py_url
+from schema.session import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / ".pytest-var"
@@ -72,16 +73,12 @@ def start_services() -> TestServices:
 
 def create_database(admin_url: str) -> str:
     name = f"pipeline_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return make_url(admin_url).set(database=name).render_as_string(False)
 
 
 def drop_database(admin_url: str, url: str) -> None:
     name = make_url(url).database
-    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(False)
