@@ -1,4 +1,4 @@
-"""docker/compose*.yaml: schema, structure, and `docker compose config` where it exists."""
+"""docker/compose*.yaml: the Compose schema and the structure the deployment relies on."""
 
 from __future__ import annotations
 

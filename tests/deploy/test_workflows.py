@@ -1,5 +1,5 @@
 """.github/workflows: the GitHub workflow schema, the jobs the project relies on, pinned
-actions, least privilege; actionlint too where it is installed."""
+actions, least privilege."""
 
 from __future__ import annotations
 
