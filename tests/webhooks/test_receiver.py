@@ -80,20 +80,12 @@ def _stripe_cases() -> list[tuple[str, bytes, dict[str, str], int, str]]:
     ]
 
 
-@pytest.mark.parametrize(
-    ("case", "body", "headers", "status", "error"),
-    _stripe_cases(),
-    ids=[case[0] for case in _stripe_cases()],
-)
+@pytest.mark.parametrize("case", [case[0] for case in _stripe_cases()])
 def test_bad_stripe_requests_are_rejected_and_not_enqueued(
-    client: TestClient,
-    broker_url: str,
-    case: str,
-    body: bytes,
-    headers: dict[str, str],
-    status: int,
-    error: str,
+    client: TestClient, broker_url: str, case: str
 ) -> None:
+    # Signed when the test runs, not at collection: a long suite would age the timestamps.
+    _, body, headers, status, error = next(c for c in _stripe_cases() if c[0] == case)
     response = client.post("/webhooks/stripe", content=body, headers=headers)
     assert response.status_code == status, response.text
     assert response.json()["error"] == error
