@@ -90,8 +90,9 @@ def redact_data(value: Any) -> Any:
     return value
 
 
+# Base for settings classes: their secrets are remembered as soon as they are read. (A
+# comment, not a docstring: subclasses would inherit it into the configuration reference.)
 class RemembersSecrets(BaseSettings):
-    """Base for settings classes: their secrets are remembered as soon as they are read."""
 
     @model_validator(mode="after")
     def _remember_secrets(self) -> Self:
