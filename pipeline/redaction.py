@@ -93,7 +93,6 @@ def redact_data(value: Any) -> Any:
 # Base for settings classes: their secrets are remembered as soon as they are read. (A
 # comment, not a docstring: subclasses would inherit it into the configuration reference.)
 class RemembersSecrets(BaseSettings):
-
     @model_validator(mode="after")
     def _remember_secrets(self) -> Self:
         for name in type(self).model_fields:

@@ -17,7 +17,7 @@ from pipeline.providers.parsing import digits, form_fields, fully_matches, json_
 from pipeline.providers.stripe import parse_signature_header
 from pipeline.providers.yookassa import EVENT, OBJECT_ID
 from tests.providers.cases import CASES, Request
-from tests.providers.conftest import Send
+from tests.providers.conftest import Send, running_receiver
 from webhooks.receive import verified
 
 JSON = {"Content-Type": "application/json"}
@@ -152,3 +152,14 @@ def test_a_report_with_a_list_status_is_a_permanent_error() -> None:
 
     with pytest.raises(PermanentError):
         normalize_report({"uuid": "a", "status": []}, "ref")
+
+
+def test_a_refused_source_is_not_told_the_address_resolved(
+    broker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YOOKASSA_ENFORCE_OFFICIAL_NETWORKS", "true")
+    forwarded = CASES["yookassa"].valid().with_headers(X_Forwarded_For="198.51.100.23")
+    with running_receiver(broker, client="10.0.0.5", trusted_proxies="10.0.0.0/8") as (_, send):
+        response = send(forwarded)
+    assert response.status_code == 403
+    assert "198.51.100.23" not in response.text and "10.0.0.5" not in response.text
