@@ -22,7 +22,7 @@ from pipeline.providers.base import (
     WebhookRejected,
 )
 from pipeline.providers.networks import parse_networks, resolve_client
-from pipeline.providers.parsing import fully_matches
+from pipeline.providers.parsing import digits, fully_matches
 from pipeline.settings import Settings
 from webhooks.observe import ProviderMeter
 
@@ -49,7 +49,7 @@ class NotEnqueued(Exception):
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and digits(declared) and int(declared) > limit:  # "²".isdigit() is true
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0

@@ -163,3 +163,18 @@ def test_a_refused_source_is_not_told_the_address_resolved(
         response = send(forwarded)
     assert response.status_code == 403
     assert "198.51.100.23" not in response.text and "10.0.0.5" not in response.text
+
+
+def test_a_content_length_of_unicode_digits_is_ignored() -> None:
+    import asyncio
+
+    from starlette.requests import Request as StarletteRequest
+
+    from webhooks.receive import read_body
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    headers = [(b"content-length", "²".encode("latin-1"))]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    assert asyncio.run(read_body(StarletteRequest(scope, receive), 1024)) == b"{}"
