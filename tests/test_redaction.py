@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.alerts import raise_alert
 from pipeline.redaction import MASK, known, redact, redact_data
 from pipeline.settings import Settings
+from schema.messaging import Notification
 
 
 def test_settings_remember_each_piece_of_their_secrets() -> None:
@@ -35,3 +39,13 @@ def test_short_values_are_not_masked() -> None:
     Settings(telegram_webhook_secret=SecretStr("abc"))
     assert "abc" not in known()
     assert redact("abc abc") == "abc abc"
+
+
+def test_alert_texts_are_masked(db: sessionmaker[Session]) -> None:
+    settings = Settings(alert_chat_id=-100, telegram_bot_token=SecretStr("1:alert-canary-token"))
+    with db() as session:
+        text = "call failed: https://x/bot1:alert-canary-token/send"
+        raise_alert(session, "k", text, settings=settings)
+        session.commit()
+        texts = [n.text or "" for n in session.scalars(select(Notification))]
+    assert texts and all("alert-canary-token" not in t and MASK in t for t in texts)
