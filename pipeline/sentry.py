@@ -104,6 +104,7 @@ def _no_personal_data() -> dict[str, Any]:
         "http_bodies": [],
         "stack_frame_variables": False,
         "database_query_data": False,
+        "queues": False,  # task arguments: envelopes with raw webhook bodies
     }
     return {"data_collection": collection}
 

@@ -9,17 +9,24 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from pipeline.envelope import Envelope
+from pipeline.events.handlers import HandlerContext, HandlerRegistry
+from pipeline.events.service import EventService, RetryPolicy
 from pipeline.logging import setup_logging
 from pipeline.providers.base import Accepted, InboundRequest, Reply
 from pipeline.providers.registry import build_registry
 from pipeline.redaction import RemembersSecrets
 from pipeline.settings import Settings, get_settings
+from schema.events import Event
 from scripts.gen_config_docs import env_name, settings_classes
 from tests.providers.cases import CASES, ENV, Request
 from tests.support.sentry_capture import MemoryTransport, captured_sentry
@@ -96,7 +103,17 @@ class Exploding:
         raise KeyError(token.get_secret_value())
 
     def payload(self, body: bytes, headers: Any) -> dict[str, object]:
+        if body == b"unparsable":
+            key = get_settings().telegram_payment_provider_token
+            assert key is not None
+            raise ValueError(f"cannot parse with {key.get_secret_value()}")
         return {}
+
+
+def failing_handler(ctx: HandlerContext) -> None:
+    flower = get_settings().flower_basic_auth
+    assert flower is not None
+    raise RuntimeError(f"handler failed for {flower.get_secret_value()}")
 
 
 def requests(secrets: dict[str, str]) -> list[Request]:
@@ -204,6 +221,43 @@ def test_no_secret_in_logs_or_sentry_events(
     _assert_clean(secrets, logs, sentry)
 
 
+def test_no_secret_leaves_a_failing_worker(
+    secrets: dict[str, str], db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The worker side: a provider's payload() and a handler raise with secrets."""
+    handlers = HandlerRegistry()
+    handlers.register("exploding", "*", failing_handler)
+    registry = build_registry()
+    registry.register(Exploding())
+    service = EventService(db, registry, handlers, RetryPolicy(max_attempts=2))
+    secret_header = {"x-telegram-bot-api-secret-token": "tg-secret-1"}
+    for log_format in ("text", "json"):
+        envelopes = [
+            Envelope("exploding", f"{log_format}{n}", "boom", body, datetime.now(UTC),
+                     secret_header, "r1")
+            for n, body in enumerate([b"unparsable", b"{}"])
+        ]  # fmt: skip
+        settings = Settings(log_format=log_format, log_level="DEBUG")  # type: ignore[arg-type]
+        setup_logging(settings, "worker")
+        try:
+            with captured_sentry(settings) as sentry:
+                service.ingest(envelopes)  # first attempt: fails, to be retried
+                service.process([e.id for e in _all_events(db)])  # second: dead
+            sys.stderr.flush()
+            logs = capsys.readouterr().err
+        finally:
+            from loguru import logger
+
+            logger.remove()
+        assert "handler failed for" in logs and "cannot parse with" in logs
+        _assert_clean(secrets, logs, sentry)
+
+
+def _all_events(db: sessionmaker[Session]) -> list[Event]:
+    with db() as session:
+        return list(session.scalars(select(Event)))
+
+
 def _forbidden(secrets: dict[str, str]) -> list[str]:
     return [p for value in secrets.values() for p in pieces(value)] + [DB_PASSWORD]
 
@@ -261,6 +315,22 @@ def test_sentry_event_has_no_frame_variables_nor_secret_headers() -> None:
     assert local_value not in text
     assert "abc" not in json.dumps(event["contexts"]["request"]) and "fine" in text
     assert "deadbeef" not in text
+
+
+def test_sentry_collects_no_bodies_task_arguments_or_user_data() -> None:
+    with captured_sentry():
+        import sentry_sdk
+
+        options = sentry_sdk.get_client().options
+        assert options["max_request_body_size"] == "never"
+        assert not options["include_local_variables"]
+        collection = options.get("data_collection")
+        if collection is None:  # an SDK without data_collection
+            assert options["send_default_pii"] is False
+        else:
+            assert not collection["user_info"] and not collection["queues"]
+            assert collection["http_bodies"] == [] and not collection["stack_frame_variables"]
+            assert collection["cookies"]["mode"] == "off"
 
 
 def test_sentry_breadcrumbs_are_scrubbed(secrets: dict[str, str]) -> None:
