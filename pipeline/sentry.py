@@ -75,11 +75,16 @@ def _scrub(value: Any, key: str = "") -> Any:
             if k != FRAME_VARIABLES and k not in dropped
         }
     if isinstance(value, list | tuple):
-        pair = len(value) == 2 and isinstance(value[0], str)
-        if pair and SENSITIVE_KEY.search(value[0]):  # a (name, value) header pair
-            return [value[0], FILTERED]
+        if key == "headers":  # headers as (name, value) pairs
+            return [_scrub_pair(v) for v in value]
         return [_scrub(v, key) for v in value]
     return value
+
+
+def _scrub_pair(pair: Any) -> Any:
+    if isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[0], str):
+        return [pair[0], FILTERED if SENSITIVE_KEY.search(pair[0]) else _scrub(pair[1])]
+    return _scrub(pair)
 
 
 def scrub_event(event: Event, hint: Hint | None = None) -> Event:

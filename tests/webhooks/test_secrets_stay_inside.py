@@ -375,3 +375,18 @@ def test_secret_in_an_exception_message_is_masked(capsys: pytest.CaptureFixture[
         logger.remove()
     err = capsys.readouterr().err
     assert "maskme0key0123" not in err and "[redacted]" in err
+
+
+def test_header_pairs_are_filtered_by_name_and_source_lines_kept() -> None:
+    from pipeline.sentry import FILTERED, scrub_event
+
+    event: Any = {
+        "request": {"headers": [["Authorization", "Basic abc"], ["Accept", "*/*"]], "data": "x"},
+        "exception": {"values": [{"stacktrace": {"frames": [
+            {"pre_context": ["token = read()", "check(token)"], "vars": {"token": "t"}}
+        ]}}]},
+    }  # fmt: skip
+    scrubbed: Any = scrub_event(event)
+    assert scrubbed["request"] == {"headers": [["Authorization", FILTERED], ["Accept", "*/*"]]}
+    (frame,) = scrubbed["exception"]["values"][0]["stacktrace"]["frames"]
+    assert frame == {"pre_context": ["token = read()", "check(token)"]}
