@@ -11,17 +11,38 @@ import logging
 import os
 import sys
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
 from loguru import logger
 
+from pipeline.redaction import redact
 from pipeline.settings import Settings
 
 TEXT_FORMAT = (
     "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<cyan>{extra[role]}</cyan> {message}{extra[context]}"
 )
-CONTEXT_KEYS = ("request_id", "event_id", "task_id", "provider", "correlation_id")
+CONTEXT_KEYS = ("request_id", "event_id", "task_id", "provider", "correlation_id", "client_ip")
+
+
+class RedactingSink:
+    """stderr, with every known secret masked in what is written (text and JSON alike)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stderr  # looked up late: tests swap sys.stderr
+
+    def write(self, message: str) -> None:
+        self.stream.write(redact(message))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 
 class InterceptHandler(logging.Handler):
@@ -52,15 +73,21 @@ def setup_logging(settings: Settings, role: str) -> None:
     os.environ["PIPELINE_ROLE"] = role  # child processes (Celery pool, uvicorn workers)
     logger.remove()
     logger.configure(extra={"role": role})
+    # No variable values in tracebacks (diagnose): a frame that verifies a signature holds
+    # the secret it verifies with.
+    level = settings.log_level
     if settings.log_format == "json":
-        logger.add(sys.stderr, level=settings.log_level, serialize=True, filter=_with_context)
+        logger.add(
+            RedactingSink(), level=level, filter=_with_context, serialize=True, diagnose=False
+        )
     else:
         logger.add(
-            sys.stderr,
-            level=settings.log_level,
+            RedactingSink(),
+            level=level,
             format=TEXT_FORMAT,
             filter=_with_context,
             colorize=None,
+            diagnose=False,
         )
     logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
     for name in ("uvicorn", "uvicorn.error", "celery", "kombu", "amqp"):

@@ -7,9 +7,14 @@ events service catches handler failures to retry them, so it reports those itsel
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any, cast
 
+from pipeline.redaction import redact
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 try:  # optional until the lock file carries it: without it, Sentry is simply off
     import sentry_sdk
@@ -17,7 +22,8 @@ except ImportError:  # pragma: no cover
     sentry_sdk = None  # type: ignore[assignment]
 
 
-def init_sentry(settings: Settings, role: str) -> bool:
+def init_sentry(settings: Settings, role: str, *, transport: Any = None) -> bool:
+    """Start Sentry when SENTRY_DSN is set; `transport` replaces the HTTP one (tests)."""
     if settings.sentry_dsn is None or not settings.sentry_dsn.get_secret_value():
         return False
     if sentry_sdk is None:
@@ -27,9 +33,85 @@ def init_sentry(settings: Settings, role: str) -> bool:
         environment=settings.sentry_environment,
         server_name=None,
         traces_sample_rate=0.0,
-    )  # personal data stays off (the SDK default): webhook bodies may carry it
+        # Webhook bodies carry personal data and signed values; frames hold secrets.
+        max_request_body_size="never",
+        include_local_variables=False,
+        before_send=scrub_event,
+        before_breadcrumb=scrub_breadcrumb,
+        transport=transport,
+        **_no_personal_data(),
+    )
     sentry_sdk.set_tag("role", role)
     return True
+
+
+# Keys (header names, form and JSON fields, extras) whose values never leave the process:
+# Stripe-Signature, X-Telegram-Bot-Api-Secret-Token, (X-)Content-HMAC, Authorization,
+# Cookie, T-Bank Token/Password, Robokassa SignatureValue, API keys.
+SENSITIVE_KEY = re.compile(
+    r"signature|secret|token|password|passwd|hmac|authorization|cookie|api[-_]?key|dsn",
+    re.IGNORECASE,
+)
+SENSITIVE_QUERY = re.compile(
+    r"((?:^|&)[^=&]*(?:signature|secret|token|password|hmac)[^=&]*=)[^&]*", re.IGNORECASE
+)
+FILTERED = "[Filtered]"
+# Dropped wherever they appear: frame variables. Dropped from `request`: the body,
+# cookies and the server's environment.
+FRAME_VARIABLES = "vars"
+REQUEST_DROPPED = frozenset({"data", "cookies", "env"})
+
+
+def _scrub(value: Any, key: str = "") -> Any:
+    if isinstance(value, str):
+        if key == "query_string":
+            value = SENSITIVE_QUERY.sub(rf"\1{FILTERED}", value)
+        return redact(value)
+    if isinstance(value, dict):
+        dropped = REQUEST_DROPPED if key == "request" else frozenset()
+        return {
+            k: FILTERED if isinstance(k, str) and SENSITIVE_KEY.search(k) else _scrub(v, k)
+            for k, v in value.items()
+            if k != FRAME_VARIABLES and k not in dropped
+        }
+    if isinstance(value, list | tuple):
+        if key == "headers":  # headers as (name, value) pairs
+            return [_scrub_pair(v) for v in value]
+        return [_scrub(v, key) for v in value]
+    return value
+
+
+def _scrub_pair(pair: Any) -> Any:
+    if isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[0], str):
+        return [pair[0], FILTERED if SENSITIVE_KEY.search(pair[0]) else _scrub(pair[1])]
+    return _scrub(pair)
+
+
+def scrub_event(event: Event, hint: Hint | None = None) -> Event:
+    """`before_send`: secret headers and fields filtered by name, frame variables and
+    request bodies dropped, known secret values masked anywhere."""
+    return cast("Event", _scrub(event))
+
+
+def scrub_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint | None = None) -> Breadcrumb:
+    """`before_breadcrumb`: the same for a breadcrumb (a log line, an HTTP call)."""
+    return cast("Breadcrumb", _scrub(crumb))
+
+
+def _no_personal_data() -> dict[str, Any]:
+    """No user data, cookies, bodies or frame variables: `data_collection` where the SDK
+    has it (it deprecates `send_default_pii`), else `send_default_pii=False`."""
+    if "data_collection" not in sentry_sdk.consts.DEFAULT_OPTIONS:
+        return {"send_default_pii": False}
+    collection = {
+        "user_info": False,
+        "cookies": {"mode": "off"},
+        "http_bodies": [],
+        "stack_frame_variables": False,
+        "database_query_data": False,
+        "queues": False,  # task arguments: envelopes with raw webhook bodies
+    }
+    return {"data_collection": collection}
 
 
 def capture(exc: BaseException, **tags: Any) -> str | None:

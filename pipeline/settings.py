@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from pipeline.redaction import RemembersSecrets
 
 ENV_FILE = ".env"
 
 
-class Settings(BaseSettings):
+class Settings(RemembersSecrets):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     # Infrastructure. Empty URLs mean "use the embedded servers in DATA_DIR".

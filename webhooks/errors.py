@@ -7,17 +7,28 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline.providers.base import WebhookRejected
+from pipeline.providers.base import NotConfigured, WebhookRejected
 from pipeline.sentry import capture
 from webhooks.receive import NotEnqueued
 
 RETRY_AFTER_S = "5"
 
 
+def http_answer(exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse(
+        {"error": "http", "detail": exc.detail},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WebhookRejected)
     async def rejected(request: Request, exc: WebhookRejected) -> JSONResponse:
-        logger.bind(path=request.url.path).info(
+        if isinstance(exc, NotConfigured):  # the same answer as a path that does not exist
+            return http_answer(StarletteHTTPException(404))
+        client = getattr(request.state, "client_ip", None)
+        logger.bind(path=request.url.path, client_ip=client).info(
             "rejected {} {}: {}", exc.status, exc.reason, exc.detail
         )
         return JSONResponse({"error": exc.reason, "detail": exc.detail}, status_code=exc.status)
@@ -32,11 +43,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": "http", "detail": exc.detail},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+        return http_answer(exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

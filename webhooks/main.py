@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
-import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from pipeline.messaging.batching import BatchingPublisher
 from pipeline.messaging.publisher import make_sender
@@ -36,9 +38,17 @@ def tune_gc() -> None:
 
 def _provider_routes(app: FastAPI, provider: Provider, rejections: RejectionCounter) -> None:
     meter = ProviderMeter(provider.name, rejections)
+    allowed = ", ".join(provider.methods)
 
-    async def measured(request: Request, subpath: str) -> Response:
+    async def endpoint(request: Request) -> Response:
+        # An unconfigured provider answers exactly as a path that does not exist, whatever
+        # the method: a scanner learns nothing about what this receiver accepts.
+        if not provider.configured():
+            raise StarletteHTTPException(404)
+        if request.method not in provider.methods:
+            raise StarletteHTTPException(405, headers={"allow": allowed})
         state = request.app.state
+        subpath = request.path_params.get("kind", "")
         started = time.perf_counter()
         try:
             response = await receive(
@@ -53,21 +63,20 @@ def _provider_routes(app: FastAPI, provider: Provider, rejections: RejectionCoun
         meter.done(started, response.status_code)
         return response
 
-    async def endpoint(request: Request) -> Response:
-        return await measured(request, "")
-
-    async def endpoint_with_kind(request: Request, kind: str) -> Response:
-        return await measured(request, kind)
-
     path = f"/webhooks/{provider.name}"
-    methods = list(provider.methods)
-    app.add_api_route(path, endpoint, methods=methods, name=f"webhook_{provider.name}")
-    app.add_api_route(
-        f"{path}/{{kind}}",
-        endpoint_with_kind,
-        methods=methods,
-        name=f"webhook_{provider.name}_kind",
-    )
+    for route_path, name in ((path, provider.name), (f"{path}/{{kind}}", f"{provider.name}_kind")):
+        app.router.routes.append(Route(route_path, AnyMethod(endpoint), name=f"webhook_{name}"))
+
+
+class AnyMethod:
+    """An endpoint as an ASGI app, so that its route takes every method (Starlette limits
+    a plain function's route to GET) and the endpoint decides between 404 and 405."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -115,7 +124,8 @@ def app_from_env() -> FastAPI:
     from pipeline.sentry import init_sentry
 
     settings = get_settings()
-    if os.environ.get("PIPELINE_ROLE") != "receiver":
-        setup_logging(settings, "receiver")
+    # Always, also in a uvicorn worker process: loguru's default handler there would print
+    # variable values (secrets among them) in tracebacks.
+    setup_logging(settings, "receiver")
     init_sentry(settings, "receiver")
     return create_app(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
@@ -14,15 +15,21 @@ from pipeline.messaging.batching import BatchingPublisher
 from pipeline.providers.base import (
     Accepted,
     InboundRequest,
+    MalformedBody,
+    NotConfigured,
     Provider,
     RepliesToRejections,
     WebhookRejected,
 )
 from pipeline.providers.networks import parse_networks, resolve_client
+from pipeline.providers.parsing import digits, fully_matches
 from pipeline.settings import Settings
 from webhooks.observe import ProviderMeter
 
 _ID_PREFIX = os.urandom(6).hex()
+# Column sizes of events.external_id, events.type and events.request_id.
+MAX_EXTERNAL_ID, MAX_EVENT_TYPE = 255, 128
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _id_counter = itertools.count(1)
 
 
@@ -42,7 +49,7 @@ class NotEnqueued(Exception):
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and digits(declared) and int(declared) > limit:  # "²".isdigit() is true
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0
@@ -63,21 +70,57 @@ def client_ip(request: Request, settings: Settings | None = None) -> str | None:
     return resolve_client(peer, forwarded, parse_networks(settings.trusted_proxies))
 
 
+def describe(exc: BaseException) -> str:
+    """One line about an exception: its type, message and where it was raised. No
+    traceback, so no variable values; the sink masks any secret in the message."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
+    message = " ".join(str(exc).split())[:200]  # one line, whatever the text holds
+    return f"{type(exc).__name__}: {message}{where}"
+
+
+def verified(provider: Provider, inbound: InboundRequest) -> Accepted:
+    """`provider.accept`, with anything it raises besides a rejection turned into a 400:
+    whatever a sender writes, the answer is a 4xx with a message, never a 500."""
+    try:
+        accepted = provider.accept(inbound)
+    except WebhookRejected:
+        raise
+    except Exception as exc:
+        logger.bind(provider=provider.name, path=inbound.path).warning(
+            "unreadable request: {}", describe(exc)
+        )
+        raise MalformedBody(f"the request could not be read ({type(exc).__name__})") from None
+    # The keys go into bounded text columns with the rest of a batch: one that does not
+    # fit would fail every event stored with it.
+    if not _storable(accepted.external_id, MAX_EXTERNAL_ID):
+        raise MalformedBody(f"the event id must be 1-{MAX_EXTERNAL_ID} printable characters")
+    if not _storable(accepted.event_type, MAX_EVENT_TYPE):
+        raise MalformedBody(f"the event type must be 1-{MAX_EVENT_TYPE} printable characters")
+    return accepted
+
+
+def _storable(text: str, limit: int) -> bool:
+    return 0 < len(text) <= limit and text.isprintable()  # no NUL, newline or surrogate
+
+
 def _accept(
     provider: Provider, inbound: InboundRequest, meter: ProviderMeter | None = None
 ) -> Accepted | Response:
     """Accepted, or the provider's own answer to a rejection (default: raise)."""
     try:
-        return provider.accept(inbound)
+        return verified(provider, inbound)
     except WebhookRejected as exc:
         if meter is not None:
             meter.reject(exc.status)
-        if not isinstance(provider, RepliesToRejections):
+        if isinstance(exc, NotConfigured) or not isinstance(provider, RepliesToRejections):
             raise
         reply = provider.rejection(inbound, exc)
         if reply is None:
             raise
-        logger.bind(path=inbound.path).info(
+        logger.bind(path=inbound.path, client_ip=inbound.client_ip).info(
             "rejected {} {}: {}", exc.status, exc.reason, exc.detail
         )
         return Response(content=reply.body, status_code=reply.status, media_type=reply.media_type)
@@ -92,7 +135,8 @@ async def receive(
     meter: ProviderMeter | None = None,
 ) -> Response:
     received_at = datetime.now(UTC)
-    request_id = request.headers.get("x-request-id") or next_request_id()
+    given_id = request.headers.get("x-request-id")
+    request_id = given_id if given_id and fully_matches(REQUEST_ID, given_id) else next_request_id()
     body = await read_body(request, settings.max_body_bytes)
     inbound = InboundRequest(
         provider=provider.name,
@@ -105,6 +149,7 @@ async def receive(
         received_at=received_at,
         subpath=subpath,
     )
+    request.state.client_ip = inbound.client_ip  # for the rejection's log line, not its body
     accepted = _accept(provider, inbound, meter)
     if isinstance(accepted, Response):
         return accepted

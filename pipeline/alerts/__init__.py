@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.notifications.outbox import add_notification
+from pipeline.redaction import redact
 from pipeline.settings import Settings, get_settings
 from schema.operations import Alert
 
@@ -66,7 +67,7 @@ def raise_alert(
     whether a message was written."""
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
-    key = key[:200]
+    key, text = key[:200], redact(text)  # error texts go to a chat: no secret with them
     alert = _lock(session, key, text, now)
     alert.total += 1
     alert.pending += 1

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import IO, Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pipeline.backups.tools import Tools, find_tools
 from schema.session import libpq_url
@@ -64,11 +66,38 @@ class BackupFile:
             raise BackupError(f"{self.path.name}: checksum mismatch (file damaged)")
 
 
-def _run(args: list[str], what: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, capture_output=True, text=True)
+def _run(
+    args: list[str], what: str, *, env: dict[str, str] | None = None, stdout: Any = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        args, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     if result.returncode != 0:
         raise BackupError(f"{what} failed: {result.stderr.strip()[-800:]}")
     return result
+
+
+def connection_args(url: str) -> tuple[str, dict[str, str]]:
+    """`--dbname` for pg_dump / pg_restore without the password, and the environment that
+    carries it (PGPASSWORD): a command line is readable by every user of the machine."""
+    params = conninfo_to_dict(libpq_url(url))
+    password = params.pop("password", None)
+    env = dict(os.environ)
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None}), env
+
+
+def private_directory(directory: Path) -> None:
+    """The backup directory, readable by its owner only: dumps hold every customer."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory.chmod(0o700)
+
+
+def private_file(path: Path) -> IO[str]:
+    """A new file only its owner can read (0600 from creation: no window with wider modes)."""
+    path.unlink(missing_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w")
 
 
 def row_counts(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, int]:
@@ -90,7 +119,8 @@ def backup_now(url: str, directory: Path, *, tools: Tools | None = None) -> Back
     """Dump the database to `directory`; returns the file once dump, checksum and
     manifest are all written (a partial dump never carries the final name)."""
     tools = tools or find_tools(url)
-    directory.mkdir(parents=True, exist_ok=True)
+    private_directory(directory)
+    dbname, env = connection_args(url)
     now = datetime.now(UTC).replace(microsecond=0)
     path = directory / f"pipeline-{now.strftime(STAMP)}{SUFFIX}"
     partial = path.with_name(path.name + ".partial")
@@ -99,17 +129,20 @@ def backup_now(url: str, directory: Path, *, tools: Tools | None = None) -> Back
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         snapshot = str(row[0]) if row else ""
         counts = row_counts(conn)
-        _run(
-            [str(tools.pg_dump), "--format=custom", f"--snapshot={snapshot}", "--no-owner",
-             f"--file={partial}", f"--dbname={libpq_url(url)}"],
-            "pg_dump",
-        )  # fmt: skip
+        with private_file(partial) as dump:  # pg_dump writes to stdout: the file is ours
+            _run(
+                [str(tools.pg_dump), "--format=custom", f"--snapshot={snapshot}", "--no-owner",
+                 f"--dbname={dbname}"],
+                "pg_dump", env=env, stdout=dump,
+            )  # fmt: skip
         conn.rollback()
     os.replace(partial, path)
     backup = BackupFile(path, now)
-    backup.checksum_path.write_text(f"{backup.sha256()}  {path.name}\n")
+    with private_file(backup.checksum_path) as out:
+        out.write(f"{backup.sha256()}  {path.name}\n")
     manifest = {"created_at": now.isoformat(), "tables": counts, "size": path.stat().st_size}
-    backup.manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    with private_file(backup.manifest_path) as out:
+        out.write(json.dumps(manifest, indent=2, sort_keys=True))
     return backup
 
 
@@ -181,11 +214,14 @@ def restore(
     tools = tools or find_tools(url)
     listing = _run([str(tools.pg_restore), "--list", str(backup.path)], "pg_restore --list")
     total = sum(1 for line in listing.stdout.splitlines() if line and not line.startswith(";"))
+    dbname, env = connection_args(url)
     args = [str(tools.pg_restore), "--verbose", "--no-owner", "--exit-on-error",
-            "--single-transaction", f"--dbname={libpq_url(url)}"]  # fmt: skip
+            "--single-transaction", f"--dbname={dbname}"]  # fmt: skip
     if clean:
         args += ["--clean", "--if-exists"]
-    process = subprocess.Popen([*args, str(backup.path)], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*args, str(backup.path)], stderr=subprocess.PIPE, text=True, env=env
+    )
     done, tail = 0, list[str]()
     assert process.stderr is not None
     for line in process.stderr:

@@ -33,10 +33,34 @@ _EXPONENTS: dict[str, int] = {
 }
 # Far above any real payment; keeps absurd inputs from becoming huge integers.
 MAX_MINOR_UNITS = 10**15
+# Bounds checked before any arithmetic: `1e999990` is eight characters, and scaling it or
+# making an int of it costs seconds of CPU, then overflows the decimal context.
+MAX_AMOUNT_TEXT = 64
+MAX_INTEGER_DIGITS = 18
+MAX_DECIMALS = 30
 
 
 def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
+
+
+def decimal_amount(text: str) -> Decimal:
+    """A finite decimal of sane size from an amount's text; ValueError otherwise."""
+    if len(text) > MAX_AMOUNT_TEXT:
+        raise ValueError(f"amount is longer than {MAX_AMOUNT_TEXT} characters")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"amount {text!r} is not a number") from None
+    if not amount.is_finite():
+        raise ValueError(f"amount {text!r} is not finite")
+    exponent_ = amount.as_tuple().exponent
+    assert isinstance(exponent_, int)  # finite
+    if not -MAX_DECIMALS <= exponent_ <= MAX_INTEGER_DIGITS or (
+        amount and amount.adjusted() >= MAX_INTEGER_DIGITS
+    ):
+        raise ValueError(f"amount {text!r} is out of range")
+    return amount
 
 
 def minor_units(value: object, currency: str) -> int:
@@ -51,12 +75,7 @@ def minor_units(value: object, currency: str) -> int:
         text = str(value).strip()
     else:
         raise ValueError(f"amount must be a number, got {type(value).__name__}")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"amount {text!r} is not a number") from None
-    if not amount.is_finite():
-        raise ValueError(f"amount {text!r} is not finite")
+    amount = decimal_amount(text)
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise ValueError(f"amount {text!r} has more decimals than {currency} allows")

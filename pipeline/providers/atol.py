@@ -20,10 +20,10 @@ from pipeline.events.errors import PermanentError
 from pipeline.providers.base import Accepted, InboundRequest, MalformedBody, NotConfigured, Reply
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import json_object, require_media_type
+from pipeline.providers.parsing import fully_matches, json_object, require_media_type
 from pipeline.settings import ENV_FILE, secret_values
 
-UUID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+UUID = re.compile(r"[A-Za-z0-9-]{1,64}")  # always fullmatch
 STATUSES = {s.value: s for s in ReceiptStatus}
 
 
@@ -60,10 +60,10 @@ class AtolProvider:
         require_media_type(request.headers, "application/json")
         report = json_object(request.body)
         uuid = report.get("uuid")
-        if not isinstance(uuid, str) or not UUID.match(uuid):
+        if not isinstance(uuid, str) or not fully_matches(UUID, uuid):
             raise MalformedBody("ATOL callback has no valid 'uuid'")
         status = report.get("status")
-        if status not in STATUSES:
+        if not isinstance(status, str) or status not in STATUSES:
             raise MalformedBody("ATOL callback 'status' must be wait, done or fail")
         return Accepted(external_id=uuid, event_type=f"receipt.{status}")
 
@@ -83,7 +83,7 @@ def _text(value: Any) -> str | None:
 def normalize_report(report: Mapping[str, Any], ref: str, currency: str = "RUB") -> ReceiptEvent:
     """A report as the API returns it -> ReceiptEvent."""
     uuid, status = report.get("uuid"), report.get("status")
-    if not isinstance(uuid, str) or status not in STATUSES:
+    if not isinstance(uuid, str) or not isinstance(status, str) or status not in STATUSES:
         raise PermanentError(f"not an ATOL report (status {status!r})")
     payload = report.get("payload")
     fiscal = None

@@ -13,7 +13,6 @@ import enum
 import hashlib
 import hmac
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import unquote_to_bytes
 
@@ -21,6 +20,7 @@ import orjson
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from pipeline.domain.money import decimal_amount
 from pipeline.providers.base import (
     Accepted,
     BadSignature,
@@ -33,6 +33,7 @@ from pipeline.providers.base import (
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import (
+    digits,
     form_fields,
     json_object,
     media_type,
@@ -125,7 +126,7 @@ def dedup_key(kind: str, fields: Mapping[str, Any]) -> str:
     if kind == "receipt":
         return f"receipt:{text_field(fields, 'Id')}"
     transaction = text_field(fields, "TransactionId")
-    if not transaction.isdigit():
+    if not digits(transaction):
         raise MalformedBody("TransactionId must be a number")
     return f"{kind}:{transaction}"
 
@@ -171,10 +172,10 @@ class CloudNotifications:
     def _check(self, fields: Mapping[str, Any]) -> None:
         """Checks that need no database; the order itself is the domain's business."""
         try:
-            amount = Decimal(text_field(fields, "Amount"))
-        except InvalidOperation:
-            raise CheckDeclined(CheckCode.WRONG_AMOUNT, "Amount is not a number") from None
-        if not amount.is_finite() or amount <= 0:
+            amount = decimal_amount(text_field(fields, "Amount"))
+        except ValueError as exc:
+            raise CheckDeclined(CheckCode.WRONG_AMOUNT, f"Amount: {exc}") from None
+        if amount <= 0:
             raise CheckDeclined(CheckCode.WRONG_AMOUNT, "Amount must be positive")
         s = self.settings
         if s.require_invoice_id and not text_field(fields, "InvoiceId", required=False):

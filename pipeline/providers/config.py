@@ -7,13 +7,14 @@ Each provider subclasses `ProviderSettings` with its own `env_prefix`, so
 from __future__ import annotations
 
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from pipeline.providers.networks import Networks, joined, parse_networks
+from pipeline.redaction import RemembersSecrets
 from pipeline.settings import ENV_FILE
 
 
-class ProviderSettings(BaseSettings):
+class ProviderSettings(RemembersSecrets):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
 
     # Comma-separated networks allowed to post (empty and not enforcing official: off).

@@ -74,4 +74,6 @@ def require_source(client_ip: str | None, networks: Networks | None, provider: s
     if networks is None:
         return
     if not contains(networks, client_ip):
-        raise Forbidden(f"{provider} webhooks are not accepted from {client_ip or 'unknown'}")
+        # The address stays out of the answer (the receiver logs it): behind proxies it is
+        # what the receiver resolved, which tells a prober how its headers were read.
+        raise Forbidden(f"{provider} webhooks are not accepted from this address")

@@ -27,10 +27,10 @@ from pipeline.providers.base import (
 )
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import json_object, require_media_type
+from pipeline.providers.parsing import fully_matches, json_object, require_media_type
 from pipeline.settings import ENV_FILE
 
-INN = re.compile(r"^(\d{10}|\d{12})$")
+INN = re.compile(r"[0-9]{10}|[0-9]{12}")  # always fullmatch (\d takes any script's digits)
 # Document ids are the merchant's (1-64 characters); they are URL-quoted on re-fetch.
 MAX_ID_LENGTH = 64
 
@@ -74,7 +74,7 @@ class OrangeDataProvider:
         if not isinstance(document_id, str) or not 0 < len(document_id) <= MAX_ID_LENGTH:
             raise MalformedBody("OrangeData callback has no valid document 'id'")
         inn = document.get("companyINN", self.settings.inn)
-        if not isinstance(inn, str) or not INN.match(inn):
+        if not fully_matches(INN, inn):
             raise MalformedBody("OrangeData callback has no valid 'companyINN'")
         if inn != self.settings.inn:
             raise Forbidden(f"OrangeData callback is for another INN ({inn})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,10 +25,21 @@ def require_media_type(headers: Mapping[str, str], *expected: str) -> None:
         )
 
 
-def json_object(body: bytes) -> dict[str, Any]:
-    """Parse a JSON object, with a message that says what is wrong."""
+# A NUL cannot be stored in a PostgreSQL text or jsonb value: a body that has one would
+# make the whole ingest batch it travels in fail.
+_JSON_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+
+
+def _storable_json(body: bytes) -> None:
     if not body.strip():
         raise MalformedBody("empty body: expected a JSON object")
+    if _JSON_NUL.search(body):
+        raise MalformedBody("JSON strings must not contain \\u0000")
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """Parse a JSON object, with a message that says what is wrong."""
+    _storable_json(body)
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -84,6 +96,8 @@ def form_fields(body: bytes) -> dict[str, str]:
 def unique_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for key, value in pairs:
+        if "\x00" in key or "\x00" in value:  # not storable, as in JSON above
+            raise MalformedBody("fields must not contain NUL characters")
         if key in fields:
             raise MalformedBody(f"field {key!r} is given more than once")
         fields[key] = value
@@ -93,15 +107,33 @@ def unique_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 def json_lexemes(body: bytes) -> dict[str, Any]:
     """A JSON object whose numbers stay the exact text the sender wrote (for signatures
     computed over values, where 1.10 and 1.1 differ)."""
-    if not body.strip():
-        raise MalformedBody("empty body: expected a JSON object")
+    _storable_json(body)
     try:
         value = json.loads(body, parse_int=str, parse_float=str, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise MalformedBody(f"body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise MalformedBody(f"expected a JSON object, got {type(value).__name__}")
+    _require_unicode(value)
     return value
+
+
+def _require_unicode(value: Any) -> None:
+    """The stdlib parser lets `"\\ud800"` through as a lone surrogate, which no hash or
+    database can encode: refuse it while parsing, not later in a signature check."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise MalformedBody("JSON strings must be valid Unicode") from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -118,3 +150,13 @@ def text_field(fields: Mapping[str, Any], name: str, *, required: bool = True) -
             raise MalformedBody(f"field {name!r} is required")
         return ""
     return str(value)
+
+
+def digits(value: str, max_length: int = 20) -> bool:
+    """ASCII digits only, 1 to `max_length` of them (str.isdigit also takes "²" and "١")."""
+    return 0 < len(value) <= max_length and value.isascii() and value.isdigit()
+
+
+def fully_matches(pattern: re.Pattern[str], value: object) -> bool:
+    """`value` is a string the whole of which matches (`$` lets a final newline through)."""
+    return isinstance(value, str) and pattern.fullmatch(value) is not None

@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pipeline.domain.money import minor_units
+from pipeline.domain.money import decimal_amount, minor_units
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.events.errors import PermanentError
 from pipeline.providers.base import (
@@ -31,7 +30,13 @@ from pipeline.providers.base import (
 )
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import form_fields, require_media_type, text_field, unique_fields
+from pipeline.providers.parsing import (
+    digits,
+    form_fields,
+    require_media_type,
+    text_field,
+    unique_fields,
+)
 from pipeline.settings import ENV_FILE, secret_values
 
 # Published by Robokassa for ResultURL requests.
@@ -101,12 +106,12 @@ class RobokassaProvider:
         if not given:
             raise BadSignature("missing SignatureValue")
         out_sum, inv_id = text_field(fields, "OutSum"), text_field(fields, "InvId")
-        if not inv_id.isdigit():
+        if not digits(inv_id):
             raise MalformedBody("InvId must be a number")
         try:
-            Decimal(out_sum)
-        except InvalidOperation:
-            raise MalformedBody("OutSum is not a number") from None
+            decimal_amount(out_sum)
+        except ValueError as exc:
+            raise MalformedBody(f"OutSum: {exc}") from None
         secret = self.settings.test_password2 if is_test(fields) else self.settings.password2
         passwords = secret_values(secret)
         if not passwords:

@@ -19,10 +19,11 @@ from pipeline.providers.base import (
 )
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import json_object, require_media_type, required_header
+from pipeline.providers.parsing import digits, json_object, require_media_type, required_header
 from pipeline.settings import ENV_FILE, secret_values
 
 SIGNATURE_HEADER = "Stripe-Signature"
+MAX_TIMESTAMP_DIGITS = 12
 
 
 class StripeSettings(ProviderSettings):
@@ -44,10 +45,10 @@ def parse_signature_header(value: str) -> tuple[int, list[str]]:
         if not sep:
             continue
         if key == "t":
-            try:
-                timestamp = int(val)
-            except ValueError:
-                raise BadSignature(f"{SIGNATURE_HEADER} has a non-numeric timestamp") from None
+            # Bounded: a 400-digit number does not fit the float arithmetic of the age check.
+            if not digits(val, MAX_TIMESTAMP_DIGITS):
+                raise BadSignature(f"{SIGNATURE_HEADER} has no valid timestamp")
+            timestamp = int(val)
         elif key == "v1":
             signatures.append(val)
     if timestamp is None:

@@ -25,7 +25,13 @@ from pipeline.providers.base import (
 )
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import json_lexemes, json_object, require_media_type, text_field
+from pipeline.providers.parsing import (
+    digits,
+    json_lexemes,
+    json_object,
+    require_media_type,
+    text_field,
+)
 from pipeline.settings import ENV_FILE, secret_values
 
 # Published by T-Bank for its notifications.
@@ -118,7 +124,7 @@ class TBankProvider:
         if text_field(fields, "TerminalKey") not in self._terminals():
             raise BadSignature("TerminalKey is not one of ours")
         external_id, event_type = dedup_key(fields)
-        if not text_field(fields, "PaymentId").isdigit():
+        if not digits(text_field(fields, "PaymentId")):
             raise MalformedBody("PaymentId must be a number")
         return Accepted(external_id=external_id, event_type=event_type)
 

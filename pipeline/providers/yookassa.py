@@ -20,7 +20,7 @@ from pipeline.events.errors import PermanentError
 from pipeline.providers.base import Accepted, InboundRequest, MalformedBody, NotConfigured, Reply
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import json_object, require_media_type
+from pipeline.providers.parsing import fully_matches, json_object, require_media_type
 from pipeline.settings import ENV_FILE, secret_values
 
 # Published by YooKassa for its notifications.
@@ -34,8 +34,8 @@ OFFICIAL_NETWORKS = (
     "2a02:5180::/32",
 )
 # Object ids go into API paths: keep them to what YooKassa issues.
-OBJECT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-EVENT = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
+OBJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # both always fullmatch
+EVENT = re.compile(r"(?=.{1,64}\Z)[a-z_]+(\.[a-z_]+)+")
 ORDER_ID_KEY = "order_id"
 
 _STATUSES = {
@@ -79,11 +79,11 @@ class YooKassaProvider:
         if notification.get("type") != "notification":
             raise MalformedBody("YooKassa notification must have type 'notification'")
         event = notification.get("event")
-        if not isinstance(event, str) or not EVENT.match(event):
+        if not isinstance(event, str) or not fully_matches(EVENT, event):
             raise MalformedBody("YooKassa notification has no valid 'event'")
         obj = notification.get("object")
         object_id = obj.get("id") if isinstance(obj, dict) else None
-        if not isinstance(object_id, str) or not OBJECT_ID.match(object_id):
+        if not fully_matches(OBJECT_ID, object_id):
             raise MalformedBody("YooKassa notification has no valid object.id")
         return Accepted(external_id=f"{object_id}:{event}", event_type=event)
 
@@ -110,7 +110,7 @@ def _amount(obj: Mapping[str, Any], name: str) -> tuple[int, str] | None:
 def normalize_payment(payment: Mapping[str, Any], ref: str) -> PaymentEvent:
     """A payment object as the API returns it -> PaymentEvent."""
     payment_id, status = payment.get("id"), payment.get("status")
-    if not isinstance(payment_id, str) or status not in _STATUSES:
+    if not isinstance(payment_id, str) or not isinstance(status, str) or status not in _STATUSES:
         raise PermanentError(f"not a YooKassa payment object (status {status!r})")
     amount = _amount(payment, "amount")
     if amount is None:

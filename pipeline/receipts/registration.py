@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from pipeline.domain.money import exponent
 from pipeline.providers.api.ports import AtolApi
 from pipeline.providers.atol import normalize_report
 from pipeline.receipts.service import on_receipt
+from pipeline.redaction import RemembersSecrets
 from pipeline.settings import ENV_FILE, get_settings
 from schema.catalog import Product
 from schema.orders import Order, Payment, Receipt
@@ -28,7 +29,7 @@ PENDING_GRACE = timedelta(minutes=2)
 BATCH = 100
 
 
-class ReceiptSettings(BaseSettings):
+class ReceiptSettings(RemembersSecrets):
     model_config = SettingsConfigDict(env_prefix="RECEIPT_", env_file=ENV_FILE, extra="ignore")
 
     company_inn: str = ""

@@ -113,3 +113,44 @@ def test_failed_backup_job_records_and_alerts(
             n.text or "" for n in session.scalars(select(Notification).order_by(Notification.id))
         ]
         assert texts[-1].startswith("✅")
+
+
+def _recording(tool: Path, log: Path, directory: Path) -> Path:
+    """A wrapper that records its command line and whether PGPASSWORD is set, then runs
+    the real tool: what any user of the machine could read from the process list."""
+    wrapper = directory / tool.name
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$*" >> {log}\n'
+        f'[ -n "$PGPASSWORD" ] && echo "PGPASSWORD set" >> {log}\n'
+        f'exec {tool} "$@"\n'
+    )
+    wrapper.chmod(0o700)
+    return wrapper
+
+
+def test_password_goes_by_environment_and_files_are_private(
+    database_url: str, services: TestServices, tmp_path: Path
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from pipeline.backups.tools import Tools, find_tools
+
+    # The test server trusts local connections, so any password is accepted.
+    password = "backup-canary-password"
+    url = make_url(database_url).set(password=password).render_as_string(hide_password=False)
+    real = find_tools(url)
+    log, bin_dir = tmp_path / "argv.log", tmp_path / "bin"
+    bin_dir.mkdir()
+    tools = Tools(_recording(real.pg_dump, log, bin_dir), _recording(real.pg_restore, log, bin_dir))
+    directory = tmp_path / "backups"
+    directory.mkdir(mode=0o755)
+    backup = backup_now(url, directory, tools=tools)
+    verify(url, backup, tools=tools)
+    recorded = log.read_text()
+    assert "--format=custom" in recorded and "--single-transaction" in recorded  # both ran
+    assert recorded.count("PGPASSWORD set") >= 2  # pg_dump and the restore of verify
+    assert password not in recorded
+    assert directory.stat().st_mode & 0o777 == 0o700
+    for path in (backup.path, backup.checksum_path, backup.manifest_path):
+        assert path.stat().st_mode & 0o777 == 0o600, path

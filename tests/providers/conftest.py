@@ -57,8 +57,11 @@ Send = Callable[[Request], Any]
 def running_receiver(
     broker_url: str, client: str = "127.0.0.1", **settings: Any
 ) -> Iterator[tuple[TestClient, Send]]:
-    # The receiver touches no database: the URL only has to be there.
-    config = Settings(broker_url=broker_url, database_url="postgresql://unused/db", **settings)
+    # The receiver touches no database: the URL only has to be there (a closed local port,
+    # so that /readyz fails at once).
+    config = Settings(
+        broker_url=broker_url, database_url="postgresql://unused@127.0.0.1:9/db", **settings
+    )
     app = create_app(config, registry=build_registry())
     with TestClient(app, client=(client, 40000), raise_server_exceptions=False) as test_client:
 

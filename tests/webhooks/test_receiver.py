@@ -135,11 +135,41 @@ def test_unknown_provider_is_404_and_health_answers(client: TestClient) -> None:
     assert ready.json()["checks"] == {"broker": "ok", "database": "ok"}
 
 
-def test_unconfigured_provider_says_so(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unconfigured_provider_is_indistinguishable_from_an_unknown_route(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")
     get_settings.cache_clear()
-    response = client.post(
-        "/webhooks/telegram", content=telegram_update(9), headers=telegram_headers()
-    )
-    assert response.status_code == 404
-    assert "not configured" in response.json()["detail"]
+    for method in ("POST", "GET", "PUT", "DELETE", "OPTIONS", "PROPFIND"):
+        for suffix in ("", "/kind"):
+            unconfigured = client.request(
+                method, f"/webhooks/telegram{suffix}", content=telegram_update(9),
+                headers=telegram_headers(),
+            )  # fmt: skip
+            unknown = client.request(
+                method, f"/webhooks/nobody{suffix}", content=telegram_update(9),
+                headers=telegram_headers(),
+            )  # fmt: skip
+            assert unconfigured.status_code == unknown.status_code == 404, method
+            assert unconfigured.content == unknown.content, method
+            assert unconfigured.headers == unknown.headers, method
+
+
+def test_a_configured_provider_answers_405_to_another_method(client: TestClient) -> None:
+    response = client.get("/webhooks/telegram")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+def test_readiness_does_not_answer_with_exception_text(
+    broker_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database that refuses: its error names host, port and user; the answer must not.
+    url = "postgresql://secretive_user:pw@127.0.0.1:9/nodb"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "error"
+    assert "secretive_user" not in response.text and "127.0.0.1" not in response.text

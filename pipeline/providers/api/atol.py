@@ -12,6 +12,7 @@ import httpx
 from pipeline.correlation import client_hooks
 from pipeline.providers.api.http import ApiRejected, call, json_body, rejected, timeout
 from pipeline.providers.atol import UUID, AtolSettings
+from pipeline.providers.parsing import fully_matches
 from pipeline.settings import secret_values
 
 # Tokens live 24 h; renew well before.
@@ -60,7 +61,7 @@ class HttpAtolApi:
 
     def report(self, uuid: str) -> dict[str, Any]:
         what = f"ATOL report {uuid}"
-        if not UUID.match(uuid) or not self.settings.group_code:
+        if not fully_matches(UUID, uuid) or not self.settings.group_code:
             raise ApiRejected(f"{what}: invalid uuid or no ATOL_GROUP_CODE")
         url = f"{self._base()}/{self.settings.group_code}/report/{uuid}"
         response = self._report(url, self._token_value(), what)

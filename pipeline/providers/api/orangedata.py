@@ -12,6 +12,7 @@ import httpx
 from pipeline.correlation import client_hooks
 from pipeline.providers.api.http import ApiRejected, call, json_body, rejected, timeout
 from pipeline.providers.orangedata import INN, OrangeDataSettings
+from pipeline.providers.parsing import fully_matches
 
 
 def client_ssl_context(settings: OrangeDataSettings) -> ssl.SSLContext:
@@ -51,7 +52,7 @@ class HttpOrangeDataApi:
 
     def document_status(self, inn: str, document_id: str) -> dict[str, Any] | None:
         what = f"OrangeData document {inn}/{document_id}"
-        if not INN.match(inn):
+        if not fully_matches(INN, inn):
             raise ApiRejected(f"{what}: invalid INN")
         base = self.settings.api_base.rstrip("/")
         url = f"{base}/api/v2/documents/{inn}/status/{quote(document_id, safe='')}"

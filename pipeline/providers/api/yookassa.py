@@ -9,6 +9,7 @@ import httpx
 
 from pipeline.correlation import client_hooks
 from pipeline.providers.api.http import ApiRejected, call, json_body, rejected, timeout
+from pipeline.providers.parsing import fully_matches
 from pipeline.providers.yookassa import OBJECT_ID, YooKassaSettings
 from pipeline.settings import secret_values
 
@@ -23,7 +24,7 @@ class HttpYooKassaApi:
         )
 
     def _get(self, path: str, object_id: str, what: str) -> dict[str, Any]:
-        if not OBJECT_ID.match(object_id):
+        if not fully_matches(OBJECT_ID, object_id):
             raise ApiRejected(f"{what}: invalid id {object_id!r}")
         keys = secret_values(self.settings.secret_key)
         if not self.settings.shop_id or not keys:

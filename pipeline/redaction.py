@@ -1,0 +1,104 @@
+"""Secret values, known to the process so that nothing it writes out can carry them.
+
+Every settings class that holds a secret derives from `RemembersSecrets`: building it
+records the values of its `SecretStr` fields (and the passwords inside its URL fields).
+Log sinks and Sentry's `before_send` pass their text through `redact`, so a secret that
+slips into an exception message or a header is replaced before it leaves the process.
+This is the last line; the first is not putting secrets into messages at all.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any, Self
+from urllib.parse import unquote, urlsplit
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings
+
+MASK = "[redacted]"
+# Shorter values are not searched for: they would mask ordinary words and numbers, and a
+# secret that short is no secret anyway.
+MIN_SECRET_LENGTH = 6
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def _pieces(value: str) -> Iterable[str]:
+    """The value, each comma-separated rotation entry, and the password of a
+    `name:password` entry (Flower users, terminal pairs) or the credentials of a URL
+    (a Sentry DSN's key is its user name)."""
+    yield value
+    for part in (p.strip() for p in value.split(",")):
+        yield part
+        if "://" in part:
+            yield from _url_credentials(part, user=True)
+        elif ":" in part:
+            yield part.split(":", 1)[1]
+
+
+def _url_credentials(url: str, *, user: bool = False) -> Iterable[str]:
+    """The password of a URL (as written and decoded), and its user name if asked."""
+    try:
+        parts = urlsplit(url)
+        password, username = parts.password, parts.username
+    except ValueError:
+        return
+    if password:
+        yield password
+        yield unquote(password)
+    if user and username:
+        yield username
+
+
+def remember(*values: str | None) -> None:
+    """Add secret values to the set every output is redacted against."""
+    global _pattern
+    new = {p for v in values if v for p in _pieces(v) if len(p) >= MIN_SECRET_LENGTH}
+    with _lock:
+        if new <= _secrets:
+            return
+        _secrets.update(new)
+        # Longest first: a value that contains another is masked whole.
+        ordered = sorted(_secrets, key=len, reverse=True)
+        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def known() -> frozenset[str]:
+    return frozenset(_secrets)
+
+
+def redact(text: str) -> str:
+    pattern = _pattern
+    if pattern is None or not text:
+        return text
+    return pattern.sub(MASK, text)
+
+
+def redact_data(value: Any) -> Any:
+    """`redact` applied to every string (and key) inside dicts, lists and tuples."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_data(k): redact_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_data(v) for v in value)
+    return value
+
+
+# Base for settings classes: their secrets are remembered as soon as they are read. (A
+# comment, not a docstring: subclasses would inherit it into the configuration reference.)
+class RemembersSecrets(BaseSettings):
+    @model_validator(mode="after")
+    def _remember_secrets(self) -> Self:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                remember(value.get_secret_value())
+            elif isinstance(value, str) and name.endswith("_url") and "@" in value:
+                remember(*_url_credentials(value))
+        return self

@@ -1,0 +1,51 @@
+"""The mask every log line and Sentry event passes through."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.alerts import raise_alert
+from pipeline.redaction import MASK, known, redact, redact_data
+from pipeline.settings import Settings
+from schema.messaging import Notification
+
+
+def test_settings_remember_each_piece_of_their_secrets() -> None:
+    Settings(
+        flower_basic_auth=SecretStr("ops:flower-pass-1,ops2:flower-pass-2"),
+        telegram_bot_token=SecretStr("12345:bot-token-abcdef"),
+        database_url="postgresql://pipeline:db-pass%40word@db:5432/pipeline",
+        sentry_dsn=SecretStr("https://dsnkey0123456@o1.ingest.sentry.io/9"),
+    )
+    secrets = known()
+    pieces = ["flower-pass-1", "flower-pass-2", "12345:bot-token-abcdef", "bot-token-abcdef"]
+    pieces += ["db-pass@word", "db-pass%40word", "dsnkey0123456"]
+    for piece in pieces:
+        assert piece in secrets, piece
+    assert "pipeline" not in secrets and "ops" not in secrets  # user names are not secrets
+
+
+def test_redact_masks_the_longest_match_anywhere() -> None:
+    Settings(telegram_webhook_secret=SecretStr("outer-secret-value,secret-value"))
+    assert redact("x outer-secret-value y") == f"x {MASK} y"
+    assert redact("secret-value!") == f"{MASK}!"
+    nested = redact_data({"a": ["outer-secret-value", 1, ("secret-value",)], "secret-value": 2})
+    assert nested == {"a": [MASK, 1, (MASK,)], MASK: 2}
+
+
+def test_short_values_are_not_masked() -> None:
+    Settings(telegram_webhook_secret=SecretStr("abc"))
+    assert "abc" not in known()
+    assert redact("abc abc") == "abc abc"
+
+
+def test_alert_texts_are_masked(db: sessionmaker[Session]) -> None:
+    settings = Settings(alert_chat_id=-100, telegram_bot_token=SecretStr("1:alert-canary-token"))
+    with db() as session:
+        text = "call failed: https://x/bot1:alert-canary-token/send"
+        raise_alert(session, "k", text, settings=settings)
+        session.commit()
+        texts = [n.text or "" for n in session.scalars(select(Notification))]
+    assert texts and all("alert-canary-token" not in t and MASK in t for t in texts)
