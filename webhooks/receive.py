@@ -20,6 +20,7 @@ from pipeline.providers.base import (
 )
 from pipeline.providers.networks import parse_networks, resolve_client
 from pipeline.settings import Settings
+from pipeline.storable import EXTERNAL_ID_MAX, TYPE_MAX, bounded, valid_request_id
 from webhooks.observe import ProviderMeter
 
 _ID_PREFIX = os.urandom(6).hex()
@@ -92,7 +93,8 @@ async def receive(
     meter: ProviderMeter | None = None,
 ) -> Response:
     received_at = datetime.now(UTC)
-    request_id = request.headers.get("x-request-id") or next_request_id()
+    # A client's id is kept only when it is a safe token: it lands in logs and a column.
+    request_id = valid_request_id(request.headers.get("x-request-id")) or next_request_id()
     body = await read_body(request, settings.max_body_bytes)
     inbound = InboundRequest(
         provider=provider.name,
@@ -111,8 +113,8 @@ async def receive(
     stored = body if accepted.body is None else accepted.body
     envelope = Envelope(
         provider=provider.name,
-        external_id=accepted.external_id,
-        event_type=accepted.event_type,
+        external_id=bounded(accepted.external_id, EXTERNAL_ID_MAX),
+        event_type=bounded(accepted.event_type, TYPE_MAX),
         body=stored,
         received_at=received_at,
         headers=dict(accepted.headers),
