@@ -60,9 +60,14 @@ def event_row(envelope: Envelope, payload: Any, repeats: int) -> dict[str, Any]:
 
 
 def _dead_row(row: dict[str, Any], error: str) -> dict[str, Any]:
-    """The least that can be stored: keys, raw body (bytea takes any bytes), the error."""
+    """The least that can be stored: keys, raw body (bytea takes any bytes), the error.
+    The storable rules are applied again: the row may not have come through event_row."""
     return {
         **row,
+        "source": bounded(str(row["source"]), SOURCE_MAX),
+        "type": bounded(str(row["type"]), TYPE_MAX),
+        "external_id": bounded(str(row["external_id"]), EXTERNAL_ID_MAX),
+        "request_id": valid_request_id(row.get("request_id")),
         "payload": None,
         "headers": {},
         "status": EventStatus.DEAD.value,
