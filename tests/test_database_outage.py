@@ -45,18 +45,6 @@ ALERT_CHAT = -100777
 CONSISTENT_WITHIN_S = 60.0
 
 
-def payment_intent() -> dict[str, object]:
-    return {
-        "id": f"pi_{uuid.uuid4().hex[:24]}",
-        "object": "payment_intent",
-        "amount": 2000,
-        "amount_received": 2000,
-        "currency": "usd",
-        "status": "succeeded",
-        "metadata": {"order_id": "42"},
-    }
-
-
 @dataclass
 class Load:
     """Posts signed Stripe events at a steady rate until stopped; remembers the answers."""
@@ -72,7 +60,7 @@ class Load:
             while not self._stop.is_set():
                 started = time.monotonic()
                 event_id = f"evt_{uuid.uuid4().hex}"
-                body = stripe_event(event_id, data={"object": payment_intent()})
+                body = stripe_event(event_id, intent_id=f"pi_{uuid.uuid4().hex[:24]}")
                 self.sent += 1
                 try:
                     answer = client.post(

@@ -153,18 +153,24 @@ def test_a_bug_in_a_task_without_work_still_fails(celery: Celery) -> None:
         buggy.apply().get()
 
 
-def test_a_retry_that_cannot_be_published_requeues_the_message(celery: Celery) -> None:
-    celery.conf.broker_url = "redis://127.0.0.1:1/0"
+def delivered_task(celery: Celery, task_id: str, retries: int, delivery: dict[str, str]) -> Any:
+    """A failing task with work, inside a request as a worker runs it (not eagerly)."""
     task, _ = flaky_task(celery, 99, keeps_work=True, max_retries=None)
     task.push_request(
-        id="t-1",
-        retries=5,
+        id=task_id,
+        retries=retries,
         is_eager=False,
         called_directly=False,
         args=[],
         kwargs={},
-        delivery_info={},
+        delivery_info=delivery,
     )
+    return task
+
+
+def test_a_retry_that_cannot_be_published_requeues_the_message(celery: Celery) -> None:
+    celery.conf.broker_url = "redis://127.0.0.1:1/0"
+    task = delivered_task(celery, "t-1", 5, {})
     try:
         with pytest.raises(Reject) as rejected:
             task()
@@ -180,17 +186,7 @@ def test_the_retry_is_published_before_the_message_is_acknowledged(
     is in the queue, with its countdown and the next retry number."""
     celery.conf.broker_url = services.redis_url
     queue = f"outage-test-{uuid.uuid4().hex[:8]}"
-    task, _ = flaky_task(celery, 99, keeps_work=True, max_retries=None)
-    delivery = {"exchange": "", "routing_key": queue}
-    task.push_request(
-        id="t-2",
-        retries=7,
-        is_eager=False,
-        called_directly=False,
-        args=[],
-        kwargs={},
-        delivery_info=delivery,
-    )
+    task = delivered_task(celery, "t-2", 7, {"exchange": "", "routing_key": queue})
     client = redis.Redis.from_url(services.redis_client_url)
     try:
         with pytest.raises(Retry) as retry:
