@@ -15,6 +15,7 @@ stays under a couple of minutes.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from pipeline.migrate import upgrade
 from schema.session import sqlalchemy_url
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.support.processes import pipeline_env, receiver, spawn, stop, wait_until, worker
+from tests.support.services import VAR
 from tests.support.signing import STRIPE_SECRET, stripe_event, stripe_headers
 
 pytestmark = [pytest.mark.process, pytest.mark.chaos]
@@ -91,14 +93,18 @@ def owned_redis(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def owned_postgres(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, str]]:
-    server = EmbeddedPostgres(tmp_path / "pg")
+def owned_postgres() -> Iterator[tuple[EmbeddedPostgres, str]]:
+    # Under the repository like the test services' own server: the unprivileged user
+    # PostgreSQL runs as (when tests run as root) cannot enter pytest's private tmp dirs.
+    data = VAR / f"outage-{uuid.uuid4().hex[:8]}"
+    server = EmbeddedPostgres(data)
     url = server.start().url
     upgrade(url)
     try:
         yield server, url
     finally:
         server.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def test_postgres_crash_under_load_loses_nothing(
@@ -135,6 +141,7 @@ def test_postgres_crash_under_load_loses_nothing(
             worker_log = logs / "worker.log"
             log_before = worker_log.stat().st_size
             server.stop(mode="immediate")
+            assert server.running_url() is None, "PostgreSQL did not stop"
             time.sleep(OUTAGE_S)
             server.start()
             restarted = time.monotonic()
@@ -192,7 +199,8 @@ def test_postgres_crash_under_load_loses_nothing(
             alerts = alerts_to(bot)
             assert "database unreachable" in alerts[0]
             assert "resolved" in alerts[1] and len(alerts) == 2, alerts
-            assert "Traceback" not in worker_log.read_text(errors="replace")
+            for log in (worker_log, logs / "beat.log", logs / "receiver.log"):
+                assert "Traceback" not in log.read_text(errors="replace"), log.name
             # One line per failed task (Celery's retry notice; its "received" line is
             # there with or without an outage), a few from the outage tracker.
             retries = sum(" retry: Retry in " in line for line in during)
