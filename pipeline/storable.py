@@ -73,13 +73,14 @@ def storable_headers(headers: dict[str, str]) -> dict[str, str]:
     return {storable_text(k): storable_text(v) for k, v in headers.items()}
 
 
-def _limit(column: Any) -> int:
+def column_limit(column: Any) -> int:
+    """The `n` of a `String(n)` column."""
     length = column.type.length
     assert isinstance(length, int)
     return length
 
 
 # The bounded columns an envelope fills, from the model itself.
-SOURCE_MAX = _limit(Event.__table__.c.source)
-TYPE_MAX = _limit(Event.__table__.c.type)
-EXTERNAL_ID_MAX = _limit(Event.__table__.c.external_id)
+SOURCE_MAX = column_limit(Event.__table__.c.source)
+TYPE_MAX = column_limit(Event.__table__.c.type)
+EXTERNAL_ID_MAX = column_limit(Event.__table__.c.external_id)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loguru import logger
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
@@ -225,7 +226,9 @@ class EventService:
             try:
                 outcome = self._run(handler, ctx)
                 savepoint.commit()
-            except PermanentError as exc:
+            except (PermanentError, DataError) as exc:
+                # DataError: PostgreSQL refused a value from the event (too long, out of
+                # range); the same event will carry the same value next time.
                 savepoint.rollback()
                 capture(exc, event_id=event.id, provider=event.source, request_id=event.request_id)
                 self._dead(session, event, f"permanent: {exc}", result)

@@ -113,3 +113,19 @@ def test_request_with_json_lone_surrogate_is_refused_or_stored(
     assert answer.status_code in (200, 400)
     service.ingest(drain(broker))
     assert len(rows(db)) == (1 if answer.status_code == 200 else 0)
+
+
+def test_a_value_postgres_refuses_in_a_handler_is_dead_at_once(
+    receiver: Send, broker: str, service: EventService, db: sessionmaker[Session]
+) -> None:
+    """A payment id longer than its column: PostgreSQL's DataError is about the event's
+    own value, so retrying cannot help."""
+    long_intent = stripe("evt_long_intent", intent_id="pi_" + "x" * 200)
+    assert receiver(long_intent).status_code == 200
+    assert receiver(stripe("evt_fine", intent_id="pi_fine")).status_code == 200
+    _, result = service.ingest(drain(broker))
+    assert len(result.dead) == 1 and not result.retry
+    stored = rows(db)
+    assert (stored["evt_long_intent"].status, stored["evt_long_intent"].attempts) == ("dead", 1)
+    assert "too long" in (stored["evt_long_intent"].last_error or "")
+    assert stored["evt_fine"].status == "processed"
