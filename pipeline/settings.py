@@ -87,6 +87,10 @@ class Settings(RemembersSecrets):
     retry_fiscal_attempts: int = Field(12, ge=1)
     retry_fiscal_base_s: float = Field(10.0, gt=0)
     retry_fiscal_max_s: float = Field(1800.0, gt=0)
+    # Tasks that hit an unreachable or busy database (deadlock, timeout) are retried
+    # without a limit while the broker keeps their message: full jitter up to this cap.
+    retry_outage_base_s: float = Field(1.0, gt=0)
+    retry_outage_max_s: float = Field(60.0, gt=0)
     # Extra handler modules to import in workers (comma-separated dotted paths).
     handler_modules: str = ""
 
@@ -107,6 +111,8 @@ class Settings(RemembersSecrets):
     alert_queue_backlog: int = Field(1000, ge=1)
     alert_queue_age_s: float = Field(300.0, gt=0)
     alert_heartbeat_s: float = Field(120.0, gt=0)
+    # The database has been unreachable this long: alert (straight to the Bot API).
+    alert_database_after_s: float = Field(10.0, ge=0)
 
     # Backups (pg_dump custom format, a .sha256 and a .json manifest beside each file).
     backup_dir: Path | None = None  # default DATA_DIR/backups

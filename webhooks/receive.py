@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
@@ -22,14 +21,13 @@ from pipeline.providers.base import (
     WebhookRejected,
 )
 from pipeline.providers.networks import parse_networks, resolve_client
-from pipeline.providers.parsing import digits, fully_matches
+from pipeline.providers.parsing import digits
 from pipeline.settings import Settings
+from pipeline.storable import EXTERNAL_ID_MAX, TYPE_MAX, bounded, valid_request_id
 from webhooks.observe import ProviderMeter
 
 _ID_PREFIX = os.urandom(6).hex()
 # Column sizes of events.external_id, events.type and events.request_id.
-MAX_EXTERNAL_ID, MAX_EVENT_TYPE = 255, 128
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _id_counter = itertools.count(1)
 
 
@@ -93,17 +91,17 @@ def verified(provider: Provider, inbound: InboundRequest) -> Accepted:
             "unreadable request: {}", describe(exc)
         )
         raise MalformedBody(f"the request could not be read ({type(exc).__name__})") from None
-    # The keys go into bounded text columns with the rest of a batch: one that does not
-    # fit would fail every event stored with it.
-    if not _storable(accepted.external_id, MAX_EXTERNAL_ID):
-        raise MalformedBody(f"the event id must be 1-{MAX_EXTERNAL_ID} printable characters")
-    if not _storable(accepted.event_type, MAX_EVENT_TYPE):
-        raise MalformedBody(f"the event type must be 1-{MAX_EVENT_TYPE} printable characters")
+    # The keys are the dedup key: control characters or surrogates in one are garbage, not
+    # an id. Over-long keys are shortened with a hash where the envelope is built.
+    if not _printable(accepted.external_id):
+        raise MalformedBody("the event id must be printable characters")
+    if not _printable(accepted.event_type):
+        raise MalformedBody("the event type must be printable characters")
     return accepted
 
 
-def _storable(text: str, limit: int) -> bool:
-    return 0 < len(text) <= limit and text.isprintable()  # no NUL, newline or surrogate
+def _printable(text: str) -> bool:
+    return bool(text) and text.isprintable()  # no NUL, newline or surrogate
 
 
 def _accept(
@@ -135,8 +133,8 @@ async def receive(
     meter: ProviderMeter | None = None,
 ) -> Response:
     received_at = datetime.now(UTC)
-    given_id = request.headers.get("x-request-id")
-    request_id = given_id if given_id and fully_matches(REQUEST_ID, given_id) else next_request_id()
+    # A client's id is kept only when it is a safe token: it lands in logs and a column.
+    request_id = valid_request_id(request.headers.get("x-request-id")) or next_request_id()
     body = await read_body(request, settings.max_body_bytes)
     inbound = InboundRequest(
         provider=provider.name,
@@ -156,8 +154,8 @@ async def receive(
     stored = body if accepted.body is None else accepted.body
     envelope = Envelope(
         provider=provider.name,
-        external_id=accepted.external_id,
-        event_type=accepted.event_type,
+        external_id=bounded(accepted.external_id, EXTERNAL_ID_MAX),
+        event_type=bounded(accepted.event_type, TYPE_MAX),
         body=stored,
         received_at=received_at,
         headers=dict(accepted.headers),

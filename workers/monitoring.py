@@ -13,6 +13,7 @@ from loguru import logger
 from pipeline import metrics
 from pipeline.alerts.checks import check_heartbeat
 from pipeline.alerts.probes import beat_heart, last_heartbeat, sync_client
+from pipeline.events.errors import one_line
 from pipeline.settings import get_settings
 
 HEARTBEAT_EVERY_S = 15.0
@@ -52,8 +53,8 @@ def _loop(every_s: float, step: Any, what: str) -> None:
         while True:
             try:
                 step()
-            except Exception as exc:  # keep beating: Redis may come back
-                logger.warning("{} failed: {}", what, exc)
+            except Exception as exc:  # keep beating: Redis or the database may come back
+                logger.warning("{} failed: {}", what, one_line(exc))
             time.sleep(every_s)
 
     threading.Thread(target=run, name=what, daemon=True).start()

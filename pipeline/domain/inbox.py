@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, ReceiptEvent
 from pipeline.events.handlers import HandlerContext
+from pipeline.storable import bounded, column_limit
 from schema.events import EventStatus
+from schema.orders import Payment
 
 Subscriber = Callable[[HandlerContext, NormalizedEvent], None]
 KINDS = (PaymentEvent.kind, ReceiptEvent.kind)
@@ -51,5 +53,9 @@ unsubscribe = inbox.unsubscribe
 deliver = inbox.deliver
 
 
+# source (64) + ":" + external id (255) can exceed the column; the bound keeps it unique.
+RAW_REFERENCE_MAX = column_limit(Payment.__table__.c.raw_reference)
+
+
 def raw_reference(ctx: HandlerContext) -> str:
-    return f"{ctx.event.source}:{ctx.event.external_id}"
+    return bounded(f"{ctx.event.source}:{ctx.event.external_id}", RAW_REFERENCE_MAX)

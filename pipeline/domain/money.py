@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from pipeline.events.errors import MalformedValue
+
 # ISO 4217 exponents that are not 2, plus Telegram Stars (XTR, whole stars).
 _EXPONENTS: dict[str, int] = {
     "XTR": 0,
@@ -45,41 +47,42 @@ def exponent(currency: str) -> int:
 
 
 def decimal_amount(text: str) -> Decimal:
-    """A finite decimal of sane size from an amount's text; ValueError otherwise."""
+    """A finite decimal of sane size from an amount's text; MalformedValue otherwise."""
     if len(text) > MAX_AMOUNT_TEXT:
-        raise ValueError(f"amount is longer than {MAX_AMOUNT_TEXT} characters")
+        raise MalformedValue(f"amount is longer than {MAX_AMOUNT_TEXT} characters")
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"amount {text!r} is not a number") from None
+        raise MalformedValue(f"amount {text!r} is not a number") from None
     if not amount.is_finite():
-        raise ValueError(f"amount {text!r} is not finite")
+        raise MalformedValue(f"amount {text!r} is not finite")
     exponent_ = amount.as_tuple().exponent
     assert isinstance(exponent_, int)  # finite
     if not -MAX_DECIMALS <= exponent_ <= MAX_INTEGER_DIGITS or (
         amount and amount.adjusted() >= MAX_INTEGER_DIGITS
     ):
-        raise ValueError(f"amount {text!r} is out of range")
+        raise MalformedValue(f"amount {text!r} is out of range")
     return amount
 
 
 def minor_units(value: object, currency: str) -> int:
-    """`"100.50"`, `100.5` or `Decimal("100.5")` RUB -> 10050. Raises ValueError when the
-    value is not a finite number or has more decimals than the currency allows."""
+    """`"100.50"`, `100.5` or `Decimal("100.5")` RUB -> 10050. Raises MalformedValue (a
+    ValueError) when the value is not a finite number or has more decimals than the
+    currency allows."""
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"amount must be a number, got {value!r}")
+        raise MalformedValue(f"amount must be a number, got {value!r}")
     if isinstance(value, float):
         # repr gives the shortest text that round-trips: what the provider wrote.
         text = repr(value)
     elif isinstance(value, int | str | Decimal):
         text = str(value).strip()
     else:
-        raise ValueError(f"amount must be a number, got {type(value).__name__}")
+        raise MalformedValue(f"amount must be a number, got {type(value).__name__}")
     amount = decimal_amount(text)
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
-        raise ValueError(f"amount {text!r} has more decimals than {currency} allows")
+        raise MalformedValue(f"amount {text!r} has more decimals than {currency} allows")
     units = int(scaled)
     if abs(units) > MAX_MINOR_UNITS:
-        raise ValueError(f"amount {text!r} is out of range")
+        raise MalformedValue(f"amount {text!r} is out of range")
     return units

@@ -2,7 +2,8 @@
 
 Amounts are integers in minor units of `currency` (kopecks, cents, whole Telegram Stars).
 A field is None when the provider's message does not state it; consumers must not read
-None as zero.
+None as zero. A value the domain cannot accept raises MalformedValue: the event is dead
+at once, since the same message can never become valid.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import ClassVar
+
+from pipeline.events.errors import MalformedValue
 
 
 class PaymentStatus(enum.StrEnum):
@@ -32,7 +35,7 @@ def _check_amount(name: str, value: int | None) -> None:
     if value is None:
         return
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer in minor units, got {value!r}")
+        raise MalformedValue(f"{name} must be a non-negative integer in minor units, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,9 +62,9 @@ class PaymentEvent:
         for name in ("amount", "paid_amount", "refunded_amount", "refund_amount"):
             _check_amount(name, getattr(self, name))
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
-            raise ValueError(f"currency must be an upper-case ISO code, got {self.currency!r}")
+            raise MalformedValue(f"currency must be an upper-case ISO code, got {self.currency!r}")
         if not self.provider_payment_id:
-            raise ValueError("provider_payment_id must not be empty")
+            raise MalformedValue("provider_payment_id must not be empty")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,7 +101,7 @@ class ReceiptEvent:
 
     def __post_init__(self) -> None:
         if not self.receipt_id:
-            raise ValueError("receipt_id must not be empty")
+            raise MalformedValue("receipt_id must not be empty")
 
 
 NormalizedEvent = PaymentEvent | ReceiptEvent

@@ -49,6 +49,15 @@ def lock_unfinished(session: Session, ids: Sequence[int]) -> list[Event]:
     return list(session.scalars(stmt))
 
 
+def raw_bodies(session: Session, ids: Sequence[int]) -> dict[int, bytes]:
+    stmt = select(Event.id, Event.raw_body).where(Event.id.in_(ids), Event.raw_body.is_not(None))
+    return {row.id: bytes(row.raw_body) for row in session.execute(stmt)}
+
+
+def set_payload(session: Session, event_id: int, payload: Any) -> None:
+    session.execute(update(Event).where(Event.id == event_id).values(payload=payload))
+
+
 OUTCOME_COLUMNS = ("status", "attempts", "processed_at", "next_attempt_at", "last_error")
 
 

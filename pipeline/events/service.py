@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loguru import logger
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
@@ -20,9 +21,11 @@ from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import Handler, HandlerContext, HandlerRegistry
+from pipeline.events.storing import BatchStore, event_row, is_row_problem, restore_payloads
 from pipeline.providers.registry import ProviderRegistry
 from pipeline.retry import RetryPolicy
 from pipeline.sentry import capture
+from pipeline.storable import storable_json
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.operations import EventAttempt
 
@@ -54,22 +57,6 @@ class ProcessResult:
     finished: list[tuple[str, str, float]] = field(default_factory=list)
 
 
-def _row(envelope: Envelope, payload: dict[str, Any] | None, repeats: int) -> dict[str, Any]:
-    return {
-        "source": envelope.provider,
-        "type": envelope.event_type[:128],
-        "external_id": envelope.external_id[:255],
-        "status": EventStatus.RECEIVED.value,
-        "attempts": 0,
-        "duplicates": repeats,
-        "payload": payload,
-        "raw_body": envelope.body,
-        "headers": envelope.headers,
-        "request_id": envelope.request_id or None,
-        "received_at": envelope.received_at,
-    }
-
-
 class EventService:
     def __init__(
         self,
@@ -84,16 +71,27 @@ class EventService:
         self.handlers = handlers
         self.retry = retry
         self.on_dead = on_dead
+        self.batches = BatchStore(sessions, on_dead)
 
-    def _payload(self, envelope: Envelope) -> dict[str, Any] | None:
-        provider = self.providers.get(envelope.provider)
+    def _parse(
+        self, source: str, external_id: str, body: bytes, headers: dict[str, str]
+    ) -> dict[str, Any] | None:
+        """The provider's parsed payload, made storable; None when it cannot be parsed."""
+        provider = self.providers.get(source)
         if provider is None:
             return None
         try:
-            return provider.payload(envelope.body, envelope.headers)
+            payload = storable_json(provider.payload(body, headers))
         except Exception as exc:  # stored anyway; processing will mark it dead
-            logger.warning("payload of {} could not be parsed: {}", envelope.external_id, exc)
+            logger.warning("payload of {} could not be parsed: {}", external_id, exc)
             return None
+        return payload if isinstance(payload, dict) else None
+
+    def _payload(self, envelope: Envelope) -> dict[str, Any] | None:
+        return self._parse(envelope.provider, envelope.external_id, envelope.body, envelope.headers)
+
+    def _reparse(self, event: Event, body: bytes) -> dict[str, Any] | None:
+        return self._parse(event.source, event.external_id, body, event.headers or {})
 
     def _rows(self, envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
         """One row per key (repeats counted), sorted so concurrent inserts cannot deadlock."""
@@ -103,7 +101,7 @@ class EventService:
             first, repeats = unique.get(key, (env, -1))
             unique[key] = (first, repeats + 1)
         return [
-            _row(env, self._payload(env), repeats)
+            event_row(env, self._payload(env), repeats)
             for _, (env, repeats) in sorted(unique.items(), key=lambda item: item[0])
         ]
 
@@ -116,18 +114,15 @@ class EventService:
 
     def store(self, envelopes: Sequence[Envelope]) -> IngestResult:
         """Persist a batch once per key and commit; say which events need processing."""
-        rows = self._rows(envelopes)
-        with self.sessions() as session:
-            stored = repository.store(session, rows)
-            session.commit()
-        return self._ingest_result(len(envelopes), stored)
+        return self._ingest_result(len(envelopes), self.batches.store(self._rows(envelopes)))
 
     def ingest(self, envelopes: Sequence[Envelope]) -> tuple[IngestResult, ProcessResult]:
         """Store and process a batch, normally in a single transaction (one commit).
 
-        If a handler fails, that transaction is rolled back; the batch is then stored on
-        its own and processed with a savepoint per event. Either way nothing is lost: the
-        broker message is acknowledged only after this returns.
+        If a handler fails, or PostgreSQL refuses a row, that transaction is rolled back;
+        the batch is then stored on its own (split around refused rows, see BatchStore)
+        and processed with a savepoint per event. Transient database failures propagate:
+        the task retries the whole message, which is acknowledged only after this returns.
         """
         rows = self._rows(envelopes)
         try:
@@ -135,8 +130,10 @@ class EventService:
                 stored = self._ingest_result(len(envelopes), repository.store(session, rows))
                 result = self._process_locked(session, stored.to_process, isolated=False)
                 session.commit()
-        except _HandlerFailed:
-            stored = self.store(envelopes)
+        except Exception as exc:
+            if not isinstance(exc, _HandlerFailed) and not is_row_problem(exc):
+                raise
+            stored = self._ingest_result(len(envelopes), self.batches.store(rows))
             result = self._process_batch(stored.to_process, isolated=True)
         self._observe(result)
         return stored, result
@@ -190,6 +187,7 @@ class EventService:
         # autoflushes do not re-examine them. Their new state is written in one statement.
         for event in events:
             session.expunge(event)
+        restore_payloads(session, events, self._reparse)
         now = datetime.now(UTC)
         for event in events:
             with (
@@ -228,7 +226,9 @@ class EventService:
             try:
                 outcome = self._run(handler, ctx)
                 savepoint.commit()
-            except PermanentError as exc:
+            except (PermanentError, DataError) as exc:
+                # DataError: PostgreSQL refused a value from the event (too long, out of
+                # range); the same event will carry the same value next time.
                 savepoint.rollback()
                 capture(exc, event_id=event.id, provider=event.source, request_id=event.request_id)
                 self._dead(session, event, f"permanent: {exc}", result)
@@ -245,7 +245,7 @@ class EventService:
     @staticmethod
     def _run(handler: Handler, ctx: HandlerContext) -> EventStatus | None:
         if ctx.event.payload is None:
-            raise PermanentError("the stored body could not be parsed")
+            raise PermanentError("the body could not be parsed or stored (see raw_body)")
         return handler(ctx)
 
     @staticmethod

@@ -13,7 +13,10 @@ TELEGRAM_SECRET = "tg-secret-1"
 
 
 def stripe_event(
-    event_id: str, event_type: str = "payment_intent.succeeded", **extra: Any
+    event_id: str,
+    event_type: str = "payment_intent.succeeded",
+    intent_id: str = "pi_3MtwBwLkdIwHu7ix28a3tqPa",
+    **extra: Any,
 ) -> bytes:
     event = {
         "id": event_id,
@@ -26,7 +29,7 @@ def stripe_event(
         "request": {"id": None, "idempotency_key": None},
         "data": {
             "object": {
-                "id": "pi_3MtwBwLkdIwHu7ix28a3tqPa",
+                "id": intent_id,
                 "object": "payment_intent",
                 "amount": 2000,
                 "amount_received": 2000,

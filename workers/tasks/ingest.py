@@ -35,7 +35,16 @@ def after_processing(result: ProcessResult) -> None:
             logger.bind(event_id=event_id).warning("retry not scheduled now: {}", exc)
 
 
-@app.task(name=TASK_INGEST, base=LoggedTask, bind=True)
+# The message is the only copy of the webhooks it carries: every failure is retried
+# (see LoggedTask), without a limit, for as long as the broker keeps the message.
+@app.task(
+    name=TASK_INGEST,
+    base=LoggedTask,
+    bind=True,
+    keeps_work=True,
+    retry_any_failure=True,
+    max_retries=None,
+)
 def ingest(self: LoggedTask, messages: list[dict[str, Any]]) -> dict[str, int]:
     service = event_service()
     envelopes = [Envelope.from_message(message) for message in messages]
@@ -54,7 +63,9 @@ def ingest(self: LoggedTask, messages: list[dict[str, Any]]) -> dict[str, int]:
     return summary
 
 
-@app.task(name=TASK_PROCESS_EVENT, base=LoggedTask, bind=True)
+# The event is stored: a handler failure is the event's own retry (in the service);
+# a database failure retries the message.
+@app.task(name=TASK_PROCESS_EVENT, base=LoggedTask, bind=True, keeps_work=True, max_retries=None)
 def process_event(self: LoggedTask, event_id: int) -> None:
     with logger.contextualize(event_id=event_id):
         after_processing(event_service().process([event_id]))
