@@ -84,6 +84,8 @@ class EventService:
         self.handlers = handlers
         self.retry = retry
         self.on_dead = on_dead
+        # Sources whose repeats are processed again (the worker re-fetches the object).
+        self.recheck = frozenset(p.name for p in providers if getattr(p, "refetches", False))
 
     def _payload(self, envelope: Envelope) -> dict[str, Any] | None:
         provider = self.providers.get(envelope.provider)
@@ -118,7 +120,7 @@ class EventService:
         """Persist a batch once per key and commit; say which events need processing."""
         rows = self._rows(envelopes)
         with self.sessions() as session:
-            stored = repository.store(session, rows)
+            stored = repository.store(session, rows, self.recheck)
             session.commit()
         return self._ingest_result(len(envelopes), stored)
 
@@ -132,7 +134,9 @@ class EventService:
         rows = self._rows(envelopes)
         try:
             with self.sessions() as session:
-                stored = self._ingest_result(len(envelopes), repository.store(session, rows))
+                stored = self._ingest_result(
+                    len(envelopes), repository.store(session, rows, self.recheck)
+                )
                 result = self._process_locked(session, stored.to_process, isolated=False)
                 session.commit()
         except _HandlerFailed:
