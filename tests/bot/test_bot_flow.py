@@ -19,7 +19,7 @@ from pipeline.telegram import updates
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import Order, Product, User
-from scripts.fakes.bot_api import FakeBotApiThread, Gcra
+from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
 from tests.support.services import TestServices
 
 
@@ -44,7 +44,7 @@ def bot_env(
     monkeypatch.setenv("REDIS_URL", services.redis_url)
     # The bot's replies wait on the shared limiter; pacing is exercised in tests/flows.
     monkeypatch.setenv("TELEGRAM_CHAT_RATE", "1000")
-    monkeypatch.setattr(fake.state, "chat_limit", Gcra(1000.0, 100))
+    monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
     redis_client().flushdb()
     import bot.updates as plugin
@@ -99,7 +99,7 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     # Neither our anti-flood nor Telegram's per-chat limit is under test here.
     monkeypatch.setenv("THROTTLE_BURST", "100")
     get_settings.cache_clear()
-    monkeypatch.setattr(fake.state, "chat_limit", Gcra(1000.0, 100))
+    monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
     with bot_env() as session:
         for payload in reversed(payloads):  # stored out of order
