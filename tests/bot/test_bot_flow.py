@@ -90,6 +90,8 @@ def test_start_registers_user_in_telegram_language(
         assert (user.telegram_id, user.language) == (501, "ru")
     texts = [c["text"] for c in fake.sent()]
     assert texts[0].startswith("Здравствуйте, Ann")
+    # No SHOP_NAME: the greeting reads as a sentence, with no gap where a name would be.
+    assert "  " not in texts[0] and " ." not in texts[0]
     assert "Сменить" in texts[1]
 
 
