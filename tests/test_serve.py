@@ -3,7 +3,10 @@ and the receiver leaves X-Forwarded-For to TRUSTED_PROXIES (not uvicorn's own sw
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +15,11 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app as cli
 from pipeline.cli import serve
+from pipeline.embedded import EmbeddedRedis
 from pipeline.settings import get_settings
+from tests.support.leftovers import servers_in
+from tests.support.processes import pipeline_env, receiver, wait_until
+from tests.support.services import TestServices
 
 
 @pytest.fixture
@@ -66,3 +73,22 @@ def test_receiver_ignores_uvicorns_proxy_headers(
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
     assert CliRunner().invoke(cli, ["receiver"]).exit_code == 0
     assert seen["proxy_headers"] is False
+
+
+@pytest.mark.process
+def test_a_stopped_receiver_stops_the_redis_it_started(
+    services: TestServices, database_url: str, tmp_path: Path
+) -> None:
+    """SIGTERM (what `docker stop` and the tests send): the receiver's own embedded Redis
+    goes down with it instead of running on in the data directory."""
+    data_dir = Path(tempfile.mkdtemp(prefix="pl-rcv-", dir="/tmp"))
+    env = pipeline_env(DATABASE_URL=database_url, BROKER_URL=services.redis_url)
+    env.pop("REDIS_URL", None)
+    env["DATA_DIR"] = str(data_dir)
+    try:
+        with receiver(env, tmp_path):
+            assert EmbeddedRedis(data_dir).running_url() is not None  # started for REDIS_URL
+        wait_until(lambda: not servers_in([data_dir]), 10, "the embedded Redis to stop")
+    finally:
+        EmbeddedRedis(data_dir).stop()
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -30,6 +30,10 @@ def receiver(
     services = prepare("receiver", data_dir)
     if workers > 1:  # /metrics must add up every process' counters
         prepare_multiprocess_dir(services.data_dir / "metrics" / f"receiver-{port}")
+    # uvicorn shuts down on SIGTERM and then raises the signal again: with the default
+    # action that kills the process before `finally` stops the embedded servers it
+    # started (a daemonized redis-server would be left running). Exit normally instead.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     try:
         uvicorn.run(
             "webhooks.main:app_from_env",
