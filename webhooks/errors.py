@@ -14,10 +14,18 @@ from webhooks.receive import NotEnqueued
 RETRY_AFTER_S = "5"
 
 
+def loggable_path(request: Request) -> str:
+    """The matched route's template (`/webhooks/atol/{kind}`), not the path itself: an
+    unsigned provider's callback path carries its secret token."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else request.url.path
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WebhookRejected)
     async def rejected(request: Request, exc: WebhookRejected) -> JSONResponse:
-        logger.bind(path=request.url.path).info(
+        logger.bind(path=loggable_path(request)).info(
             "rejected {} {}: {}", exc.status, exc.reason, exc.detail
         )
         return JSONResponse({"error": exc.reason, "detail": exc.detail}, status_code=exc.status)
@@ -40,8 +48,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.opt(exception=exc).error("unexpected error on {}", request.url.path)
-        capture(exc, path=request.url.path, request_id=request.headers.get("x-request-id"))
+        path = loggable_path(request)
+        logger.opt(exception=exc).error("unexpected error on {}", path)
+        capture(exc, path=path, request_id=request.headers.get("x-request-id"))
         return JSONResponse(
             {"error": "internal", "detail": "internal error, nothing was accepted"},
             status_code=500,

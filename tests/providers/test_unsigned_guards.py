@@ -8,6 +8,7 @@ import json
 
 import pytest
 import respx
+from loguru import logger
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -117,3 +118,14 @@ def test_a_repeat_of_a_signed_providers_event_stays_a_duplicate(
     service.process(first.to_process)
     receiver(CASES["tbank"].valid())
     assert service.store(drain(broker)).to_process == []
+
+
+def test_a_rejected_callback_does_not_log_its_token(receiver: Send) -> None:
+    records: list[str] = []
+    sink = logger.add(lambda m: records.append(f"{m.record['message']} {m.record['extra']}"))
+    try:
+        response = receiver(AtolCase().signed(b'{"uuid": "x"}'))  # right token, bad body
+    finally:
+        logger.remove(sink)
+    assert response.status_code == 400
+    assert records and not any("atol-cb-new" in line for line in records)
