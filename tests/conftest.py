@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.embedded import EmbeddedRedis
 from pipeline.migrate import upgrade
 from pipeline.settings import get_settings
 from schema import Base
@@ -50,6 +51,16 @@ def _no_embedded_server_left(session_data_dir: Path) -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     assert not left, f"embedded servers left running by the tests: {sorted(left.values())}"
+
+
+@pytest.fixture(scope="session")
+def private_redis_url(session_data_dir: Path) -> Iterator[str]:
+    """A Redis server of this session alone, for caches, locks and rate limits: tests may
+    flush it without touching other test runs that share the machine's Redis."""
+    server = EmbeddedRedis(session_data_dir / "private")
+    server.start()
+    yield server.client_url(db=0)
+    server.stop()
 
 
 @pytest.fixture(scope="session")

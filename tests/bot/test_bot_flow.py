@@ -20,7 +20,6 @@ from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import Order, Product, User
 from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
-from tests.support.services import TestServices
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,7 @@ def fake() -> Iterator[FakeBotApiThread]:
 @pytest.fixture
 def bot_env(
     fake: FakeBotApiThread,
-    services: TestServices,
+    private_redis_url: str,
     db: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
 ) -> sessionmaker[Session]:
@@ -41,7 +40,8 @@ def bot_env(
         fake.state.calls.clear()
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:test")
     monkeypatch.setenv("TELEGRAM_API_BASE", fake.url)
-    monkeypatch.setenv("REDIS_URL", services.redis_url)
+    # Flushed below: this session's own Redis, not the one other test runs share.
+    monkeypatch.setenv("REDIS_URL", private_redis_url)
     # The bot's replies wait on the shared limiter; pacing is exercised in tests/flows.
     monkeypatch.setenv("TELEGRAM_CHAT_RATE", "1000")
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
