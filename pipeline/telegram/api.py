@@ -45,19 +45,24 @@ def has_bot_token(settings: Settings | None = None) -> bool:
 _warned_without_token = False
 
 
-def bot_api_or_wait() -> BotApi | None:
-    """The client; or None, with one warning per process, while no token is set: messages
-    then stay queued (pending) and go out once the token is configured."""
+def waiting_for_token() -> bool:
+    """True (with one warning per process) while no token is set: Telegram-bound work
+    (notifications, alerts, the bot's updates) stays queued until it is configured."""
     global _warned_without_token
     if has_bot_token():
-        return BotApi()
+        return False
     if not _warned_without_token:
         _warned_without_token = True
         logger.warning(
-            "TELEGRAM_BOT_TOKEN is not set: notifications and alerts wait in the outbox "
+            "TELEGRAM_BOT_TOKEN is not set: notifications, alerts and bot updates wait "
             "until it is (then restart the workers)"
         )
-    return None
+    return True
+
+
+def bot_api_or_wait() -> BotApi | None:
+    """The client, or None while no token is set (see waiting_for_token)."""
+    return None if waiting_for_token() else BotApi()
 
 
 class BotApi:

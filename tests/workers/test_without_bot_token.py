@@ -11,10 +11,11 @@ from pipeline.settings import get_settings
 from pipeline.telegram import api
 
 
-def test_the_notification_sweep_waits_quietly_without_a_token(
+def test_telegram_bound_tasks_wait_quietly_without_a_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from workers.tasks.business import send_notifications
+    from workers.tasks.telegram import handle_chat_updates
 
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
     monkeypatch.setattr(api, "_warned_without_token", False)
@@ -24,6 +25,7 @@ def test_the_notification_sweep_waits_quietly_without_a_token(
     try:
         # Beat runs the sweep every few seconds; none of the runs may raise.
         assert [send_notifications() for _ in range(3)] == [0, 0, 0]
+        assert handle_chat_updates(42) == 0  # a stored update waits for the token
     finally:
         logger.remove(sink)
         get_settings.cache_clear()
