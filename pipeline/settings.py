@@ -59,6 +59,8 @@ class Settings(RemembersSecrets):
     throttle_feedback_per_hour: int = Field(5, ge=1)
     # Language for users whose Telegram language is neither ru nor en.
     default_language: Literal["ru", "en"] = "en"
+    # The shop's name in the /start greeting (empty: the greeting names no shop).
+    shop_name: str = ""
 
     # Business flow.
     # Cash register for 54-FZ receipts: "atol" or empty (no receipts).

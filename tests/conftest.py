@@ -2,22 +2,65 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.embedded import EmbeddedRedis
 from pipeline.migrate import upgrade
 from pipeline.settings import get_settings
 from schema import Base
 from schema.session import make_engine, make_session_factory
+from tests.support.leftovers import servers_in
 from tests.support.services import TestServices, create_database, drop_database, start_services
 
 # Settings come from the environment; make sure a developer's .env does not leak in.
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def session_data_dir() -> Iterator[Path]:
+    """DATA_DIR of everything this session runs, never the repository's ./var. Short,
+    so the embedded servers' unix sockets stay under the path length limit."""
+    path = Path(tempfile.mkdtemp(prefix="pl-test-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_embedded_server_left(session_data_dir: Path) -> Iterator[None]:
+    """Fail the run if a test left a redis-server or postgres running in the repository's
+    ./var or in the session's data directory (one started before the run is not ours)."""
+    watched = [ROOT / "var", session_data_dir]
+    before = set(servers_in(watched))
+    yield
+    left = {pid: line for pid, line in servers_in(watched).items() if pid not in before}
+    for pid in left:  # a leak must not outlive the report (its directory goes next)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"embedded servers left running by the tests: {sorted(left.values())}"
+
+
+@pytest.fixture(scope="session")
+def private_redis_url(session_data_dir: Path) -> Iterator[str]:
+    """A Redis server of this session alone, for caches, locks and rate limits: tests may
+    flush it without touching other test runs that share the machine's Redis."""
+    server = EmbeddedRedis(session_data_dir / "private")
+    server.start()
+    yield server.client_url(db=0)
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +85,12 @@ def queue_prefix() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[None]:
+def _environment(monkeypatch: pytest.MonkeyPatch, session_data_dir: Path) -> Iterator[None]:
     """Each test starts from known settings; fixtures below fill in the URLs."""
     for name in ("DATABASE_URL", "BROKER_URL", "REDIS_URL", "QUEUE_PREFIX"):
         monkeypatch.delenv(name, raising=False)
+    # Anything that starts an embedded server does it here, not in the repository's ./var.
+    monkeypatch.setenv("DATA_DIR", str(session_data_dir))
     monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "tg-secret-1,tg-secret-2")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
     get_settings.cache_clear()

@@ -22,13 +22,21 @@ def http_answer(exc: StarletteHTTPException) -> JSONResponse:
     )
 
 
+def loggable_path(request: Request) -> str:
+    """The matched route's template (`/webhooks/atol/{kind}`), not the path itself: an
+    unsigned provider's callback path carries its secret token."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else request.url.path
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WebhookRejected)
     async def rejected(request: Request, exc: WebhookRejected) -> JSONResponse:
         if isinstance(exc, NotConfigured):  # the same answer as a path that does not exist
             return http_answer(StarletteHTTPException(404))
         client = getattr(request.state, "client_ip", None)
-        logger.bind(path=request.url.path, client_ip=client).info(
+        logger.bind(path=loggable_path(request), client_ip=client).info(
             "rejected {} {}: {}", exc.status, exc.reason, exc.detail
         )
         return JSONResponse({"error": exc.reason, "detail": exc.detail}, status_code=exc.status)
@@ -47,8 +55,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.opt(exception=exc).error("unexpected error on {}", request.url.path)
-        capture(exc, path=request.url.path, request_id=request.headers.get("x-request-id"))
+        path = loggable_path(request)
+        logger.opt(exception=exc).error("unexpected error on {}", path)
+        capture(exc, path=path, request_id=request.headers.get("x-request-id"))
         return JSONResponse(
             {"error": "internal", "detail": "internal error, nothing was accepted"},
             status_code=500,

@@ -87,7 +87,7 @@ def verified(provider: Provider, inbound: InboundRequest) -> Accepted:
     except WebhookRejected:
         raise
     except Exception as exc:
-        logger.bind(provider=provider.name, path=inbound.path).warning(
+        logger.bind(provider=provider.name).warning(  # the path may carry a token
             "unreadable request: {}", describe(exc)
         )
         raise MalformedBody(f"the request could not be read ({type(exc).__name__})") from None
@@ -118,7 +118,7 @@ def _accept(
         reply = provider.rejection(inbound, exc)
         if reply is None:
             raise
-        logger.bind(path=inbound.path, client_ip=inbound.client_ip).info(
+        logger.bind(provider=inbound.provider, client_ip=inbound.client_ip).info(
             "rejected {} {}: {}", exc.status, exc.reason, exc.detail
         )
         return Response(content=reply.body, status_code=reply.status, media_type=reply.media_type)

@@ -6,7 +6,8 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from pipeline.i18n import LANGUAGES, text
+from pipeline.i18n import LANGUAGES, greeting, text
+from pipeline.settings import get_settings
 from pipeline.shop.service import reactivate
 from schema.users import User
 
@@ -21,7 +22,7 @@ def languages_keyboard() -> InlineKeyboardMarkup:
 async def start(message: Message, user: User, lang: str) -> None:
     reactivate(user)
     name = user.first_name or user.username or ""
-    await message.answer(text(lang, "start", name=name, shop=""))
+    await message.answer(greeting(lang, name, get_settings().shop_name))
     await message.answer(text(lang, "change_language"), reply_markup=languages_keyboard())
 
 

@@ -9,6 +9,7 @@ import typer
 
 from pipeline.providers.base import Provider
 from pipeline.providers.registry import build_registry
+from pipeline.providers.unsigned import exposure
 
 app = typer.Typer(help="Webhook providers.", no_args_is_help=True)
 
@@ -31,6 +32,11 @@ def describe(provider: Provider) -> dict[str, Any]:
         "configured": configured,
         "verifies": provider.verifies,
     }
+    # Who can post: signed, guarded (allowlist / path token), open, or refused.
+    exposed, note = exposure(provider)
+    info["exposure"] = str(exposed)
+    if note:
+        info["exposure_note"] = note
     kinds = getattr(provider, "kinds", ())
     if len(kinds) > 1:
         info["kinds"] = list(kinds)
@@ -46,10 +52,11 @@ def list_providers(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"{'PROVIDER':<14} {'ROUTE':<32} {'METHODS':<9} {'CONFIGURED':<10}  VERIFIES")
+    head = f"{'PROVIDER':<14} {'ROUTE':<32} {'METHODS':<9} {'CONFIGURED':<10} {'EXPOSURE':<9}"
+    typer.echo(f"{head}  VERIFIES")
     for row in rows:
         configured = "yes" if row["configured"] else "no"
         methods = ",".join(row["methods"])
-        typer.echo(
-            f"{row['name']:<14} {row['route']:<32} {methods:<9} {configured:<10}  {row['verifies']}"
-        )
+        line = f"{row['name']:<14} {row['route']:<32} {methods:<9} {configured:<10}"
+        note = f" ({row['exposure_note']})" if row.get("exposure_note") else ""
+        typer.echo(f"{line} {row['exposure']:<9}  {row['verifies']}{note}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -29,6 +30,10 @@ def receiver(
     services = prepare("receiver", data_dir)
     if workers > 1:  # /metrics must add up every process' counters
         prepare_multiprocess_dir(services.data_dir / "metrics" / f"receiver-{port}")
+    # uvicorn shuts down on SIGTERM and then raises the signal again: with the default
+    # action that kills the process before `finally` stops the embedded servers it
+    # started (a daemonized redis-server would be left running). Exit normally instead.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     try:
         uvicorn.run(
             "webhooks.main:app_from_env",
@@ -38,6 +43,9 @@ def receiver(
             workers=workers,
             log_config=None,
             access_log=False,
+            # The client address is resolved by the receiver from TRUSTED_PROXIES alone;
+            # uvicorn's own X-Forwarded-For handling (FORWARDED_ALLOW_IPS) stays off.
+            proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=10,
         )
@@ -111,13 +119,28 @@ def flower(
     address: str = typer.Option("127.0.0.1", help="Address for Flower."),
     data_dir: Path | None = DataDirOption,
 ) -> None:
-    """Run Flower, the Celery monitoring UI."""
-    services = prepare("flower", data_dir)
-    args = ["flower", f"--port={port}", f"--address={address}"]
+    """Run Flower, the Celery monitoring UI (refused off loopback without a login)."""
     auth = get_settings().flower_basic_auth
-    if auth is not None and auth.get_secret_value():
+    login = auth.get_secret_value() if auth is not None else ""
+    if not login and not _loopback(address):
+        # Flower can revoke tasks and shut workers down: never open to a network.
+        typer.echo(
+            f"error: Flower on {address} needs FLOWER_BASIC_AUTH=user:password "
+            "(or --address 127.0.0.1)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    services = prepare("flower", data_dir)
+    if login:
         # Through the environment, not argv: the command line is visible to every user.
-        os.environ["FLOWER_BASIC_AUTH"] = auth.get_secret_value()
-    elif address not in {"127.0.0.1", "localhost", "::1"}:
-        typer.echo("warning: Flower without FLOWER_BASIC_AUTH on a public address", err=True)
-    run_celery(args, services)
+        os.environ["FLOWER_BASIC_AUTH"] = login
+    run_celery(["flower", f"--port={port}", f"--address={address}"], services)
+
+
+def _loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False  # a host name: may resolve to anything

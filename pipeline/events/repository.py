@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import and_, case, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, defer
 
@@ -22,17 +22,31 @@ class StoredEvent:
     inserted: bool
 
 
-def store(session: Session, rows: Sequence[dict[str, Any]]) -> list[StoredEvent]:
+def store(
+    session: Session, rows: Sequence[dict[str, Any]], recheck: Collection[str] = ()
+) -> list[StoredEvent]:
     """Insert each row once per (source, external_id); count the repeats as duplicates.
 
     Rows must already be unique per key; `duplicates` holds repeats seen in the batch.
+    A repeat of a finished event from a `recheck` source (a provider whose worker
+    re-fetches the object) puts it back to `received`: the key says only where to look,
+    so an early forged delivery must not turn the real one into an unprocessed duplicate.
     """
     if not rows:
         return []
     values = insert(Event).values(list(rows))
+    again = and_(
+        Event.source.in_(list(recheck)),
+        Event.status.in_([s.value for s in TERMINAL_STATUSES]),
+    )
     stmt: Any = values.on_conflict_do_update(
         index_elements=[Event.source, Event.external_id],
-        set_={"duplicates": Event.duplicates + values.excluded.duplicates + 1},
+        set_={
+            "duplicates": Event.duplicates + values.excluded.duplicates + 1,
+            "status": case((again, EventStatus.RECEIVED.value), else_=Event.status),
+            "attempts": case((again, 0), else_=Event.attempts),
+            "processed_at": case((again, None), else_=Event.processed_at),
+        },
     ).returning(Event.id, Event.status, literal_column("(xmax = 0)").label("inserted"))
     return [StoredEvent(r.id, r.status, bool(r.inserted)) for r in session.execute(stmt)]
 

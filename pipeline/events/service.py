@@ -71,7 +71,9 @@ class EventService:
         self.handlers = handlers
         self.retry = retry
         self.on_dead = on_dead
-        self.batches = BatchStore(sessions, on_dead)
+        # Sources whose repeats are processed again (the worker re-fetches the object).
+        self.recheck = frozenset(p.name for p in providers if getattr(p, "refetches", False))
+        self.batches = BatchStore(sessions, on_dead, self.recheck)
 
     def _parse(
         self, source: str, external_id: str, body: bytes, headers: dict[str, str]
@@ -127,7 +129,9 @@ class EventService:
         rows = self._rows(envelopes)
         try:
             with self.sessions() as session:
-                stored = self._ingest_result(len(envelopes), repository.store(session, rows))
+                stored = self._ingest_result(
+                    len(envelopes), repository.store(session, rows, self.recheck)
+                )
                 result = self._process_locked(session, stored.to_process, isolated=False)
                 session.commit()
         except Exception as exc:

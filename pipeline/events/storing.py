@@ -9,7 +9,7 @@ database is unreachable, a deadlock) are raised for the task to retry the whole 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from loguru import logger
@@ -80,9 +80,11 @@ class BatchStore:
         self,
         sessions: sessionmaker[Session],
         on_dead: Callable[[Session, Event], None] | None = None,
+        recheck: Collection[str] = (),
     ) -> None:
         self.sessions = sessions
         self.on_dead = on_dead
+        self.recheck = recheck
 
     def store(self, rows: Sequence[dict[str, Any]]) -> list[repository.StoredEvent]:
         """Insert and commit `rows`, splitting the batch around rows PostgreSQL refuses."""
@@ -90,7 +92,7 @@ class BatchStore:
             return []
         try:
             with self.sessions() as session:
-                stored = repository.store(session, rows)
+                stored = repository.store(session, rows, self.recheck)
                 session.commit()
             return stored
         except NOT_STORED as exc:

@@ -25,3 +25,10 @@ def text(lang: str, key: str, **params: Any) -> str:
     catalog = CATALOGS.get(lang, CATALOGS[FALLBACK])
     template = catalog.get(key) or CATALOGS[FALLBACK][key]
     return template.format(**params)
+
+
+def greeting(lang: str, name: str, shop: str = "") -> str:
+    """The /start text: it names the shop only when there is a name to give."""
+    if shop.strip():
+        return text(lang, "start_shop", name=name, shop=shop.strip())
+    return text(lang, "start", name=name)

@@ -1,8 +1,12 @@
 """English texts."""
 
+COMMANDS = "/catalog — products, /orders — your orders, /feedback — write to us, /help — help."
+
 MESSAGES: dict[str, str] = {
-    "start": "Hello, {name}! I sell {shop} products here.\n"
-    "/catalog — products, /orders — your orders, /feedback — write to us, /help — help.",
+    # Without SHOP_NAME the greeting names no shop; with it, "start_shop".
+    "start": "Hello, {name}! Here you can choose our products and pay for them.\n" + COMMANDS,
+    "start_shop": "Hello, {name}! Welcome to {shop}: choose our products and pay for them "
+    "here.\n" + COMMANDS,
     "change_language": "Your language is English. Change it?",
     "language_set": "Language: English.",
     "help": "/catalog — choose a product and pay\n/orders — your orders and receipts\n"

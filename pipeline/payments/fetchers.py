@@ -49,19 +49,23 @@ def stripe(payment_id: str, ref: str, client: httpx.Client | None = None) -> Pay
 
 
 def tbank(payment_id: str, ref: str, client: httpx.Client | None = None) -> PaymentEvent | None:
-    settings = TBankSettings()
-    passwords = secret_values(settings.password)
-    terminal = settings.terminal_key.split(",")[0].strip()
-    if not terminal or not passwords:
+    """GetState with each configured terminal in turn: a payment belongs to one of them,
+    and only its own terminal's answer carries ErrorCode 0."""
+    pairs = TBankSettings().pairs()
+    if not pairs:
         return None
     client = client or httpx.Client(timeout=timeout(5.0))
-    body: dict[str, object] = {"TerminalKey": terminal, "PaymentId": payment_id}
-    body["Token"] = make_token(body, passwords[0])
     what = f"T-Bank GetState {payment_id}"
-    response = call(partial(client.post, f"{TBANK_API}/GetState", json=body), what)
-    if response.status_code != 200:
-        raise rejected(response, what)
-    return tbank_events.normalize_payment(json_body(response, what), ref)
+    for terminal, password in pairs:
+        body: dict[str, object] = {"TerminalKey": terminal, "PaymentId": payment_id}
+        body["Token"] = make_token(body, password)
+        response = call(partial(client.post, f"{TBANK_API}/GetState", json=body), what)
+        if response.status_code != 200:
+            raise rejected(response, what)
+        state = json_body(response, what)
+        if str(state.get("ErrorCode", "0")) == "0":
+            return tbank_events.normalize_payment(state, ref)
+    return None  # no terminal knows it: leave the payment for the next round
 
 
 FETCHERS: dict[str, Fetcher] = {"yookassa": yookassa, "stripe": stripe, "tbank": tbank}

@@ -18,16 +18,15 @@ from pipeline.domain.money import minor_units
 from pipeline.domain.normalized import FiscalAttributes, ReceiptEvent, ReceiptStatus
 from pipeline.events.errors import PermanentError
 from pipeline.providers.base import Accepted, InboundRequest, MalformedBody, NotConfigured, Reply
-from pipeline.providers.config import ProviderSettings
-from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import fully_matches, json_object, require_media_type
+from pipeline.providers.unsigned import UnsignedSettings, guarded, require_guards
 from pipeline.settings import ENV_FILE, secret_values
 
 UUID = re.compile(r"[A-Za-z0-9-]{1,64}")  # always fullmatch
 STATUSES = {s.value: s for s in ReceiptStatus}
 
 
-class AtolSettings(ProviderSettings):
+class AtolSettings(UnsignedSettings):
     model_config = SettingsConfigDict(env_prefix="ATOL_", env_file=ENV_FILE, extra="ignore")
 
     login: str = ""
@@ -44,7 +43,10 @@ class AtolSettings(ProviderSettings):
 class AtolProvider:
     name: ClassVar[str] = "atol"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
-    verifies: ClassVar[str] = "source networks (optional); report re-fetched from the API"
+    verifies: ClassVar[str] = "allowlist or path token; report re-fetched from the API"
+    refetches: ClassVar[bool] = True
+    official_networks: ClassVar[tuple[str, ...]] = ()
+    guard_required: ClassVar[bool] = True
 
     def __init__(self, settings: AtolSettings | None = None) -> None:
         self.settings = settings or AtolSettings()
@@ -54,9 +56,9 @@ class AtolProvider:
         return bool(s.login and s.group_code and secret_values(s.password))
 
     def accept(self, request: InboundRequest) -> Accepted:
-        if not self.configured():
+        if not self.configured() or not guarded(self):  # unguarded: refused, as unknown
             raise NotConfigured(self.name)
-        require_source(request.client_ip, self.settings.source_networks(), self.name)
+        require_guards(self, request)
         require_media_type(request.headers, "application/json")
         report = json_object(request.body)
         uuid = report.get("uuid")

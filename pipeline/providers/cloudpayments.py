@@ -2,8 +2,12 @@
 receipt) at /webhooks/cloudpayments/{kind}, signed with the site's API secret.
 
 `Content-HMAC` is base64 HMAC-SHA256 of the raw body; `X-Content-HMAC` the same over the
-URL-decoded body. Bodies are form-encoded by default, JSON when so configured. Every
-notification is answered `{"code":0}`; a Check may be declined with its documented codes.
+URL-decoded body. When `Content-HMAC` is present it alone decides; `X-Content-HMAC` alone
+is refused unless `CLOUDPAYMENTS_ALLOW_X_CONTENT_HMAC_ONLY` is set: a signature over the
+decoded body also matches other raw bodies (`%26` decodes to a field separator).
+Bodies are form-encoded by default, JSON when so configured. Every notification must
+agree with its kind (cloudpayments_kinds) and is answered `{"code":0}`; a Check may be
+declined with its documented codes.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pipeline.providers.base import (
     Reply,
     WebhookRejected,
 )
+from pipeline.providers.cloudpayments_kinds import require_kind_matches
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import (
@@ -44,7 +49,6 @@ from pipeline.settings import ENV_FILE, secret_values
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-HMAC_HEADERS = ("content-hmac", "x-content-hmac")
 PAYMENT_KINDS = ("check", "pay", "fail", "confirm", "refund", "cancel")
 
 
@@ -81,6 +85,8 @@ class CloudPaymentsSettings(ProviderSettings):
     currencies: str = ""
     # Currency of notifications that do not state one (Refund, Cancel).
     default_currency: str = "RUB"
+    # Accept a notification signed only with X-Content-HMAC (over the URL-decoded body).
+    allow_x_content_hmac_only: bool = False
 
 
 def sign(secret: str, data: bytes) -> str:
@@ -92,21 +98,24 @@ def _decoded_variants(body: bytes) -> list[bytes]:
     return [unquote_to_bytes(body.replace(b"+", b" ")), unquote_to_bytes(body)]
 
 
-def verify_hmac(body: bytes, headers: Mapping[str, str], secrets: list[str]) -> None:
-    given = {name: headers.get(name, "") for name in HMAC_HEADERS}
-    if not any(given.values()):
-        raise BadSignature("missing Content-HMAC / X-Content-HMAC header")
-    signed: dict[str, list[bytes]] = {
-        "content-hmac": [body],
-        "x-content-hmac": _decoded_variants(body),
-    }
+def verify_hmac(
+    body: bytes, headers: Mapping[str, str], secrets: list[str], *, allow_decoded: bool = False
+) -> None:
+    """Content-HMAC over the raw body when present; X-Content-HMAC only if allowed."""
+    raw_mac = headers.get("content-hmac", "").strip()
+    decoded_mac = headers.get("x-content-hmac", "").strip()
+    if raw_mac:
+        given, signed = raw_mac, [body]
+    elif decoded_mac and allow_decoded:
+        given, signed = decoded_mac, _decoded_variants(body)
+    elif decoded_mac:
+        raise BadSignature("Content-HMAC is required (X-Content-HMAC alone is not accepted)")
+    else:
+        raise BadSignature("missing Content-HMAC header")
     ok = False
-    for name, value in given.items():
-        if not value:
-            continue
-        for secret in secrets:
-            for data in signed[name]:
-                ok |= hmac.compare_digest(value.strip().encode(), sign(secret, data).encode())
+    for secret in secrets:  # no early exit: timing does not reveal which secret matched
+        for data in signed:
+            ok |= hmac.compare_digest(given.encode(), sign(secret, data).encode())
     if not ok:
         raise BadSignature("Content-HMAC does not match the body")
 
@@ -139,7 +148,7 @@ class CloudNotifications:
 
     name: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = ("POST",)
-    verifies: ClassVar[str] = "Content-HMAC / X-Content-HMAC (HMAC-SHA256, API secret)"
+    verifies: ClassVar[str] = "Content-HMAC (HMAC-SHA256, API secret); kind matches the body"
     kinds: ClassVar[tuple[str, ...]]
     default_kind: ClassVar[str] = ""
     settings: CloudPaymentsSettings
@@ -160,9 +169,11 @@ class CloudNotifications:
             raise WebhookRejected(
                 404, f"unknown notification kind {kind!r}; known: {', '.join(self.kinds)}"
             )
-        verify_hmac(request.body, request.headers, secrets)
+        allow_decoded = self.settings.allow_x_content_hmac_only
+        verify_hmac(request.body, request.headers, secrets, allow_decoded=allow_decoded)
         require_media_type(request.headers, FORM, JSON)
         fields = parse_body(request.body, request.headers)
+        require_kind_matches(kind, fields)
         external_id = dedup_key(kind, fields)
         if kind == "check":
             self._check(fields)

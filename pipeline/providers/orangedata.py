@@ -25,9 +25,8 @@ from pipeline.providers.base import (
     NotConfigured,
     Reply,
 )
-from pipeline.providers.config import ProviderSettings
-from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import fully_matches, json_object, require_media_type
+from pipeline.providers.unsigned import UnsignedSettings, guarded, require_guards
 from pipeline.settings import ENV_FILE
 
 INN = re.compile(r"[0-9]{10}|[0-9]{12}")  # always fullmatch (\d takes any script's digits)
@@ -35,7 +34,7 @@ INN = re.compile(r"[0-9]{10}|[0-9]{12}")  # always fullmatch (\d takes any scrip
 MAX_ID_LENGTH = 64
 
 
-class OrangeDataSettings(ProviderSettings):
+class OrangeDataSettings(UnsignedSettings):
     model_config = SettingsConfigDict(env_prefix="ORANGEDATA_", env_file=ENV_FILE, extra="ignore")
 
     # The seller's INN; callbacks for another INN are refused.
@@ -55,7 +54,10 @@ class OrangeDataSettings(ProviderSettings):
 class OrangeDataProvider:
     name: ClassVar[str] = "orangedata"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
-    verifies: ClassVar[str] = "INN, source networks (optional); document re-fetched from the API"
+    verifies: ClassVar[str] = "INN, allowlist or path token; document re-fetched from the API"
+    refetches: ClassVar[bool] = True
+    official_networks: ClassVar[tuple[str, ...]] = ()
+    guard_required: ClassVar[bool] = True
 
     def __init__(self, settings: OrangeDataSettings | None = None) -> None:
         self.settings = settings or OrangeDataSettings()
@@ -65,9 +67,9 @@ class OrangeDataProvider:
         return bool(s.inn and s.client_cert and s.client_key)
 
     def accept(self, request: InboundRequest) -> Accepted:
-        if not self.configured():
+        if not self.configured() or not guarded(self):  # unguarded: refused, as unknown
             raise NotConfigured(self.name)
-        require_source(request.client_ip, self.settings.source_networks(), self.name)
+        require_guards(self, request)
         require_media_type(request.headers, "application/json")
         document = json_object(request.body)
         document_id = document.get("id")

@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from pipeline.providers.base import (
@@ -54,10 +54,39 @@ PARTIAL = frozenset({"PARTIAL_REFUNDED", "PARTIAL_REVERSED"})
 class TBankSettings(ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="TBANK_", env_file=ENV_FILE, extra="ignore")
 
-    # Terminal key(s) whose notifications are accepted (comma-separated).
+    # `terminal:password` pairs, comma-separated; a terminal listed twice while rotating.
+    terminals: SecretStr | None = None
+    # The older form for one terminal: its key and its password(s), comma-separated.
     terminal_key: str = ""
-    # Terminal password(s); comma-separated while rotating.
     password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _unambiguous(self) -> TBankSettings:
+        keys = [t.strip() for t in self.terminal_key.split(",") if t.strip()]
+        if len(keys) > 1 and secret_values(self.password):
+            raise ValueError(
+                "TBANK_TERMINAL_KEY lists several terminals, so TBANK_PASSWORD cannot say "
+                "which password is whose: set TBANK_TERMINALS=terminal:password,... instead"
+            )
+        self.pairs()  # a malformed TBANK_TERMINALS fails at start-up
+        return self
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every configured (terminal, password), TBANK_TERMINALS first."""
+        found: list[tuple[str, str]] = []
+        for number, entry in enumerate(secret_values(self.terminals), 1):
+            terminal, sep, password = entry.partition(":")
+            if not (sep and terminal.strip() and password.strip()):
+                # Never echo the entry: it holds a password.
+                raise ValueError(f"TBANK_TERMINALS entry {number} is not terminal:password")
+            found.append((terminal.strip(), password.strip()))
+        keys = [t.strip() for t in self.terminal_key.split(",") if t.strip()]
+        if len(keys) == 1:
+            found += [(keys[0], password) for password in secret_values(self.password)]
+        return found
+
+    def passwords_of(self, terminal: str) -> list[str]:
+        return [password for key, password in self.pairs() if key == terminal]
 
 
 def token_text(value: Any) -> str | None:
@@ -93,16 +122,13 @@ def dedup_key(fields: Mapping[str, Any]) -> tuple[str, str]:
 class TBankProvider:
     name: ClassVar[str] = "tbank"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
-    verifies: ClassVar[str] = "Token (SHA-256 with the terminal password), TerminalKey"
+    verifies: ClassVar[str] = "Token (SHA-256 with the password of the body's TerminalKey)"
 
     def __init__(self, settings: TBankSettings | None = None) -> None:
         self.settings = settings or TBankSettings()
 
-    def _terminals(self) -> set[str]:
-        return {t.strip() for t in self.settings.terminal_key.split(",") if t.strip()}
-
     def configured(self) -> bool:
-        return bool(self._terminals() and secret_values(self.settings.password))
+        return bool(self.settings.pairs())
 
     def accept(self, request: InboundRequest) -> Accepted:
         if not self.configured():
@@ -115,14 +141,16 @@ class TBankProvider:
         given = fields.get("Token")
         if not isinstance(given, str) or not given:
             raise BadSignature("notification has no Token")
+        # Each terminal's notifications are signed with that terminal's own password.
+        passwords = self.settings.passwords_of(text_field(fields, "TerminalKey"))
+        if not passwords:
+            raise BadSignature("TerminalKey is not one of ours")
         ok = False
-        for password in secret_values(self.settings.password):
+        for password in passwords:  # no early exit: timing does not tell which matched
             expected = make_token(fields, password)
             ok |= hmac.compare_digest(given.lower().encode(), expected.encode())
         if not ok:
             raise BadSignature("Token does not match")
-        if text_field(fields, "TerminalKey") not in self._terminals():
-            raise BadSignature("TerminalKey is not one of ours")
         external_id, event_type = dedup_key(fields)
         if not digits(text_field(fields, "PaymentId")):
             raise MalformedBody("PaymentId must be a number")

@@ -1,8 +1,9 @@
 """YooKassa HTTP notifications: unsigned, so the worker re-fetches the object before acting.
 
-The receiver checks the source network (when configured) and the notification's shape;
-the body is a hint. The worker asks `GET /v3/payments/{id}` (or `/v3/refunds/{id}`) and
-normalizes what the API says.
+The receiver checks the source network (YooKassa's published networks by default; see
+pipeline/providers/unsigned.py) and the notification's shape; the body is a hint. The
+worker asks `GET /v3/payments/{id}` (or `/v3/refunds/{id}`) and normalizes what the API
+says, on every delivery: a repeat is checked again.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from pipeline.domain.money import minor_units
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.events.errors import PermanentError
 from pipeline.providers.base import Accepted, InboundRequest, MalformedBody, NotConfigured, Reply
-from pipeline.providers.config import ProviderSettings
-from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import fully_matches, json_object, require_media_type
+from pipeline.providers.unsigned import UnsignedSettings, require_guards
 from pipeline.settings import ENV_FILE, secret_values
 
 # Published by YooKassa for its notifications.
@@ -46,8 +46,11 @@ _STATUSES = {
 }
 
 
-class YooKassaSettings(ProviderSettings):
+class YooKassaSettings(UnsignedSettings):
     model_config = SettingsConfigDict(env_prefix="YOOKASSA_", env_file=ENV_FILE, extra="ignore")
+
+    # Only YooKassa's published networks may post (turn off for a local test setup only).
+    enforce_official_networks: bool = True
 
     shop_id: str = ""
     # API secret key(s) for the re-fetch; comma-separated while rotating (tried in order).
@@ -60,7 +63,10 @@ class YooKassaSettings(ProviderSettings):
 class YooKassaProvider:
     name: ClassVar[str] = "yookassa"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
-    verifies: ClassVar[str] = "source networks (optional); object re-fetched from the API"
+    verifies: ClassVar[str] = "official source networks, path token (optional); object re-fetched"
+    refetches: ClassVar[bool] = True
+    official_networks: ClassVar[tuple[str, ...]] = OFFICIAL_NETWORKS
+    guard_required: ClassVar[bool] = False
 
     def __init__(self, settings: YooKassaSettings | None = None) -> None:
         self.settings = settings or YooKassaSettings()
@@ -71,9 +77,7 @@ class YooKassaProvider:
     def accept(self, request: InboundRequest) -> Accepted:
         if not self.configured():
             raise NotConfigured(self.name)
-        require_source(
-            request.client_ip, self.settings.source_networks(OFFICIAL_NETWORKS), self.name
-        )
+        require_guards(self, request)
         require_media_type(request.headers, "application/json")
         notification = json_object(request.body)
         if notification.get("type") != "notification":

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from pipeline.domain.context import DomainContext
 from pipeline.domain.money import exponent
 from pipeline.providers.api.ports import AtolApi
-from pipeline.providers.atol import normalize_report
+from pipeline.providers.atol import AtolSettings, normalize_report
+from pipeline.providers.unsigned import callback_path
 from pipeline.receipts.service import on_receipt
 from pipeline.redaction import RemembersSecrets
 from pipeline.settings import ENV_FILE, get_settings
@@ -65,7 +66,7 @@ def atol_body(receipt: Receipt, payment: Payment, product: Product | None) -> di
     return {
         "external_id": receipt.external_id,
         "timestamp": datetime.now(UTC).strftime("%d.%m.%Y %H:%M:%S"),
-        "service": {"callback_url": f"{base}/webhooks/atol"},
+        "service": {"callback_url": base + callback_path("atol", AtolSettings())},
         "receipt": {
             "client": {"email": s.client_email or s.company_email},
             "company": {

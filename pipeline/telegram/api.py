@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from loguru import logger
 
 from pipeline.settings import Settings, get_settings
 
@@ -31,11 +32,44 @@ class TelegramError(Exception):
         return self.code == 429 or self.code >= 500
 
 
+class NoBotToken(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__("TELEGRAM_BOT_TOKEN is not set")
+
+
+def has_bot_token(settings: Settings | None = None) -> bool:
+    token = (settings or get_settings()).telegram_bot_token
+    return token is not None and bool(token.get_secret_value())
+
+
+_warned_without_token = False
+
+
+def waiting_for_token() -> bool:
+    """True (with one warning per process) while no token is set: Telegram-bound work
+    (notifications, alerts, the bot's updates) stays queued until it is configured."""
+    global _warned_without_token
+    if has_bot_token():
+        return False
+    if not _warned_without_token:
+        _warned_without_token = True
+        logger.warning(
+            "TELEGRAM_BOT_TOKEN is not set: notifications, alerts and bot updates wait "
+            "until it is (then restart the workers)"
+        )
+    return True
+
+
+def bot_api_or_wait() -> BotApi | None:
+    """The client, or None while no token is set (see waiting_for_token)."""
+    return None if waiting_for_token() else BotApi()
+
+
 class BotApi:
     def __init__(self, settings: Settings | None = None, client: httpx.Client | None = None):
         settings = settings or get_settings()
-        if settings.telegram_bot_token is None:
-            raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
+        if settings.telegram_bot_token is None or not has_bot_token(settings):
+            raise NoBotToken()
         token = settings.telegram_bot_token.get_secret_value()
         self._base = f"{settings.telegram_api_base.rstrip('/')}/bot{token}"
         self.client = client or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))

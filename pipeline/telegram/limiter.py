@@ -69,11 +69,25 @@ class RateLimiter:
             time.sleep(wait)
 
 
+# Telegram counts messages in windows (30 in any second, 1 a second per chat, 20 in any
+# minute per group). Sends paced exactly at the limit, or with a burst, put limit + 1 into
+# some window as soon as two of them arrive a little closer than they left (network and
+# scheduling jitter). Each interval is therefore stretched by this fraction, with no
+# burst: any window then holds at most the limit even when sends drift by up to
+# PACING_MARGIN of the window (100 ms of a second, 6 s of a group's minute).
+PACING_MARGIN = 0.1
+
+
 def telegram_limits(
     chat_id: int, global_rate: float, chat_rate: float, group_per_min: float
 ) -> list[Limit]:
-    """Telegram's limits for one message: overall, per chat, and per group (chat id < 0)."""
-    limits = [Limit("tg:global", global_rate, 2), Limit(f"tg:chat:{chat_id}", chat_rate)]
+    """Telegram's limits for one message: overall, per chat, and per group (chat id < 0),
+    each paced PACING_MARGIN below the configured rate."""
+    slower = 1.0 + PACING_MARGIN
+    limits = [
+        Limit("tg:global", global_rate / slower),
+        Limit(f"tg:chat:{chat_id}", chat_rate / slower),
+    ]
     if chat_id < 0:
-        limits.append(Limit(f"tg:group:{chat_id}", group_per_min / 60.0))
+        limits.append(Limit(f"tg:group:{chat_id}", group_per_min / 60.0 / slower))
     return limits

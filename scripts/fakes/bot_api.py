@@ -1,9 +1,9 @@
 """A fake Telegram Bot API server for whole-process tests, local runs and benchmarks.
 
 Serves `/bot<token>/<method>` with the real response shapes, enforces Telegram's
-sending limits with 429 + `retry_after` (30 messages/s overall, 1/s per chat, each with
-the short burst Telegram tolerates), answers 403 for users who blocked the bot and 400
-for unknown chats, and records every call. Control endpoints:
+sending limits with 429 + `retry_after` as sliding windows (at most 30 messages in any
+one second overall, 1 in any second per chat, 20 in any minute per group), answers 403
+for users who blocked the bot and 400 for unknown chats, and records every call. Control endpoints:
 `POST /_fake/config {"blocked": [...], "unknown": [...]}`, `GET /_fake/calls`,
 `GET /_fake/stats`, `POST /_fake/reset`.
 
@@ -13,6 +13,7 @@ Run: `python -m scripts.fakes.bot_api --port 8081`, then TELEGRAM_API_BASE=http:
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import json
 import math
@@ -28,27 +29,32 @@ SENDING = {"sendMessage", "sendInvoice", "copyMessage", "forwardMessage", "sendP
 BOT = {"id": 777000, "is_bot": True, "first_name": "Shop", "username": "shop_test_bot"}
 
 
-class Gcra:
-    """Generic cell rate: `rate` per second sustained, `burst` back to back."""
+class SlidingWindow:
+    """At most `limit` messages in any `window_s` seconds (a window ending at any moment),
+    which is how Telegram states its limits."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.interval = 1.0 / rate
-        self.allowance = (burst - 1) * self.interval
-        self.tat: dict[object, float] = {}
+    def __init__(self, limit: int, window_s: float = 1.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.sent: dict[object, collections.deque[float]] = {}
 
-    def check(self, key: object, now: float) -> float:
-        tat = max(self.tat.get(key, now), now)
-        wait = tat - now - self.allowance
-        if wait > 0:
-            return wait
-        self.tat[key] = tat + self.interval
-        return 0.0
+    def wait(self, key: object, now: float) -> float:
+        """0 if one more message now keeps every window within the limit, else how long
+        until it would. Charges nothing: `record` does, once every limit agrees."""
+        times = self.sent.setdefault(key, collections.deque())
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        return 0.0 if len(times) < self.limit else times[0] + self.window_s - now
+
+    def record(self, key: object, now: float) -> None:
+        self.sent.setdefault(key, collections.deque()).append(now)
 
 
 @dataclass
 class FakeState:
-    global_limit: Gcra = field(default_factory=lambda: Gcra(30.0, 3))
-    chat_limit: Gcra = field(default_factory=lambda: Gcra(1.0, 3))
+    global_limit: SlidingWindow = field(default_factory=lambda: SlidingWindow(30))
+    chat_limit: SlidingWindow = field(default_factory=lambda: SlidingWindow(1))
+    group_limit: SlidingWindow = field(default_factory=lambda: SlidingWindow(20, 60.0))
     blocked: set[int] = field(default_factory=set)
     unknown: set[int] = field(default_factory=set)
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -124,16 +130,20 @@ def handle(state: FakeState, method: str, params: dict[str, Any]) -> web.Respons
             if chat_id in state.unknown:
                 return error(400, "Bad Request: chat not found")
             now = time.monotonic()
-            wait = max(state.global_limit.check("all", now), 0.0)
-            if wait == 0:
-                wait = state.chat_limit.check(chat_id, now)
-                if wait > 0:  # undo the global charge: this message is refused
-                    state.global_limit.tat["all"] -= state.global_limit.interval
-            if wait > 0:
+            windows: list[tuple[SlidingWindow, object]] = [
+                (state.global_limit, "all"),
+                (state.chat_limit, chat_id),
+            ]
+            if chat_id < 0:
+                windows.append((state.group_limit, chat_id))
+            wait = max(limit.wait(key, now) for limit, key in windows)
+            if wait > 0:  # refused: no window is charged
                 state.limited += 1
                 return error(
                     429, f"Too Many Requests: retry after {math.ceil(wait)}", math.ceil(wait)
                 )
+            for limit, key in windows:
+                limit.record(key, now)
             return ok(_message(state, chat_id, params))
     if method == "getMe":
         return ok(BOT)

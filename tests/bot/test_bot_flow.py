@@ -19,8 +19,7 @@ from pipeline.telegram import updates
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import Order, Product, User
-from scripts.fakes.bot_api import FakeBotApiThread, Gcra
-from tests.support.services import TestServices
+from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +32,7 @@ def fake() -> Iterator[FakeBotApiThread]:
 @pytest.fixture
 def bot_env(
     fake: FakeBotApiThread,
-    services: TestServices,
+    private_redis_url: str,
     db: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
 ) -> sessionmaker[Session]:
@@ -41,10 +40,11 @@ def bot_env(
         fake.state.calls.clear()
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:test")
     monkeypatch.setenv("TELEGRAM_API_BASE", fake.url)
-    monkeypatch.setenv("REDIS_URL", services.redis_url)
+    # Flushed below: this session's own Redis, not the one other test runs share.
+    monkeypatch.setenv("REDIS_URL", private_redis_url)
     # The bot's replies wait on the shared limiter; pacing is exercised in tests/flows.
     monkeypatch.setenv("TELEGRAM_CHAT_RATE", "1000")
-    monkeypatch.setattr(fake.state, "chat_limit", Gcra(1000.0, 100))
+    monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
     redis_client().flushdb()
     import bot.updates as plugin
@@ -90,6 +90,8 @@ def test_start_registers_user_in_telegram_language(
         assert (user.telegram_id, user.language) == (501, "ru")
     texts = [c["text"] for c in fake.sent()]
     assert texts[0].startswith("Здравствуйте, Ann")
+    # No SHOP_NAME: the greeting reads as a sentence, with no gap where a name would be.
+    assert "  " not in texts[0] and " ." not in texts[0]
     assert "Сменить" in texts[1]
 
 
@@ -99,7 +101,7 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     # Neither our anti-flood nor Telegram's per-chat limit is under test here.
     monkeypatch.setenv("THROTTLE_BURST", "100")
     get_settings.cache_clear()
-    monkeypatch.setattr(fake.state, "chat_limit", Gcra(1000.0, 100))
+    monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
     with bot_env() as session:
         for payload in reversed(payloads):  # stored out of order

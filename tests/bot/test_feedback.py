@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.settings import get_settings
 from schema import FeedbackMessage, User
-from scripts.fakes.bot_api import FakeBotApiThread, Gcra
+from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
 from tests.bot.test_bot_flow import bot_env, fake, feed, message  # noqa: F401
 
 OPERATORS = -100777
@@ -25,7 +25,7 @@ def operators(
     monkeypatch.setenv("OPERATOR_CHAT_ID", str(OPERATORS))
     monkeypatch.setenv("THROTTLE_FEEDBACK_PER_HOUR", "2")
     monkeypatch.setenv("THROTTLE_BURST", "100")  # the anti-flood is not under test
-    monkeypatch.setattr(fake.state, "chat_limit", Gcra(1000.0, 100))
+    monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
     return bot_env
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -112,6 +113,17 @@ def test_only_nginx_is_public(base: dict[str, Any]) -> None:
                 assert port.endswith(":80")
             else:
                 assert PRIVATE_PORT.match(port), f"{name} publishes {port} publicly"
+
+
+def test_only_nginx_may_name_the_client(base: dict[str, Any]) -> None:
+    """The receiver believes X-Forwarded-For from nginx's fixed address alone, never
+    from every peer (uvicorn's FORWARDED_ALLOW_IPS="*")."""
+    receiver = base["services"]["receiver"]["environment"]
+    assert "FORWARDED_ALLOW_IPS" not in receiver
+    nginx = base["services"]["nginx"]["networks"]["default"]["ipv4_address"]
+    assert receiver["TRUSTED_PROXIES"] == nginx
+    [subnet] = base["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(nginx) in ipaddress.ip_network(subnet["subnet"])
 
 
 def test_no_literal_secrets() -> None:

@@ -191,3 +191,49 @@ def test_renderer_agrees_with_kustomize(
     ours = {key(r): decoded(r) for r in rendered[overlay]}
     for resource in theirs:
         assert decoded(resource) == ours[key(resource)], key(resource)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_ingress_reaches_the_receiver_from_outside(
+    rendered: dict[str, list[dict[str, Any]]], overlay: str
+) -> None:
+    """Every pod is behind a default deny; the only peers allowed from other namespaces
+    are the ingress controller's pods, to the receiver's HTTP port. So Flower, the
+    metrics ports and any database here are reachable from this namespace only."""
+    policies = by_kind(rendered[overlay], "NetworkPolicy")
+    deny = [
+        p
+        for p in policies.values()
+        if p["spec"]["podSelector"] == {} and "ingress" not in p["spec"]
+    ]
+    assert deny and deny[0]["spec"]["policyTypes"] == ["Ingress"]
+    receiver = {"app.kubernetes.io/name": "pipeline", "app.kubernetes.io/component": "receiver"}
+    for policy in policies.values():
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                assert "ipBlock" not in peer, policy["metadata"]["name"]
+                if "namespaceSelector" not in peer:
+                    continue  # a bare podSelector: this namespace only
+                assert policy["spec"]["podSelector"]["matchLabels"] == receiver
+                assert peer["namespaceSelector"]["matchLabels"] == {
+                    "kubernetes.io/metadata.name": "ingress-nginx"
+                }
+                assert peer["podSelector"]["matchLabels"]
+                assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+    peers = [
+        peer
+        for policy in policies.values()
+        for rule in policy["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+    ]
+    assert any("namespaceSelector" in peer for peer in peers), "the ingress is let in"
+
+
+def test_trusted_proxies_ship_empty_and_flower_has_a_login(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    for overlay in OVERLAYS:
+        config = by_kind(rendered[overlay], "ConfigMap")["pipeline-config"]
+        assert config["data"]["TRUSTED_PROXIES"] == ""
+    secret = by_kind(rendered["overlays/production"], "Secret")["pipeline-secrets"]
+    assert base64.b64decode(secret["data"]["FLOWER_BASIC_AUTH"]).decode().count(":") == 1

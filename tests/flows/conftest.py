@@ -116,10 +116,14 @@ def flow(
         "YOOKASSA_SHOP_ID": "54401",
         "YOOKASSA_SECRET_KEY": "test_key",
         "YOOKASSA_API_BASE": providers.url,
+        # The fake posts from this machine: allowed beside YooKassa's own networks.
+        "YOOKASSA_ALLOWED_NETWORKS": "127.0.0.1",
         "ATOL_LOGIN": "login",
         "ATOL_PASSWORD": "pass",
         "ATOL_GROUP_CODE": "group_1",
         "ATOL_API_BASE": providers.atol_url,
+        # Sent in each receipt's callback_url; the fake posts the report back to it.
+        "ATOL_CALLBACK_TOKEN": "flow-atol-callback-token",
         "FISCAL_REGISTER": "atol",
         "RECEIPT_COMPANY_INN": "5544332219",
         "RECEIPT_COMPANY_EMAIL": "shop@example.com",

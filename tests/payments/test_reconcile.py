@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.payments.reconcile import reconcile_payment, stale_payments
 from pipeline.providers.api.ports import use_provider_apis
+from pipeline.providers.tbank import make_token
 from pipeline.settings import get_settings
 from schema import Notification, Order, Payment
 from tests.payments.conftest import RecordingSender, run
@@ -151,3 +153,34 @@ def test_tbank_rejected_payment_ends_failed(
     assert b'"PaymentId":"700001"' in body.replace(b" ", b"") and b"Token" in body
     assert order_status(db, order) == "failed"
     assert kinds(db) == ["payment_failed"]
+
+
+@respx.mock
+def test_tbank_reconciliation_asks_every_configured_terminal(
+    db: sessionmaker[Session],
+    order: Order,
+    sent: RecordingSender,
+    providers: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TBANK_TERMINALS", "ShopA:pass-a,ShopB:pass-b")
+    payment_id = pending(db, order, "tbank", "700002")
+    not_ours = {"Success": False, "ErrorCode": "7", "Message": "Payment not found"}
+    confirmed = {
+        "Success": True,
+        "ErrorCode": "0",
+        "TerminalKey": "ShopB",
+        "Status": "CONFIRMED",
+        "PaymentId": "700002",
+        "OrderId": order.public_id,
+        "Amount": 10000,
+    }
+    route = respx.post("https://securepay.tinkoff.ru/v2/GetState").mock(
+        side_effect=[httpx.Response(200, json=not_ours), httpx.Response(200, json=confirmed)]
+    )
+    assert run(db, reconcile_payment, payment_id) == "succeeded"
+    asked = [json.loads(call.request.content) for call in route.calls]
+    assert [body["TerminalKey"] for body in asked] == ["ShopA", "ShopB"]
+    # Each request is signed with its own terminal's password.
+    for body, password in zip(asked, ["pass-a", "pass-b"], strict=True):
+        assert body["Token"] == make_token({k: v for k, v in body.items()}, password)

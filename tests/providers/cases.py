@@ -31,6 +31,8 @@ ENV: dict[str, str] = {
     "YOOKASSA_SHOP_ID": "100001",
     "YOOKASSA_SECRET_KEY": "test_yk_key_old,test_yk_key_new",
     "YOOKASSA_API_BASE": "https://yookassa.test",
+    # The test client is 127.0.0.1; test_networks covers the default (enforced).
+    "YOOKASSA_ENFORCE_OFFICIAL_NETWORKS": "false",
     "CLOUDPAYMENTS_API_SECRET": "cp-secret-old,cp-secret-new",
     "CLOUDKASSIR_API_SECRET": "ck-secret",
     "TBANK_TERMINAL_KEY": "1321054611234DEMO",
@@ -42,10 +44,12 @@ ENV: dict[str, str] = {
     "ATOL_PASSWORD": "atol-pass",
     "ATOL_GROUP_CODE": "v5-online-atol-ru_5179",
     "ATOL_API_BASE": "https://atol.test/possystem/v5",
+    "ATOL_CALLBACK_TOKEN": "atol-cb-old,atol-cb-new",
     "ORANGEDATA_INN": "7708806062",
     "ORANGEDATA_CLIENT_CERT": "/etc/pipeline/orangedata/client.crt",
     "ORANGEDATA_CLIENT_KEY": "/etc/pipeline/orangedata/client.key",
     "ORANGEDATA_API_BASE": "https://orangedata.test:12003",
+    "ORANGEDATA_CALLBACK_TOKEN": "od-cb-token",
 }
 
 
@@ -305,11 +309,17 @@ class AtolCase(Case):
     def valid(self) -> Request:
         return self.signed(fixture("atol", "callback_done.json"))
 
-    def signed(self, body: bytes) -> Request:
-        return Request("/webhooks/atol", body, {"Content-Type": JSON})
+    def signed(self, body: bytes, token: str = "atol-cb-new") -> Request:
+        return Request(f"/webhooks/atol/{token}".rstrip("/"), body, {"Content-Type": JSON})
 
     def tampered(self) -> Request | None:
         return None  # unsigned: the worker re-fetches
+
+    def wrong_secret(self) -> Request:
+        return self.signed(fixture("atol", "callback_done.json"), token="atol-cb-guess")
+
+    def missing_auth(self) -> Request:
+        return self.signed(fixture("atol", "callback_done.json"), token="")
 
 
 class OrangeDataCase(Case):
@@ -319,8 +329,11 @@ class OrangeDataCase(Case):
     def valid(self) -> Request:
         return self.signed(fixture("orangedata", "callback.json"))
 
-    def signed(self, body: bytes) -> Request:
-        return Request("/webhooks/orangedata", body, {"Content-Type": JSON})
+    def signed(self, body: bytes, token: str = "od-cb-token") -> Request:
+        return Request(f"/webhooks/orangedata/{token}".rstrip("/"), body, {"Content-Type": JSON})
+
+    def missing_auth(self) -> Request:
+        return self.signed(fixture("orangedata", "callback.json"), token="")
 
     def tampered(self) -> Request | None:
         return None  # unsigned: the worker re-fetches

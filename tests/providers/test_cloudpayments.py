@@ -8,7 +8,7 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 
-from tests.providers.cases import CloudKassirCase, CloudPaymentsCase, cp_sign, fixture
+from tests.providers.cases import CloudKassirCase, CloudPaymentsCase, Request, cp_sign, fixture
 from tests.providers.conftest import Send, drain, enqueued, running_receiver
 
 KINDS = {
@@ -32,14 +32,68 @@ def test_every_kind_is_answered_code_0(kind: str, receiver: Send, broker: str) -
     assert (envelope.event_type, envelope.external_id) == (kind, key)
 
 
-def test_x_content_hmac_over_the_url_decoded_body(receiver: Send, broker: str) -> None:
-    case = CloudPaymentsCase()
+def _x_content_hmac_only() -> Request:
     body = fixture("cloudpayments", "pay.txt")
     decoded = unquote_to_bytes(body.replace(b"+", b" "))
-    request = case.valid().with_headers(
-        Content_HMAC=None, X_Content_HMAC=cp_sign("cp-secret-old", decoded)
+    return (
+        CloudPaymentsCase()
+        .valid()
+        .with_headers(Content_HMAC=None, X_Content_HMAC=cp_sign("cp-secret-old", decoded))
     )
-    assert receiver(request).json() == {"code": 0}
+
+
+def test_x_content_hmac_alone_is_refused_by_default(receiver: Send, broker: str) -> None:
+    response = receiver(_x_content_hmac_only())
+    assert response.status_code == 401
+    assert "Content-HMAC is required" in response.json()["detail"]
+    assert enqueued(broker) == 0
+
+
+def test_x_content_hmac_over_the_url_decoded_body_when_allowed(
+    broker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOUDPAYMENTS_ALLOW_X_CONTENT_HMAC_ONLY", "true")
+    with running_receiver(broker) as (_, send):
+        assert send(_x_content_hmac_only()).json() == {"code": 0}
+    assert enqueued(broker) == 1
+
+
+def test_content_hmac_decides_when_present(broker: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A wrong Content-HMAC is not rescued by a right X-Content-HMAC, even when allowed.
+    monkeypatch.setenv("CLOUDPAYMENTS_ALLOW_X_CONTENT_HMAC_ONLY", "true")
+    request = _x_content_hmac_only().with_headers(Content_HMAC=cp_sign("cp-secret-old", b"x"))
+    with running_receiver(broker) as (_, send):
+        assert send(request).status_code == 401
+    assert enqueued(broker) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ("fail.txt", "pay"),  # a signed decline replayed as a payment
+        ("fail.txt", "confirm"),
+        ("pay_authorized.txt", "confirm"),  # a hold is not a capture
+        ("pay.txt", "fail"),
+        ("pay.txt", "refund"),
+        ("pay.txt", "cancel"),
+        ("check.txt", "cancel"),
+        ("check.txt", "pay"),
+        ("refund.txt", "pay"),
+        ("cancel.txt", "refund"),
+    ],
+)
+def test_a_signed_body_of_one_kind_is_refused_at_another(
+    body: str, kind: str, receiver: Send, broker: str
+) -> None:
+    response = receiver(CloudPaymentsCase(kind, body).valid())
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == 13
+    assert f"not a {kind} notification" in response.json()["detail"]
+    assert enqueued(broker) == 0
+
+
+def test_an_authorized_pay_is_a_pay(receiver: Send, broker: str) -> None:
+    assert receiver(CloudPaymentsCase("pay", "pay_authorized.txt").valid()).json() == {"code": 0}
     assert enqueued(broker) == 1
 
 

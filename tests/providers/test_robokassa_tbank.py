@@ -11,8 +11,8 @@ import pytest
 
 from pipeline.providers.parsing import json_lexemes
 from pipeline.providers.robokassa import signature
-from pipeline.providers.tbank import make_token
-from tests.providers.cases import RobokassaCase, TBankCase, fixture
+from pipeline.providers.tbank import TBankSettings, make_token
+from tests.providers.cases import RobokassaCase, TBankCase, fixture, fixture_json
 from tests.providers.conftest import Send, drain, enqueued, running_receiver
 
 
@@ -99,6 +99,40 @@ def test_tbank_previous_password_still_accepted(receiver: Send) -> None:
     case = TBankCase()
     fields = case.notification("tb-pass-old")
     assert receiver(case.signed(json.dumps(fields).encode())).text == "OK"
+
+
+def _tbank_body(terminal: str, password: str) -> bytes:
+    fields = fixture_json("tbank", "payment_confirmed.json") | {"TerminalKey": terminal}
+    fields["Token"] = make_token(json_lexemes(json.dumps(fields).encode()), password)
+    return json.dumps(fields).encode()
+
+
+def test_tbank_each_terminal_is_checked_with_its_own_password(
+    broker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TBANK_TERMINALS", "ShopA:pass-a, ShopB:pass-b, ShopB:pass-b2")
+    with running_receiver(broker) as (_, send):
+        assert send(TBankCase().signed(_tbank_body("ShopA", "pass-a"))).text == "OK"
+        assert send(TBankCase().signed(_tbank_body("ShopB", "pass-b2"))).text == "OK"
+        # Terminal B's password does not sign terminal A's notifications.
+        assert send(TBankCase().signed(_tbank_body("ShopA", "pass-b"))).status_code == 401
+        assert send(TBankCase().signed(_tbank_body("ShopC", "pass-a"))).status_code == 401
+        # The older single-terminal settings keep working beside the pairs.
+        assert send(TBankCase().valid()).text == "OK"
+    assert enqueued(broker) == 3
+
+
+def test_tbank_ambiguous_or_malformed_settings_fail_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TBANK_TERMINAL_KEY", "ShopA,ShopB")
+    with pytest.raises(ValueError, match="TBANK_TERMINALS=terminal:password"):
+        TBankSettings()
+    monkeypatch.delenv("TBANK_PASSWORD")
+    monkeypatch.setenv("TBANK_TERMINALS", "ShopA:pass-a,no-colon-secret")
+    with pytest.raises(ValueError, match="entry 2 is not") as error:
+        TBankSettings()
+    assert "no-colon-secret" not in str(error.value)
 
 
 def test_tbank_other_terminal_is_rejected(receiver: Send, broker: str) -> None:

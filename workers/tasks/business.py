@@ -27,7 +27,7 @@ from pipeline.receipts.atol_register import AtolRegister
 from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
 from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
-from pipeline.telegram.api import BotApi
+from pipeline.telegram.api import bot_api_or_wait
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Notification
 from workers.celery_app import app
@@ -90,8 +90,11 @@ def reconcile_payments(self: LoggedTask) -> int:
 
 @app.task(name=TASK_SEND_NOTIFICATIONS, base=LoggedTask, bind=True)
 def send_notifications(self: LoggedTask) -> int:
+    api = bot_api_or_wait()
+    if api is None:  # no token: the rows stay pending, quietly (one warning)
+        return 0
     limiter = RateLimiter(redis_client())
-    handled = send_due(sessions(), BotApi(), limiter, budget_s=SEND_BUDGET_S)
+    handled = send_due(sessions(), api, limiter, budget_s=SEND_BUDGET_S)
     if handled and _more_due():
         send_task(TASK_SEND_NOTIFICATIONS, NOTIFY)
     return handled

@@ -1,0 +1,44 @@
+"""Without TELEGRAM_BOT_TOKEN, Telegram-bound work waits: one warning, no traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from pipeline.settings import get_settings
+from pipeline.telegram import api
+
+
+def test_telegram_bound_tasks_wait_quietly_without_a_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workers.tasks.business import send_notifications
+    from workers.tasks.telegram import handle_chat_updates
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    monkeypatch.setattr(api, "_warned_without_token", False)
+    get_settings.cache_clear()
+    records: list[dict[str, Any]] = []
+    sink = logger.add(lambda message: records.append(message.record), level="WARNING")
+    try:
+        # Beat runs the sweep every few seconds; none of the runs may raise.
+        assert [send_notifications() for _ in range(3)] == [0, 0, 0]
+        assert handle_chat_updates(42) == 0  # a stored update waits for the token
+    finally:
+        logger.remove(sink)
+        get_settings.cache_clear()
+    assert len(records) == 1, [r["message"] for r in records]
+    assert "TELEGRAM_BOT_TOKEN is not set" in records[0]["message"]
+    assert records[0]["exception"] is None
+
+
+def test_the_client_still_refuses_to_be_built_without_a_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    get_settings.cache_clear()
+    with pytest.raises(api.NoBotToken):
+        api.BotApi()
+    get_settings.cache_clear()
