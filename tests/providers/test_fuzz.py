@@ -146,8 +146,8 @@ NOW = 1_700_000_000
 @example(
     Request("/webhooks/tbank", b'{"TerminalKey": "x", "Token": "ab", "A": "\\ud800"}', JSON_HEADERS)
 )
-@example(Request("/webhooks/atol", b'{"uuid": "a-1", "status": []}', JSON_HEADERS))
-@example(Request("/webhooks/atol", b'{"uuid": "a-1", "status": {}}', JSON_HEADERS))
+@example(Request("/webhooks/atol/atol-cb-new", b'{"uuid": "a-1", "status": []}', JSON_HEADERS))
+@example(Request("/webhooks/atol/atol-cb-new", b'{"uuid": "a-1", "status": {}}', JSON_HEADERS))
 @example(
     Request(
         "/webhooks/robokassa",

@@ -29,12 +29,12 @@ FATAL = [
      401),
     (Request("/webhooks/tbank", b'{"TerminalKey": "x", "Token": "ab", "A": "\\ud800"}', JSON),
      400),
-    (Request("/webhooks/atol", b'{"uuid": "a-1", "status": []}', JSON), 400),
-    (Request("/webhooks/atol", b'{"uuid": "a-1", "status": {}}', JSON), 400),
+    (Request("/webhooks/atol/atol-cb-new", b'{"uuid": "a-1", "status": []}', JSON), 400),
+    (Request("/webhooks/atol/atol-cb-new", b'{"uuid": "a-1", "status": {}}', JSON), 400),
     (Request("/webhooks/robokassa", b"OutSum=1e999990&InvId=1&SignatureValue=00", FORM), 400),
     (Request("/webhooks/yookassa", json.dumps({"type": "notification", "event":
              "payment.succeeded", "object": {"id": "abc\n"}}).encode(), JSON), 400),
-    (Request("/webhooks/atol", b'{"uuid": "abc\\n", "status": "done"}', JSON), 400),
+    (Request("/webhooks/atol/atol-cb-new", b'{"uuid": "abc\\n", "status": "done"}', JSON), 400),
 ]  # fmt: skip
 
 
