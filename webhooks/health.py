@@ -8,6 +8,7 @@ import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from pipeline.version import __version__
 from schema.session import libpq_url
 
 router = APIRouter()
@@ -22,7 +23,7 @@ async def _database(url: str) -> None:
 
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+    return {"status": "ok", "version": __version__}
 
 
 @router.get("/readyz")
