@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
+from pipeline import metrics
 from pipeline.messaging.batching import BatchingPublisher
 from pipeline.messaging.publisher import make_sender
 from pipeline.providers.base import Provider, WebhookRejected
@@ -106,6 +107,7 @@ def create_app(
     app.include_router(metrics_router)
     for provider in registry:
         _provider_routes(app, provider, rejections)
+    metrics.initialize_series(registry.names(), receiver=True)
     return app
 
 
