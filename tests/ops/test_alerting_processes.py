@@ -141,8 +141,11 @@ def poison_webhooks(stack: Stack, count: int = 3) -> None:
     """YooKassa notifications of payments the provider does not know: the re-fetch is
     answered 404, final, and the events go dead."""
     for _ in range(count):
-        body = {"type": "notification", "event": "payment.succeeded"}
-        body["object"] = {"id": f"unknown-{uuid.uuid4()}", "status": "succeeded"}
+        body = {
+            "type": "notification",
+            "event": "payment.succeeded",
+            "object": {"id": f"unknown-{uuid.uuid4()}", "status": "succeeded"},
+        }
         answer = httpx.post(f"{stack.receiver}/webhooks/yookassa", json=body, timeout=10)
         assert answer.status_code == 200, answer.text
 
@@ -165,7 +168,7 @@ def test_dead_events_alert_through_prometheus_and_alertmanager_then_resolve(
 
 
 def dashboard_queries() -> list[str]:
-    queries = []
+    queries: list[str] = []
     for path in sorted((ROOT / "docker/grafana/dashboards").glob("*.json")):
         for panel in json.loads(path.read_text())["panels"]:
             queries.extend(target["expr"] for target in panel.get("targets", []))

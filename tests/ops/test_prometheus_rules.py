@@ -30,7 +30,7 @@ def _run(*args: str | Path) -> str:
 
 
 def alert_names() -> set[str]:
-    names = set()
+    names: set[str] = set()
     for path in RULES:
         for group in yaml.safe_load(path.read_text())["groups"]:
             names.update(rule["alert"] for rule in group["rules"] if "alert" in rule)
@@ -39,7 +39,8 @@ def alert_names() -> set[str]:
 
 def rule_test_cases() -> tuple[set[str], set[str]]:
     """Alert names with an expected firing, and with an expected silence."""
-    fires, silent = set(), set()
+    fires: set[str] = set()
+    silent: set[str] = set()
     for path in RULE_TESTS:
         for test in yaml.safe_load(path.read_text())["tests"]:
             case: dict[str, Any]
