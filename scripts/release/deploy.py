@@ -125,15 +125,12 @@ class ComposeTarget:
     def __init__(self, shell: Shell, host: str, directory: str, ref: str | None = None) -> None:
         self.shell, self.host, self.directory, self.ref = shell, host, directory, ref
 
+    def _ssh(self, command: str) -> list[str]:
+        cd = f"cd {shlex.quote(self.directory)}"
+        return ["ssh", "-o", "BatchMode=yes", self.host, f"{cd} && {command}"]
+
     def _remote(self, command: str, check: bool = True) -> str:
-        args = [
-            "ssh",
-            "-o",
-            "BatchMode=yes",
-            self.host,
-            f"cd {shlex.quote(self.directory)} && {command}",
-        ]
-        return self.shell.run(args, check=check)
+        return self.shell.run(self._ssh(command), check=check)
 
     def _compose(self, release: str, *args: str) -> str:
         files = " ".join(f"-f {f}" for f in COMPOSE_FILES)
@@ -160,17 +157,10 @@ class ComposeTarget:
         self._remote(command, check=False)
 
     def healthy(self, service: str, release: str) -> bool:
-        command = self._compose(
-            release, "ps", "--status", "running", "--format", "{{.Health}}", service
-        )
-        args = [
-            "ssh",
-            "-o",
-            "BatchMode=yes",
-            self.host,
-            f"cd {shlex.quote(self.directory)} && {command} | grep -qx healthy",
-        ]
-        return self.shell.ok(args)
+        # Every container of the service (workers may be scaled) reports healthy.
+        health = self._compose(release, "ps", "--format", "{{.Health}}", service)
+        check = f'states="$({health})" && [ -n "$states" ] && ! echo "$states" | grep -vqx healthy'
+        return self.shell.ok(self._ssh(check))
 
     def record(self, release: str) -> None:
         self._remote(f"mkdir -p .deploy && echo {shlex.quote(release)} > .deploy/image")

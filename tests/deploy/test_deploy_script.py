@@ -195,3 +195,37 @@ def test_local_target_rolls_back_when_the_health_gate_fails(local_env: dict[str,
     assert third.returncode == 1 and "migrations failed on v3" in third.stderr
     assert "+ stop" not in third.stdout  # nothing was restarted
     assert httpx.get(healthz, timeout=5).status_code == 200
+
+
+def test_compose_rollback_over_a_stand_in_ssh(tmp_path: Path) -> None:
+    """An `ssh` that runs nothing remotely: it logs each command, knows the previous image
+    and reports the worker on the new image unhealthy."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "ssh.log"
+    (bin_dir / "ssh").write_text(
+        "#!/bin/sh\n"
+        'eval "last=\\${$#}"\n'
+        f'printf "%s\\n" "$last" >> {log}\n'
+        'case "$last" in\n'
+        '  *"cat .deploy/image"*) echo ghcr.io/acme/pipeline:1.2.2 ;;\n'
+        '  *"PIPELINE_IMAGE=ghcr.io/acme/pipeline:1.2.3"*"ps --format"*worker*) exit 1 ;;\n'
+        "esac\n"
+    )
+    (bin_dir / "ssh").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = _run(
+        "--gate-timeout", "0", "compose", "--host", "deploy@203.0.113.10", "--dir", "/srv/p",
+        "--image", "ghcr.io/acme/pipeline:1.2.3", env=env,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    ups = [line for line in log.read_text().splitlines() if " up -d " in line]
+    moved = [(u.split("PIPELINE_IMAGE=")[1].split()[0], u.split()[-1]) for u in ups]
+    assert moved == [
+        ("ghcr.io/acme/pipeline:1.2.3", "receiver"),
+        ("ghcr.io/acme/pipeline:1.2.3", "worker"),
+        ("ghcr.io/acme/pipeline:1.2.2", "worker"),
+        ("ghcr.io/acme/pipeline:1.2.2", "receiver"),
+    ]
+    assert ".deploy/image" not in log.read_text().splitlines()[-1]  # 1.2.3 never recorded
+    assert "rolled back to ghcr.io/acme/pipeline:1.2.2" in done.stdout
