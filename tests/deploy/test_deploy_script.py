@@ -174,6 +174,7 @@ def local_env(
     _run("local", "--state-dir", str(state), "--stop", env=env)
 
 
+@pytest.mark.process
 def test_local_target_rolls_back_when_the_health_gate_fails(local_env: dict[str, str]) -> None:
     state = Path(local_env["STATE"])
     local = ["--gate-timeout", "30", "local", "--state-dir", str(state)]

@@ -43,7 +43,7 @@ DOCS = "https://docs.example.com"
 # EventsDead looks back 15 minutes; 20 s lets the test see it resolve.
 WINDOWS = {"EventsDead": "20s"}
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(600)]
 
 
 @dataclass
