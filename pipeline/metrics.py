@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from prometheus_client import (
@@ -105,6 +106,17 @@ def metric_names() -> set[str]:
             else:
                 names.add(family.name)
     return names
+
+
+def initialize_series(sources: Iterable[str], *, receiver: bool = False) -> None:
+    """Per-source counters exist from the start, at 0: a series that is born at 1 shows no
+    `increase()`, so the first dead event of a source would never fire EventsDead."""
+    for source in sources:
+        if receiver:
+            SIGNATURE_REJECTIONS.labels(source)
+        else:
+            EVENTS_DEAD.labels(source)
+            EVENT_RETRIES.labels(source)
 
 
 def prepare_multiprocess_dir(path: Path) -> None:

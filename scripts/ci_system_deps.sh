@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# System packages some tests use when present: nginx (tests/deploy/test_nginx.py) and
-# openssl (its TLS variant). Installs them with apt-get when running as root on a
+# System packages some tests use when present: nginx (tests/deploy/test_nginx.py),
+# openssl (its TLS variant), and Prometheus with Alertmanager (promtool, amtool and the
+# whole-process alert test in tests/ops/monitoring/). Installs them with apt-get when running as root on a
 # Debian-like system; otherwise, or when that fails, says so and exits 0: the tests
 # that need them skip with a message.
 set -u
@@ -8,6 +9,8 @@ set -u
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

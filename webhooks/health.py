@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from loguru import logger
 
+from pipeline.version import __version__
 from schema.session import libpq_url
 
 router = APIRouter()
@@ -23,7 +24,7 @@ async def _database(url: str) -> None:
 
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+    return {"status": "ok", "version": __version__}
 
 
 @router.get("/readyz")

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from pipeline import metrics
 from pipeline.messaging.batching import BatchingPublisher
 from pipeline.messaging.publisher import make_sender
 from pipeline.providers.base import Provider, WebhookRejected
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(metrics_router)
     for provider in registry:
         _provider_routes(app, provider, rejections)
+    metrics.initialize_series(registry.names(), receiver=True)
     return app
 
 

@@ -26,6 +26,10 @@ def start_exporter(port: int) -> None:
         return
     from prometheus_client import start_http_server
 
+    from pipeline.providers.registry import default_registry
+
+    metrics.initialize_series(default_registry().names())
+
     registry = metrics.registry()
     try:
         if registry is not None:

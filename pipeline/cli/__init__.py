@@ -27,6 +27,23 @@ app.command("broadcast")(business.broadcast)
 app.add_typer(backup.app, name="backup")
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from pipeline.version import __version__
+
+        typer.echo(f"pipeline {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Webhook pipeline for Telegram-bot businesses."""
+
+
 @app.command("migrate")
 def migrate(data_dir: Path | None = DataDirOption) -> None:
     """Apply database migrations."""

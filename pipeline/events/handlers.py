@@ -72,6 +72,7 @@ BUILTIN_MODULES = (
     "pipeline.events.builtin_handlers",
     "pipeline.events.provider_handlers",
     "pipeline.payments.wiring",
+    "pipeline.alerts.prometheus",
 )
 
 

@@ -23,6 +23,7 @@ BUILTIN: tuple[str, ...] = (
     "pipeline.providers.robokassa:RobokassaProvider",
     "pipeline.providers.atol:AtolProvider",
     "pipeline.providers.orangedata:OrangeDataProvider",
+    "pipeline.providers.alertmanager:AlertmanagerProvider",
 )
 
 

@@ -1,7 +1,7 @@
 """A small kustomize renderer for the subset that k8s/ uses.
 
 Supported: resources (files and directories), namespace, labels, images, replicas,
-configMapGenerator / secretGenerator (literals and env files, with
+configMapGenerator / secretGenerator (literals, env files and files, with
 `disableNameSuffixHash: true`, behavior create or merge) and strategic-merge patches.
 Anything else raises, so the renderer never silently ignores what a kustomization says.
 Where `kustomize` or `kubectl` is installed, the tests compare against it.
@@ -114,6 +114,9 @@ def generate(directory: Path, kind: str, spec: dict[str, Any], resources: list[R
             if line.strip() and not line.lstrip().startswith("#"):
                 key, _, value = line.partition("=")
                 data[key.strip()] = value
+    for name in spec.get("files", []):
+        key, _, path = name.rpartition("=")
+        data[key or Path(path).name] = (directory / path).read_text()
     is_secret = kind == "secretGenerator"
     if is_secret:
         data = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 FILES = ("compose.yaml", "compose.prod.yaml", "compose.worker.yaml")
 APP_ROLES = {"migrate", "receiver", "worker", "beat", "flower"}
-EXPECTED = APP_ROLES | {"postgres", "redis", "nginx", "prometheus", "grafana"}
+EXPECTED = APP_ROLES | {"postgres", "redis", "nginx", "prometheus", "grafana", "alertmanager"}
 PRIVATE_PORT = re.compile(r"^\$\{PRIVATE_BIND_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$")
 
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The oldest Kubernetes release the manifests support, and the newest with schemas.
 VERSIONS = ("1.29.0", kubernetes_validate.utils.latest_version())
 ROLES = {"receiver", "worker", "beat", "flower", "migrate"}
-OVERLAYS = ("base", "overlays/production")
+OVERLAYS = ("base", "overlays/production", "monitoring")
 
 
 def tree(tmp_path: Path) -> Path:
@@ -237,3 +237,23 @@ def test_trusted_proxies_ship_empty_and_flower_has_a_login(
         assert config["data"]["TRUSTED_PROXIES"] == ""
     secret = by_kind(rendered["overlays/production"], "Secret")["pipeline-secrets"]
     assert base64.b64decode(secret["data"]["FLOWER_BASIC_AUTH"]).decode().count(":") == 1
+
+
+def test_alertmanager_routes_to_the_receiver(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    monitoring = rendered["monitoring"]
+    config = yaml.safe_load(
+        by_kind(monitoring, "ConfigMap")["pipeline-alertmanager"]["data"]["alertmanager.yml"]
+    )
+    (webhook,) = config["receivers"][0]["webhook_configs"]
+    receiver = by_kind(rendered["overlays/production"], "Service")["pipeline-receiver"]
+    assert webhook["url"] == f"http://{receiver['metadata']['name']}/webhooks/alertmanager"
+    deployment = by_kind(monitoring, "Deployment")["pipeline-alertmanager"]
+    (token,) = [v for v in pod_spec(deployment)["volumes"] if v["name"] == "token"]
+    secret_keys = set(
+        by_kind(rendered["overlays/production"], "Secret")["pipeline-secrets"]["data"]
+    )
+    assert {item["key"] for item in token["secret"]["items"]} <= secret_keys
+    service = by_kind(monitoring, "Service")["pipeline-alertmanager"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert {r["metadata"]["namespace"] for r in monitoring} == {"pipeline"}

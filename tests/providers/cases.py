@@ -50,6 +50,8 @@ ENV: dict[str, str] = {
     "ORANGEDATA_CLIENT_KEY": "/etc/pipeline/orangedata/client.key",
     "ORANGEDATA_API_BASE": "https://orangedata.test:12003",
     "ORANGEDATA_CALLBACK_TOKEN": "od-cb-token",
+    "ALERTMANAGER_WEBHOOK_TOKEN": "am-token-old,am-token-new",
+    "ALERTMANAGER_WEBHOOK_PASSWORD": "am-pass",
 }
 
 
@@ -345,6 +347,56 @@ class OrangeDataCase(Case):
         return self.signed(json.dumps(document).encode())
 
 
+def alertmanager_notification(status: str = "firing", **alert: Any) -> dict[str, Any]:
+    """An Alertmanager webhook (payload version 4) with one alert."""
+    one = {
+        "status": status,
+        "labels": {"alertname": "EventsDead", "severity": "warning", "source": "stripe"},
+        "annotations": {"summary": "stripe: events went dead", "runbook": "operations/alerts/"},
+        "startsAt": "2026-01-02T10:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-01-02T10:30:00Z",
+        "generatorURL": "http://prometheus:9090/graph",
+        "fingerprint": "a1b2c3d4e5f60718",
+        **alert,
+    }
+    return {
+        "version": "4",
+        "groupKey": '{}:{alertname="EventsDead"}',
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "pipeline",
+        "groupLabels": {"alertname": "EventsDead"},
+        "commonLabels": one["labels"],
+        "commonAnnotations": one["annotations"],
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [one],
+    }
+
+
+class AlertmanagerCase(Case):
+    provider = "alertmanager"
+    success_body = b'{"ok":true}'
+
+    def valid(self) -> Request:
+        return self.signed(json.dumps(alertmanager_notification()).encode())
+
+    def tampered(self) -> Request | None:
+        return None  # a shared token, not a signature over the body
+
+    def signed(self, body: bytes, token: str = "am-token-new") -> Request:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": JSON}
+        return Request("/webhooks/alertmanager", body, headers)
+
+    def wrong_secret(self) -> Request:
+        return self.signed(json.dumps(alertmanager_notification()).encode(), token="nope")
+
+    def missing_auth(self) -> Request:
+        return self.valid().with_headers(Authorization=None)
+
+    def malformed(self) -> Request:
+        return self.signed(b'{"version": "4", "status": "firing", "alerts": []}')
+
+
 CASES: dict[str, Case] = {
     case.provider: case
     for case in (
@@ -357,5 +409,6 @@ CASES: dict[str, Case] = {
         RobokassaCase(),
         AtolCase(),
         OrangeDataCase(),
+        AlertmanagerCase(),
     )
 }

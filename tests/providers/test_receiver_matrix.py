@@ -104,4 +104,5 @@ def _credentials(name: str) -> list[str]:
         "robokassa": ["ROBOKASSA_PASSWORD2"],
         "atol": ["ATOL_PASSWORD"],
         "orangedata": ["ORANGEDATA_CLIENT_CERT"],
+        "alertmanager": ["ALERTMANAGER_WEBHOOK_TOKEN", "ALERTMANAGER_WEBHOOK_PASSWORD"],
     }[name]

@@ -17,8 +17,8 @@ from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTED = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
-BUILT_IN = ["atol", "cloudkassir", "cloudpayments", "orangedata", "robokassa", "stripe",
-            "tbank", "telegram", "yookassa"]  # fmt: skip
+BUILT_IN = ["alertmanager", "atol", "cloudkassir", "cloudpayments", "orangedata", "robokassa",
+            "stripe", "tbank", "telegram", "yookassa"]  # fmt: skip
 
 
 def _env_names(settings: BaseSettings) -> set[str]:

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from pipeline.messaging.queues import INGEST
 from pipeline.settings import get_settings
+from pipeline.version import __version__
 from tests.support.broker import purge, queued
 from tests.support.signing import (
     stripe_event,
@@ -129,7 +130,7 @@ def test_oversized_body_is_413_declared_or_streamed(client: TestClient, broker_u
 
 def test_unknown_provider_is_404_and_health_answers(client: TestClient) -> None:
     assert client.post("/webhooks/nobody", content=b"{}").status_code == 404
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "version": __version__}
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"broker": "ok", "database": "ok"}
