@@ -23,11 +23,13 @@ def http_answer(exc: StarletteHTTPException) -> JSONResponse:
 
 
 def loggable_path(request: Request) -> str:
-    """The matched route's template (`/webhooks/atol/{kind}`), not the path itself: an
-    unsigned provider's callback path carries its secret token."""
-    route = request.scope.get("route")
-    template = getattr(route, "path", None)
-    return template if isinstance(template, str) else request.url.path
+    """The path with its `{kind}` segment shown as a placeholder: an unsigned provider's
+    callback path carries its secret token there."""
+    kind = request.path_params.get("kind")
+    path = request.url.path
+    if isinstance(kind, str) and kind and path.endswith("/" + kind):
+        return path[: -len(kind)] + "{kind}"
+    return path
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -26,7 +26,7 @@ ALERT_CHAT = -100_500
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBotApiThread]:
     server = FakeBotApiThread()
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:alerts")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:alert-delivery-token")
     monkeypatch.setenv("TELEGRAM_API_BASE", server.url)
     monkeypatch.setenv("ALERT_CHAT_ID", str(ALERT_CHAT))
     get_settings.cache_clear()

@@ -90,6 +90,8 @@ def stack(
         YOOKASSA_SHOP_ID="54401",
         YOOKASSA_SECRET_KEY="test_key",
         YOOKASSA_API_BASE=providers.url,
+        # The test posts from 127.0.0.1, not from YooKassa's networks.
+        YOOKASSA_ENFORCE_OFFICIAL_NETWORKS="false",
         WORKER_METRICS_PORT=str(worker_port),
         DATA_DIR=str(logs),
         LOG_LEVEL="INFO",  # the worker's " ready." line

@@ -40,6 +40,7 @@ KNOWN["STRIPE_WEBHOOK_SECRET"] = STRIPE_SECRET
 SPECIAL = {
     "SENTRY_DSN": "https://sentrykey0canary0{n}@sentry.invalid/1",
     "FLOWER_BASIC_AUTH": "ops:flower-canary-{n}",
+    "TBANK_TERMINALS": "9999000011112222:tbank-terminal-canary-{n}",
 }
 DB_PASSWORD = "db-canary-password-71"
 
@@ -132,6 +133,13 @@ def requests(secrets: dict[str, str]) -> list[Request]:
         ]
         valid = case.valid()
         variants += [replace(valid, path=valid.path + "/extra"), replace(valid, method="GET")]
+        if case.provider == "yookassa":  # its path token is one of the secrets set here
+            token = secrets["YOOKASSA_CALLBACK_TOKEN"]
+            variants = [
+                replace(v, path=v.path.replace("/yookassa", f"/yookassa/{token}", 1))
+                for v in variants
+                if v is not None
+            ]
         sent += [v for v in variants if v is not None]
     json_headers = {"Content-Type": "application/json"}
     now = int(time.time())
