@@ -33,6 +33,7 @@ from pipeline.settings import ENV_FILE
 INN = re.compile(r"^(\d{10}|\d{12})$")
 # Document ids are the merchant's (1-64 characters); they are URL-quoted on re-fetch.
 MAX_ID_LENGTH = 64
+EVENT_TYPES = ("receipt",)
 
 
 class OrangeDataSettings(ProviderSettings):
