@@ -116,6 +116,8 @@ def flow(
         "YOOKASSA_SHOP_ID": "54401",
         "YOOKASSA_SECRET_KEY": "test_key",
         "YOOKASSA_API_BASE": providers.url,
+        # The fake YooKassa is a test shop: its payments say `test: true`.
+        "ALLOW_TEST_PAYMENTS": "true",
         "ATOL_LOGIN": "login",
         "ATOL_PASSWORD": "pass",
         "ATOL_GROUP_CODE": "group_1",
