@@ -4,32 +4,19 @@ A payment names its order through a reference the payer can often choose (CloudP
 `InvoiceId`, a Payment Link's `client_reference_id`, a T-Bank `OrderId`), so a genuine,
 signed payment proves only that money moved, not that it paid for this order. It moves
 the order only when currency, amount, provider, mode and the order's state agree.
-
-Which providers an order allows follows from how it was created (`orders.payment_method`):
-`telegram` (a card invoice) and `stars` allow Telegram; a provider's name allows that
-provider; `any` allows every configured provider (orders created outside the bot for a
-payment page that offers several).
+Which providers an order allows: `pipeline.payments.order_rules`.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from pipeline.notifications.announce import format_amount
+from pipeline.payments.order_rules import OPEN, SETTLED, allows, expired
 from pipeline.payments.state import Transition, is_paid
 from pipeline.settings import get_settings
 from schema.orders import Order
-
-ANY_PROVIDER = "any"
-METHOD_PROVIDERS: dict[str, frozenset[str]] = {
-    "telegram": frozenset({"telegram"}),
-    "stars": frozenset({"telegram"}),
-}
-# A payment may still settle these; a failed or canceled attempt leaves the order payable.
-OPEN = frozenset({"created", "pending", "failed", "canceled"})
-SETTLED = frozenset({"paid", "partially_refunded", "refunded"})
 
 
 class Outcome(enum.Enum):
@@ -47,20 +34,6 @@ class Verdict:
 MOVE = Verdict(Outcome.MOVE)
 
 
-def allowed_providers(method: str) -> frozenset[str] | None:
-    """The providers whose payments may settle an order paid by `method`; None: any."""
-    if method == ANY_PROVIDER:
-        return None
-    return METHOD_PROVIDERS.get(method, frozenset({method}))
-
-
-def expired(order: Order, now: datetime | None = None) -> bool:
-    hours = get_settings().order_pay_within_h
-    if not hours or order.created_at is None:
-        return False
-    return (now or datetime.now(UTC)) - order.created_at > timedelta(hours=hours)
-
-
 def judge(
     order: Order,
     *,
@@ -73,8 +46,7 @@ def judge(
     """What `transition` of a payment may do to `order`. `settles_it`: this payment is the
     one that already paid the order (its refunds move the order, nothing else does)."""
     amount = format_amount(order.amount_minor, order.currency)
-    allowed = allowed_providers(order.payment_method)
-    if allowed is not None and provider not in allowed:
+    if not allows(order.payment_method, provider):
         return _mismatch(f"{provider} is not how order {order.public_id} is paid")
     if currency != order.currency:
         return _mismatch(f"currency {currency}, the order is in {order.currency}")
@@ -92,7 +64,7 @@ def judge(
         return Verdict(Outcome.HOLD)
     if order.status not in OPEN and not settles_it:
         return _mismatch(f"order {order.public_id} is {order.status}")
-    if order.status in OPEN and expired(order):
+    if order.status in OPEN and expired(order.created_at):
         return _mismatch(f"order {order.public_id} was not paid in time")
     return MOVE
 

@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
 from pipeline.notifications.announce import format_amount, notify_user
-from pipeline.payments import mismatch
+from pipeline.payments import (
+    mismatch,
+    snapshots,  # noqa: F401  (publishes orders for the receiver)
+)
 from pipeline.payments.matching import Outcome, Verdict, judge
 from pipeline.payments.state import DEAD_ENDS, PaymentState, Transition, apply, is_paid
 from pipeline.receipts import service as receipts
