@@ -28,6 +28,7 @@ from schema.orders import Order
 KEY = "order-snapshot:"
 # Long enough for any order to be paid or refunded; a missing snapshot declines a Check.
 TTL_S = 90 * 24 * 3600
+CHANGED = "orders_changed"
 PENDING = "order_snapshots"
 # Only orders these providers may pay need a snapshot (the ones that ask before paying).
 ASKING_PROVIDERS = ("cloudpayments",)
@@ -46,20 +47,28 @@ class OrderSnapshot:
         return datetime.fromtimestamp(self.created_at, UTC)
 
 
-def snapshot_of(order: Order) -> OrderSnapshot | None:
-    """From the order's loaded state only (no SQL: this runs inside a flush)."""
+def snapshot_of(order: Order, *, loaded_only: bool = True) -> OrderSnapshot | None:
+    """The order's snapshot; with `loaded_only`, from its loaded state alone (no SQL)."""
     state: dict[str, Any] = inspect(order).dict
     try:
-        created = state.get("created_at") or datetime.now(UTC)  # new: just created
+        values = (
+            state
+            if loaded_only
+            else {
+                name: getattr(order, name)
+                for name in ("amount_minor", "currency", "status", "payment_method", "created_at")
+            }
+        )
+        created = values.get("created_at") or datetime.now(UTC)  # new: just created
         return OrderSnapshot(
-            amount_minor=int(state["amount_minor"]),
-            currency=str(state["currency"]),
-            status=str(state.get("status") or "created"),
-            payment_method=str(state["payment_method"]),
+            amount_minor=int(values["amount_minor"]),
+            currency=str(values["currency"]),
+            status=str(values.get("status") or "created"),
+            payment_method=str(values["payment_method"]),
             created_at=created.timestamp(),
         )
     except KeyError:
-        return None  # an attribute not loaded: the order was not changed through the ORM
+        return None  # an attribute not loaded
 
 
 def key(public_id: str) -> str:
@@ -91,11 +100,27 @@ def _asks(order: Order) -> bool:
 
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
+    changed = session.info.setdefault(CHANGED, set())
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, Order) and _asks(obj):
-            snap = snapshot_of(obj)
+            changed.add(obj)
+
+
+@event.listens_for(Session, "before_commit")
+def _freeze(session: Session) -> None:
+    """Snapshots of what is about to commit: read now, after any savepoint that changed an
+    order was rolled back (its values reload), so no rolled-back status gets out."""
+    session.flush()  # the commit's own flush comes after this hook: do it now (a no-op if clean)
+    changed = session.info.pop(CHANGED, None)
+    if not changed:
+        return
+    frozen = {}
+    for order in changed:
+        if order in session and not inspect(order).deleted:
+            snap = snapshot_of(order, loaded_only=False)
             if snap is not None:
-                session.info.setdefault(PENDING, {})[obj.public_id] = snap
+                frozen[order.public_id] = snap
+    session.info.setdefault(PENDING, {}).update(frozen)
 
 
 @event.listens_for(Session, "after_commit")
@@ -114,6 +139,7 @@ def _publish(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(CHANGED, None)
 
 
 _readers: dict[tuple[int, str], redis.Redis] = {}

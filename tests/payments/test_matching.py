@@ -11,11 +11,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
+from pipeline.events.handlers import load_handler_modules
+from pipeline.events.service import EventService, RetryPolicy
 from pipeline.messaging.queues import TASK_REFUND_PAYMENT
 from pipeline.payments.service import apply_event
+from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema import Alert, Notification, Order, Payment, Receipt
 from tests.payments.conftest import RecordingSender, make_order, run
+from tests.support.signing import stripe_event
+from tests.workers.test_event_service import envelope
 
 S = PaymentStatus
 
@@ -215,3 +220,33 @@ def test_a_mismatched_payment_never_moves_the_order_later(
     assert seen["order"] == "created"
     assert len(seen["alerts"]) == 2  # first sight, then the money arriving
     assert "Manual refund needed" in seen["alerts"][1]
+
+
+def test_a_one_cent_payment_link_naming_an_order_does_not_pay_it(
+    db: sessionmaker[Session], sent: RecordingSender
+) -> None:
+    """The attack from the issue, end to end: a genuine Stripe Checkout Session of 1 cent
+    whose client_reference_id (set by the payer in the link's URL) names a real order."""
+    order_id = order_of(db, method="any", currency="USD")
+    session_object = {
+        "id": "cs_live_1",
+        "object": "checkout.session",
+        "amount_total": 1,
+        "currency": "usd",
+        "payment_status": "paid",
+        "status": "complete",
+        "client_reference_id": "ord-1",
+        "payment_intent": "pi_1",
+    }
+    body = stripe_event(
+        "evt_1", "checkout.session.completed", livemode=True, data={"object": session_object}
+    )
+    service = EventService(
+        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0, 0)
+    )
+    service.ingest([envelope("stripe", "evt_1", body, "checkout.session.completed")])
+    seen = state(db, order_id)
+    assert seen["order"] == "created"
+    assert seen["payments"] == [
+        ("cs_live_1", "succeeded", None, "0.01 USD is less than the order's 100.00 USD")
+    ]

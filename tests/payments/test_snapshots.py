@@ -65,3 +65,18 @@ def test_orders_cloudpayments_cannot_pay_are_not_published(db: sessionmaker[Sess
         make_order(session, method="yookassa")
         session.commit()
     assert seen() is None
+
+
+def test_a_rolled_back_savepoint_publishes_nothing_of_its_own(db: sessionmaker[Session]) -> None:
+    """A handler that failed in its savepoint (the worker's isolated pass) leaves no trace."""
+    with db() as session:
+        order = make_order(session, method="cloudpayments")
+        session.commit()
+        savepoint = session.begin_nested()
+        order.status = "paid"
+        session.flush()
+        savepoint.rollback()
+        order.amount_minor = 12000
+        session.commit()
+    snap = seen()
+    assert snap is not None and (snap.status, snap.amount_minor) == ("created", 12000)
