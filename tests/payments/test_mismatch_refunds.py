@@ -16,6 +16,7 @@ from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.messaging.queues import TASK_REFUND_PAYMENT
 from pipeline.payments.refunds import refund_mismatched
 from pipeline.payments.service import apply_event
+from pipeline.providers.api.http import ApiRejected
 from pipeline.providers.api.stripe import HttpStripeApi
 from pipeline.providers.api.yookassa import HttpYooKassaApi
 from pipeline.settings import get_settings
@@ -170,3 +171,29 @@ def test_where_no_refund_can_be_made_here_the_alert_says_so(
     with db() as session:
         [text] = session.execute(select(Alert.text)).scalars().all()
     assert "names order ord-1" in text and "Manual refund needed" in text
+
+
+@respx.mock
+def test_a_refund_the_provider_refuses_is_left_to_the_operators(
+    db: sessionmaker[Session], sent: RecordingSender
+) -> None:
+    from workers import context
+    from workers.tasks.business import refund_payment
+
+    with db() as session:
+        make_order(session, method="yookassa")
+        session.commit()
+    run(db, apply_event, event("yookassa", "yk-3", 1, "RUB"))
+    with db() as session:
+        payment_id = session.execute(select(Payment.id)).scalar_one()
+    respx.post("https://yk.test/v3/refunds").respond(400, json={"code": "invalid_request"})
+    context._engine.cache_clear()
+    try:
+        with pytest.raises(ApiRejected):
+            refund_payment(payment_id)
+    finally:
+        context._engine.cache_clear()
+    with db() as session:
+        texts = session.execute(select(Alert.text)).scalars().all()
+        assert session.execute(select(Payment.status)).scalar_one() == "succeeded"
+    assert any(f"refund of payment {payment_id} failed" in t and "by hand" in t for t in texts)

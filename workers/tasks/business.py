@@ -107,7 +107,8 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
             session.commit()
         ctx.run_jobs()
     except (ApiUnavailable, TelegramError) as exc:
-        if isinstance(exc, TelegramError) and not exc.retryable:
+        gave_up = self.request.retries >= (self.max_retries or 0)
+        if gave_up or (isinstance(exc, TelegramError) and not exc.retryable):
             _refund_failed(payment_id, exc)
             return None
         logger.warning("payment {} not refunded yet: {}", payment_id, exc)
