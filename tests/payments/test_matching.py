@@ -15,6 +15,7 @@ from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.messaging.queues import TASK_REFUND_PAYMENT
 from pipeline.payments.service import apply_event
+from pipeline.providers import robokassa, stripe_events, yookassa
 from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema import Alert, Notification, Order, Payment, Receipt
@@ -250,3 +251,50 @@ def test_a_one_cent_payment_link_naming_an_order_does_not_pay_it(
     assert seen["payments"] == [
         ("cs_live_1", "succeeded", None, "0.01 USD is less than the order's 100.00 USD")
     ]
+
+
+def _test_mode_payments() -> dict[str, PaymentEvent]:
+    intent = {
+        "id": "pi_1",
+        "object": "payment_intent",
+        "amount": 10000,
+        "amount_received": 10000,
+        "currency": "rub",
+        "status": "succeeded",
+        "metadata": {"order_id": "5001"},
+    }
+    [stripe] = stripe_events.normalize(
+        "payment_intent.succeeded", {"livemode": False, "data": {"object": intent}}, "s"
+    )
+    assert isinstance(stripe, PaymentEvent)
+    payment = {
+        "id": "yk-1",
+        "status": "succeeded",
+        "paid": True,
+        "amount": {"value": "100.00", "currency": "RUB"},
+        "metadata": {"order_id": "5001"},
+        "test": True,
+    }
+    return {
+        "stripe": stripe,
+        "robokassa": robokassa.normalize({"InvId": "5001", "OutSum": "100.00", "IsTest": "1"}, "r"),
+        "yookassa": yookassa.normalize_payment(payment, "y"),
+    }
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+@pytest.mark.parametrize("provider", ["stripe", "robokassa", "yookassa"])
+def test_test_mode_payments_settle_only_when_allowed(
+    db: sessionmaker[Session],
+    sent: RecordingSender,
+    monkeypatch: pytest.MonkeyPatch,
+    provider: str,
+    allowed: bool,
+) -> None:
+    monkeypatch.setenv("ALLOW_TEST_PAYMENTS", str(allowed).lower())
+    get_settings.cache_clear()
+    with db() as session:
+        order_id = make_order(session, public_id="5001", method="any").id
+        session.commit()
+    run(db, apply_event, _test_mode_payments()[provider])
+    assert state(db, order_id)["order"] == ("paid" if allowed else "created")
