@@ -4,7 +4,7 @@ A payment names its order through a reference the payer can often choose (CloudP
 `InvoiceId`, a Payment Link's `client_reference_id`, a T-Bank `OrderId`), so a genuine,
 signed payment proves only that money moved, not that it paid for this order. It moves
 the order only when currency, amount, provider, mode and the order's state agree.
-Which providers an order allows: `pipeline.payments.order_rules`.
+Which providers an order allows, and which orders are open: `pipeline.payments.order_rules`.
 """
 
 from __future__ import annotations
