@@ -12,12 +12,17 @@ from pipeline.settings import get_settings
 _clients: dict[tuple[int, str], redis.Redis] = {}
 
 
-def redis_client() -> redis.Redis:
+def redis_url() -> str:
     url = get_settings().redis_url or get_settings().broker_url or ""
     if url.startswith("redis+socket://"):
         url = redis_py_url(url)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise RuntimeError("REDIS_URL must point at Redis (caches, locks, rate limits)")
+    return url
+
+
+def redis_client() -> redis.Redis:
+    url = redis_url()
     key = (os.getpid(), url)
     if key not in _clients:
         _clients[key] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)

@@ -71,6 +71,11 @@ class Settings(RemembersSecrets):
     receipt_poll_after_s: int = Field(300, ge=1)
     # Payments pending this long are re-fetched from the provider.
     reconcile_pending_after_s: int = Field(900, ge=1)
+    # Test-mode payments (Stripe livemode false, Robokassa IsTest, YooKassa test) settle
+    # orders only when true: for a staging shop, never for a real one.
+    allow_test_payments: bool = False
+    # Orders not paid within this many hours take no more payments (0: no limit).
+    order_pay_within_h: float = Field(0.0, ge=0)
 
     # Retry policy per task kind: attempts, backoff base and cap in seconds (full jitter).
     # The EVENT_* names of earlier versions still set the ingest policy.

@@ -25,8 +25,11 @@ from schema.base import Base
 
 
 class EventStatus(enum.StrEnum):
+    """Statuses other transactions can see. An event being handled stays `received` (or
+    `failed`) under its row lock until the handler's outcome commits: a worker that dies
+    mid-handler leaves it exactly as the sweep expects to find it."""
+
     RECEIVED = "received"
-    PROCESSING = "processing"
     PROCESSED = "processed"
     IGNORED = "ignored"  # stored, no handler for its (source, type)
     FAILED = "failed"  # will be retried

@@ -62,8 +62,14 @@ class Payment(Timestamps, Base):
     refunded_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # "<source>:<external_id>" of the last webhook that changed this payment.
     raw_reference: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    # Provider data the domain needs later (e.g. Telegram charge ids for refunds).
+    # Provider data the domain needs later (the Telegram payer and the Stripe payment
+    # intent for refunds, the order reference a mismatched payment named).
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    # Why this payment did not settle the order it named (wrong amount, currency, provider,
+    # a test payment, the order already paid); None when it matched or named no order.
+    mismatch: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What was paid beyond the order's amount (the order is settled; the rest is owed back).
+    overpaid_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Receipt(Timestamps, Base):

@@ -21,6 +21,7 @@ from pipeline.messaging.queues import (
     TASK_POLL_RECEIPTS,
     TASK_PROCESS_EVENT,
     TASK_RECONCILE_PAYMENTS,
+    TASK_REFUND_PAYMENT,
     TASK_REGISTER_RECEIPT,
     TASK_SEND_NOTIFICATIONS,
     TELEGRAM,
@@ -67,6 +68,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             TASK_REGISTER_RECEIPT: {"queue": queue_name(FISCAL)},
             TASK_POLL_RECEIPTS: {"queue": queue_name(MAINTENANCE)},
             TASK_RECONCILE_PAYMENTS: {"queue": queue_name(MAINTENANCE)},
+            TASK_REFUND_PAYMENT: {"queue": queue_name(MAINTENANCE)},
         },
         # A producer must never hang when the broker is down.
         "task_publish_retry": True,

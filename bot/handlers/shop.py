@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -51,9 +52,34 @@ async def catalog(message: Message, session: Session, lang: str) -> None:
     )
 
 
-async def choose_method(query: CallbackQuery, session: Session, lang: str) -> None:
-    product = session.get(Product, int((query.data or "0:0").split(":")[1]))
+# Button data the bot makes: "buy:<product id>", "pay:<method>:<product id>".
+PRODUCT_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a BIGINT
+METHODS = ("card", "stars", "link")
+
+
+def _product_id(value: str) -> int | None:
+    return int(value) if PRODUCT_ID.fullmatch(value) else None
+
+
+async def _for_sale(
+    query: CallbackQuery, session: Session, lang: str, product_id: int | None
+) -> Product | None:
+    """The product a button names, re-checked now: it may have been withdrawn since the
+    catalogue was shown. Answers the query politely when there is nothing to sell."""
+    if product_id is None:
+        await query.answer(text(lang, "button_invalid"))
+        return None
+    product = session.get(Product, product_id)
+    if product is None or not product.is_active:
+        await query.answer(text(lang, "product_unavailable"))
+        return None
     await query.answer()
+    return product
+
+
+async def choose_method(query: CallbackQuery, session: Session, lang: str) -> None:
+    _, _, rest = (query.data or "").partition(":")
+    product = await _for_sale(query, session, lang, _product_id(rest))
     if product is None or query.message is None:
         return
     rows = []
@@ -78,9 +104,10 @@ async def choose_method(query: CallbackQuery, session: Session, lang: str) -> No
 
 
 async def pay(query: CallbackQuery, session: Session, user: User, lang: str) -> None:
-    _, method, product_id = (query.data or "pay:x:0").split(":")
-    product = session.get(Product, int(product_id))
-    await query.answer()
+    parts = (query.data or "").split(":")
+    valid = len(parts) == 3 and parts[1] in METHODS
+    method = parts[1] if valid else ""
+    product = await _for_sale(query, session, lang, _product_id(parts[2]) if valid else None)
     if product is None or query.message is None:
         return
     if method == "link" and links.available():

@@ -19,6 +19,8 @@ from schema.operations import BackupRun
 
 DEAD = "event_dead:"
 RECEIPT = "receipt_failed:"
+# Raised by the money rules (pipeline.payments.mismatch): one alert per payment.
+PAYMENT_ALERTS = ("payment_mismatch:", "payment_overpaid:")
 SIGNATURES = "signature_failures:"
 QUEUE = "queue_backlog:"
 HEARTBEAT = "worker_heartbeat"
@@ -49,7 +51,8 @@ def check_events(session: Session, settings: Settings) -> None:
     for alert in firing(session, DEAD):
         if alert.key[len(DEAD) :] not in dead:
             resolve_alert(session, alert.key, f"no dead {alert.key[len(DEAD) :]} events left")
-    resolve_quiet(session, RECEIPT, max(settings.alert_cooldown_s, 60.0))
+    for prefix in (RECEIPT, *PAYMENT_ALERTS):
+        resolve_quiet(session, prefix, max(settings.alert_cooldown_s, 60.0))
     for status, count in repository.status_counts(session).items():
         metrics.EVENTS_BY_STATUS.labels(status).set(count)
 

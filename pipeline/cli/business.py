@@ -71,17 +71,20 @@ def import_products(path: Path) -> None:
 
 @orders_app.command("refund")
 def refund(public_id: str) -> None:
-    """Refund an order: Stars via refundStarPayment, YooKassa via its refunds API."""
+    """Refund an order: Stars via refundStarPayment, YooKassa and Stripe via their APIs."""
     from pipeline.domain.context import JobContext
     from pipeline.events.errors import PermanentError, TransientError
     from pipeline.payments import refunds
+    from pipeline.providers.api.stripe import HttpStripeApi
     from pipeline.providers.api.yookassa import HttpYooKassaApi
     from pipeline.telegram.api import BotApi, TelegramError
 
     with _sessions() as sessions, sessions() as session:
         ctx = JobContext(session)
         try:
-            status = refunds.refund_order(ctx, public_id, BotApi(), HttpYooKassaApi())
+            status = refunds.refund_order(
+                ctx, public_id, BotApi(), HttpYooKassaApi(), HttpStripeApi()
+            )
         except (refunds.RefundError, TelegramError, PermanentError, TransientError) as exc:
             typer.echo(f"order {public_id}: not refunded: {exc}", err=True)
             raise typer.Exit(1) from None

@@ -56,7 +56,13 @@ class PaymentEvent:
     refund_amount: int | None = None
     # "<source>:<external_id>" of the stored webhook this event came from.
     raw_reference: str = ""
+    # A test-mode payment (Stripe livemode false, Robokassa IsTest, YooKassa test).
     test: bool = False
+    # Who paid, where a refund needs it (the Telegram user of a Stars payment).
+    payer_id: int | None = None
+    # The id a refund is made against when it is not provider_payment_id (the payment
+    # intent of a Stripe Checkout Session).
+    refund_target: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("amount", "paid_amount", "refunded_amount", "refund_amount"):

@@ -58,9 +58,14 @@ class HandlerRegistry:
         exact = self._handlers.get((source, event_type))
         if exact is not None:
             return exact
-        # "payment_intent.*" style prefixes, then the provider's catch-all.
-        prefix = event_type.split(".", 1)[0] + ".*"
-        return self._handlers.get((source, prefix)) or self._handlers.get((source, WILDCARD))
+        # "checkout.session.*" before "checkout.*", then the provider's catch-all.
+        head = event_type
+        while "." in head:
+            head = head.rsplit(".", 1)[0]
+            handler = self._handlers.get((source, head + ".*"))
+            if handler is not None:
+                return handler
+        return self._handlers.get((source, WILDCARD))
 
     def keys(self) -> list[tuple[str, str]]:
         return sorted(self._handlers)

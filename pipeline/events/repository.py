@@ -98,14 +98,11 @@ def due_for_retry(session: Session, now: datetime, grace: timedelta, limit: int)
 
 
 def stuck(session: Session, older_than: datetime, limit: int) -> list[int]:
-    """Events stored but never finished (`received`), or left `processing` by a worker
-    that died mid-transaction: their task was lost."""
+    """Events stored but never finished: their task was lost, or their worker died
+    mid-handler (which rolls the event back to `received`)."""
     stmt = (
         select(Event.id)
-        .where(
-            Event.status.in_([EventStatus.RECEIVED.value, EventStatus.PROCESSING.value]),
-            Event.stored_at <= older_than,
-        )
+        .where(Event.status == EventStatus.RECEIVED.value, Event.stored_at <= older_than)
         .order_by(Event.id)
         .limit(limit)
     )

@@ -213,7 +213,6 @@ class EventService:
         isolated: bool,
     ) -> None:
         event.attempts += 1
-        event.status = EventStatus.PROCESSING.value
         handler = self.handlers.find(event.source, event.type)
         if handler is None:
             self._finish(event, EventStatus.IGNORED, now, result)

@@ -21,6 +21,8 @@ MESSAGES: dict[str, str] = {
     "pay_link_ready": "Order {order}: pay here {url}",
     "payment_unavailable": "This way of paying is not available right now.",
     "checkout_invalid": "This order can no longer be paid. Please start again from /catalog.",
+    "button_invalid": "This button is no longer valid. Please open /catalog again.",
+    "product_unavailable": "This product is no longer on sale. Please choose again from /catalog.",
     "orders_empty": "You have no orders yet.",
     "order_line": "Order {order}: {title}, {amount} — {status}",
     "receipt_line": "  receipt: {url}",

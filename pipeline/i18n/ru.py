@@ -20,6 +20,8 @@ MESSAGES: dict[str, str] = {
     "pay_link_ready": "Заказ {order}: оплатить можно здесь {url}",
     "payment_unavailable": "Этот способ оплаты сейчас недоступен.",
     "checkout_invalid": "Этот заказ уже нельзя оплатить. Начните заново: /catalog.",
+    "button_invalid": "Эта кнопка больше не работает. Откройте /catalog ещё раз.",
+    "product_unavailable": "Этот товар больше не продаётся. Выберите снова: /catalog.",
     "orders_empty": "У вас пока нет заказов.",
     "order_line": "Заказ {order}: {title}, {amount} — {status}",
     "receipt_line": "  чек: {url}",

@@ -47,5 +47,6 @@ def kombu_queues() -> list[Queue]:
 TASK_REGISTER_RECEIPT = "workers.register_receipt"
 TASK_POLL_RECEIPTS = "workers.poll_receipts"
 TASK_RECONCILE_PAYMENTS = "workers.reconcile_payments"
+TASK_REFUND_PAYMENT = "workers.refund_payment"
 TASK_SEND_NOTIFICATIONS = "workers.send_notifications"
 TASK_HANDLE_CHAT = "workers.handle_chat_updates"

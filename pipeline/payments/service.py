@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
 from pipeline.notifications.announce import format_amount, notify_user
-from pipeline.payments.state import DEAD_ENDS, PaymentState, Transition, apply
+from pipeline.payments import (
+    mismatch,
+    snapshots,  # noqa: F401  (publishes orders for the receiver)
+)
+from pipeline.payments.matching import Outcome, Verdict, judge
+from pipeline.payments.state import DEAD_ENDS, PaymentState, Transition, apply, is_paid
 from pipeline.receipts import service as receipts
 from schema.orders import Order, Payment
 from schema.users import User
@@ -69,7 +74,31 @@ def _state(payment: Payment) -> PaymentState:
     )
 
 
+def _remember(payment: Payment, event: PaymentEvent) -> None:
+    """Keep what a later refund needs from the provider's message."""
+    extra = {"payer_id": event.payer_id, "refund_target": event.refund_target}
+    known = {k: v for k, v in extra.items() if v is not None and payment.details.get(k) != v}
+    if known:
+        payment.details = {**payment.details, **known}
+
+
+def _verdict(payment: Payment, order: Order, event: PaymentEvent, t: Transition) -> Verdict:
+    if payment.mismatch is not None:
+        return Verdict(Outcome.MISMATCH, payment.mismatch)
+    settles_it = payment.order_id == order.id and t.before is not None and is_paid(t.before.status)
+    return judge(
+        order,
+        provider=payment.provider,
+        currency=payment.currency,
+        test=event.test,
+        transition=t,
+        settles_it=settles_it,
+    )
+
+
 def apply_event(ctx: DomainContext, event: PaymentEvent) -> Transition | None:
+    """Record what `event` says about its payment; move the payment's order only when the
+    money rules agree (pipeline.payments.matching), else record the mismatch."""
     session = ctx.session
     order = _order(session, event.order_reference)
     payment, created = _locked_payment(session, event)
@@ -83,21 +112,27 @@ def apply_event(ctx: DomainContext, event: PaymentEvent) -> Transition | None:
     payment.paid_minor = after.paid
     payment.refunded_minor = after.refunded
     payment.raw_reference = event.raw_reference or payment.raw_reference
-    if payment.order_id is None and order is not None:
-        payment.order_id = order.id
-    elif order is None and payment.order_id is not None:
+    _remember(payment, event)
+    if payment.order_id is not None and (order is None or order.id != payment.order_id):
         order = session.get(Order, payment.order_id, with_for_update=True)
-    session.flush()
-    if order is not None:
-        order.status = ORDER_STATUS[after.status]
     logger.info("payment {}: {} -> {}", payment.id, transition.before, after.status)
-    _effects(ctx, payment, order, transition)
+    if order is None:
+        return transition  # names no order of ours: recorded, nothing to move
+    verdict = _verdict(payment, order, event, transition)
+    if verdict.outcome is Outcome.MISMATCH:
+        logger.warning("payment {} does not settle {}: {}", payment.id, order.public_id, verdict)
+        mismatch.record(ctx, payment, order, transition, verdict.reason)
+    elif verdict.outcome is Outcome.MOVE:
+        payment.order_id = order.id
+        order.status = ORDER_STATUS[after.status]
+        if transition.became_paid:
+            mismatch.record_overpayment(ctx, payment, order, after.paid)
+        session.flush()
+        _effects(ctx, payment, order, transition)
     return transition
 
 
-def _effects(ctx: DomainContext, payment: Payment, order: Order | None, t: Transition) -> None:
-    if order is None:
-        return
+def _effects(ctx: DomainContext, payment: Payment, order: Order, t: Transition) -> None:
     user = ctx.session.get(User, order.user_id)
     params = {"order": order.public_id, "amount": format_amount(t.after.paid, payment.currency)}
     if t.became_paid:

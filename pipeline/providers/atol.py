@@ -24,6 +24,7 @@ from pipeline.settings import ENV_FILE, secret_values
 
 UUID = re.compile(r"[A-Za-z0-9-]{1,64}")  # always fullmatch
 STATUSES = {s.value: s for s in ReceiptStatus}
+EVENT_TYPES = tuple(f"receipt.{status}" for status in STATUSES)
 
 
 class AtolSettings(UnsignedSettings):

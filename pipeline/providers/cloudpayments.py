@@ -16,15 +16,18 @@ import base64
 import enum
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import unquote_to_bytes
 
 import orjson
+import redis
+from loguru import logger
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pipeline.domain.money import decimal_amount
+from pipeline.domain.money import decimal_amount, minor_units
+from pipeline.payments import order_rules, snapshots
 from pipeline.providers.base import (
     Accepted,
     BadSignature,
@@ -45,10 +48,12 @@ from pipeline.providers.parsing import (
     require_media_type,
     text_field,
 )
-from pipeline.settings import ENV_FILE, secret_values
+from pipeline.settings import ENV_FILE, get_settings, secret_values
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+HMAC_HEADERS = ("content-hmac", "x-content-hmac")
+OrderLookup = Callable[[str], snapshots.OrderSnapshot | None]
 PAYMENT_KINDS = ("check", "pay", "fail", "confirm", "refund", "cancel")
 
 
@@ -152,6 +157,7 @@ class CloudNotifications:
     kinds: ClassVar[tuple[str, ...]]
     default_kind: ClassVar[str] = ""
     settings: CloudPaymentsSettings
+    orders: OrderLookup
 
     def _secrets(self) -> list[str]:
         return secret_values(self.settings.api_secret)
@@ -181,7 +187,7 @@ class CloudNotifications:
         return Accepted(external_id=external_id, event_type=kind, headers=kept)
 
     def _check(self, fields: Mapping[str, Any]) -> None:
-        """Checks that need no database; the order itself is the domain's business."""
+        """Decline what cannot be paid: the shape first, then the order it names."""
         try:
             amount = decimal_amount(text_field(fields, "Amount"))
         except ValueError as exc:
@@ -197,6 +203,38 @@ class CloudNotifications:
         currency = text_field(fields, "Currency", required=False).upper()
         if allowed and currency not in allowed:
             raise CheckDeclined(CheckCode.NOT_ACCEPTED, f"currency {currency or '?'} not accepted")
+        invoice = text_field(fields, "InvoiceId", required=False)
+        if invoice:
+            test = str(fields.get("TestMode", "0")).lower() in {"1", "true"}
+            self._check_order(invoice, text_field(fields, "Amount"), currency, test)
+
+    def _check_order(self, invoice: str, amount: str, currency: str, test: bool) -> None:
+        """The money rules the worker applies to the payment, answered before it is made,
+        from the order's snapshot (pipeline.payments.snapshots; no database here)."""
+        try:
+            order = self.orders(invoice)
+        except (RuntimeError, redis.RedisError) as exc:
+            logger.warning("CloudPayments Check: orders cannot be looked up: {}", exc)
+            raise CheckDeclined(CheckCode.NOT_ACCEPTED, "orders cannot be looked up now") from None
+        if order is None:
+            raise CheckDeclined(CheckCode.WRONG_INVOICE_ID, f"no order {invoice}")
+        if not order_rules.allows(order.payment_method, self.name):
+            raise CheckDeclined(CheckCode.NOT_ACCEPTED, f"order {invoice} is not paid this way")
+        if order.status not in order_rules.OPEN:
+            raise CheckDeclined(CheckCode.NOT_ACCEPTED, f"order {invoice} is {order.status}")
+        if order_rules.expired(order.created):
+            raise CheckDeclined(CheckCode.EXPIRED, f"order {invoice} was not paid in time")
+        currency = currency or self.settings.default_currency.upper()
+        if currency != order.currency:
+            raise CheckDeclined(CheckCode.WRONG_AMOUNT, f"order {invoice} is in {order.currency}")
+        try:
+            minor = minor_units(amount, currency)
+        except ValueError as exc:
+            raise CheckDeclined(CheckCode.WRONG_AMOUNT, str(exc)) from None
+        if minor < order.amount_minor:
+            raise CheckDeclined(CheckCode.WRONG_AMOUNT, f"less than order {invoice} costs")
+        if test and not get_settings().allow_test_payments:
+            raise CheckDeclined(CheckCode.NOT_ACCEPTED, "test payments are not accepted")
 
     def reply(self, accepted: Accepted) -> Reply:
         return Reply(body=b'{"code":0}')
@@ -214,5 +252,8 @@ class CloudPaymentsProvider(CloudNotifications):
     name: ClassVar[str] = "cloudpayments"
     kinds: ClassVar[tuple[str, ...]] = (*PAYMENT_KINDS, "recurrent", "receipt")
 
-    def __init__(self, settings: CloudPaymentsSettings | None = None) -> None:
+    def __init__(
+        self, settings: CloudPaymentsSettings | None = None, orders: OrderLookup | None = None
+    ) -> None:
         self.settings = settings or CloudPaymentsSettings()
+        self.orders = orders or snapshots.lookup

@@ -18,6 +18,9 @@ from pipeline.events.errors import PermanentError
 
 AUTHORIZED = "Authorized"
 PAYMENT_KINDS = frozenset({"check", "pay", "fail", "confirm", "refund", "cancel"})
+# Event types are the notification kinds (the path segment after the provider).
+EVENT_TYPES = (*sorted(PAYMENT_KINDS), "receipt")
+RECEIPT_EVENT_TYPES = ("receipt",)
 
 
 def _text(fields: Mapping[str, Any], name: str) -> str | None:

@@ -32,6 +32,7 @@ from pipeline.settings import ENV_FILE
 INN = re.compile(r"[0-9]{10}|[0-9]{12}")  # always fullmatch (\d takes any script's digits)
 # Document ids are the merchant's (1-64 characters); they are URL-quoted on re-fetch.
 MAX_ID_LENGTH = 64
+EVENT_TYPES = ("receipt",)
 
 
 class OrangeDataSettings(UnsignedSettings):

@@ -42,6 +42,7 @@ from pipeline.settings import ENV_FILE, secret_values
 # Published by Robokassa for ResultURL requests.
 OFFICIAL_NETWORKS = ("185.59.216.65", "185.59.217.65")
 FORM = "application/x-www-form-urlencoded"
+EVENT_TYPES = ("result",)
 HashName = Literal["md5", "sha1", "sha256", "sha384", "sha512"]
 
 

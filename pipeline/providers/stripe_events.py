@@ -14,6 +14,24 @@ from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentSta
 from pipeline.events.errors import PermanentError
 
 PROVIDER = "stripe"
+# The event types this module turns into payment events (routing is tested against them).
+EVENT_TYPES = (
+    "payment_intent.created",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "charge.succeeded",
+    "charge.captured",
+    "charge.failed",
+    "charge.refunded",
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+)
 
 _INTENT_STATUSES = {
     "requires_payment_method": PaymentStatus.PENDING,
@@ -90,7 +108,15 @@ def normalize(event_type: str, event: Mapping[str, Any], ref: str) -> list[Norma
         if obj.get("status") == "expired":
             status = PaymentStatus.CANCELED
         total = _int(obj, "amount_total")
-        found = _event(obj, status, ref, amount=total, paid_amount=total if paid else 0)
+        intent = obj.get("payment_intent")
+        found = _event(
+            obj,
+            status,
+            ref,
+            amount=total,
+            paid_amount=total if paid else 0,
+            refund_target=intent if isinstance(intent, str) and intent else None,
+        )
     if found is None:
         return []
     return [replace(found, test=test)]

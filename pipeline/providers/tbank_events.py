@@ -39,6 +39,8 @@ _STATUSES: dict[str, PaymentStatus] = {
     "REJECTED": PaymentStatus.FAILED,
     "AUTH_FAIL": PaymentStatus.FAILED,
 }
+# The receiver types notifications `payment.<Status>` and `receipt`.
+EVENT_TYPES = (*(f"payment.{status}" for status in _STATUSES), "receipt")
 
 
 def _text(fields: Mapping[str, Any], name: str) -> str | None:

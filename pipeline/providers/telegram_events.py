@@ -14,6 +14,7 @@ from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentSta
 from pipeline.events.errors import PermanentError
 
 PROVIDER = "telegram"
+EVENT_TYPES = ("pre_checkout_query", "message.successful_payment", "message.refunded_payment")
 
 
 def _amount(payment: Mapping[str, Any]) -> tuple[int, str]:
@@ -70,6 +71,8 @@ def normalize(event_type: str, update: Mapping[str, Any], ref: str) -> list[Norm
         raise PermanentError(f"{event_type} has no payment object")
     amount, currency = _amount(payment)
     refunded = status is PaymentStatus.REFUNDED
+    sender = message.get("from")
+    payer = sender.get("id") if isinstance(sender, Mapping) else None
     return [
         PaymentEvent(
             provider=PROVIDER,
@@ -81,5 +84,6 @@ def normalize(event_type: str, update: Mapping[str, Any], ref: str) -> list[Norm
             paid_amount=amount,
             refunded_amount=amount if refunded else 0,
             raw_reference=ref,
+            payer_id=payer if isinstance(payer, int) and not isinstance(payer, bool) else None,
         )
     ]

@@ -37,6 +37,12 @@ OFFICIAL_NETWORKS = (
 OBJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # both always fullmatch
 EVENT = re.compile(r"(?=.{1,64}\Z)[a-z_]+(\.[a-z_]+)+")
 ORDER_ID_KEY = "order_id"
+EVENT_TYPES = (
+    "payment.waiting_for_capture",
+    "payment.succeeded",
+    "payment.canceled",
+    "refund.succeeded",
+)
 
 _STATUSES = {
     "pending": PaymentStatus.PENDING,

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.i18n import pick_language
+from pipeline.payments import snapshots  # noqa: F401  (publishes orders for the receiver)
 from pipeline.settings import get_settings
 from schema.catalog import Product
 from schema.orders import Order, Payment, Receipt

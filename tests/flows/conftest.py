@@ -118,6 +118,8 @@ def flow(
         "YOOKASSA_API_BASE": providers.url,
         # The fake posts from this machine: allowed beside YooKassa's own networks.
         "YOOKASSA_ALLOWED_NETWORKS": "127.0.0.1",
+        # The fake YooKassa is a test shop: its payments say `test: true`.
+        "ALLOW_TEST_PAYMENTS": "true",
         "ATOL_LOGIN": "login",
         "ATOL_PASSWORD": "pass",
         "ATOL_GROUP_CODE": "group_1",

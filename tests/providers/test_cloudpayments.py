@@ -4,10 +4,14 @@ body formats, rotation, and the documented Check codes."""
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import unquote_to_bytes
 
 import pytest
 
+from pipeline.payments import snapshots
+from pipeline.redis_client import redis_client
+from pipeline.settings import get_settings
 from tests.providers.cases import CloudKassirCase, CloudPaymentsCase, Request, cp_sign, fixture
 from tests.providers.conftest import Send, drain, enqueued, running_receiver
 
@@ -23,6 +27,24 @@ KINDS = {
 }
 
 
+def publish_order(
+    status: str = "pending",
+    amount: int = 10000,
+    currency: str = "RUB",
+    method: str = "cloudpayments",
+    age_s: float = 0,
+) -> None:
+    """The snapshot the worker publishes for order 1234567 (the fixtures' InvoiceId)."""
+    snap = snapshots.OrderSnapshot(amount, currency, status, method, time.time() - age_s)
+    snapshots.publish(redis_client(), {"1234567": snap})
+
+
+@pytest.fixture
+def order_1234567(broker: str) -> None:
+    publish_order()
+
+
+@pytest.mark.usefixtures("order_1234567")
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_kind_is_answered_code_0(kind: str, receiver: Send, broker: str) -> None:
     body, key = KINDS[kind]
@@ -154,6 +176,7 @@ def test_check_declined_with_documented_codes(
     assert enqueued(broker) == 0
 
 
+@pytest.mark.usefixtures("order_1234567")
 def test_check_with_required_fields_present_is_accepted(
     broker: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,6 +186,53 @@ def test_check_with_required_fields_present_is_accepted(
     with running_receiver(broker) as (_, send):
         response = send(CloudPaymentsCase("check", "check.txt").valid())
     assert response.json() == {"code": 0}
+
+
+@pytest.mark.parametrize(
+    ("order", "env", "replace", "code"),
+    [
+        (None, {}, (b"", b""), 10),
+        ({}, {}, (b"Amount=100.00", b"Amount=99.99"), 12),
+        ({}, {}, (b"Amount=100.00", b"Amount=0.01"), 12),
+        ({}, {}, (b"Currency=RUB", b"Currency=USD"), 12),
+        ({"status": "paid"}, {}, (b"", b""), 13),
+        ({"method": "yookassa"}, {}, (b"", b""), 13),
+        ({"age_s": 7200}, {"ORDER_PAY_WITHIN_H": "1"}, (b"", b""), 20),
+        ({}, {}, (b"TestMode=0", b"TestMode=1"), 13),
+        ({}, {"ALLOW_TEST_PAYMENTS": "true"}, (b"TestMode=0", b"TestMode=1"), 0),
+        ({}, {}, (b"", b""), 0),
+        ({}, {}, (b"Amount=100.00", b"Amount=150.00"), 0),  # an overpayment settles
+        ({"method": "any", "status": "failed"}, {}, (b"", b""), 0),  # a retry after a decline
+    ],
+)
+def test_check_answers_from_the_order(
+    order: dict[str, object] | None,
+    env: dict[str, str],
+    replace: tuple[bytes, bytes],
+    code: int,
+    broker: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    if order is not None:
+        publish_order(**order)  # type: ignore[arg-type]
+    body = fixture("cloudpayments", "check.txt").replace(*replace)
+    with running_receiver(broker) as (_, send):
+        response = send(CloudPaymentsCase("check", "check.txt").signed(body))
+    assert (response.status_code, response.json()["code"]) == (200, code)
+    assert enqueued(broker) == (1 if code == 0 else 0)
+
+
+def test_check_declines_when_orders_cannot_be_looked_up(
+    broker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    get_settings.cache_clear()
+    with running_receiver(broker) as (_, send):
+        response = send(CloudPaymentsCase("check", "check.txt").valid())
+    assert (response.status_code, response.json()["code"]) == (200, 13)
 
 
 def test_cloudkassir_receipt_at_its_own_route(receiver: Send, broker: str) -> None:

@@ -16,18 +16,25 @@ from pipeline.messaging.queues import (
     NOTIFY,
     TASK_POLL_RECEIPTS,
     TASK_RECONCILE_PAYMENTS,
+    TASK_REFUND_PAYMENT,
     TASK_REGISTER_RECEIPT,
     TASK_SEND_NOTIFICATIONS,
 )
 from pipeline.messaging.tasks import send_task
+from pipeline.notifications.announce import alert_operators
 from pipeline.notifications.sender import send_due
+from pipeline.payments.mismatch import ALERT as MISMATCH_ALERT
 from pipeline.payments.reconcile import reconcile_payment, stale_payments
+from pipeline.payments.refunds import refund_mismatched
+from pipeline.providers.api.http import ApiUnavailable
 from pipeline.providers.api.ports import provider_apis
+from pipeline.providers.api.stripe import HttpStripeApi
+from pipeline.providers.api.yookassa import HttpYooKassaApi
 from pipeline.receipts.atol_register import AtolRegister
 from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
 from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
-from pipeline.telegram.api import bot_api_or_wait
+from pipeline.telegram.api import BotApi, TelegramError, bot_api_or_wait
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Notification
 from workers.celery_app import app
@@ -86,6 +93,39 @@ def reconcile_payments(self: LoggedTask) -> int:
             session.commit()
         ctx.run_jobs()
     return len(ids)
+
+
+@app.task(name=TASK_REFUND_PAYMENT, base=LoggedTask, bind=True, max_retries=8)
+def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
+    """Give back a payment that did not settle its order; the same refund on every retry."""
+    try:
+        with sessions()() as session:
+            ctx = JobContext(session)
+            status = refund_mismatched(
+                ctx, payment_id, BotApi(), HttpYooKassaApi(), HttpStripeApi()
+            )
+            session.commit()
+        ctx.run_jobs()
+    except (ApiUnavailable, TelegramError) as exc:
+        gave_up = self.request.retries >= (self.max_retries or 0)
+        if gave_up or (isinstance(exc, TelegramError) and not exc.retryable):
+            _refund_failed(payment_id, exc)
+            return None
+        logger.warning("payment {} not refunded yet: {}", payment_id, exc)
+        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+    except Exception as exc:
+        _refund_failed(payment_id, exc)
+        raise
+    return status
+
+
+def _refund_failed(payment_id: int, exc: Exception) -> None:
+    with sessions()() as session:
+        ctx = JobContext(session)
+        text = f"refund of payment {payment_id} failed ({exc}): refund it by hand"
+        alert_operators(ctx, f"{MISMATCH_ALERT}{payment_id}:refund", text)
+        session.commit()
+    ctx.run_jobs()
 
 
 @app.task(name=TASK_SEND_NOTIFICATIONS, base=LoggedTask, bind=True)

@@ -22,7 +22,7 @@ TASK_PRUNE = "workers.prune_raw_bodies"
 @app.task(name=TASK_DISPATCH_DUE, base=LoggedTask, bind=True)
 def dispatch_due(self: LoggedTask) -> int:
     """Failed events past their retry time (plus a grace: the retry message normally
-    arrives on time) and events stuck in received/processing past the deadline."""
+    arrives on time) and events stuck in received past the deadline."""
     settings = get_settings()
     now = datetime.now(UTC)
     with sessions()() as session:
