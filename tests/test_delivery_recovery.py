@@ -7,12 +7,15 @@ Bounds (docs/architecture.md, "Delivery guarantee per broker"): every event answ
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -24,9 +27,18 @@ from tests.support.chaos import (
     kill_group,
     wait_consistent,
 )
-from tests.support.processes import free_port, pipeline_env, receiver, spawn, stop, worker
+from tests.support.processes import (
+    free_port,
+    pipeline_env,
+    receiver,
+    spawn,
+    stop,
+    wait_until,
+    worker,
+)
 from tests.support.services import TestServices
-from tests.support.signing import STRIPE_SECRET
+from tests.support.signing import STRIPE_SECRET, stripe_event, stripe_headers
+from tests.support.slow_handler import SLOW_TYPE
 
 pytestmark = [pytest.mark.process, pytest.mark.chaos]
 
@@ -130,6 +142,41 @@ def test_worker_sigkill_under_load_on_rabbitmq(
     finally:
         delete_queues(services.amqp_url)
     report(figures, "rabbitmq, worker SIGKILL", AMQP_BOUND_S)
+
+
+def test_pool_process_sigkill_mid_batch_on_redis(
+    services: TestServices, database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """A pool process dies mid-batch (the OOM killer, say): the worker rejects its message
+    back to the queue at once (task_reject_on_worker_lost), no visibility timeout involved.
+
+    A slow event sent into the load marks a pool process that is surely mid-task.
+    """
+    slow_dir = tmp_path / "slow"
+    slow_dir.mkdir()
+    env = stack_env(database_url, services.redis_url, services.redis_url, tmp_path)
+    env.update(HANDLER_MODULES="tests.support.slow_handler", SLOW_HANDLER_DIR=str(slow_dir))
+    total, rate = AMQP_LOAD  # recovery is immediate: a smaller load keeps it short
+    slow_id = f"evt_slow_{uuid.uuid4().hex[:8]}"
+    with (
+        receiver(env, tmp_path) as base,
+        worker(env, tmp_path, concurrency=2, name="worker", hostname=node(env, 1)),
+    ):
+        load = SignedLoad(base, total, rate).start()
+        while load.sent < total // 3:
+            time.sleep(0.05)
+        body = stripe_event(slow_id, SLOW_TYPE)
+        answer = httpx.post(f"{base}/webhooks/stripe", content=body, headers=stripe_headers(body))
+        assert answer.status_code == 200
+        started = slow_dir / f"started-{slow_id}"
+        wait_until(started.exists, 30, "the slow handler to start")
+        os.kill(int(started.read_text()), signal.SIGKILL)
+        killed_at = time.monotonic()
+        result = load.wait()
+        result.accepted.append(slow_id)
+        figures = wait_consistent(engine, result, killed_at, AMQP_BOUND_S + 5)
+    report(figures, "redis, pool process SIGKILL mid-batch", AMQP_BOUND_S)
+    assert len((slow_dir / f"done-{slow_id}").read_text().split()) == 1
 
 
 def test_redis_sigkill_and_restart_with_aof_under_load(
