@@ -52,6 +52,7 @@ AMQP_LOAD = (1200, 200.0)
 # a worker SIGKILLed between the two loses that one message (a batch of a few webhooks
 # at this load). RabbitMQ has no such window. See docs/architecture.md.
 FETCH_WINDOW_MAX = 10
+AOF_WINDOW_S = 2.0
 
 
 def stack_env(database_url: str, broker: str, redis: str, data_dir: Path) -> dict[str, str]:
@@ -184,10 +185,11 @@ def test_redis_sigkill_and_restart_with_aof_under_load(
 ) -> None:
     """The broker dies mid-load and comes back on the same port from its AOF.
 
-    Accepted messages were written to the AOF before the 2xx (appendfsync everysec
-    writes at once and syncs each second); a killed process loses nothing the kernel
-    has, so nothing accepted may be lost here — only a machine crash could lose the
-    last second, which this test cannot make.
+    With appendfsync everysec Redis writes each command to the AOF before it answers,
+    and a killed process loses nothing already written. The exception is the fsync
+    window: while a slow fsync runs, Redis may postpone the write for up to 2 s and
+    answer anyway; a kill then loses those writes. So losses are allowed only among
+    the webhooks accepted in the 2 s before the kill, and counted.
     """
     redis_dir = tmp_path / "redis"
     redis_dir.mkdir()
@@ -212,4 +214,6 @@ def test_redis_sigkill_and_restart_with_aof_under_load(
             figures = wait_consistent(engine, result, killed_at, REDIS_BOUND_S + 5)
     finally:
         broker.stop()
-    report(figures, "redis SIGKILL + restart (AOF)", REDIS_BOUND_S)
+    window = result.accepted_between(killed_at - AOF_WINDOW_S, killed_at)
+    print(f"\naccepted within {AOF_WINDOW_S:.0f} s before the kill (the fsync window): {window}")
+    report(figures, "redis SIGKILL + restart (AOF)", REDIS_BOUND_S, allowed_lost=window)

@@ -37,7 +37,11 @@ FINAL = sorted(status.value for status in TERMINAL_STATUSES)
 class LoadResult:
     sent: int = 0
     accepted: list[str] = field(default_factory=list)  # event ids answered 2xx
+    accepted_at: list[float] = field(default_factory=list)  # when (time.monotonic())
     refused: int = 0  # answered otherwise, or not at all
+
+    def accepted_between(self, start: float, end: float) -> int:
+        return sum(1 for at in self.accepted_at if start <= at <= end)
 
 
 class SignedLoad:
@@ -107,6 +111,7 @@ class SignedLoad:
             self.result.sent += 1
             if ok:
                 self.result.accepted.append(event_id)
+                self.result.accepted_at.append(time.monotonic())
             else:
                 self.result.refused += 1
 
