@@ -135,7 +135,7 @@ def test_worker_sigkill_under_load_on_rabbitmq(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if not services.amqp_url:
-        pytest.fail("RabbitMQ is not reachable (TEST_AMQP_URL)")
+        pytest.skip("no RabbitMQ reachable (set TEST_AMQP_URL to run the AMQP variant)")
     env = stack_env(database_url, services.amqp_url, services.redis_url, tmp_path)
     monkeypatch.setenv("QUEUE_PREFIX", env["QUEUE_PREFIX"])
     try:
