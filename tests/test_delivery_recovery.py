@@ -21,10 +21,12 @@ from sqlalchemy.engine import Engine
 
 from tests.support.chaos import (
     Figures,
+    LoadResult,
     OwnedRedis,
     SignedLoad,
     delete_queues,
     kill_group,
+    measure,
     wait_consistent,
 )
 from tests.support.processes import (
@@ -178,6 +180,38 @@ def test_pool_process_sigkill_mid_batch_on_redis(
         figures = wait_consistent(engine, result, killed_at, AMQP_BOUND_S + 5)
     report(figures, "redis, pool process SIGKILL mid-batch", AMQP_BOUND_S)
     assert len((slow_dir / f"done-{slow_id}").read_text().split()) == 1
+
+
+def test_task_longer_than_the_visibility_timeout_runs_once_on_redis(
+    services: TestServices, database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """The other side of a short timeout: a live worker's long task is not taken back
+    (lease renewal), though a second worker stands ready to take it."""
+    slow_dir = tmp_path / "slow"
+    slow_dir.mkdir()
+    visibility_s = 20
+    env = stack_env(database_url, services.redis_url, services.redis_url, tmp_path)
+    env.update(
+        HANDLER_MODULES="tests.support.slow_handler",
+        SLOW_HANDLER_DIR=str(slow_dir),
+        SLOW_HANDLER_SECONDS=str(visibility_s * 2),
+        BROKER_VISIBILITY_TIMEOUT_S=str(visibility_s),
+    )
+    slow_id = f"evt_slow_{uuid.uuid4().hex[:8]}"
+    with (
+        receiver(env, tmp_path) as base,
+        worker(env, tmp_path, concurrency=1, name="worker-1", hostname=node(env, 1)),
+        worker(env, tmp_path, concurrency=1, name="worker-2", hostname=node(env, 2)),
+    ):
+        body = stripe_event(slow_id, SLOW_TYPE)
+        answer = httpx.post(f"{base}/webhooks/stripe", content=body, headers=stripe_headers(body))
+        assert answer.status_code == 200
+        done = slow_dir / f"done-{slow_id}"
+        wait_until(done.exists, visibility_s * 2 + 60, "the slow handler to finish")
+        time.sleep(visibility_s / 2)  # a stolen copy would be running by now
+    assert len(done.read_text().split()) == 1
+    figures = measure(engine, LoadResult(1, [slow_id]), time.monotonic())
+    assert (figures.final, figures.doubled, figures.redelivered) == (1, 0, 0), figures
 
 
 def test_redis_sigkill_and_restart_with_aof_under_load(
