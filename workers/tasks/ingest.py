@@ -8,6 +8,7 @@ from typing import Any
 from loguru import logger
 
 from pipeline.envelope import Envelope
+from pipeline.events.schedule import has_retry_message
 from pipeline.events.service import ProcessResult
 from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_INGEST, TASK_PROCESS_EVENT
@@ -15,14 +16,9 @@ from workers.celery_app import app
 from workers.context import event_service, publisher
 from workers.tasks.base import LoggedTask
 
-# Retries due sooner get a countdown message; later ones are left to the database
-# (next_attempt_at), where beat's dispatch_due sends them: no broker holds a message
-# for minutes, and a broker restart cannot lose a retry.
-RETRY_MESSAGE_MAX_S = 30.0
-
 
 def schedule_retry(event_id: int, delay_s: float) -> None:
-    if delay_s > RETRY_MESSAGE_MAX_S:
+    if not has_retry_message(delay_s):  # the database's: dispatch_due sends it when due
         return
     eta = (datetime.now(UTC) + timedelta(seconds=delay_s)).isoformat()
     publisher().publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id], countdown_eta=eta))
