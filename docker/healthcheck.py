@@ -3,7 +3,8 @@
 The role is read from the command of PID 1 (`pipeline receiver --port 8000`, ...), or
 from the arguments given to this script, so one image needs no per-role setting:
 
-- receiver: GET /healthz on its port answers 200;
+- receiver: GET /readyz on its port answers 200 (it can accept webhooks: broker reachable;
+  the database is not its business, see pipeline.health);
 - worker: the worker on this host answers a Celery ping;
 - beat: its schedule file was written recently;
 - flower: GET /healthcheck answers 200;
@@ -61,7 +62,7 @@ def http_ok(url: str) -> str | None:
 
 def check_receiver(options: dict[str, str]) -> str | None:
     port = options.get("port") or DEFAULT_PORTS["receiver"]
-    return http_ok(f"http://127.0.0.1:{port}/healthz")
+    return http_ok(f"http://127.0.0.1:{port}/readyz")
 
 
 def check_flower(options: dict[str, str]) -> str | None:

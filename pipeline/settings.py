@@ -103,7 +103,9 @@ class Settings(RemembersSecrets):
 
     # Celery.
     worker_concurrency: int | None = None
-    broker_visibility_timeout_s: int = 3600
+    # Redis broker: a dead worker's messages go back to their queue after this long
+    # (live workers renew theirs, so it need not cover the longest task).
+    broker_visibility_timeout_s: int = Field(60, ge=20)
 
     # Sweeper and retention (beat jobs).
     sweep_stuck_after_s: float = Field(300.0, gt=0)

@@ -126,8 +126,11 @@ def _preload(**_: Any) -> None:
 @signals.worker_ready.connect
 def _monitor(**_: Any) -> None:
     from workers import monitoring
+    from workers.lease import start_lease_renewal
 
-    monitoring.start_exporter(get_settings().worker_metrics_port)
+    settings = get_settings()
+    start_lease_renewal(settings.broker_url or "", settings.broker_visibility_timeout_s)
+    monitoring.start_exporter(settings.worker_metrics_port)
     monitoring.start_heartbeat()
 
 
@@ -148,6 +151,7 @@ def _beat_started(**_: Any) -> None:
     from workers import monitoring
 
     init_sentry(get_settings(), "beat")
+    monitoring.start_beat_heartbeat()
     monitoring.start_heartbeat_watch()
 
 

@@ -12,7 +12,7 @@ from loguru import logger
 
 from pipeline import metrics
 from pipeline.alerts.checks import check_heartbeat
-from pipeline.alerts.probes import beat_heart, last_heartbeat, sync_client
+from pipeline.alerts.probes import beat_alive, beat_heart, last_heartbeat, sync_client
 from pipeline.events.errors import one_line
 from pipeline.settings import get_settings
 
@@ -72,6 +72,13 @@ def start_heartbeat() -> None:
         return
     name = f"{os.uname().nodename}:{os.getpid()}"
     _loop(HEARTBEAT_EVERY_S, lambda: beat_heart(client, HEARTBEAT_EVERY_S * 4, name), "heartbeat")
+
+
+def start_beat_heartbeat() -> None:
+    """Beat says it is alive too, for the system health report (pipeline.health)."""
+    client = sync_client(get_settings())
+    if client is not None:
+        _loop(HEARTBEAT_EVERY_S, lambda: beat_alive(client, HEARTBEAT_EVERY_S * 4), "beat-alive")
 
 
 def start_heartbeat_watch() -> None:

@@ -83,6 +83,16 @@ def beat_heart(client: redis.Redis, ttl_s: float, hostname: str | None = None) -
     client.set(f"{_prefix()}heartbeat:{name}", str(time.time()), ex=max(1, int(ttl_s)))
 
 
+def beat_alive(client: redis.Redis, ttl_s: float) -> None:
+    """Beat says it is scheduling (one beat per deployment, so one key)."""
+    client.set(f"{_prefix()}beat-heartbeat", str(time.time()), ex=max(1, int(ttl_s)))
+
+
+def last_beat(client: redis.Redis) -> float | None:
+    value = client.get(f"{_prefix()}beat-heartbeat")
+    return None if value is None else float(value)
+
+
 def last_heartbeat(client: redis.Redis) -> float | None:
     """Unix time of the freshest worker heartbeat, None when no worker is alive."""
     newest: float | None = None

@@ -57,5 +57,19 @@ def migrate(data_dir: Path | None = DataDirOption) -> None:
         services.stop_started()
 
 
+@app.command("health")
+def health() -> None:
+    """The whole system's health: database, broker, workers, beat (exit 1 if degraded)."""
+    import json
+
+    from pipeline.health import system_health
+    from pipeline.settings import get_settings
+
+    report = system_health(get_settings())
+    typer.echo(json.dumps(report.as_json(), indent=2))
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()

@@ -77,6 +77,9 @@ def worker(
     queues: str = typer.Option("", help="Comma-separated queues (default: all)."),
     concurrency: int | None = typer.Option(None, help="Worker processes (default: CPUs)."),
     pool: str = typer.Option("prefork", help="Celery pool: prefork, threads, solo."),
+    hostname: str = typer.Option(
+        "", help="Node name (default celery@HOST); each worker on one host needs its own."
+    ),
     metrics_port: int | None = typer.Option(
         None, help="Port of the worker's /metrics (default WORKER_METRICS_PORT; 0: none)."
     ),
@@ -98,6 +101,8 @@ def worker(
         ",".join(queue_name(q) for q in wanted),
         "--without-mingle",
     ]
+    if hostname:
+        args.append(f"--hostname={hostname}")
     concurrency = concurrency or get_settings().worker_concurrency
     if concurrency:
         args.append(f"--concurrency={concurrency}")

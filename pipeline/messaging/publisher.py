@@ -17,8 +17,11 @@ from loguru import logger
 from pipeline.messaging.amqp_sender import AmqpSender
 from pipeline.messaging.batching import AsyncSender
 from pipeline.messaging.celery_message import TaskMessage, task_message
-from pipeline.messaging.queues import kombu_queue
+from pipeline.messaging.queues import kombu_queue, queue_name
 from pipeline.messaging.redis_sender import RedisSender
+
+RESTORE_EVERY_S = 5
+RESTORE_MUTEX_EXPIRE_S = 30
 
 
 def is_amqp(url: str) -> bool:
@@ -29,10 +32,35 @@ def transport_options(url: str, *, timeout: float, visibility_timeout: int) -> d
     if is_amqp(url):
         return {"confirm_publish": True, "confirm_timeout": timeout}
     return {
-        "visibility_timeout": visibility_timeout,
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         "max_retries": 1,
+        **redis_delivery_options(visibility_timeout),
+    }
+
+
+def redis_delivery_options(visibility_timeout: int) -> dict[str, Any]:
+    """How a Redis broker gives back the messages of a worker that died.
+
+    kombu keeps every delivered, unacknowledged message in a hash and a sorted set
+    (delivery time); a consuming worker puts back those older than the visibility
+    timeout. Live workers renew the time of the messages they hold (workers.lease), so
+    the timeout only has to cover a dead worker's silence, not the longest task.
+    """
+    prefix = queue_name("")
+    return {
+        "visibility_timeout": visibility_timeout,
+        # Look every few seconds, every time: kombu's default (10 s x a throttle of 10)
+        # would add up to 100 s to the timeout.
+        "unacked_restore_interval": RESTORE_EVERY_S,
+        "unacked_restore_throttle": 1,
+        # A worker killed while restoring leaves the mutex behind; it must not block
+        # restores for kombu's default 5 minutes.
+        "unacked_mutex_expire": RESTORE_MUTEX_EXPIRE_S,
+        # Pipelines sharing a Redis (QUEUE_PREFIX) keep their own books.
+        "unacked_key": f"{prefix}unacked",
+        "unacked_index_key": f"{prefix}unacked_index",
+        "unacked_mutex_key": f"{prefix}unacked_mutex",
     }
 
 

@@ -85,10 +85,15 @@ def receiver(env: dict[str, str], log_dir: Path, port: int | None = None) -> Ite
 
 @contextmanager
 def worker(
-    env: dict[str, str], log_dir: Path, concurrency: int = 2, name: str = "worker"
+    env: dict[str, str],
+    log_dir: Path,
+    concurrency: int = 2,
+    name: str = "worker",
+    hostname: str = "",
 ) -> Iterator[subprocess.Popen[bytes]]:
     log = log_dir / f"{name}.log"
-    process = spawn(["worker", f"--concurrency={concurrency}"], env, log)
+    args = ["worker", f"--concurrency={concurrency}"]
+    process = spawn([*args, f"--hostname={hostname}"] if hostname else args, env, log)
 
     def ready() -> bool:
         if process.poll() is not None:

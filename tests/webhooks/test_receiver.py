@@ -133,7 +133,7 @@ def test_unknown_provider_is_404_and_health_answers(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "version": __version__}
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"broker": "ok", "database": "ok"}
+    assert ready.json()["checks"] == {"broker": "ok"}
 
 
 def test_unconfigured_provider_is_indistinguishable_from_an_unknown_route(

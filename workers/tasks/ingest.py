@@ -8,6 +8,7 @@ from typing import Any
 from loguru import logger
 
 from pipeline.envelope import Envelope
+from pipeline.events.schedule import has_retry_message
 from pipeline.events.service import ProcessResult
 from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_INGEST, TASK_PROCESS_EVENT
@@ -17,6 +18,8 @@ from workers.tasks.base import LoggedTask
 
 
 def schedule_retry(event_id: int, delay_s: float) -> None:
+    if not has_retry_message(delay_s):  # the database's: dispatch_due sends it when due
+        return
     eta = (datetime.now(UTC) + timedelta(seconds=delay_s)).isoformat()
     publisher().publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id], countdown_eta=eta))
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from loguru import logger
 
 from pipeline.events import repository
+from pipeline.events.schedule import due_database_retries
 from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_DISPATCH_DUE, TASK_PROCESS_EVENT
 from pipeline.settings import get_settings
@@ -21,13 +22,16 @@ TASK_PRUNE = "workers.prune_raw_bodies"
 
 @app.task(name=TASK_DISPATCH_DUE, base=LoggedTask, bind=True)
 def dispatch_due(self: LoggedTask) -> int:
-    """Failed events past their retry time (plus a grace: the retry message normally
-    arrives on time) and events stuck in received past the deadline."""
+    """Retries the database schedules (due now), failed events past their retry time
+    (plus a grace: a retry message normally arrives on time), and events stuck in
+    received past the deadline."""
     settings = get_settings()
     now = datetime.now(UTC)
     with sessions()() as session:
         grace = timedelta(seconds=settings.sweep_retry_grace_s)
-        ids = repository.due_for_retry(session, now, grace, BATCH)
+        ids = due_database_retries(session, now, BATCH)
+        seen = set(ids)
+        ids += [i for i in repository.due_for_retry(session, now, grace, BATCH) if i not in seen]
         stuck_before = now - timedelta(seconds=settings.sweep_stuck_after_s)
         ids += repository.stuck(session, stuck_before, BATCH)
     for event_id in ids:
