@@ -47,11 +47,12 @@ class Limits:
 class RateLimiter:
     def __init__(self, settings: Settings, redis_url: str) -> None:
         self.limits = Limits.from_settings(settings)
+        # Pipelines sharing one Redis (QUEUE_PREFIX) count apart.
+        self.prefix = f"{settings.queue_prefix}api-rl"
         self.slowapi = Limiter(
             key_func=lambda: "",  # keys are given per check, see hit()
             storage_uri=limits_storage_uri(redis_url),
-            # Pipelines sharing one Redis (QUEUE_PREFIX) count apart.
-            key_prefix=f"{settings.queue_prefix}api-rl",
+            key_prefix=self.prefix,
             headers_enabled=False,
         )
 
@@ -59,8 +60,8 @@ class RateLimiter:
         """Count one request against every limit of the list; 429 when one is exhausted."""
         strategy = self.slowapi.limiter
         for item in items:
-            if not strategy.hit(item, *key):
-                stats = strategy.get_window_stats(item, *key)
+            if not strategy.hit(item, self.prefix, *key):
+                stats = strategy.get_window_stats(item, self.prefix, *key)
                 retry_after = max(1, int(stats.reset_time - time.time()) + 1)
                 raise ProblemError(
                     429,

@@ -62,7 +62,7 @@ class SmtpMailer:
             use_tls=self.use_tls,
             timeout=self.timeout_s,
         )
-        logger.info("mail '{}' sent to {}", mail.subject, mail.to)
+        logger.info("mail sent to {}", mail.to)
 
 
 class ConsoleMailer:

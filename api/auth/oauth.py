@@ -15,19 +15,26 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
+import authlib.deprecate  # noqa: F401 (first: it sets its warnings to "always")
 import httpx
 import redis
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from pipeline.settings import OAuthProvider, Settings
+
+with warnings.catch_warnings():
+    # Authlib warns on import that it runs on httpx rather than its httpx2 fork; httpx is
+    # what this project uses everywhere.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 STATE_TTL_S = 600
 METADATA_TTL_S = 3600
@@ -171,8 +178,12 @@ class OAuthProviders:
             url, _ = client.create_authorization_url(
                 endpoints["authorization_endpoint"], state=state, code_verifier=verifier, **extra
             )
-        pending = {"provider": config.name, "verifier": verifier, "nonce": nonce,
-                   "redirect_uri": redirect_uri}  # fmt: skip
+        pending = {
+            "provider": config.name,
+            "verifier": verifier,
+            "nonce": nonce,
+            "redirect_uri": redirect_uri,
+        }
         await self._put_state(state, pending)
         return str(url)
 

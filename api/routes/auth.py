@@ -60,7 +60,7 @@ def request_code(
         minutes = settings.login_code_ttl_s // 60
         mail = Mail(
             to=email,
-            subject=f"Login code {code}",
+            subject="Your login code",
             text=f"Your login code: {code}\n\nIt is valid for {minutes} minutes. "
             "If you did not ask for it, ignore this mail.",
         )

@@ -35,6 +35,8 @@ def api_env(
     monkeypatch.setenv("REDIS_URL", services.redis_client_url)
     monkeypatch.setenv("API_JWT_SECRET", JWT_SECRET)
     monkeypatch.setenv("QUEUE_PREFIX", f"t{uuid.uuid4().hex[:8]}-")
+    # Every test client is one address: room for many logins (limit tests set their own).
+    monkeypatch.setenv("API_LOGIN_RATE_LIMIT", "1000/minute")
     return monkeypatch
 
 
