@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -20,7 +22,39 @@ def assets_dir() -> Path:
     return Path(str(files("fastapi_offline") / "static"))
 
 
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with its 422 answers described as what this API sends (problem
+    documents with field errors) and the possible 500 on every operation."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            for status, text in (("422", "Invalid request"), ("500", "Internal error")):
+                if status in responses or status == "500":
+                    responses[status] = {
+                        "description": text,
+                        "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+                    }
+    schemas = document.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    app.openapi_schema = document
+    return document
+
+
 def install_docs(app: FastAPI) -> None:
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     app.mount(ASSETS_URL, StaticFiles(directory=assets_dir()), name="docs-assets")
     title = app.title
 
