@@ -34,6 +34,18 @@ def test_docs_pages_load_only_local_assets(api_client: TestClient, page: str) ->
     for source in sources:
         asset = api_client.get(source)
         assert asset.status_code == 200 and len(asset.content) > 1000, source
+    # A strict policy: this origin's files, inline scripts only by their hash.
+    policy = api_client.get(page).headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "'unsafe-eval'" not in policy
+    script_src = next(p for p in policy.split(";") if p.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src
+    assert ("'sha256-" in script_src) == ("<script>" in html)
+
+
+def test_json_answers_allow_nothing_to_run(api_client: TestClient) -> None:
+    headers = api_client.get("/api/v1/auth/oauth/providers").headers
+    assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert headers["x-content-type-options"] == "nosniff"
 
 
 def test_security_schemes_are_declared(schema: dict[str, Any]) -> None:
