@@ -17,6 +17,7 @@ from pipeline.auth import staff
 from schema.staff import StaffSession, StaffUser
 from scripts.fakes.oidc import CLIENT_ID, CLIENT_SECRET, FakeOidcThread
 from tests.api.conftest import bearer
+from tests.support.processes import free_port
 
 EMAIL = "admin@example.com"
 
@@ -153,3 +154,15 @@ def test_unknown_provider_and_missing_parameters(client: TestClient) -> None:
     missing = client.get("/api/v1/auth/oauth/corp/callback?state=b")
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["loc"] == ["query", "code"]
+
+
+def test_an_unreachable_provider_is_a_502(
+    api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
+    configured = {"down": {"client_id": "x", "client_secret": "y", "discovery_url": closed}}
+    api_env.setenv("OAUTH_PROVIDERS", json.dumps(configured))
+    client: TestClient = request.getfixturevalue("api_client")
+    response = client.get("/api/v1/auth/oauth/down/login", follow_redirects=False)
+    assert response.status_code == 502
+    assert response.json()["title"] == "Provider unavailable"
