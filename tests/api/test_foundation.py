@@ -52,3 +52,15 @@ def test_staff_token_and_api_key_identify_the_caller(
     for headers in ({"X-API-Key": key}, bearer(key)):
         me = api_client.get("/api/v1/auth/me", headers=headers).json()
         assert me["kind"] == "apikey" and me["scopes"] == ["events:read"]
+
+
+def test_every_presented_credential_must_be_valid_and_agree(
+    api_client: TestClient, staff_token: Callable[..., str], api_key: Callable[..., str]
+) -> None:
+    token, key = staff_token("admin"), api_key(["events:read"])
+    both_bad = {**bearer(token), "X-API-Key": "pk_0000000000_wrong"}
+    assert api_client.get("/api/v1/auth/me", headers=both_bad).status_code == 401
+    two_callers = {**bearer(token), "X-API-Key": key}
+    assert api_client.get("/api/v1/auth/me", headers=two_callers).status_code == 401
+    same_key_twice = {**bearer(key), "X-API-Key": key}
+    assert api_client.get("/api/v1/auth/me", headers=same_key_twice).status_code == 200

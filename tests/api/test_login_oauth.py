@@ -121,7 +121,7 @@ def test_an_unverified_address_is_refused(
 ) -> None:
     provider.log_in_as(EMAIL, verified=False)
     response = log_in(client, name)
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert response.json()["title"] == "Login failed"
 
 
@@ -131,21 +131,21 @@ def test_a_spoiled_id_token_is_refused(
 ) -> None:
     provider.log_in_as(EMAIL, tamper=tamper)
     response = log_in(client, "corp")
-    assert response.status_code == 400, (tamper, response.text)
+    assert response.status_code == 401, (tamper, response.text)
 
 
 def test_a_callback_cannot_be_replayed_or_forged(client: TestClient) -> None:
     callback = provider_redirect(client, "corp")
     assert client.get(callback).status_code == 200
-    assert client.get(callback).status_code == 400  # the state was taken out
+    assert client.get(callback).status_code == 401  # the state was taken out
     forged = client.get("/api/v1/auth/oauth/corp/callback?code=abc&state=made-up")
-    assert forged.status_code == 400
+    assert forged.status_code == 401
 
 
 def test_a_state_works_only_with_its_own_provider(client: TestClient) -> None:
     callback = provider_redirect(client, "github")
     elsewhere = callback.replace("/oauth/github/", "/oauth/yandex/")
-    assert client.get(elsewhere).status_code == 400
+    assert client.get(elsewhere).status_code == 401
 
 
 def test_unknown_provider_and_missing_parameters(client: TestClient) -> None:
