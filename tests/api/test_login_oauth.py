@@ -156,6 +156,16 @@ def test_unknown_provider_and_missing_parameters(client: TestClient) -> None:
     assert missing.json()["errors"][0]["loc"] == ["query", "code"]
 
 
+def test_the_public_url_makes_the_redirect_uri(
+    provider: FakeOidcThread, api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    api_env.setenv("API_PUBLIC_URL", "https://ops.example.com/")
+    client: TestClient = request.getfixturevalue("client")
+    start = client.get("/api/v1/auth/oauth/corp/login", follow_redirects=False)
+    query = parse_qs(urlparse(start.headers["location"]).query)
+    assert query["redirect_uri"] == ["https://ops.example.com/api/v1/auth/oauth/corp/callback"]
+
+
 def test_an_unreachable_provider_is_a_502(
     api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
