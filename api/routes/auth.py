@@ -56,10 +56,12 @@ def request_code(
     email = staff.normalize_email(body.email)
     runtime.limiter.hit(runtime.limiter.limits.login_email, "code-email", email)
     settings = runtime.settings
+    # A code is stored for any address, so both cases do the same database work and take
+    # the same time; it is sent only where a login may follow.
+    code = codes.issue_code(
+        uow.session, email, key=_code_key(runtime), ttl_s=settings.login_code_ttl_s
+    )
     if codes.may_log_in(uow.session, email, settings.staff_signup_domains):
-        code = codes.issue_code(
-            uow.session, email, key=_code_key(runtime), ttl_s=settings.login_code_ttl_s
-        )
         minutes = settings.login_code_ttl_s // 60
         mail = Mail(
             to=email,
