@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -19,6 +19,7 @@ from api.ratelimit import RateLimiter
 from api.routes import ROUTERS
 from api.runtime import ApiRuntime
 from api.versioning import API_PREFIX
+from pipeline import metrics
 from pipeline.auth.tokens import TokenSigner
 from pipeline.mail import Mailer, make_mailer
 from pipeline.messaging.redis_sender import redis_py_url
@@ -95,6 +96,12 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     install_docs(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        # Not under /api/: the proxy does not publish it; Prometheus scrapes the pod.
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
