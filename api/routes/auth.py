@@ -52,7 +52,7 @@ def request_code(
     body: CodeRequest, uow: UnitOfWorkDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> Accepted:
     """Always 202, whether or not the address has an account, so the answer tells nobody
-    which addresses exist. The code is valid for 10 minutes and 5 tries."""
+    which addresses exist. The code is valid for 10 minutes and 5 tries (by default)."""
     email = staff.normalize_email(body.email)
     runtime.limiter.hit(runtime.limiter.limits.login_email, "code-email", email)
     settings = runtime.settings
