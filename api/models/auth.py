@@ -45,10 +45,14 @@ class Accepted(BaseModel):
 
 
 class TokenPair(BaseModel):
-    access_token: str = Field(description="JWT; send as `Authorization: Bearer …`.")
+    access_token: str = Field(
+        description="JWT; send as `Authorization: Bearer …`.", examples=["eyJhbGciOiJIUzI1NiJ9.…"]
+    )
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the scheme's name)
     expires_in: int = Field(description="Seconds the access token is valid.", examples=[900])
-    refresh_token: str = Field(description="Single use: exchange at /auth/refresh.")
+    refresh_token: str = Field(
+        description="Single use: exchange at /auth/refresh.", examples=["rt_Jq3…"]
+    )
     session_id: int = Field(examples=[17])
 
 
@@ -99,13 +103,12 @@ class StaffOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
+    # Printable, with at least one character besides spaces (which are trimmed).
     name: Annotated[
         str,
         StringConstraints(
-            strip_whitespace=True,
-            min_length=1,
             max_length=100,
-            pattern=r"^[^\x00-\x1f\x7f-\x9f]+$",
+            pattern=r"^[^\x00-\x1f\x7f-\x9f]*[^ \x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
         ),
     ] = Field(examples=["grafana exporter"])
     scopes: list[str] = Field(
@@ -127,7 +130,9 @@ class ApiKeyOut(BaseModel):
 
     id: int
     name: str
-    prefix: str = Field(description="The key's visible part: `pk_<prefix>_…`.")
+    prefix: str = Field(
+        description="The key's visible part: `pk_<prefix>_…`.", examples=["3f9a1c07d2"]
+    )
     scopes: list[str]
     created_at: datetime
     last_used_at: datetime | None
@@ -135,7 +140,10 @@ class ApiKeyOut(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
-    key: str = Field(description="The whole key. Shown this once; store it now.")
+    key: str = Field(
+        description="The whole key. Shown this once; store it now.",
+        examples=["pk_3f9a1c07d2_Wc1…"],
+    )
 
 
 class OAuthProviderOut(BaseModel):
