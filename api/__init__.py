@@ -1,0 +1,1 @@
+"""The operator API: an HTTP edge over the pipeline core (FastAPI, `/api/v1`)."""
