@@ -157,6 +157,7 @@ def requests(secrets: dict[str, str]) -> list[Request]:
         Request("/webhooks/nowhere", b"{}", json_headers),
         Request("/healthz", method="GET"),
         Request("/readyz", method="GET"),
+        Request("/healthz/system", method="GET"),
         Request("/metrics", method="GET"),
     ]  # fmt: skip
     # The provider that fails, with every secret-carrying header and field set to a secret.
@@ -196,7 +197,7 @@ def test_no_secret_in_logs_or_sentry_events(
 ) -> None:
     settings = Settings(
         broker_url=services.redis_url,
-        # Unreachable, so readiness fails and logs why; its password is a secret too.
+        # Unreachable, so the system health check fails and logs why; its password is a secret too.
         database_url=f"postgresql://pipeline:{DB_PASSWORD}@127.0.0.1:9/pipeline",
         log_format=log_format,  # type: ignore[arg-type]
         log_level="DEBUG",
@@ -277,7 +278,7 @@ def _assert_drove_everything(statuses: list[tuple[str, int]], logs: str) -> None
     assert ("/webhooks/exploding/reply", 500) in statuses  # the crash after acceptance
     assert ("/webhooks/exploding", 400) in statuses  # the crash inside accept
     assert "unreadable request: RuntimeError" in logs
-    assert "KeyError" in logs and "readiness check database failed" in logs
+    assert "KeyError" in logs and "health check database failed" in logs
 
 
 def _assert_clean(secrets: dict[str, str], logs: str, sentry: MemoryTransport) -> None:
