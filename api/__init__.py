@@ -1,0 +1,1 @@
+"""The operator API (`/api/v1`): REST resources, live WebSocket, authentication."""
