@@ -1,1 +1,1 @@
-"""The operator API (`/api/v1`): REST resources, live WebSocket, authentication."""
+"""The operator API: an HTTP edge over the pipeline core (FastAPI, `/api/v1`)."""

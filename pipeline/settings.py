@@ -11,10 +11,25 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_FILE = ".env"
+
+
+class OAuthProvider(BaseModel):
+    """One OAuth2/OIDC login provider. `google`, `github` and `yandex` are presets: only
+    the client id and secret are needed; any other name needs its discovery URL."""
+
+    client_id: str
+    client_secret: SecretStr
+    discovery_url: str | None = None
+    scope: str | None = None
+    title: str | None = None
+    # Endpoints of plain OAuth2 providers (presets set them; also to point one elsewhere).
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userinfo_url: str | None = None
 
 
 class Settings(BaseSettings):
@@ -117,6 +132,34 @@ class Settings(BaseSettings):
     sentry_dsn: SecretStr | None = None
     sentry_environment: str = "production"
     worker_metrics_port: int = Field(9808, ge=0)  # 0: no exporter
+
+    # Operator API (`pipeline api`). Signing key of its access tokens: required outside the
+    # embedded setup, where `pipeline api` keeps a generated one in DATA_DIR.
+    api_jwt_secret: SecretStr | None = None
+    api_access_token_ttl_s: int = Field(900, ge=30)
+    api_refresh_token_ttl_s: int = Field(30 * 86400, ge=300)
+    # Public base URL of the API (OAuth redirect URIs); empty: taken from the request.
+    api_public_url: str = ""
+    # Rate limits ("N/second|minute|hour", `;` between several): every authenticated caller
+    # (per API key or staff user), anonymous callers per IP, and the login endpoints.
+    api_rate_limit: str = "600/minute"
+    api_anonymous_rate_limit: str = "60/minute"
+    api_login_rate_limit: str = "10/minute;50/hour"
+    api_login_email_rate_limit: str = "5/10minute;20/day"
+    # Login codes sent by e-mail.
+    login_code_ttl_s: int = Field(600, ge=60)
+    login_code_attempts: int = Field(5, ge=1)
+    # SMTP for login codes: smtp://user:pass@host:587 (STARTTLS), smtps://…:465 (TLS).
+    # Empty: codes are printed to the console of `pipeline api` as development mail.
+    smtp_url: SecretStr | None = None
+    smtp_from: str = "pipeline@localhost"
+    smtp_timeout_s: float = Field(10.0, gt=0)
+    # OAuth2/OIDC login, JSON: {"google": {"client_id": "…", "client_secret": "…"},
+    # "corp": {"discovery_url": "https://idp/.well-known/openid-configuration", …}}.
+    oauth_providers: dict[str, OAuthProvider] = Field(default_factory=dict)
+    # Who may sign up by logging in (comma-separated e-mail domains; empty: nobody), and as what.
+    staff_signup_domains: str = ""
+    staff_signup_role: Literal["viewer", "operator", "admin"] = "viewer"
 
     # Logging.
     log_level: str = "INFO"

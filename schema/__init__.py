@@ -6,12 +6,14 @@ from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.messaging import Broadcast, FeedbackMessage, Notification
 from schema.operations import Alert, BackupRun, EventAttempt
 from schema.orders import Order, Payment, Receipt
+from schema.staff import ApiKey, LoginCode, RefreshToken, StaffSession, StaffUser
 from schema.telegram import TelegramUpdate
 from schema.users import User
 
 __all__ = [
     "TERMINAL_STATUSES",
     "Alert",
+    "ApiKey",
     "BackupRun",
     "Base",
     "Broadcast",
@@ -19,11 +21,15 @@ __all__ = [
     "EventAttempt",
     "EventStatus",
     "FeedbackMessage",
+    "LoginCode",
     "Notification",
     "Order",
     "Payment",
     "Product",
     "Receipt",
+    "RefreshToken",
+    "StaffSession",
+    "StaffUser",
     "TelegramUpdate",
     "User",
 ]

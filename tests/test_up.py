@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,7 @@ def up_env() -> dict[str, str]:
     return env
 
 
-def start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_up(data_dir: Path, port: int, api_port: int, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -37,6 +38,8 @@ def start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
             str(data_dir),
             "--port",
             str(port),
+            "--api-port",
+            str(api_port),
             "--concurrency",
             "1",
         ],
@@ -47,26 +50,45 @@ def start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def events(data_dir: Path) -> list[dict[str, object]]:
+def cli(data_dir: Path, *args: str) -> str:
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "events",
-            "list",
-            "--json",
-            "--data-dir",
-            str(data_dir),
-        ],
+        [sys.executable, "-m", "pipeline.cli", *args, "--data-dir", str(data_dir)],
         env=up_env(),
         cwd=ROOT,
         capture_output=True,
         check=True,
         timeout=60,
     )
-    parsed: list[dict[str, object]] = json.loads(out.stdout)
+    return out.stdout.decode()
+
+
+def events(data_dir: Path) -> list[dict[str, object]]:
+    parsed: list[dict[str, object]] = json.loads(cli(data_dir, "events", "list", "--json"))
     return parsed
+
+
+def log_in_with_printed_code(data_dir: Path, api: str, log: Path) -> None:
+    """What a new user does: add an admin, ask for a code, read it from the console."""
+    cli(data_dir, "staff", "add", "admin@example.com", "--role", "admin")
+    asked = httpx.post(f"{api}/api/v1/auth/code", json={"email": "admin@example.com"})
+    assert asked.status_code == 202, asked.text
+
+    def printed_code() -> str | None:
+        found = re.findall(r"DEVELOPMENT MAIL.*?Your login code: (\d{6})", log.read_text(), re.S)
+        return found[-1] if found else None
+
+    wait_until(lambda: printed_code() is not None, 20, "the code in the console")
+    tokens = httpx.post(
+        f"{api}/api/v1/auth/code/verify",
+        json={"email": "admin@example.com", "code": printed_code()},
+    )
+    assert tokens.status_code == 200, tokens.text
+    me = httpx.get(
+        f"{api}/api/v1/auth/me",
+        headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
+    )
+    assert me.json()["role"] == "admin"
+    assert httpx.get(f"{api}/api/docs").status_code == 200
 
 
 def leftover_processes(data_dir: Path) -> list[str]:
@@ -90,22 +112,27 @@ def test_up_starts_everything_embedded_processes_a_webhook_and_stops_cleanly(
     # A short path keeps the embedded servers' unix sockets under the length limit.
     data_dir = Path(f"/tmp/pipeline-up-{uuid.uuid4().hex[:8]}")
     log = tmp_path / "up.log"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    port, api_port = free_port(), free_port()
+    base, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}"
 
     def ready() -> bool:
         if process.poll() is not None:
             raise AssertionError(log.read_text()[-3000:])
         try:
-            return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+            return all(
+                httpx.get(url, timeout=2).status_code == 200
+                for url in (f"{base}/readyz", f"{api}/healthz")
+            )
         except httpx.HTTPError:
             return False
 
-    process = start_up(data_dir, port, log)
+    process = start_up(data_dir, port, api_port, log)
     try:
         wait_until(ready, 90, "pipeline up to be ready", interval=0.25)
         output = log.read_text()
         assert "embedded postgresql" in output and "embedded redis" in output
+        assert f"api: {api}/api/docs" in output
+        log_in_with_printed_code(data_dir, api, log)
 
         body = stripe_event(f"evt_{uuid.uuid4().hex}")
         response = httpx.post(f"{base}/webhooks/stripe", content=body, headers=stripe_headers(body))
@@ -120,7 +147,7 @@ def test_up_starts_everything_embedded_processes_a_webhook_and_stops_cleanly(
         wait_until(lambda: not leftover_processes(data_dir), 20, "every child to exit")
 
         # A second run reuses the data.
-        process = start_up(data_dir, port, log)
+        process = start_up(data_dir, port, api_port, log)
         wait_until(ready, 90, "the second pipeline up to be ready", interval=0.25)
         assert [e["status"] for e in events(data_dir)] == ["processed"]
         stop_up(process, log)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import backup, business, events, providers, serve, up
+from pipeline.cli import api, backup, business, events, providers, serve, staff, up
 from pipeline.cli.common import DataDirOption, prepare
 
 app = typer.Typer(
@@ -19,12 +19,15 @@ app.command("receiver")(serve.receiver)
 app.command("worker")(serve.worker)
 app.command("beat")(serve.beat)
 app.command("flower")(serve.flower)
+app.command("api")(api.api)
 app.add_typer(events.app, name="events")
 app.add_typer(providers.app, name="providers")
 app.add_typer(business.products_app, name="products")
 app.add_typer(business.orders_app, name="orders")
 app.command("broadcast")(business.broadcast)
 app.add_typer(backup.app, name="backup")
+app.add_typer(staff.staff_app, name="staff")
+app.add_typer(staff.apikeys_app, name="apikeys")
 
 
 @app.command("migrate")

@@ -1,4 +1,5 @@
-"""`pipeline up`: embedded or configured services, migrations, receiver, worker and beat."""
+"""`pipeline up`: embedded or configured services, migrations, receiver, operator API,
+worker and beat."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from pipeline.cli.api import ensure_signing_key
 from pipeline.cli.common import DataDirOption, prepare
 from pipeline.migrate import upgrade
 
@@ -61,13 +63,15 @@ def _stop(children: list[Child]) -> None:
 def up(
     host: str = typer.Option("127.0.0.1", help="Receiver address."),
     port: int = typer.Option(8000, help="Receiver port."),
+    api_port: int = typer.Option(8001, help="Operator API port (on the receiver's address)."),
     concurrency: int | None = typer.Option(None, help="Worker processes (default: CPUs)."),
     flower: bool = typer.Option(False, help="Also start Flower on port 5555."),
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Start everything: services (embedded when not configured), migrations, receiver,
-    worker and beat. Ctrl-C stops it all."""
+    operator API, worker and beat. Ctrl-C stops it all."""
     services = prepare("up", data_dir)
+    ensure_signing_key(services)
     for name in services.embedded:
         where = services.database_url if name == "postgresql" else services.broker_url
         typer.echo(f"embedded {name}: {_redact(where)} (data in {services.data_dir})")
@@ -82,12 +86,17 @@ def up(
     worker_args = ["worker"] + ([f"--concurrency={concurrency}"] if concurrency else [])
     children = [
         _spawn("receiver", ["receiver", "--host", host, "--port", str(port)], env),
+        _spawn("api", ["api", "--host", host, "--port", str(api_port)], env),
         _spawn("worker", worker_args, env),
         _spawn("beat", ["beat"], env),
     ]
     if flower:
         children.append(_spawn("flower", ["flower"], env))
     typer.echo(f"receiver: http://{host}:{port}  (webhooks at /webhooks/<provider>)")
+    typer.echo(
+        f"api: http://{host}:{api_port}/api/docs  (log in: `pipeline staff add EMAIL --role "
+        "admin`, then POST /api/v1/auth/code; without SMTP_URL the code is printed here)"
+    )
     typer.echo("worker and beat started; Ctrl-C stops everything")
 
     stopping = False
@@ -109,7 +118,7 @@ def up(
                     break
             time.sleep(0.2)
     finally:
-        typer.echo("stopping receiver, worker and beat …")
+        typer.echo("stopping receiver, api, worker and beat …")
         _stop(children)
         if services.started:
             typer.echo("stopping embedded servers …")

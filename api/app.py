@@ -1,0 +1,117 @@
+"""The operator API process: `create_app(settings)` builds everything once per process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.auth.oauth import OAuthProviders
+from api.docs import OPENAPI_URL, install_docs
+from api.errors import install_error_handlers
+from api.middleware import RequestIdMiddleware
+from api.ratelimit import RateLimiter
+from api.routes import ROUTERS
+from api.runtime import ApiRuntime
+from api.versioning import API_PREFIX
+from pipeline.auth.tokens import TokenSigner
+from pipeline.mail import Mailer, make_mailer
+from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.settings import Settings, get_settings
+from schema.session import make_engine, make_session_factory
+
+TITLE = "Pipeline operator API"
+DESCRIPTION = """
+The operator API of the webhook pipeline: events, providers, orders, users, the
+catalogue, broadcasts, feedback, backups, alerts and statistics.
+
+**Authentication.** Staff log in by an e-mail code (`POST /api/v1/auth/code`, then
+`POST /api/v1/auth/code/verify`) or OAuth2/OIDC and send the access token as
+`Authorization: Bearer …`. Machines send an API key as `X-API-Key: pk_…`.
+
+**Errors** are RFC 9457 `application/problem+json`; every answer carries `X-Request-ID`.
+**Rate limits** answer 429 with `Retry-After`. See docs/api.md for the whole contract.
+"""
+TAGS = [
+    {"name": "auth", "description": "Logging in and out, tokens, own sessions."},
+    {"name": "staff", "description": "Staff accounts (admins)."},
+    {"name": "apikeys", "description": "API keys for machines (admins)."},
+]
+
+
+def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntime:
+    if not settings.database_url:
+        raise RuntimeError("the API needs DATABASE_URL (see `pipeline up` or `pipeline api`)")
+    redis_url = settings.redis_url or settings.broker_url or ""
+    if not redis_url.startswith(("redis://", "rediss://", "redis+socket://", "unix://")):
+        raise RuntimeError("the API needs REDIS_URL (rate limits, login state)")
+    secret = settings.api_jwt_secret.get_secret_value() if settings.api_jwt_secret else None
+    engine = make_engine(settings.database_url, pool_size=10)
+    client_url = redis_py_url(redis_url) if redis_url.startswith("redis+socket") else redis_url
+    client = redis.Redis.from_url(client_url, socket_timeout=5, socket_connect_timeout=5)
+    return ApiRuntime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        signer=TokenSigner(secret or "", settings.api_access_token_ttl_s),
+        limiter=RateLimiter(settings, redis_url),
+        mailer=mailer or make_mailer(settings),
+        redis=client,
+        oauth=OAuthProviders.from_settings(settings, client),
+    )
+
+
+def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    runtime = build_runtime(settings, mailer)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await runtime.oauth.close()
+            runtime.close()
+
+    app = FastAPI(
+        title=TITLE,
+        version="1",
+        description=DESCRIPTION,
+        openapi_url=OPENAPI_URL,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.limiter = runtime.limiter.slowapi  # where slowapi's helpers look for it
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    install_docs(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory api.app:app_from_env`."""
+    from pipeline.logging import setup_logging
+    from pipeline.sentry import init_sentry
+
+    settings = get_settings()
+    if os.environ.get("PIPELINE_ROLE") != "api":
+        setup_logging(settings, "api")
+    init_sentry(settings, "api")
+    return create_app(settings)

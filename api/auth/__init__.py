@@ -1,0 +1,1 @@
+"""Who is calling: principals, token and key resolution, logins."""

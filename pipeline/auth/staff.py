@@ -1,0 +1,90 @@
+"""Staff accounts: created by an admin (CLI or API), or by a first login from an allowed
+e-mail domain when STAFF_SIGNUP_DOMAINS says so."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pipeline.auth.permissions import ROLES
+from schema.staff import StaffSession, StaffUser
+
+
+class StaffError(ValueError):
+    pass
+
+
+class StaffExists(StaffError):
+    pass
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise StaffError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    return role
+
+
+def add_staff(session: Session, email: str, role: str) -> StaffUser:
+    email = normalize_email(email)
+    check_role(role)
+    if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
+        raise StaffExists(f"staff account {email} already exists")
+    staff = StaffUser(email=email, role=role, active=True)
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def find_by_email(session: Session, email: str) -> StaffUser | None:
+    return session.scalar(select(StaffUser).where(StaffUser.email == normalize_email(email)))
+
+
+def list_staff(session: Session) -> Sequence[StaffUser]:
+    return session.scalars(select(StaffUser).order_by(StaffUser.id)).all()
+
+
+def update_staff(
+    session: Session, staff: StaffUser, *, role: str | None = None, active: bool | None = None
+) -> StaffUser:
+    if role is not None:
+        staff.role = check_role(role)
+    if active is not None:
+        staff.active = active
+        if not active:
+            revoke_all_sessions(session, staff.id, "deactivated")
+    session.flush()
+    return staff
+
+
+def revoke_all_sessions(session: Session, staff_id: int, reason: str) -> int:
+    result = session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def signup_domain_allowed(email: str, domains: str) -> bool:
+    allowed = {d.strip().lower().lstrip("@") for d in domains.split(",") if d.strip()}
+    return normalize_email(email).rpartition("@")[2] in allowed
+
+
+def staff_for_login(
+    session: Session, email: str, *, signup_domains: str, signup_role: str
+) -> StaffUser | None:
+    """The active account of a verified e-mail, created on first login where the domain is
+    allowed; None when this address may not log in."""
+    staff = find_by_email(session, email)
+    if staff is None and signup_domain_allowed(email, signup_domains):
+        staff = add_staff(session, email, signup_role)
+    if staff is None or not staff.active:
+        return None
+    return staff

@@ -1,0 +1,54 @@
+"""The app's shared layer: request ids, problem documents, docs, authentication."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import bearer
+
+
+def test_health_and_request_id_is_kept_or_made(api_client: TestClient) -> None:
+    kept = api_client.get("/healthz", headers={"X-Request-ID": "abc-123.x_y"})
+    assert kept.status_code == 200
+    assert kept.headers["x-request-id"] == "abc-123.x_y"
+    made = api_client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["x-request-id"] != "bad id with spaces"
+    assert len(made.headers["x-request-id"]) == 32
+
+
+def test_unknown_route_is_a_problem_document(api_client: TestClient) -> None:
+    response = api_client.get("/api/v1/nothing-here", headers={"X-Request-ID": "r1"})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 404 and body["title"] == "Not Found"
+    assert body["instance"] == "/api/v1/nothing-here" and body["request_id"] == "r1"
+    assert body["type"].endswith("/not-found")
+
+
+def test_missing_and_wrong_credentials_are_401(api_client: TestClient) -> None:
+    missing = api_client.get("/api/v1/auth/me")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert missing.headers["content-type"] == "application/problem+json"
+    for headers in (
+        {"Authorization": "Bearer not.a.jwt"},
+        {"Authorization": "Bearer pk_0000000000_nope"},
+        {"X-API-Key": "pk_0000000000_nope"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ):
+        assert api_client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_staff_token_and_api_key_identify_the_caller(
+    api_client: TestClient, staff_token: Callable[..., str], api_key: Callable[..., str]
+) -> None:
+    me = api_client.get("/api/v1/auth/me", headers=bearer(staff_token("operator"))).json()
+    assert me["kind"] == "staff" and me["role"] == "operator"
+    assert "events:write" in me["scopes"] and "staff:admin" not in me["scopes"]
+    key = api_key(["events:read"])
+    for headers in ({"X-API-Key": key}, bearer(key)):
+        me = api_client.get("/api/v1/auth/me", headers=headers).json()
+        assert me["kind"] == "apikey" and me["scopes"] == ["events:read"]
