@@ -8,18 +8,22 @@ from contextlib import asynccontextmanager
 
 import redis
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from api.auth.oauth import OAuthProviders
 from api.docs import OPENAPI_URL, install_docs
 from api.errors import install_error_handlers
+from api.live.hub import Hub
 from api.middleware import RequestIdMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import ROUTERS
 from api.runtime import ApiRuntime
 from api.versioning import API_PREFIX
+from pipeline import metrics
 from pipeline.auth.tokens import TokenSigner
+from pipeline.cache import Cache
+from pipeline.live.channel import channel_name
 from pipeline.mail import Mailer, make_mailer
 from pipeline.messaging.redis_sender import redis_py_url
 from pipeline.settings import Settings, get_settings
@@ -41,6 +45,12 @@ TAGS = [
     {"name": "auth", "description": "Logging in and out, tokens, own sessions."},
     {"name": "staff", "description": "Staff accounts (admins)."},
     {"name": "apikeys", "description": "API keys for machines (admins)."},
+    {"name": "events", "description": "The webhook inbox: list, inspect, replay, retry."},
+    {"name": "providers", "description": "Webhook providers: configuration and health."},
+    {"name": "catalog", "description": "Products and their translations."},
+    {"name": "alerts", "description": "Operator alerts."},
+    {"name": "stats", "description": "Counts for charts."},
+    {"name": "live", "description": "The live WebSocket (/api/v1/ws)."},
 ]
 
 
@@ -62,6 +72,8 @@ def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntim
         limiter=RateLimiter(settings, redis_url),
         mailer=mailer or make_mailer(settings),
         redis=client,
+        redis_url=client_url,
+        cache=Cache(client, settings.queue_prefix, settings.api_cache_ttl_s),
         oauth=OAuthProviders.from_settings(settings, client),
     )
 
@@ -70,11 +82,15 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
     settings = settings or get_settings()
     runtime = build_runtime(settings, mailer)
 
+    hub = Hub(runtime.redis_url, channel_name(), queue_size=settings.api_ws_queue_size)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await runtime.oauth.close()
             runtime.close()
 
@@ -89,12 +105,18 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.hub = hub  # one Redis subscription per process for the live WebSocket
     app.state.limiter = runtime.limiter.slowapi  # where slowapi's helpers look for it
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     install_docs(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import apikeys, auth, oauth, staff
+from api.routes import alerts, apikeys, auth, catalog, events, live, oauth, providers, staff, stats
 
-ROUTERS: list[APIRouter] = [auth.router, oauth.router, staff.router, apikeys.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    oauth.router,
+    staff.router,
+    apikeys.router,
+    events.router,
+    providers.router,
+    catalog.router,
+    alerts.router,
+    stats.router,
+    live.router,
+]
