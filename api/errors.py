@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.correlation import current
@@ -101,6 +102,14 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = "; ".join(f"{'.'.join(map(str, e.loc))}: {e.message}" for e in errors[:5])
         error = ProblemError(422, "Invalid request", detail, errors=errors)
         return problem_response(request, error)
+
+    @app.exception_handler(DataError)
+    async def refused_value(request: Request, exc: DataError) -> JSONResponse:
+        # A value the model let through but PostgreSQL refuses (a NUL character, a number
+        # out of range): the caller's input, so a 422 rather than a crash.
+        logger.warning("database refused a value on {}: {}", request.url.path, exc.orig)
+        detail = "a value is out of the range the database accepts"
+        return problem_response(request, ProblemError(422, "Invalid request", detail))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""The request id of every answer and log line, and the last resort for crashes.
+"""The request id of every answer and log line, default security headers, and the last
+resort for crashes.
 
 `X-Request-ID` from the client is kept when it is a sane token (`[A-Za-z0-9._-]{1,64}`),
 else a new one is made. It is set as the correlation id (outbound calls carry it) and
@@ -20,6 +21,13 @@ from pipeline.correlation import correlation
 
 HEADER = "x-request-id"
 VALID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Answers are JSON: nothing in them may load or run anything. Pages that need more (the
+# docs) set their own policy, which is kept.
+DEFAULT_HEADERS = {
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
 
 
 def request_id_from(scope: Scope) -> str:
@@ -48,7 +56,11 @@ class RequestIdMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                MutableHeaders(scope=message)[HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[HEADER] = request_id
+                for name, value in DEFAULT_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
             await send(message)
 
         with correlation(request_id), logger.contextualize(request_id=request_id):

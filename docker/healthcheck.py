@@ -4,6 +4,7 @@ The role is read from the command of PID 1 (`pipeline receiver --port 8000`, ...
 from the arguments given to this script, so one image needs no per-role setting:
 
 - receiver: GET /healthz on its port answers 200;
+- api: GET /healthz on its port (default 8001) answers 200;
 - worker: the worker on this host answers a Celery ping;
 - beat: its schedule file was written recently;
 - flower: GET /healthcheck answers 200;
@@ -19,10 +20,11 @@ import socket
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
-ROLES = ("receiver", "worker", "beat", "flower")
-DEFAULT_PORTS = {"receiver": 8000, "flower": 5555}
+ROLES = ("receiver", "api", "worker", "beat", "flower")
+DEFAULT_PORTS = {"receiver": 8000, "api": 8001, "flower": 5555}
 TIMEOUT_S = 5.0
 # Celery beat writes its schedule at least every 3 minutes.
 BEAT_STALE_AFTER_S = 600.0
@@ -59,9 +61,14 @@ def http_ok(url: str) -> str | None:
     return None if status == 200 else f"{url}: HTTP {status}"
 
 
-def check_receiver(options: dict[str, str]) -> str | None:
-    port = options.get("port") or DEFAULT_PORTS["receiver"]
-    return http_ok(f"http://127.0.0.1:{port}/healthz")
+def healthz(role: str) -> Callable[[dict[str, str]], str | None]:
+    """The check of an HTTP role: GET /healthz on its port."""
+
+    def check(options: dict[str, str]) -> str | None:
+        port = options.get("port") or DEFAULT_PORTS[role]
+        return http_ok(f"http://127.0.0.1:{port}/healthz")
+
+    return check
 
 
 def check_flower(options: dict[str, str]) -> str | None:
@@ -94,7 +101,8 @@ def check_beat(options: dict[str, str]) -> str | None:
 
 
 CHECKS = {
-    "receiver": check_receiver,
+    "receiver": healthz("receiver"),
+    "api": healthz("api"),
     "worker": check_worker,
     "beat": check_beat,
     "flower": check_flower,

@@ -71,6 +71,10 @@ class OAuthLoginError(Exception):
     """The login did not prove an e-mail address: why, for the answer (400)."""
 
 
+class ProviderUnavailable(Exception):
+    """The provider's discovery document could not be read (answered 502)."""
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     name: str
@@ -161,10 +165,13 @@ class OAuthProviders:
         if cached and time.monotonic() - cached[0] < METADATA_TTL_S:
             return cached[1]
         assert config.discovery_url is not None
-        async with httpx.AsyncClient(timeout=10.0) as http:
-            response = await http.get(config.discovery_url)
-            response.raise_for_status()
-            metadata: dict[str, Any] = response.json()
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                response = await http.get(config.discovery_url)
+                response.raise_for_status()
+                metadata: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ProviderUnavailable(f"{config.title}: discovery failed: {exc}") from exc
         self._metadata[config.name] = (time.monotonic(), metadata)
         return metadata
 
@@ -192,8 +199,8 @@ class OAuthProviders:
         pending = await self._take_state(state)
         if pending is None or pending.get("provider") != config.name:
             raise OAuthLoginError("unknown or expired login state; start the login again")
-        endpoints = await self._endpoints(config)
         try:
+            endpoints = await self._endpoints(config)
             async with self._client(config, pending["redirect_uri"]) as client:
                 token = await client.fetch_token(
                     endpoints["token_endpoint"], code=code, code_verifier=pending["verifier"]
@@ -203,7 +210,14 @@ class OAuthProviders:
                 if config.kind == "github":
                     return await self._from_github(config, client)
                 return await self._from_userinfo(config, client)
-        except (AuthlibBaseError, httpx.HTTPError, JoseError, KeyError, ValueError) as exc:
+        except (
+            AuthlibBaseError,
+            httpx.HTTPError,
+            JoseError,
+            KeyError,
+            ValueError,
+            ProviderUnavailable,
+        ) as exc:
             raise OAuthLoginError(f"login with {config.title} failed: {exc}") from exc
 
     async def _from_id_token(

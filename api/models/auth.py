@@ -89,9 +89,12 @@ class StaffOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = (
-        Field(examples=["grafana exporter"])
-    )
+    name: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+        ),
+    ] = Field(examples=["grafana exporter"])
     scopes: list[str] = Field(
         min_length=1,
         examples=[["events:read", "stats:read"]],

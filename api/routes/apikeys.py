@@ -11,6 +11,7 @@ from api.auth.principal import Principal
 from api.deps import SessionDep, require
 from api.errors import ProblemError, error_responses
 from api.models.auth import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+from api.models.common import IdPath
 from pipeline.auth import apikeys as service
 
 router = APIRouter(prefix="/apikeys", tags=["apikeys"])
@@ -47,7 +48,7 @@ def create_key(body: ApiKeyCreate, admin: Admin, session: SessionDep) -> ApiKeyC
     responses={**DENIED, **error_responses(404)},
     summary="Revoke an API key",
 )
-def revoke_key(key_id: int, _: Admin, session: SessionDep) -> Response:
+def revoke_key(key_id: IdPath, _: Admin, session: SessionDep) -> Response:
     if service.revoke_key(session, key_id) is None:
         raise ProblemError(404, "Not Found", f"no API key {key_id}")
     return Response(status_code=204)

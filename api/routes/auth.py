@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
+from loguru import logger
 
 from api.auth.login import issue_tokens, log_in
 from api.auth.principal import Principal
@@ -23,6 +24,8 @@ from api.models.auth import (
     SessionOut,
     TokenPair,
 )
+from api.models.common import IdPath
+from api.runtime import ApiRuntime
 from pipeline.auth import codes, sessions, staff
 from pipeline.auth.sessions import RefreshFailure
 from pipeline.mail import Mail
@@ -65,8 +68,17 @@ def request_code(
             "If you did not ask for it, ignore this mail.",
         )
         # Sent after the answer: the time of the answer does not tell whether mail went out.
-        uow.after_commit(lambda: background.add_task(runtime.mailer.send, mail))
+        uow.after_commit(lambda: background.add_task(send_mail, runtime, mail))
     return Accepted(detail=CODE_SENT)
+
+
+async def send_mail(runtime: ApiRuntime, mail: Mail) -> None:
+    """Send after the answer; a failure is logged (with the request id), since the caller
+    was already told 202 and may ask for a new code."""
+    try:
+        await runtime.mailer.send(mail)
+    except Exception as exc:
+        logger.opt(exception=exc).error("login code mail to {} not sent", mail.to)
 
 
 def _code_key(runtime: RuntimeDep) -> str:
@@ -182,7 +194,7 @@ def my_sessions(principal: PrincipalDep, session: SessionDep) -> list[SessionOut
     responses=error_responses(400, 401, 404),
     summary="End one of this account's sessions",
 )
-def end_session(session_id: int, principal: PrincipalDep, session: SessionDep) -> Response:
+def end_session(session_id: IdPath, principal: PrincipalDep, session: SessionDep) -> Response:
     _staff_session(principal)
     login = session.get(StaffSession, session_id)
     if login is None or login.staff_id != principal.id or login.revoked_at is not None:

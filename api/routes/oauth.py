@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth.login import log_in
-from api.auth.oauth import OAuthLoginError, ProviderConfig, VerifiedEmail
+from api.auth.oauth import OAuthLoginError, ProviderConfig, ProviderUnavailable, VerifiedEmail
 from api.deps import LoginRateLimited, RuntimeDep
 from api.errors import ProblemError, error_responses
 from api.models.auth import OAuthProviderOut, TokenPair
@@ -50,12 +50,18 @@ def providers(runtime: RuntimeDep) -> list[OAuthProviderOut]:
     status_code=302,
     response_class=RedirectResponse,
     dependencies=[LoginRateLimited],
-    responses={302: {"description": "To the provider's login page"}, **error_responses(404, 429)},
+    responses={
+        302: {"description": "To the provider's login page"},
+        **error_responses(404, 429, 502),
+    },
     summary="Start a login with a provider (open in a browser)",
 )
 async def login(provider: str, request: Request, runtime: RuntimeDep) -> RedirectResponse:
     config = _provider(runtime, provider)
-    url = await runtime.oauth.start(config, redirect_uri(runtime, request, provider))
+    try:
+        url = await runtime.oauth.start(config, redirect_uri(runtime, request, provider))
+    except ProviderUnavailable as exc:
+        raise ProblemError(502, "Provider unavailable", str(exc)) from None
     return RedirectResponse(url, status_code=302)
 
 

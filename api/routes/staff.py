@@ -10,6 +10,7 @@ from api.auth.principal import Principal
 from api.deps import SessionDep, require
 from api.errors import ProblemError, error_responses
 from api.models.auth import StaffCreate, StaffOut, StaffUpdate
+from api.models.common import IdPath
 from pipeline.auth import staff as service
 from schema.staff import StaffUser
 
@@ -45,7 +46,7 @@ def add_staff(body: StaffCreate, _: Admin, session: SessionDep) -> StaffOut:
 
 
 @router.get("/{staff_id}", responses={**DENIED, **error_responses(404)}, summary="One account")
-def get_staff(staff_id: int, _: Admin, session: SessionDep) -> StaffOut:
+def get_staff(staff_id: IdPath, _: Admin, session: SessionDep) -> StaffOut:
     return StaffOut.model_validate(_get(session, staff_id))
 
 
@@ -54,7 +55,9 @@ def get_staff(staff_id: int, _: Admin, session: SessionDep) -> StaffOut:
     responses={**DENIED, **error_responses(404, 409, 422)},
     summary="Change a role, or (de)activate an account",
 )
-def update_staff(staff_id: int, body: StaffUpdate, admin: Admin, session: SessionDep) -> StaffOut:
+def update_staff(
+    staff_id: IdPath, body: StaffUpdate, admin: Admin, session: SessionDep
+) -> StaffOut:
     """Deactivating an account ends all its sessions. Admins cannot demote or deactivate
     themselves, so the last admin cannot lock everyone out by mistake."""
     row = _get(session, staff_id)
@@ -71,6 +74,6 @@ def update_staff(staff_id: int, body: StaffUpdate, admin: Admin, session: Sessio
     responses={**DENIED, **error_responses(404)},
     summary="End every session of an account",
 )
-def revoke_sessions(staff_id: int, _: Admin, session: SessionDep) -> Response:
+def revoke_sessions(staff_id: IdPath, _: Admin, session: SessionDep) -> Response:
     service.revoke_all_sessions(session, _get(session, staff_id).id, "admin")
     return Response(status_code=204)

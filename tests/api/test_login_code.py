@@ -167,3 +167,38 @@ def test_login_endpoints_are_limited_per_address_of_the_client(
     statuses = [verify(client, "000000")[0] for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
     assert client.post("/api/v1/auth/code", json={"email": EMAIL}).status_code == 429
+
+
+def test_an_unreachable_smtp_server_still_answers_202_and_logs(
+    api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest, db: sessionmaker[Session]
+) -> None:
+    from loguru import logger
+
+    from tests.support.processes import free_port
+
+    api_env.setenv("SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
+    api_env.setenv("SMTP_TIMEOUT_S", "2")
+    with db.begin() as session:
+        staff.add_staff(session, EMAIL, "viewer")
+    errors: list[str] = []
+    sink = logger.add(lambda m: errors.append(m.record["message"]), level="ERROR")
+    try:
+        client: TestClient = request.getfixturevalue("api_client")
+        ask(client)
+    finally:
+        logger.remove(sink)
+    assert errors == [f"login code mail to {EMAIL} not sent"]
+
+
+def test_without_smtp_the_code_is_printed_as_development_mail(
+    api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest, db: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    with db.begin() as session:
+        staff.add_staff(session, EMAIL, "viewer")
+    client: TestClient = request.getfixturevalue("api_client")
+    ask(client)
+    printed = capsys.readouterr().out
+    assert "DEVELOPMENT MAIL" in printed and f"To: {EMAIL}" in printed
+    code = printed.split("Your login code: ")[1][:6]
+    assert verify(client, code)[0] == 200

@@ -56,9 +56,15 @@ class Rendered:
 
 
 def render(
-    dest: Path, env: Mapping[str, str], *, tls: bool = False, upstream: str | None = None
+    dest: Path,
+    env: Mapping[str, str],
+    *,
+    tls: bool = False,
+    upstream: str | None = None,
+    api_upstream: str | None = None,
 ) -> Rendered:
-    """Render the HTTP (or TLS) site into `dest`, listening on free loopback ports."""
+    """Render the HTTP (or TLS) site into `dest`, listening on free loopback ports; the
+    API's upstream is the receiver's unless given."""
     prefix = dest / "nginx"
     conf_d = prefix / "conf.d"
     logs, webroot, letsencrypt = prefix / "logs", dest / "www", dest / "letsencrypt"
@@ -68,6 +74,8 @@ def render(
     values = dict(env)
     if upstream:
         values["RECEIVER_UPSTREAM"] = upstream
+    if api_upstream or upstream:
+        values["API_UPSTREAM"] = api_upstream or upstream or ""
     sources = {
         path.relative_to(NGINX_DIR / "templates"): path
         for path in (NGINX_DIR / "templates").rglob(f"*{TEMPLATE_SUFFIX}")

@@ -25,7 +25,7 @@ from tests.deploy.nginx_support import (
     running,
 )
 from tests.support.broker import purge
-from tests.support.processes import free_port, pipeline_env, receiver
+from tests.support.processes import free_port, pipeline_env, receiver, wait_until
 from tests.support.signing import TELEGRAM_SECRET, telegram_headers, telegram_update
 
 if TYPE_CHECKING:
@@ -216,3 +216,65 @@ def test_tls_config_serves_https_and_redirects_http(nginx: str, tmp_path: Path, 
             seen = {k.lower(): v for k, v in response.json()["headers"].items()}
             assert seen["x-forwarded-proto"] == "https"
             assert seen["x-real-ip"] == "127.0.0.1"
+
+
+@pytest.fixture
+def api_upstream() -> Iterator[str]:
+    """A stand-in for the API: echoes headers over HTTP and messages over a WebSocket,
+    and sets its own Content-Security-Policy as the API does."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    async def headers(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"headers": dict(request.headers)}, headers={"Content-Security-Policy": "from-app"}
+        )
+
+    async def echo_socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            await websocket.send_text(f"echo {text}")
+
+    app = Starlette(
+        routes=[Route("/api/v1/headers", headers), WebSocketRoute("/api/v1/ws", echo_socket)]
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 15, "the API stand-in to start")
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_api_is_proxied_with_websocket_upgrades_and_its_own_csp(
+    nginx: str, tmp_path: Path, echo: str, api_upstream: str
+) -> None:
+    from websockets.sync.client import connect
+
+    rendered = render(tmp_path, BASE_ENV, upstream=echo, api_upstream=api_upstream)
+    check_config(nginx, rendered)
+    with running(nginx, rendered):
+        base = f"127.0.0.1:{rendered.http_port}"
+        response = httpx.get(
+            f"http://{base}/api/v1/headers", headers={"X-Forwarded-For": "6.6.6.6"}
+        )
+        assert response.status_code == 200
+        seen = response.json()["headers"]
+        assert seen["x-forwarded-for"] == "127.0.0.1" and len(seen["x-request-id"]) == 32
+        assert "upgrade" not in seen  # plain requests keep the upstream keepalive
+        # The API's own policy, not the proxy's 'none' (which would break the docs pages).
+        assert response.headers.get_list("content-security-policy") == ["from-app"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        with connect(f"ws://{base}/api/v1/ws", open_timeout=10) as socket:
+            socket.send("hello")
+            assert socket.recv(timeout=10) == "echo hello"
+        # The webhook routes still go to the receiver.
+        assert (
+            httpx.post(f"http://{base}/webhooks/x", content=b"{}").json()["path"] == "/webhooks/x"
+        )

@@ -1,0 +1,46 @@
+"""The unit of work: commit then after-commit jobs; rollback and no jobs on error."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.unit_of_work import unit_of_work
+from schema.staff import StaffUser
+
+
+def count(db: sessionmaker[Session]) -> int:
+    with db() as session:
+        return int(session.scalar(select(func.count()).select_from(StaffUser)) or 0)
+
+
+def test_commits_then_runs_jobs_that_see_the_committed_rows(db: sessionmaker[Session]) -> None:
+    seen: list[int] = []
+    with unit_of_work(db) as uow:
+        uow.session.add(StaffUser(email="a@example.com", role="viewer"))
+        uow.after_commit(lambda: seen.append(count(db)))
+        assert seen == []  # nothing runs before the commit
+    assert seen == [1]
+
+
+def test_an_error_rolls_back_and_runs_no_job(db: sessionmaker[Session]) -> None:
+    ran: list[str] = []
+    with pytest.raises(RuntimeError), unit_of_work(db) as uow:
+        uow.session.add(StaffUser(email="a@example.com", role="viewer"))
+        uow.session.flush()
+        uow.after_commit(lambda: ran.append("job"))
+        raise RuntimeError("boom")
+    assert ran == [] and count(db) == 0
+
+
+def test_a_failing_job_does_not_stop_the_others(db: sessionmaker[Session]) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise ValueError("job failed")
+
+    with unit_of_work(db) as uow:
+        uow.after_commit(broken)
+        uow.after_commit(lambda: ran.append("second"))
+    assert ran == ["second"]
