@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from api.live.hub import RESYNC, Filters, Hub, Subscriber
-from api.live.protocol import MESSAGE_TYPES, TOPIC_SCOPES, CloseCode, Subscribe
+from api.live.hub import RESYNC, Filters, Hub, Subscriber, wire
+from api.live.protocol import TOPIC_SCOPES, CloseCode, Subscribe
 from pipeline.live.channel import Topic
 
 CATCH_UP_PAGE = 500
@@ -124,15 +125,21 @@ class _Relay:
                 self.settings.close_timeout_s,
             )
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: dict[str, Any] | str) -> None:
+        text = message if isinstance(message, str) else orjson.dumps(message).decode()
         async with self.sending:
-            await self.websocket.send_json(message)
+            await self.websocket.send_text(text)
 
-    async def _send_events(self, items: Sequence[dict[str, Any]]) -> None:
-        for item in items:
-            if item["cursor"] > self.last:
-                await self._send({"type": "event", "cursor": item["cursor"], "data": item})
-                self.last = item["cursor"]
+    async def _send_events(self, items: Sequence[dict[str, Any]], encoded: str = "") -> None:
+        """Only what lies after the last cursor sent (live batches that overlap the
+        catch-up are trimmed)."""
+        fresh = [item for item in items if item["cursor"] > self.last]
+        if not fresh:
+            return
+        await self._send(
+            encoded if encoded and len(fresh) == len(items) else wire(Topic.EVENTS, fresh)
+        )
+        self.last = fresh[-1]["cursor"]
 
     async def _catch_up(self) -> None:
         while True:
@@ -143,14 +150,14 @@ class _Relay:
 
     async def _pump(self) -> None:
         while True:
-            topic, item = await self.subscriber.queue.get()
+            topic, items, encoded = await self.subscriber.queue.get()
             if topic == RESYNC:
                 if Topic.EVENTS in self.subscriber.filters.topics:
                     await self._catch_up()
             elif topic is Topic.EVENTS:
-                await self._send_events([item])
+                await self._send_events(items, encoded)
             else:
-                await self._send({"type": MESSAGE_TYPES[Topic(topic)], "data": item})
+                await self._send(encoded)
 
     async def _ping(self) -> None:
         """Application-level heartbeat: proxies see traffic on idle connections, and a

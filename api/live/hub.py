@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from loguru import logger
 
@@ -39,17 +40,31 @@ class Filters:
         return True
 
 
+# (topic, items, the message already encoded for the wire; "" for RESYNC)
+Entry = tuple[Topic | str, list[dict[str, Any]], str]
+
+
+def wire(topic: Topic, items: Sequence[dict[str, Any]]) -> str:
+    """The client message for a batch: `{"type": "events", "cursor": N, "items": [...]}`
+    (cursor: the batch's last), or `{"type": "broadcasts", "items": [...]}` and so on."""
+    message: dict[str, Any] = {"type": topic.value}
+    if topic is Topic.EVENTS:
+        message["cursor"] = items[-1]["cursor"]
+    message["items"] = list(items)
+    return orjson.dumps(message).decode()
+
+
 @dataclass(eq=False)
 class Subscriber:
     filters: Filters
-    queue: asyncio.Queue[tuple[Topic | str, dict[str, Any]]]
+    queue: asyncio.Queue[Entry]
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, topic: Topic | str, item: dict[str, Any]) -> None:
+    def offer(self, topic: Topic | str, items: list[dict[str, Any]], encoded: str) -> None:
         if self.overflowed.is_set():
             return
         try:
-            self.queue.put_nowait((topic, item))
+            self.queue.put_nowait((topic, items, encoded))
         except asyncio.QueueFull:
             self.overflowed.set()
 
@@ -72,10 +87,17 @@ class Hub:
         self.subscribers.discard(subscriber)
 
     def fan_out(self, topic: Topic, items: Sequence[dict[str, Any]]) -> None:
+        """Each published batch goes out as one message per client, encoded once per
+        distinct filter (most clients share one), so 500 clients cost 500 socket writes."""
+        encoded: dict[Filters, tuple[list[dict[str, Any]], str]] = {}
         for subscriber in list(self.subscribers):
-            for item in items:
-                if subscriber.filters.wants(topic, item):
-                    subscriber.offer(topic, item)
+            filters = subscriber.filters
+            if filters not in encoded:
+                wanted = [item for item in items if filters.wants(topic, item)]
+                encoded[filters] = (wanted, wire(topic, wanted) if wanted else "")
+            wanted, text = encoded[filters]
+            if wanted:
+                subscriber.offer(topic, wanted, text)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="live-hub")
@@ -99,7 +121,7 @@ class Hub:
                     self.subscribed.set()
                     if not first:  # whatever was published while we were away
                         for subscriber in list(self.subscribers):
-                            subscriber.offer(RESYNC, {})
+                            subscriber.offer(RESYNC, [], "")
                     first, delay = False, 0.2
                     async for message in pubsub.listen():
                         if message.get("type") != "message":

@@ -15,13 +15,6 @@ TOPIC_SCOPES = {
     Topic.FEEDBACK: "feedback:read",
     Topic.ALERTS: "alerts:read",
 }
-# What a topic's messages are called on the wire.
-MESSAGE_TYPES = {
-    Topic.EVENTS: "event",
-    Topic.BROADCASTS: "broadcast",
-    Topic.FEEDBACK: "feedback",
-    Topic.ALERTS: "alert",
-}
 
 
 class CloseCode(IntEnum):

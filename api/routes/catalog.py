@@ -10,6 +10,7 @@ from api.auth.principal import Principal
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
 from api.models.catalog import ProductCreate, ProductOut, ProductUpdate
+from api.models.common import IdPath
 from pipeline.shop import catalog
 from schema.catalog import Product
 
@@ -69,7 +70,7 @@ def create_product(
     summary="Update a product (deactivate with is_active: false)",
 )
 def update_product(
-    product_id: int, body: ProductUpdate, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep
+    product_id: IdPath, body: ProductUpdate, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep
 ) -> ProductOut:
     product = _found(uow.session, product_id)
     fields = body.model_dump(exclude={"translations"}, exclude_unset=True)
@@ -90,7 +91,7 @@ def update_product(
     summary="Deactivate a product",
 )
 def deactivate_product(
-    product_id: int, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep
+    product_id: IdPath, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep
 ) -> ProductOut:
     """Products stay for the orders that name them; a deactivated one is not sold."""
     product = _found(uow.session, product_id)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from api.auth.principal import Principal
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
+from api.models.common import IdPath
 from api.models.events import (
     Attempt,
     EventDetail,
@@ -96,7 +97,7 @@ def list_events(
 
 
 @router.get("/{event_id}", responses={**DENIED, **error_responses(404)}, summary="Show an event")
-def show_event(event_id: int, _: Reader, session: SessionDep) -> EventDetail:
+def show_event(event_id: IdPath, _: Reader, session: SessionDep) -> EventDetail:
     found = queries.detail(session, event_id)
     if found is None:
         raise ProblemError(404, "Not Found", f"no event {event_id}")
@@ -120,7 +121,7 @@ def show_event(event_id: int, _: Reader, session: SessionDep) -> EventDetail:
     responses={**DENIED, **error_responses(404, 503)},
     summary="Replay an event",
 )
-def replay_event(event_id: int, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep) -> Replayed:
+def replay_event(event_id: IdPath, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep) -> Replayed:
     """Back to `received` with a fresh attempt budget, then queued (handlers are idempotent)."""
     queue = _queue(runtime)
     if repository.reset_for_replay(uow.session, event_id) is None:

@@ -54,13 +54,14 @@ def test_a_token_subscribes_and_gets_committed_changes(
             session.commit()
         announce_changes(engine)
         message = json.loads(ws.recv(timeout=10))
-        assert message["type"] == "event" and message["data"]["external_id"] == "live-1"
+        assert message["type"] == "events" and message["items"][0]["external_id"] == "live-1"
 
     key = api_key(["events:read"])
     ok = {"type": "subscribe", "token": key, "topics": ["events"], "cursor": 0}
     with connect(ws_url, open_timeout=10) as ws:
         ws.send(json.dumps(ok))
-        assert json.loads(ws.recv(timeout=10))["data"]["external_id"] == "live-1"  # caught up
+        caught_up = json.loads(ws.recv(timeout=10))
+        assert caught_up["items"][0]["external_id"] == "live-1"
     forbidden = {"type": "subscribe", "token": key, "topics": ["feedback"]}
     assert _closed_with(ws_url, forbidden) == CloseCode.FORBIDDEN
     bad = {"type": "subscribe", "token": "pk_nonsense", "topics": ["events"]}
