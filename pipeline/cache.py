@@ -35,30 +35,35 @@ class Cache:
 
     def get(self, name: str, field: str, load: Callable[[], Any]) -> Any:
         """The cached JSON value, or `load()`'s result (cached for the TTL)."""
+        return orjson.loads(self.get_bytes(name, field, lambda: orjson.dumps(load())))
+
+    def get_bytes(self, name: str, field: str, load: Callable[[], bytes]) -> bytes:
+        """The cached bytes, or `load()`'s. An API answer cached as its encoded body is
+        sent as is: no decoding, validation or encoding on a hit."""
         started = time.perf_counter()
         key = self._key(name)
-        raw = self.client.hget(key, field)
+        raw: bytes | None = self.client.hget(key, field)  # type: ignore[assignment]
         if raw is None:
-            value, result = self._fill(key, field, load), "miss"
+            raw, result = self._fill(key, field, load), "miss"
         else:
-            value, result = orjson.loads(raw), "hit"
+            result = "hit"
         metrics.CACHE_REQUESTS.labels(name, result).inc()
         metrics.CACHE_LATENCY.labels(name, result).observe(time.perf_counter() - started)
-        return value
+        return raw
 
-    def _fill(self, key: str, field: str, load: Callable[[], Any]) -> Any:
+    def _fill(self, key: str, field: str, load: Callable[[], bytes]) -> bytes:
         lock = f"{key}:{field}:lock"
         if not self.client.set(lock, b"1", nx=True, px=LOCK_MS):
             deadline = time.monotonic() + WAIT_S
             while time.monotonic() < deadline:  # another process is loading it
                 time.sleep(POLL_S)
-                raw = self.client.hget(key, field)
+                raw: bytes | None = self.client.hget(key, field)  # type: ignore[assignment]
                 if raw is not None:
-                    return orjson.loads(raw)
+                    return raw
         try:
             value = load()
             pipe = self.client.pipeline(transaction=False)
-            pipe.hset(key, field, orjson.dumps(value))
+            pipe.hset(key, field, value)
             pipe.pexpire(key, self.ttl_ms, nx=True)  # the TTL counts from the first fill
             pipe.execute()
             return value

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import alerts, apikeys, auth, catalog, events, live, oauth, providers, staff, stats
+from api.routes import (
+    alerts,
+    apikeys,
+    auth,
+    backups,
+    broadcasts,
+    catalog,
+    events,
+    feedback,
+    live,
+    oauth,
+    orders,
+    providers,
+    staff,
+    stats,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,7 +29,12 @@ ROUTERS: list[APIRouter] = [
     apikeys.router,
     events.router,
     providers.router,
+    orders.router,
+    users.router,
     catalog.router,
+    broadcasts.router,
+    feedback.router,
+    backups.router,
     alerts.router,
     stats.router,
     live.router,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import TypeAdapter
 
 from api.auth.principal import Principal
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
@@ -18,20 +19,24 @@ router = APIRouter(prefix="/products", tags=["catalog"])
 Reader = Annotated[Principal, Depends(require("catalog:read"))]
 Writer = Annotated[Principal, Depends(require("catalog:write"))]
 DENIED = error_responses(401, 403, 429)
+PRODUCT_LIST = TypeAdapter(list[ProductOut])
 
 
-@router.get("", responses=DENIED, summary="List products")
+@router.get("", response_model=list[ProductOut], responses=DENIED, summary="List products")
 def list_products(
     _: Reader,
     runtime: RuntimeDep,
     include_inactive: Annotated[bool, Query(description="Also deactivated ones.")] = False,
-) -> list[ProductOut]:
-    def load() -> list[dict[str, Any]]:
-        with runtime.sessions() as session:
-            return catalog.list_products(session, include_inactive=include_inactive)
+) -> Response:
+    """Served from the cache as encoded JSON; any catalogue write invalidates it."""
 
-    rows = runtime.cache.get(catalog.CACHE, f"all:{include_inactive}", load)
-    return [ProductOut.model_validate(row) for row in rows]
+    def load() -> bytes:
+        with runtime.sessions() as session:
+            rows = catalog.list_products(session, include_inactive=include_inactive)
+        return PRODUCT_LIST.dump_json([ProductOut.model_validate(row) for row in rows])
+
+    body = runtime.cache.get_bytes(catalog.CACHE, f"all:{include_inactive}", load)
+    return Response(body, media_type="application/json")
 
 
 def _found(session: SessionDep, product_id: int) -> Product:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -21,12 +20,12 @@ from api.models.events import (
     RetryRequest,
     RetryResult,
 )
+from api.routes.queueing import publisher
 from api.runtime import ApiRuntime
 from pipeline.events import queries, repository
 from pipeline.events.operations import Queue, retry_selected
 from pipeline.live.events import announce_changes
 from pipeline.messaging.celery_message import task_message
-from pipeline.messaging.publisher import BrokerPublisher
 from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 from schema.events import EventStatus
 
@@ -38,17 +37,9 @@ TEXT = "Text anywhere in the payload (case-insensitive)"
 CURSOR = "`next_cursor` of the previous page"
 
 
-@cache
-def _publisher(broker_url: str) -> BrokerPublisher:
-    return BrokerPublisher(broker_url, timeout=2.0, max_retries=2)
-
-
 def _queue(runtime: ApiRuntime) -> Queue:
-    broker = runtime.settings.broker_url
-    if not broker:
-        raise ProblemError(503, "Service Unavailable", "no broker configured (BROKER_URL)")
-    publisher = _publisher(broker)
-    return lambda event_id: publisher.publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
+    sender = publisher(runtime)  # 503 when no broker is configured
+    return lambda event_id: sender.publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
 
 
 def _announce(runtime: ApiRuntime) -> None:

@@ -1,4 +1,5 @@
-"""api and live updates: event change cursor, list indexes, product translations
+"""api and live updates: event change cursor, list indexes, product translations,
+backup verification results
 
 Revision ID: 0010
 Revises: 0004
@@ -63,9 +64,15 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_feedback_messages_created_at", "feedback_messages", ["created_at"])
+    op.add_column(
+        "backup_runs", sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column("backup_runs", sa.Column("verify_error", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("backup_runs", "verify_error")
+    op.drop_column("backup_runs", "verified_at")
     op.drop_index("ix_feedback_messages_created_at", table_name="feedback_messages")
     op.drop_column("products", "translations")
     op.execute("DROP TRIGGER events_mark_changed ON events")
