@@ -112,3 +112,27 @@ def test_publishing_without_redis_keeps_the_cursor_for_catch_up(
     assert announce_changes(engine) == 1  # stamped, the publish failed and was logged
     with db() as session:
         assert len(changes_since(session, 0)) == 1
+
+
+def test_alerts_changed_in_a_check_are_announced(
+    db: sessionmaker[Session], live_redis: str
+) -> None:
+    from pipeline.alerts.live import announce_changed_since
+    from schema.operations import Alert
+
+    before = datetime.now(UTC)
+    pubsub = redis_client().pubsub()
+    pubsub.subscribe(channel_name())
+    assert pubsub.get_message(timeout=2)["type"] == "subscribe"
+    with db() as session:
+        old = datetime(2026, 1, 1, tzinfo=UTC)
+        session.add(Alert(key="old", status="firing", text="t", first_at=old, last_at=old))
+        now = datetime.now(UTC)
+        session.add(Alert(key="queue", status="firing", text="deep", first_at=now, last_at=now))
+        session.commit()
+    assert announce_changed_since(db, before) == 1
+    message = pubsub.get_message(timeout=2)
+    decoded = decode(message["data"])
+    assert decoded is not None and decoded[0] is Topic.ALERTS
+    assert [a["key"] for a in decoded[1]] == ["queue"]
+    pubsub.close()
