@@ -19,7 +19,7 @@ import orjson
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from api.live.hub import RESYNC, Filters, Hub, Subscriber, wire
+from api.live.hub import RESYNC, Entry, Filters, Hub, Subscriber, wire
 from api.live.protocol import TOPIC_SCOPES, CloseCode, Subscribe
 from pipeline.live.channel import Topic
 
@@ -149,15 +149,35 @@ class _Relay:
                 return
 
     async def _pump(self) -> None:
+        queue = self.subscriber.queue
         while True:
-            topic, items, encoded = await self.subscriber.queue.get()
-            if topic == RESYNC:
-                if Topic.EVENTS in self.subscriber.filters.topics:
-                    await self._catch_up()
-            elif topic is Topic.EVENTS:
-                await self._send_events(items, encoded)
-            else:
+            entries = [await queue.get()]
+            while not queue.empty():
+                entries.append(queue.get_nowait())
+            await self._relay(entries)
+
+    async def _relay(self, entries: list[Entry]) -> None:
+        """Send in order. Event batches that piled up (the client fell behind) go out as
+        one message: fewer, larger writes let it catch up instead of falling further."""
+        events: list[Entry] = []
+        for entry in entries:
+            topic, _, encoded = entry
+            if topic is Topic.EVENTS:
+                events.append(entry)
+                continue
+            await self._flush(events)
+            events = []
+            if topic != RESYNC:
                 await self._send(encoded)
+            elif Topic.EVENTS in self.subscriber.filters.topics:
+                await self._catch_up()
+        await self._flush(events)
+
+    async def _flush(self, events: list[Entry]) -> None:
+        if len(events) == 1:
+            await self._send_events(events[0][1], events[0][2])
+        elif events:
+            await self._send_events([item for entry in events for item in entry[1]])
 
     async def _ping(self) -> None:
         """Application-level heartbeat: proxies see traffic on idle connections, and a
