@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.auth.oauth import OAuthProviders
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_endpoint() -> Response:
+        # Not under /api/: the proxy does not publish it; Prometheus scrapes the pod.
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

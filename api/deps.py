@@ -75,31 +75,41 @@ def unauthenticated(detail: str) -> ProblemError:
 
 
 def authenticate(connection: HTTPConnection, runtime: ApiRuntime) -> Principal:
-    """The caller, counted against its rate limit; 401 without valid credentials."""
-    presented = _presented_credential(connection)
-    principal = resolve_token(runtime, presented) if presented else None
-    if principal is None and presented is None:
+    """The caller, counted against its rate limit; 401 without valid credentials.
+
+    Every credential presented must be valid and name the same caller: a bad API key
+    beside a good token is refused rather than ignored."""
+    presented = _presented_credentials(connection)
+    found = {value: resolve_token(runtime, value) for value in presented}
+    principals = {p for p in found.values() if p is not None}
+    principal = next(iter(principals)) if len(principals) == 1 else None
+    if principal is not None and None in found.values():
+        principal = None
+    if not presented:
         for extra in runtime.extra_auth:
             principal = extra(runtime, connection)
             if principal is not None:
                 break
     if principal is None:
         runtime.limiter.hit(runtime.limiter.limits.anonymous, "ip", client_ip(connection, runtime))
-        if presented is None:
+        if not presented:
             raise unauthenticated("credentials needed: a bearer access token or an X-API-Key")
         raise unauthenticated("the access token or API key is invalid, expired or revoked")
     runtime.limiter.hit(runtime.limiter.limits.authenticated, principal.rate_key)
     return principal
 
 
-def _presented_credential(connection: HTTPConnection) -> str | None:
+def _presented_credentials(connection: HTTPConnection) -> list[str]:
+    found: list[str] = []
     header = connection.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-    key = connection.headers.get("x-api-key")
-    return key.strip() if key and key.strip() else None
+            found.append(value.strip())
+    key = (connection.headers.get("x-api-key") or "").strip()
+    if key and key not in found:
+        found.append(key)
+    return found
 
 
 def get_principal(

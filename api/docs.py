@@ -26,6 +26,7 @@ def assets_dir() -> Path:
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_TEXTS = {"400": "Malformed body", "422": "Invalid request", "500": "Internal error"}
 
 
 def problem_openapi(app: FastAPI) -> dict[str, Any]:
@@ -43,10 +44,13 @@ def problem_openapi(app: FastAPI) -> dict[str, Any]:
     for item in document.get("paths", {}).values():
         for operation in item.values():
             responses = operation.setdefault("responses", {})
-            for status, text in (("422", "Invalid request"), ("500", "Internal error")):
-                if status in responses or status == "500":
+            wanted = {"422": "422" in responses, "500": True}
+            # A body that is not JSON at all is refused before validation.
+            wanted["400"] = "requestBody" in operation or "400" in responses
+            for status, present in wanted.items():
+                if present:
                     responses[status] = {
-                        "description": text,
+                        "description": PROBLEM_TEXTS[status],
                         "content": {"application/problem+json": {"schema": PROBLEM_REF}},
                     }
     schemas = document.get("components", {}).get("schemas", {})

@@ -103,13 +103,15 @@ def install_error_handlers(app: FastAPI) -> None:
         error = ProblemError(422, "Invalid request", detail, errors=errors)
         return problem_response(request, error)
 
-    @app.exception_handler(DataError)
-    async def refused_value(request: Request, exc: DataError) -> JSONResponse:
-        # A value the model let through but PostgreSQL refuses (a NUL character, a number
-        # out of range): the caller's input, so a 422 rather than a crash.
-        logger.warning("database refused a value on {}: {}", request.url.path, exc.orig)
+    async def refused_value(request: Request, exc: Exception) -> JSONResponse:
+        # A value the model let through but PostgreSQL refuses (a NUL character, a lone
+        # surrogate, a number out of range): the caller's input, so a 422, not a crash.
+        logger.warning("database refused a value on {}: {}", request.url.path, exc)
         detail = "a value is out of the range the database accepts"
         return problem_response(request, ProblemError(422, "Invalid request", detail))
+
+    app.add_exception_handler(DataError, refused_value)
+    app.add_exception_handler(UnicodeEncodeError, refused_value)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

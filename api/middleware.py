@@ -9,6 +9,7 @@ bound to every log line of the request, and sent back on every answer, errors in
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from loguru import logger
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import unexpected_error
+from pipeline import metrics
 from pipeline.correlation import correlation
 
 HEADER = "x-request-id"
@@ -38,6 +40,27 @@ def request_id_from(scope: Scope) -> str:
                 return text
             break
     return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    """`/api/v1/staff/{staff_id}` for `/api/v1/staff/7`: the path with its parameters put
+    back as names (a route of an included router knows only its part of the path)."""
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    relative = str(getattr(route, "path", ""))
+    names = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    full = "/".join(
+        f"{{{names[part]}}}" if part in names else part for part in scope["path"].split("/")
+    )
+    return full if full.endswith(relative) else relative
+
+
+def observe(scope: Scope, status: int, seconds: float) -> None:
+    """Count the answer under its route's template; unmatched paths share one label."""
+    template = route_template(scope)
+    metrics.API_REQUESTS.labels(template, str(status)).inc()
+    metrics.API_LATENCY.labels(template).observe(seconds)
 
 
 class RequestIdMiddleware:
@@ -63,11 +86,23 @@ class RequestIdMiddleware:
                         headers[name] = value
             await send(message)
 
+        status = 500
+        began = time.perf_counter()
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send_with_id(message)
+
         with correlation(request_id), logger.contextualize(request_id=request_id):
             try:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, receive, send_counted)
             except Exception as exc:
                 if started or scope["type"] != "http":
                     raise
                 response = unexpected_error(Request(scope), exc)
-                await response(scope, receive, send_with_id)
+                await response(scope, receive, send_counted)
+            finally:
+                if scope["type"] == "http":
+                    observe(scope, status, time.perf_counter() - began)

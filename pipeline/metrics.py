@@ -1,8 +1,8 @@
 """Every Prometheus metric of the pipeline, in one place.
 
-The receiver serves them at `/metrics`; a worker (several processes) runs in prometheus
-multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by `pipeline worker`) and its main
-process serves the aggregate on `--metrics-port`. Names are what the dashboard and the
+The receiver and the operator API serve them at `/metrics`; a worker (several processes)
+runs in prometheus multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by `pipeline worker`)
+and its main process serves the aggregate on `--metrics-port`. Names are what the dashboard and the
 alert rules under docker/ query; tests check that they agree.
 """
 
@@ -38,6 +38,17 @@ WEBHOOK_LATENCY = Histogram(
 )
 SIGNATURE_REJECTIONS = Counter(
     "pipeline_signature_rejections", "Webhooks rejected as unauthentic (401/403)", ["provider"]
+)
+
+# Operator API: by route template (bounded), not by raw path.
+API_REQUESTS = Counter(
+    "pipeline_api_requests", "Operator API answers by route and status", ["route", "status"]
+)
+API_LATENCY = Histogram(
+    "pipeline_api_request_duration_seconds",
+    "Operator API request time",
+    ["route"],
+    buckets=LATENCY_BUCKETS,
 )
 
 # Workers.
@@ -105,7 +116,7 @@ def metric_names() -> set[str]:
         WEBHOOKS, WEBHOOK_LATENCY, SIGNATURE_REJECTIONS, EVENTS, EVENT_LATENCY, EVENT_RETRIES,
         EVENTS_DEAD, TASK_DURATION, QUEUE_DEPTH, QUEUE_AGE, EVENTS_BY_STATUS, ALERTS_FIRING,
         NOTIFICATIONS_SENT, NOTIFICATIONS_FAILED, NOTIFICATIONS_THROTTLED, BACKUP_LAST_SUCCESS,
-        CACHE_REQUESTS, CACHE_LATENCY,
+        CACHE_REQUESTS, CACHE_LATENCY, API_REQUESTS, API_LATENCY,
     ):  # fmt: skip
         for family in metric.describe():
             if family.type == "counter":

@@ -68,7 +68,7 @@ PRESETS: dict[str, dict[str, str]] = {
 
 
 class OAuthLoginError(Exception):
-    """The login did not prove an e-mail address: why, for the answer (400)."""
+    """The login did not prove an e-mail address: why, for the answer (401)."""
 
 
 class ProviderUnavailable(Exception):

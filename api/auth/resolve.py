@@ -15,6 +15,8 @@ from pipeline.unit_of_work import unit_of_work
 
 
 def resolve_token(runtime: ApiRuntime, token_or_key: str) -> Principal | None:
+    """The caller a token or key stands for, None when it stands for nobody. Blocking (it
+    reads the database): call it from a thread, e.g. `run_in_threadpool`, in async code."""
     value = token_or_key.strip()
     if apikeys.looks_like_key(value):
         return _from_api_key(runtime, value)

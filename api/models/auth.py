@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     JsonValue,
     StringConstraints,
@@ -18,15 +17,26 @@ from pydantic import (
 from pipeline.auth.permissions import ALL_SCOPES, check_scopes
 
 Role = Literal["viewer", "operator", "admin"]
+# No spaces or control characters (C0, DEL, C1): spelled out rather than `\s`, which
+# means different things in Python's and in JSON Schema's regex dialects. (Lone
+# surrogates, which PostgreSQL refuses, are not valid strings to pydantic already.)
+EMAIL_PART = r"[^@ \x00-\x1f\x7f-\x9f]"
+# Addresses are checked for shape only (one @, no spaces or control characters): the
+# documented pattern is exactly what is enforced, and a mail server, not this API,
+# decides deliverability. `admin@localhost` works on a developer's machine.
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320, pattern=rf"^{EMAIL_PART}+@{EMAIL_PART}+$"),
+]
 
 
 class CodeRequest(BaseModel):
-    email: EmailStr = Field(examples=["ops@example.com"])
+    email: Email = Field(examples=["ops@example.com"])
 
 
 class CodeVerify(BaseModel):
-    email: EmailStr = Field(examples=["ops@example.com"])
-    code: str = Field(pattern=r"^\d{6}$", examples=["042917"])
+    email: Email = Field(examples=["ops@example.com"])
+    code: str = Field(pattern=r"^[0-9]{6}$", examples=["042917"])
 
 
 class Accepted(BaseModel):
@@ -35,10 +45,14 @@ class Accepted(BaseModel):
 
 
 class TokenPair(BaseModel):
-    access_token: str = Field(description="JWT; send as `Authorization: Bearer …`.")
+    access_token: str = Field(
+        description="JWT; send as `Authorization: Bearer …`.", examples=["eyJhbGciOiJIUzI1NiJ9.…"]
+    )
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the scheme's name)
     expires_in: int = Field(description="Seconds the access token is valid.", examples=[900])
-    refresh_token: str = Field(description="Single use: exchange at /auth/refresh.")
+    refresh_token: str = Field(
+        description="Single use: exchange at /auth/refresh.", examples=["rt_Jq3…"]
+    )
     session_id: int = Field(examples=[17])
 
 
@@ -68,7 +82,7 @@ class SessionOut(BaseModel):
 
 
 class StaffCreate(BaseModel):
-    email: EmailStr = Field(examples=["new.operator@example.com"])
+    email: Email = Field(examples=["new.operator@example.com"])
     role: Role = Field(examples=["operator"])
 
 
@@ -89,10 +103,12 @@ class StaffOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
+    # Printable, with at least one character besides spaces (which are trimmed).
     name: Annotated[
         str,
         StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+            max_length=100,
+            pattern=r"^[^\x00-\x1f\x7f-\x9f]*[^ \x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
         ),
     ] = Field(examples=["grafana exporter"])
     scopes: list[str] = Field(
@@ -114,7 +130,9 @@ class ApiKeyOut(BaseModel):
 
     id: int
     name: str
-    prefix: str = Field(description="The key's visible part: `pk_<prefix>_…`.")
+    prefix: str = Field(
+        description="The key's visible part: `pk_<prefix>_…`.", examples=["3f9a1c07d2"]
+    )
     scopes: list[str]
     created_at: datetime
     last_used_at: datetime | None
@@ -122,7 +140,10 @@ class ApiKeyOut(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
-    key: str = Field(description="The whole key. Shown this once; store it now.")
+    key: str = Field(
+        description="The whole key. Shown this once; store it now.",
+        examples=["pk_3f9a1c07d2_Wc1…"],
+    )
 
 
 class OAuthProviderOut(BaseModel):

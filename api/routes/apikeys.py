@@ -36,6 +36,10 @@ def list_keys(
     summary="Create an API key (shown once)",
 )
 def create_key(body: ApiKeyCreate, admin: Admin, session: SessionDep) -> ApiKeyCreated:
+    """A key gets only scopes its creator holds: a key cannot mint a stronger one."""
+    beyond = sorted(set(body.scopes) - admin.scopes)
+    if beyond:
+        raise ProblemError(403, "Forbidden", f"you cannot grant what you lack: {', '.join(beyond)}")
     created_by = admin.id if admin.kind == "staff" else None
     created = service.create_key(session, body.name, body.scopes, created_by)
     out = ApiKeyOut.model_validate(created.row)

@@ -37,7 +37,7 @@ CODE_SENT = "if this address may log in, a code is on its way"
 
 def _staff_session(principal: Principal) -> int:
     if principal.kind != "staff" or principal.session_id is None:
-        raise ProblemError(400, "Not a login session", "API keys have no session; revoke the key")
+        raise ProblemError(403, "Not a login session", "API keys have no session; revoke the key")
     return principal.session_id
 
 
@@ -52,14 +52,16 @@ def request_code(
     body: CodeRequest, uow: UnitOfWorkDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> Accepted:
     """Always 202, whether or not the address has an account, so the answer tells nobody
-    which addresses exist. The code is valid for 10 minutes and 5 tries."""
+    which addresses exist. The code is valid for 10 minutes and 5 tries (by default)."""
     email = staff.normalize_email(body.email)
     runtime.limiter.hit(runtime.limiter.limits.login_email, "code-email", email)
     settings = runtime.settings
+    # A code is stored for any address, so both cases do the same database work and take
+    # the same time; it is sent only where a login may follow.
+    code = codes.issue_code(
+        uow.session, email, key=_code_key(runtime), ttl_s=settings.login_code_ttl_s
+    )
     if codes.may_log_in(uow.session, email, settings.staff_signup_domains):
-        code = codes.issue_code(
-            uow.session, email, key=_code_key(runtime), ttl_s=settings.login_code_ttl_s
-        )
         minutes = settings.login_code_ttl_s // 60
         mail = Mail(
             to=email,
@@ -88,7 +90,7 @@ def _code_key(runtime: RuntimeDep) -> str:
 @router.post(
     "/code/verify",
     dependencies=[LoginRateLimited],
-    responses=error_responses(400, 422, 429),
+    responses=error_responses(401, 422, 429),
     summary="Exchange an e-mail code for tokens",
 )
 def verify_code(
@@ -114,7 +116,7 @@ def verify_code(
     )
     if account is None:
         # Answered, not raised: the counted attempt must be committed.
-        error = ProblemError(400, "Invalid code", "the code is wrong, expired or used up")
+        error = ProblemError(401, "Invalid code", "the code is wrong, expired or used up")
         return problem_response(request, error)  # type: ignore[return-value]
     return log_in(runtime, session, account, "code", request)
 
@@ -144,7 +146,7 @@ def refresh(
 @router.post(
     "/logout",
     status_code=204,
-    responses=error_responses(400, 401),
+    responses=error_responses(401, 403),
     summary="End this login session",
 )
 def logout(principal: PrincipalDep, session: SessionDep) -> Response:
@@ -157,7 +159,7 @@ def logout(principal: PrincipalDep, session: SessionDep) -> Response:
 @router.post(
     "/logout-all",
     status_code=204,
-    responses=error_responses(400, 401),
+    responses=error_responses(401, 403),
     summary="End every login session of this account",
 )
 def logout_everywhere(principal: PrincipalDep, session: SessionDep) -> Response:
@@ -178,7 +180,7 @@ def me(principal: PrincipalDep) -> Me:
 
 
 @router.get(
-    "/sessions", responses=error_responses(400, 401), summary="This account's active sessions"
+    "/sessions", responses=error_responses(401, 403), summary="This account's active sessions"
 )
 def my_sessions(principal: PrincipalDep, session: SessionDep) -> list[SessionOut]:
     current = _staff_session(principal)
@@ -191,7 +193,7 @@ def my_sessions(principal: PrincipalDep, session: SessionDep) -> list[SessionOut
 @router.delete(
     "/sessions/{session_id}",
     status_code=204,
-    responses=error_responses(400, 401, 404),
+    responses=error_responses(401, 403, 404),
     summary="End one of this account's sessions",
 )
 def end_session(session_id: IdPath, principal: PrincipalDep, session: SessionDep) -> Response:

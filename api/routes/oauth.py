@@ -69,7 +69,7 @@ async def login(provider: str, request: Request, runtime: RuntimeDep) -> Redirec
     "/{provider}/callback",
     name=CALLBACK_ROUTE,
     dependencies=[LoginRateLimited],
-    responses=error_responses(400, 403, 404, 422, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
     summary="The provider's redirect back: tokens for the verified e-mail",
 )
 async def callback(
@@ -83,7 +83,7 @@ async def callback(
     try:
         verified = await runtime.oauth.finish(config, code, state)
     except OAuthLoginError as exc:
-        raise ProblemError(400, "Login failed", str(exc)) from None
+        raise ProblemError(401, "Login failed", str(exc)) from None
     return await run_in_threadpool(login_verified, runtime, verified, f"oauth:{provider}", request)
 
 

@@ -12,11 +12,19 @@ from api.errors import ProblemError, error_responses
 from api.models.auth import StaffCreate, StaffOut, StaffUpdate
 from api.models.common import IdPath
 from pipeline.auth import staff as service
+from pipeline.auth.permissions import role_scopes
 from schema.staff import StaffUser
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Admin = Annotated[Principal, Depends(require("staff:admin"))]
 DENIED = error_responses(401, 403, 429)
+
+
+def _may_grant(admin: Principal, role: str | None) -> None:
+    """Only a caller holding every scope of a role may give it (an API key with
+    `staff:admin` alone cannot make admins)."""
+    if role is not None and not role_scopes(role) <= admin.scopes:
+        raise ProblemError(403, "Forbidden", f"you cannot grant the {role} role")
 
 
 def _get(session: SessionDep, staff_id: int) -> StaffUser:
@@ -37,7 +45,8 @@ def list_staff(_: Admin, session: SessionDep) -> list[StaffOut]:
     responses={**DENIED, **error_responses(409, 422)},
     summary="Add a staff account",
 )
-def add_staff(body: StaffCreate, _: Admin, session: SessionDep) -> StaffOut:
+def add_staff(body: StaffCreate, admin: Admin, session: SessionDep) -> StaffOut:
+    _may_grant(admin, body.role)
     try:
         row = service.add_staff(session, body.email, body.role)
     except service.StaffExists as exc:
@@ -60,6 +69,7 @@ def update_staff(
 ) -> StaffOut:
     """Deactivating an account ends all its sessions. Admins cannot demote or deactivate
     themselves, so the last admin cannot lock everyone out by mistake."""
+    _may_grant(admin, body.role)
     row = _get(session, staff_id)
     changes_self = admin.kind == "staff" and admin.id == row.id
     if changes_self and (body.active is False or (body.role and body.role != "admin")):

@@ -32,7 +32,7 @@ class CreatedKey:
 def create_key(
     session: Session, name: str, scopes: Iterable[str], created_by: int | None = None
 ) -> CreatedKey:
-    name = name.strip()
+    name = name.strip(" ")
     if not name:
         raise ValueError("an API key needs a name")
     granted = check_scopes(scopes)

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from pipeline.cli.common import DataDirOption, prepare
+from pipeline.metrics import prepare_multiprocess_dir
 from pipeline.runtime import Services
 from pipeline.settings import get_settings
 
@@ -55,6 +56,8 @@ def api(
         services.stop_started()
         typer.echo(f"api: refusing to start: {exc}", err=True)
         raise typer.Exit(2) from None
+    if workers > 1:  # /metrics must add up every process' counters
+        prepare_multiprocess_dir(services.data_dir / "metrics" / f"api-{port}")
     try:
         uvicorn.run(
             "api.app:app_from_env",

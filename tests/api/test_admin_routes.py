@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.auth.permissions import ALL_SCOPES
 from schema.staff import ApiKey
 from tests.api.conftest import bearer
 
@@ -178,10 +179,24 @@ def test_api_key_is_shown_once_works_for_its_scopes_and_stops_when_revoked(
     assert revoked[0]["revoked_at"] is not None
 
 
+def test_nobody_grants_more_than_they_hold(
+    api_client: TestClient, api_key: Callable[..., str]
+) -> None:
+    headers = {"X-API-Key": api_key(["apikeys:admin", "staff:admin", "events:read"])}
+    weaker = {"name": "child", "scopes": ["events:read"]}
+    stronger = {"name": "child", "scopes": ["events:read", "events:write"]}
+    assert api_client.post("/api/v1/apikeys", json=weaker, headers=headers).status_code == 201
+    refused = api_client.post("/api/v1/apikeys", json=stronger, headers=headers)
+    assert refused.status_code == 403 and "events:write" in refused.json()["detail"]
+    for role in ("viewer", "admin"):
+        body = {"email": f"{role}@example.com", "role": role}
+        assert api_client.post("/api/v1/staff", json=body, headers=headers).status_code == 403
+
+
 def test_a_key_with_admin_scopes_manages_keys(
     api_client: TestClient, api_key: Callable[..., str]
 ) -> None:
-    headers = {"X-API-Key": api_key(["apikeys:admin", "staff:admin"])}
+    headers = {"X-API-Key": api_key(sorted(ALL_SCOPES))}
     created = api_client.post(
         "/api/v1/apikeys", json={"name": "child", "scopes": ["events:read"]}, headers=headers
     )

@@ -52,3 +52,31 @@ def test_staff_token_and_api_key_identify_the_caller(
     for headers in ({"X-API-Key": key}, bearer(key)):
         me = api_client.get("/api/v1/auth/me", headers=headers).json()
         assert me["kind"] == "apikey" and me["scopes"] == ["events:read"]
+
+
+def test_every_presented_credential_must_be_valid_and_agree(
+    api_client: TestClient, staff_token: Callable[..., str], api_key: Callable[..., str]
+) -> None:
+    token, key = staff_token("admin"), api_key(["events:read"])
+    both_bad = {**bearer(token), "X-API-Key": "pk_0000000000_wrong"}
+    assert api_client.get("/api/v1/auth/me", headers=both_bad).status_code == 401
+    two_callers = {**bearer(token), "X-API-Key": key}
+    assert api_client.get("/api/v1/auth/me", headers=two_callers).status_code == 401
+    same_key_twice = {**bearer(key), "X-API-Key": key}
+    assert api_client.get("/api/v1/auth/me", headers=same_key_twice).status_code == 200
+
+
+def test_metrics_count_answers_by_route_template(
+    api_client: TestClient, staff_token: Callable[..., str]
+) -> None:
+    token = staff_token("admin")
+    for path in ("/api/v1/staff/1", "/api/v1/staff/2", "/api/v1/no/such/path"):
+        api_client.get(path, headers=bearer(token))
+    text = api_client.get("/metrics").text
+    assert 'pipeline_api_requests_total{route="/api/v1/staff/{staff_id}",status="200"}' in text
+    assert 'route="/api/v1/staff/1"' not in text  # ids do not make new series
+    assert 'pipeline_api_requests_total{route="unmatched",status="404"}' in text
+    assert (
+        'pipeline_api_request_duration_seconds_bucket{le="0.001",route="/api/v1/staff/{staff_id}"}'
+        in text
+    )

@@ -45,7 +45,7 @@ def verify(client: TestClient, code: str, email: str = EMAIL) -> tuple[int, dict
 
 
 def test_code_arrives_by_smtp_and_logs_in(client: TestClient, inbox: Inbox) -> None:
-    ask(client, "  OPS@Example.com ")
+    ask(client, "OPS@Example.com")
     [mail] = inbox.to(EMAIL)
     assert mail["From"] == "pipeline@example.com"
     status, tokens = verify(client, inbox.last_code(EMAIL))
@@ -64,7 +64,7 @@ def test_code_is_stored_hashed_and_works_once(
         stored = session.scalars(select(LoginCode.code_hash)).one()
     assert code not in stored and len(stored) == 64
     assert verify(client, code)[0] == 200
-    assert verify(client, code)[0] == 400
+    assert verify(client, code)[0] == 401
 
 
 def test_unknown_and_inactive_addresses_get_the_same_answer_and_no_mail(
@@ -76,7 +76,7 @@ def test_unknown_and_inactive_addresses_get_the_same_answer_and_no_mail(
     ask(client, "gone@example.com")
     assert inbox.messages == []
     status, problem = verify(client, "123456", "nobody@example.com")
-    assert status == 400 and problem["title"] == "Invalid code"
+    assert status == 401 and problem["title"] == "Invalid code"
 
 
 def test_five_wrong_tries_close_the_code(client: TestClient, inbox: Inbox) -> None:
@@ -84,8 +84,8 @@ def test_five_wrong_tries_close_the_code(client: TestClient, inbox: Inbox) -> No
     code = inbox.last_code(EMAIL)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(5):
-        assert verify(client, wrong)[0] == 400
-    assert verify(client, code)[0] == 400  # the right one, too late
+        assert verify(client, wrong)[0] == 401
+    assert verify(client, code)[0] == 401  # the right one, too late
 
 
 def test_expired_code_is_refused(
@@ -95,7 +95,7 @@ def test_expired_code_is_refused(
     with db.begin() as session:
         past = datetime.now(UTC) - timedelta(seconds=1)
         session.execute(update(LoginCode).values(expires_at=past))
-    assert verify(client, inbox.last_code(EMAIL))[0] == 400
+    assert verify(client, inbox.last_code(EMAIL))[0] == 401
 
 
 def test_a_new_code_replaces_the_earlier_one(client: TestClient, inbox: Inbox) -> None:
@@ -104,7 +104,7 @@ def test_a_new_code_replaces_the_earlier_one(client: TestClient, inbox: Inbox) -
     ask(client)
     second = inbox.last_code(EMAIL)
     if first != second:
-        assert verify(client, first)[0] == 400
+        assert verify(client, first)[0] == 401
     assert verify(client, second)[0] == 200
 
 
@@ -165,7 +165,7 @@ def test_login_endpoints_are_limited_per_address_of_the_client(
     api_env.setenv("API_LOGIN_RATE_LIMIT", "3/minute")
     client: TestClient = request.getfixturevalue("api_client")
     statuses = [verify(client, "000000")[0] for _ in range(4)]
-    assert statuses == [400, 400, 400, 429]
+    assert statuses == [401, 401, 401, 429]
     assert client.post("/api/v1/auth/code", json={"email": EMAIL}).status_code == 429
 
 

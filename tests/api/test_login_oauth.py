@@ -121,7 +121,7 @@ def test_an_unverified_address_is_refused(
 ) -> None:
     provider.log_in_as(EMAIL, verified=False)
     response = log_in(client, name)
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert response.json()["title"] == "Login failed"
 
 
@@ -131,21 +131,21 @@ def test_a_spoiled_id_token_is_refused(
 ) -> None:
     provider.log_in_as(EMAIL, tamper=tamper)
     response = log_in(client, "corp")
-    assert response.status_code == 400, (tamper, response.text)
+    assert response.status_code == 401, (tamper, response.text)
 
 
 def test_a_callback_cannot_be_replayed_or_forged(client: TestClient) -> None:
     callback = provider_redirect(client, "corp")
     assert client.get(callback).status_code == 200
-    assert client.get(callback).status_code == 400  # the state was taken out
+    assert client.get(callback).status_code == 401  # the state was taken out
     forged = client.get("/api/v1/auth/oauth/corp/callback?code=abc&state=made-up")
-    assert forged.status_code == 400
+    assert forged.status_code == 401
 
 
 def test_a_state_works_only_with_its_own_provider(client: TestClient) -> None:
     callback = provider_redirect(client, "github")
     elsewhere = callback.replace("/oauth/github/", "/oauth/yandex/")
-    assert client.get(elsewhere).status_code == 400
+    assert client.get(elsewhere).status_code == 401
 
 
 def test_unknown_provider_and_missing_parameters(client: TestClient) -> None:
@@ -154,6 +154,16 @@ def test_unknown_provider_and_missing_parameters(client: TestClient) -> None:
     missing = client.get("/api/v1/auth/oauth/corp/callback?state=b")
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["loc"] == ["query", "code"]
+
+
+def test_the_public_url_makes_the_redirect_uri(
+    provider: FakeOidcThread, api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    api_env.setenv("API_PUBLIC_URL", "https://ops.example.com/")
+    client: TestClient = request.getfixturevalue("client")
+    start = client.get("/api/v1/auth/oauth/corp/login", follow_redirects=False)
+    query = parse_qs(urlparse(start.headers["location"]).query)
+    assert query["redirect_uri"] == ["https://ops.example.com/api/v1/auth/oauth/corp/callback"]
 
 
 def test_an_unreachable_provider_is_a_502(

@@ -116,8 +116,8 @@ def test_api_keys_have_no_session_to_end(
 ) -> None:
     headers = {"X-API-Key": api_key(["events:read"])}
     for path in ("/api/v1/auth/logout", "/api/v1/auth/logout-all"):
-        assert api_client.post(path, headers=headers).status_code == 400
-    assert api_client.get("/api/v1/auth/sessions", headers=headers).status_code == 400
+        assert api_client.post(path, headers=headers).status_code == 403
+    assert api_client.get("/api/v1/auth/sessions", headers=headers).status_code == 403
 
 
 def test_deactivation_and_role_changes_apply_to_existing_tokens(

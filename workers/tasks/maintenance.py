@@ -1,5 +1,5 @@
 """Periodic maintenance: the sweeper (re-dispatch events whose task was lost) and
-retention (prune raw bodies of old processed events)."""
+retention (prune raw bodies of old processed events, expired logins)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 
+from pipeline.auth.retention import purge_expired
 from pipeline.events import repository
 from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_DISPATCH_DUE, TASK_PROCESS_EVENT
@@ -18,6 +19,7 @@ from workers.tasks.live import announce_event_changes
 
 BATCH = 500
 TASK_PRUNE = "workers.prune_raw_bodies"
+TASK_PRUNE_AUTH = "workers.prune_auth"
 
 
 @app.task(name=TASK_DISPATCH_DUE, base=LoggedTask, bind=True)
@@ -37,6 +39,15 @@ def dispatch_due(self: LoggedTask) -> int:
         logger.info("re-dispatched {} overdue events", len(ids))
     announce_event_changes()  # whatever a crashed process left unannounced
     return len(ids)
+
+
+@app.task(name=TASK_PRUNE_AUTH, base=LoggedTask, bind=True)
+def prune_auth(self: LoggedTask) -> int:
+    """Expired login codes and long-ended staff sessions of the operator API."""
+    with sessions()() as session:
+        deleted = purge_expired(session)
+        session.commit()
+    return deleted
 
 
 @app.task(name=TASK_PRUNE, base=LoggedTask, bind=True)
