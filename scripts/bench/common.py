@@ -98,6 +98,8 @@ def start_server(
             "--port",
             str(port),
             "--no-access-log",
+            "--ws-per-message-deflate",
+            "false",
             "--log-level",
             "warning",
         ],
