@@ -294,6 +294,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--api-workers", type=int, default=1, help="API processes.")
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database.")
     args = parser.parse_args()
 
@@ -315,6 +316,7 @@ def main() -> None:
              "LOG_LEVEL": "WARNING", "QUEUE_PREFIX": ""},
             port,
             "api.app:app_from_env",
+            args.api_workers,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
 

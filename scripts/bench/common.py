@@ -84,7 +84,7 @@ def free_port() -> int:
 
 
 def start_server(
-    env: dict[str, str], port: int, factory: str = "scripts.bench.app:create"
+    env: dict[str, str], port: int, factory: str = "scripts.bench.app:create", workers: int = 1
 ) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
@@ -100,6 +100,8 @@ def start_server(
             "--no-access-log",
             "--ws-per-message-deflate",
             "false",
+            "--workers",
+            str(workers),
             "--log-level",
             "warning",
         ],
