@@ -84,6 +84,9 @@ class RequestIdMiddleware:
                 for name, value in DEFAULT_HEADERS.items():
                     if name not in headers:
                         headers[name] = value
+            elif message["type"] == "websocket.accept":
+                extra = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                message["headers"] = [*extra, (b"x-request-id", request_id.encode())]
             await send(message)
 
         status = 500

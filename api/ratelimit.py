@@ -12,11 +12,15 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
+from loguru import logger
+from redis.exceptions import RedisError
 from slowapi import Limiter
 
 from api.errors import ProblemError
 from pipeline.messaging.redis_sender import redis_py_url
 from pipeline.settings import Settings
+
+UNAVAILABLE_RETRY_S = 5
 
 
 def limits_storage_uri(redis_url: str) -> str:
@@ -60,7 +64,18 @@ class RateLimiter:
         """Count one request against every limit of the list; 429 when one is exhausted."""
         strategy = self.slowapi.limiter
         for item in items:
-            if not strategy.hit(item, self.prefix, *key):
+            try:
+                allowed = strategy.hit(item, self.prefix, *key)
+            except RedisError as exc:
+                # Closed, not open: the login limits are what keeps codes from being guessed.
+                logger.error("rate limiter unavailable: {}", exc)
+                raise ProblemError(
+                    503,
+                    "Service Unavailable",
+                    "the rate limiter cannot be reached; retry shortly",
+                    headers={"Retry-After": str(UNAVAILABLE_RETRY_S)},
+                ) from None
+            if not allowed:
                 stats = strategy.get_window_stats(item, self.prefix, *key)
                 retry_after = max(1, int(stats.reset_time - time.time()) + 1)
                 raise ProblemError(

@@ -89,6 +89,10 @@ def test_events_replay_queues_the_event(db: sessionmaker[Session], broker_url: s
         assert event is not None and event.status == "received"
 
 
-@pytest.mark.parametrize("command", [["--help"], ["events", "--help"], ["up", "--help"]])
+@pytest.mark.parametrize(
+    "command",
+    [["--help"], ["events", "--help"], ["up", "--help"], ["api", "--help"],
+     ["staff", "--help"], ["apikeys", "--help"]],
+)  # fmt: skip
 def test_help(command: list[str]) -> None:
     assert runner.invoke(app, command).exit_code == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import bearer
@@ -80,3 +81,17 @@ def test_metrics_count_answers_by_route_template(
         'pipeline_api_request_duration_seconds_bucket{le="0.001",route="/api/v1/staff/{staff_id}"}'
         in text
     )
+
+
+def test_websocket_handshakes_carry_the_request_id(api_client: TestClient) -> None:
+    app: FastAPI = api_client.app  # type: ignore[assignment]
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(websocket.scope["state"]["request_id"])
+        await websocket.close()
+
+    app.add_api_websocket_route("/test/ws", echo)
+    with api_client.websocket_connect("/test/ws", headers={"X-Request-ID": "ws-1"}) as socket:
+        assert socket.receive_text() == "ws-1"
+        assert (b"x-request-id", b"ws-1") in (socket.extra_headers or [])

@@ -7,7 +7,9 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
+from api.ratelimit import RateLimiter
 from tests.api.conftest import bearer
+from tests.support.processes import free_port
 
 
 @pytest.fixture
@@ -47,3 +49,17 @@ def test_429_is_a_problem_with_retry_after(client: TestClient, api_key: Callable
 def test_failed_authentication_counts_per_address(client: TestClient) -> None:
     bad = {"X-API-Key": "pk_0123456789_guess"}
     assert statuses(client, bad, 3) == [401, 401, 429]
+
+
+def test_an_unreachable_limiter_is_a_503_not_a_crash(
+    api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest, api_key: Callable[..., str]
+) -> None:
+    client: TestClient = request.getfixturevalue("api_client")
+    key = api_key(["events:read"])
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    down = RateLimiter(runtime.settings, f"redis://127.0.0.1:{free_port()}/0")
+    runtime.limiter = down
+    response = client.get("/api/v1/auth/me", headers={"X-API-Key": key})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["content-type"] == "application/problem+json"
