@@ -48,16 +48,29 @@ async def relay(message: Message, bot: Bot, session: Session, user: User, lang: 
         await message.answer(text(lang, "feedback_throttled"))
         return
     body = message.text or message.caption or ""
-    header = text(
-        get_settings().default_language,
-        "feedback_from",
-        who=service.sender_name(user),
-        user_id=user.telegram_id,
-        text=body,
+    await forward(bot, session, user, body, message.message_id, operators)
+    await message.answer(text(lang, "feedback_sent"))
+
+
+async def forward(
+    bot: Bot,
+    session: Session,
+    user: User,
+    body: str,
+    user_message_id: int,
+    operators: int,
+    handoff: str | None = None,
+    answer: str | None = None,
+) -> None:
+    """To the operators' chat with triage labels (and the assistant's hand-off, if any)."""
+    header, labels = service.operator_message(
+        session, redis_client(), user, body, handoff=handoff, answer=answer
     )
     sent = await bot.send_message(operators, header)
-    service.record_incoming(session, user, body, message.message_id, operators, sent.message_id)
-    await message.answer(text(lang, "feedback_sent"))
+    service.record_incoming(
+        session, user, body, user_message_id, operators, sent.message_id, triage=labels
+    )
+    service.after_relay(session)
 
 
 async def reply(message: Message, bot: Bot, session: Session) -> None:

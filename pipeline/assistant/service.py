@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.ai.client import AiUnavailable, complete, configured
 from pipeline.assistant import prompts
+from pipeline.i18n import text
 from pipeline.knowledge.retrieval import Document, language_of, retrieve
 from pipeline.settings import Settings, get_settings
 from pipeline.triage import keywords
@@ -101,6 +102,8 @@ def assist(
 ) -> Reply:
     settings = settings or get_settings()
     lang = language_of(question, user.language)
+    if keywords.is_small_talk(question):
+        return Reply(lang, text=text(lang, "assistant_small_talk"), source="none")
     if keywords.asks_for_person(question, lang):
         return Reply(lang, handoff="the buyer asked for a person")
     human = sorted(keywords.human_topics(question, lang) & _human_only(settings))

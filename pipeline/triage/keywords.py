@@ -35,8 +35,10 @@ _STEMS: dict[str, dict[str, tuple[str, ...]]] = {
         + ("pay", "charge", "card", "invoice", "receipt", "billing", "stars", "money"),
     },
     "delivery": {
-        "ru": ("доставк", "достав", "курьер", "посылк", "трек", "не пришл", "не получил", "привез"),
-        "en": ("deliver", "shipping", "ship", "courier", "parcel", "tracking", "arrive", "package"),
+        "ru": ("где мой заказ", "где заказ", "доставк", "достав", "курьер", "посылк", "трек",
+               "не пришл", "не получил", "привез"),
+        "en": ("where is my order", "deliver", "shipping", "ship", "courier", "parcel",
+               "tracking", "arrive", "package"),
     },
     "bug": {
         "ru": ("ошибк", "не работает", "бот завис", "сломал", "баг", "не открыва", "глюк"),
@@ -78,6 +80,19 @@ def topic_of(message: str, lang: str) -> str:
         if _has(lowered, _STEMS[topic][lang]) or _has(lowered, _STEMS[topic]["en"]):
             return topic
     return "other"
+
+
+_SMALL_TALK = frozenset(
+    ("спасибо", "большое", "благодарю", "привет", "здравствуйте", "добрый", "день", "ок",
+     "окей", "хорошо", "понятно", "ясно", "thanks", "thank", "you", "very", "much", "hi",
+     "hello", "ok", "okay", "great", "good", "fine", "got", "it", "cheers")
+)  # fmt: skip
+
+
+def is_small_talk(message: str) -> bool:
+    """Thanks and greetings: answered politely, never handed to the operators."""
+    words = re.findall(r"\w+", message.lower())
+    return 0 < len(words) <= 4 and all(w in _SMALL_TALK for w in words)
 
 
 def human_topics(message: str, lang: str) -> set[str]:
