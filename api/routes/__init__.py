@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import apikeys, auth, oauth, staff
+from api.routes import apikeys, auth, knowledge, oauth, staff
 
-ROUTERS: list[APIRouter] = [auth.router, oauth.router, staff.router, apikeys.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    oauth.router,
+    staff.router,
+    apikeys.router,
+    knowledge.router,
+]
