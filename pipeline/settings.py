@@ -197,7 +197,7 @@ class Settings(RemembersSecrets):
     ai_daily_calls: int = Field(2000, ge=0)
     ai_daily_tokens: int = Field(2_000_000, ge=0)
     # Without an AI provider: the best FAQ answer is given from this rank (0..1) up.
-    ai_faq_min_score: float = Field(0.2, ge=0)
+    ai_faq_min_score: float = Field(0.3, ge=0)
     # Topics the assistant always hands to a person (comma-separated triage topics).
     ai_human_topics: str = "refund,complaint"
     # Alert when this many urgent complaints arrive within the window.

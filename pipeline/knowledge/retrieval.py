@@ -62,7 +62,8 @@ def search_faq(session: Session, message: str, lang: str, limit: int = 3) -> lis
         f"SELECT id, question, answer, ts_rank_cd({vector}, q, 32) AS score "
         f"FROM knowledge_entries, websearch_to_tsquery('{config}', :q) AS q "
         f"WHERE language = '{lang}' AND active AND {vector} @@ q "
-        "ORDER BY score DESC, id LIMIT :limit"
+        # Equal cover density (one shared word each): the rarer, denser match first.
+        f"ORDER BY score DESC, ts_rank({vector}, q, 1) DESC, id LIMIT :limit"
     )
     rows = session.execute(stmt, {"q": _query(message), "limit": limit}).all()
     return [Document(f"faq:{r.id}", "faq", r.question, r.answer, float(r.score)) for r in rows]

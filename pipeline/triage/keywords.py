@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-TOPICS = ("complaint", "payment", "delivery", "bug", "product_question", "other")
+# First match wins: a complaint about a payment is a complaint, a broken pay button a bug.
+TOPICS = ("complaint", "bug", "payment", "delivery", "product_question", "other")
 
 # Refunds are payments for triage, but the assistant hands them to a person.
 _REFUND = {
@@ -37,8 +38,8 @@ _STEMS: dict[str, dict[str, tuple[str, ...]]] = {
     "delivery": {
         "ru": ("где мой заказ", "где заказ", "доставк", "достав", "курьер", "посылк", "трек",
                "не пришл", "не получил", "привез"),
-        "en": ("where is my order", "deliver", "shipping", "ship", "courier", "parcel",
-               "tracking", "arrive", "package"),
+        "en": ("where is my order", "deliver", "shipping", "shipped", "ship to", "courier",
+               "parcel", "tracking", "arrive", "package"),
     },
     "bug": {
         "ru": ("ошибк", "не работает", "бот завис", "сломал", "баг", "не открыва", "глюк"),
