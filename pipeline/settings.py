@@ -192,7 +192,7 @@ class Settings(RemembersSecrets):
     ai_timeout_s: float = Field(20.0, gt=0)
     ai_max_attempts: int = Field(3, ge=1)  # 429, 5xx and timeouts are retried
     ai_retry_base_s: float = Field(1.0, ge=0)
-    # Daily budgets (UTC days): calls per buyer, and calls and tokens over everyone.
+    # Daily budgets (UTC days): calls per buyer, and calls and tokens over everyone (0: none).
     ai_user_daily_calls: int = Field(30, ge=0)
     ai_daily_calls: int = Field(2000, ge=0)
     ai_daily_tokens: int = Field(2_000_000, ge=0)

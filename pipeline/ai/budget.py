@@ -1,6 +1,6 @@
 """Daily AI budgets in Redis (UTC days), shared by every process: calls per buyer, and
 calls and tokens over everyone. A call is counted before it is made, so a burst cannot
-overshoot; tokens are added once the answer says how many were used."""
+overshoot; tokens are added once the answer says how many were used. A budget of 0 is no limit."""
 
 from __future__ import annotations
 
@@ -32,11 +32,11 @@ def take(client: redis.Redis, settings: Settings, user_key: str | None) -> str |
     if user is not None:
         used = int(client.incr(user))  # type: ignore[arg-type]
         client.expire(user, DAY_S)
-        if used > settings.ai_user_daily_calls:
+        if settings.ai_user_daily_calls and used > settings.ai_user_daily_calls:
             return "user"
     used_global = int(client.incr(calls))  # type: ignore[arg-type]
     client.expire(calls, DAY_S)
-    if used_global > settings.ai_daily_calls:
+    if settings.ai_daily_calls and used_global > settings.ai_daily_calls:
         return "global"
     return None
 
