@@ -183,3 +183,25 @@ def test_the_global_budget_stops_calls_and_says_so_once(
         alerts = session.execute(select(Alert)).scalars().all()
         assert [(a.key, a.total) for a in alerts] == [("ai_budget", 1)]
         assert [c[0] for c in calls(session)] == ["ok", "budget", "budget", "budget"]
+
+
+@respx.mock
+def test_calls_are_exported_to_metrics(db: sessionmaker[Session], rclient: redis.Redis) -> None:
+    from pipeline.metrics import exposition
+
+    def sample(outcome: str) -> float:
+        for line in exposition()[0].decode().splitlines():
+            wanted = ("pipeline_ai_calls_total{", f'outcome="{outcome}"', 'purpose="assist"')
+            if all(part in line for part in wanted):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before_ok, before_bad = sample("ok"), sample("malformed")
+    respx.post(URL).mock(side_effect=[ok({"answer": "x", "confident": True}), ok("{")])
+    with db() as session:
+        call(session, rclient, ai_settings())
+        with pytest.raises(AiUnavailable):
+            call(session, rclient, ai_settings())
+    assert (sample("ok"), sample("malformed")) == (before_ok + 1, before_bad + 1)
+    text = exposition()[0].decode()
+    assert "pipeline_ai_tokens_total" in text and "pipeline_ai_call_duration_seconds_count" in text
