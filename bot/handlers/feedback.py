@@ -16,6 +16,7 @@ from pipeline.settings import get_settings
 from pipeline.shop import feedback as service
 from pipeline.shop.service import deactivate
 from pipeline.telegram.limiter import RateLimiter
+from schema.messaging import FeedbackMessage
 from schema.users import User
 
 
@@ -61,16 +62,17 @@ async def forward(
     operators: int,
     handoff: str | None = None,
     answer: str | None = None,
-) -> None:
+) -> FeedbackMessage:
     """To the operators' chat with triage labels (and the assistant's hand-off, if any)."""
     header, labels = service.operator_message(
         session, redis_client(), user, body, handoff=handoff, answer=answer
     )
     sent = await bot.send_message(operators, header)
-    service.record_incoming(
+    item = service.record_incoming(
         session, user, body, user_message_id, operators, sent.message_id, triage=labels
     )
     service.after_relay(session)
+    return item
 
 
 async def reply(message: Message, bot: Bot, session: Session) -> None:

@@ -49,7 +49,13 @@ def sender_name(user: User) -> str:
     return f"@{user.username}" if user.username else (user.first_name or str(user.telegram_id))
 
 
-SHOWN_CHARS = 1000  # of the assistant's answer and the draft, in the operators' chat
+# What the relayed copy shows of the message, the assistant's answer and the draft: the
+# whole stays under Telegram's 4096 characters.
+SHOWN_BODY, SHOWN_CHARS = 2000, 800
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def operator_message(
@@ -69,15 +75,19 @@ def operator_message(
     lang = get_settings().default_language
     lines = [
         i18n_text(
-            lang, "feedback_from", who=sender_name(user), user_id=user.telegram_id, text=body
+            lang,
+            "feedback_from",
+            who=sender_name(user),
+            user_id=user.telegram_id,
+            text=_clip(body, SHOWN_BODY),
         ),
         i18n_text(lang, "triage_line", labels=triage_labels.summary_line(labels)),
     ]
     if handoff is not None:
         lines.append(i18n_text(lang, "handoff_reason", reason=handoff))
         if answer:
-            lines.append(i18n_text(lang, "handoff_answer", answer=answer[:SHOWN_CHARS]))
-    lines.append(i18n_text(lang, "triage_draft", draft=str(labels["draft"])[:SHOWN_CHARS]))
+            lines.append(i18n_text(lang, "handoff_answer", answer=_clip(answer, SHOWN_CHARS)))
+    lines.append(i18n_text(lang, "triage_draft", draft=_clip(str(labels["draft"]), SHOWN_CHARS)))
     return "\n".join(lines), labels
 
 

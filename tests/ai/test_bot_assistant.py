@@ -181,3 +181,15 @@ def test_triage_labels_and_draft_are_shown_in_the_relay_and_urgent_complaints_al
         assert {r.triage["topic"] for r in rows if r.triage} == {"complaint"}
         alert = session.get(Alert, "urgent_complaints")
         assert alert is not None and alert.status == "firing"
+
+
+def test_a_long_message_is_relayed_within_telegrams_limit(
+    shop_bot: sessionmaker[Session],
+    fake: FakeBotApiThread,  # noqa: F811
+) -> None:
+    long_text = "Do you sell umbrellas? " + "really " * 580
+    feed(shop_bot, message(1, 801, long_text[:4096], "en"))
+    [relayed] = to_chat(fake, OPERATORS)
+    assert len(relayed) <= 4096 and "Do you sell umbrellas?" in relayed
+    with shop_bot() as session:
+        assert session.execute(select(FeedbackMessage.text)).scalar_one() == long_text[:4096]
