@@ -15,12 +15,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import redis
+
+from pipeline.assistant.service import assist
 from pipeline.knowledge import store
 from pipeline.knowledge.retrieval import search_faq
+from pipeline.messaging.redis_sender import redis_py_url
 from pipeline.migrate import upgrade
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 from pipeline.triage.labels import by_keywords
 from schema.session import make_engine, make_session_factory
+from schema.users import User
 from tests.support.services import create_database, drop_database, start_services
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ai"
@@ -35,17 +40,25 @@ def _pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "0/0"
 
 
-def evaluate_retrieval(database_url: str, min_score: float) -> None:
+def evaluate_retrieval(database_url: str, redis_url: str, min_score: float) -> None:
+    """Retrieval alone, and the whole no-provider assistant (`assist`): its reply is the
+    labelled entry's answer, another answer, or a hand-off."""
     engine = make_engine(database_url)
+    client = redis.Redis.from_url(redis_url)
+    settings = Settings(ai_base_url="", ai_faq_min_score=min_score)
     with make_session_factory(engine)() as session:
         store.import_entries(session, store.read_file(FIXTURES / "faq.json"))
+        answers = {e.question: e.answer for e in store.list_entries(session)}
+        buyer = User(telegram_id=1, chat_id=1, language="en")
+        session.add(buyer)
         session.commit()
         stats: Counter[str] = Counter()
         for item in _load("questions.json"):
             lang, expected = item["language"], item["expected"]
             found = search_faq(session, item["text"], lang, limit=3)
             titles = [d.title for d in found]
-            answered = bool(found) and found[0].score >= min_score
+            reply = assist(session, client, buyer, item["text"], settings)
+            answered = reply.handoff is None
             key = f"{lang}:"
             if expected is None:
                 stats[key + "unanswerable"] += 1
@@ -55,9 +68,10 @@ def evaluate_retrieval(database_url: str, min_score: float) -> None:
             stats[key + "hit1"] += bool(titles) and titles[0] == expected
             stats[key + "hit3"] += expected in titles
             if answered:
-                stats[key + ("right" if titles[0] == expected else "wrong")] += 1
+                stats[key + ("right" if reply.text == answers[expected] else "wrong")] += 1
             else:
                 stats[key + "missed"] += 1
+    client.close()
     engine.dispose()
     print(f"Retrieval (FAQ, PostgreSQL full-text search; no-AI threshold {min_score:.2f})")
     for lang in ("ru", "en"):
@@ -65,7 +79,7 @@ def evaluate_retrieval(database_url: str, min_score: float) -> None:
         answerable, unanswerable = stats[k + "answerable"], stats[k + "unanswerable"]
         print(
             f"  {lang}: hit@1 {_pct(stats[k + 'hit1'], answerable)}, "
-            f"hit@3 {_pct(stats[k + 'hit3'], answerable)}; without AI: right answer "
+            f"hit@3 {_pct(stats[k + 'hit3'], answerable)}; assistant without AI: right answer "
             f"{_pct(stats[k + 'right'], answerable)}, handed off {stats[k + 'missed']}, "
             f"wrong answer {stats[k + 'wrong']}, unanswerable handed off "
             f"{_pct(stats[k + 'handed_off_ok'], unanswerable)}"
@@ -105,7 +119,7 @@ def main() -> None:
     url = create_database(services.admin_database_url)
     try:
         upgrade(url)
-        evaluate_retrieval(url, min_score)
+        evaluate_retrieval(url, redis_py_url(services.redis_url), min_score)
         evaluate_triage()
     finally:
         drop_database(services.admin_database_url, url)

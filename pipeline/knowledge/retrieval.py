@@ -41,7 +41,9 @@ class Document:
 
 
 def language_of(message: str, fallback: str) -> str:
-    """ru when the message is mostly Cyrillic, en when mostly Latin, else the fallback."""
+    """ru when the message is mostly Cyrillic, en when mostly Latin, else the fallback.
+    Order numbers (Latin hex) do not count."""
+    message = ORDER_ID.sub(" ", message)
     cyrillic = len(re.findall(r"[а-яё]", message, re.IGNORECASE))
     latin = len(re.findall(r"[a-z]", message, re.IGNORECASE))
     if cyrillic == latin:

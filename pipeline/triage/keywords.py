@@ -14,7 +14,8 @@ _REFUND = {
     "en": ("refund", "money back", "reimburse", "chargeback", "cancel my order"),
 }
 _PERSON = {
-    "ru": ("оператор", "человек", "менеджер", "живой", "поддержк", "сотрудник"),
+    # Not "поддержка"/"support": questions about the support hours are FAQ questions.
+    "ru": ("оператор", "человек", "менеджер", "живой", "сотрудник"),
     "en": ("operator", "human", "person", "manager", "real agent", "support agent", "staff"),
 }
 

@@ -39,6 +39,7 @@ def test_language_follows_the_script_of_the_question() -> None:
     assert language_of("Где мой заказ?", "en") == "ru"
     assert language_of("where is my order", "ru") == "en"
     assert language_of("12345", "ru") == "ru"
+    assert language_of("Статус o-aaaaaaaaaaaa?", "en") == "ru"
 
 
 def test_faq_answers_without_a_provider_in_both_languages(
