@@ -31,7 +31,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from sqlalchemy.types import Integer, TypeEngine
@@ -83,6 +83,8 @@ def sample(kind: TypeEngine[Any], serial: int) -> Any:
         return datetime.now(UTC).date()
     if isinstance(kind, JSON | JSONB):
         return {}
+    if isinstance(kind, ARRAY):
+        return []
     if isinstance(kind, Integer | Numeric):
         return serial
     if isinstance(kind, String | Text):
