@@ -203,6 +203,7 @@ class Settings(RemembersSecrets):
     # Alert when this many urgent complaints arrive within the window.
     ai_urgent_complaints: int = Field(3, ge=1)
     ai_urgent_window_s: int = Field(3600, ge=60)
+    ai_calls_keep_days: int = Field(90, ge=0)  # 0: keep the call records forever
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,16 +1,20 @@
-"""Keyword triage per language, and the urgent-complaints alert raising and resolving."""
+"""Keyword triage per language, the urgent-complaints alert raising and resolving, and the
+retention of AI call records."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.ai.retention import prune_calls
 from pipeline.settings import Settings
 from pipeline.triage.alerting import URGENT_COMPLAINTS, check_urgent_complaints
 from pipeline.triage.labels import as_data, by_keywords
-from schema import Alert, FeedbackMessage, User
+from schema import AiCall, Alert, FeedbackMessage, User
+from workers.celery_app import celery_config
 
 
 @pytest.mark.parametrize(
@@ -60,3 +64,19 @@ def test_urgent_complaints_alert_fires_then_resolves(db: sessionmaker[Session]) 
         assert alert is not None and alert.status == "firing" and alert.text.startswith("2 urgent")
         check_urgent_complaints(session, settings, now=now + timedelta(hours=1))
         assert alert.status == "resolved"
+
+
+def test_old_ai_call_records_are_pruned(db: sessionmaker[Session]) -> None:
+    now = datetime.now(UTC)
+    with db() as session:
+        for days in (100, 95, 1):
+            session.add(
+                AiCall(purpose="assist", model="m", outcome="ok", at=now - timedelta(days=days))
+            )
+        session.flush()
+        assert prune_calls(session, now - timedelta(days=90), batch=1) == 1
+        assert prune_calls(session, now - timedelta(days=90)) == 1
+        assert prune_calls(session, now - timedelta(days=90)) == 0
+        assert len(session.scalars(select(AiCall)).all()) == 1
+    schedule = celery_config(Settings())["beat_schedule"]
+    assert schedule["prune-ai-calls"]["task"] == "workers.prune_ai_calls"
