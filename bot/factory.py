@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.handlers import feedback, shop, start
+from bot.handlers import assistant, feedback, shop, start
 from bot.middlewares import ThrottlingMiddleware, UserMiddleware
 from pipeline.telegram.limiter import RateLimiter
 
@@ -17,6 +17,12 @@ def create_dispatcher(sessions: sessionmaker[Session], limiter: RateLimiter | No
     user = UserMiddleware(sessions)
     for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
         observer.middleware(user)
-    # Feedback first: operator replies and the awaited message win over other handlers.
-    dp.include_routers(feedback.create_router(), start.create_router(), shop.create_router())
+    # Feedback first: operator replies and the awaited message win over other handlers;
+    # the assistant last: it takes only free text nothing else wanted.
+    dp.include_routers(
+        feedback.create_router(),
+        start.create_router(),
+        shop.create_router(),
+        assistant.create_router(),
+    )
     return dp

@@ -109,6 +109,18 @@ CACHE_LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 
+# AI provider calls (pipeline.ai.client): outcome ok, timeout, rate_limited, budget, ...
+AI_CALLS = Counter(
+    "pipeline_ai_calls", "AI provider calls by purpose and outcome", ["purpose", "outcome"]
+)
+AI_TOKENS = Counter("pipeline_ai_tokens", "Tokens used by AI calls", ["purpose", "direction"])
+AI_LATENCY = Histogram(
+    "pipeline_ai_call_duration_seconds",
+    "AI provider call time, retries included",
+    ["purpose"],
+    buckets=EVENT_LATENCY_BUCKETS,
+)
+
 
 def metric_names() -> set[str]:
     """Sample names this module exports (counters with _total, histograms with parts)."""
@@ -117,7 +129,8 @@ def metric_names() -> set[str]:
         WEBHOOKS, WEBHOOK_LATENCY, SIGNATURE_REJECTIONS, EVENTS, EVENT_LATENCY, EVENT_RETRIES,
         EVENTS_DEAD, TASK_DURATION, QUEUE_DEPTH, QUEUE_AGE, EVENTS_BY_STATUS, ALERTS_FIRING,
         NOTIFICATIONS_SENT, NOTIFICATIONS_FAILED, NOTIFICATIONS_THROTTLED, BACKUP_LAST_SUCCESS,
-        CACHE_REQUESTS, CACHE_LATENCY, API_REQUESTS, API_LATENCY,
+        CACHE_REQUESTS, CACHE_LATENCY, API_REQUESTS, API_LATENCY, AI_CALLS, AI_TOKENS,
+        AI_LATENCY,
     ):  # fmt: skip
         for family in metric.describe():
             if family.type == "counter":

@@ -188,6 +188,29 @@ class Settings(RemembersSecrets):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
+    # AI assistant and feedback triage (docs/ai.md). Nothing leaves for an AI provider
+    # unless AI_BASE_URL is set: an OpenAI-compatible endpoint (OpenAI, Ollama, vLLM,
+    # llama.cpp, ...) that receives the buyer's question with personal data redacted, the
+    # FAQ entries, products and the buyer's own orders retrieved for it, and feedback texts.
+    ai_base_url: str = ""
+    ai_api_key: SecretStr | None = None
+    ai_model: str = "gpt-4o-mini"
+    ai_timeout_s: float = Field(20.0, gt=0)
+    ai_max_attempts: int = Field(3, ge=1)  # 429, 5xx and timeouts are retried
+    ai_retry_base_s: float = Field(1.0, ge=0)
+    # Daily budgets (UTC days): calls per buyer, and calls and tokens over everyone (0: none).
+    ai_user_daily_calls: int = Field(30, ge=0)
+    ai_daily_calls: int = Field(2000, ge=0)
+    ai_daily_tokens: int = Field(2_000_000, ge=0)
+    # Without an AI provider: the best FAQ answer is given from this rank (0..1) up.
+    ai_faq_min_score: float = Field(0.3, ge=0)
+    # Topics the assistant always hands to a person (comma-separated triage topics).
+    ai_human_topics: str = "refund,complaint"
+    # Alert when this many urgent complaints arrive within the window.
+    ai_urgent_complaints: int = Field(3, ge=1)
+    ai_urgent_window_s: int = Field(3600, ge=60)
+    ai_calls_keep_days: int = Field(90, ge=0)  # 0: keep the call records forever
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

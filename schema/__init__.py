@@ -3,6 +3,7 @@
 from schema.base import Base
 from schema.catalog import Product
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
+from schema.knowledge import AiCall, KnowledgeEntry
 from schema.messaging import Broadcast, FeedbackMessage, Notification
 from schema.operations import Alert, BackupRun, EventAttempt
 from schema.orders import Order, Payment, Receipt
@@ -12,6 +13,7 @@ from schema.users import User
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "AiCall",
     "Alert",
     "ApiKey",
     "BackupRun",
@@ -21,6 +23,7 @@ __all__ = [
     "EventAttempt",
     "EventStatus",
     "FeedbackMessage",
+    "KnowledgeEntry",
     "LoginCode",
     "Notification",
     "Order",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import Base
+from schema.knowledge import PRODUCT_VECTOR
 from schema.mixins import Timestamps
 
 
@@ -17,6 +18,17 @@ class Product(Timestamps, Base):
     __table_args__ = (
         CheckConstraint("price_minor >= 0", name="price_not_negative"),
         CheckConstraint("stars_price IS NULL OR stars_price > 0", name="stars_positive"),
+        # Full-text search of the catalogue by the assistant, one index per language.
+        Index(
+            "ix_products_fts_ru",
+            text(PRODUCT_VECTOR.format(config="russian", lang="ru")),
+            postgresql_using="gin",
+        ),
+        Index(
+            "ix_products_fts_en",
+            text(PRODUCT_VECTOR.format(config="english", lang="en")),
+            postgresql_using="gin",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -57,6 +57,9 @@ class FeedbackMessage(Timestamps, Base):
     operator_chat_id: Mapped[int] = mapped_column(BigInteger)
     # The relayed copy in the operators' chat: replies to it find the user again.
     operator_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    # Labels of an incoming message (topic, urgency, sentiment, language, source), a
+    # suggested reply draft, and why the assistant handed it off when it did.
+    triage: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
 
 
 class Broadcast(Timestamps, Base):

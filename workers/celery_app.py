@@ -99,6 +99,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "check-alerts": {"task": "workers.check_alerts", "schedule": CHECK_ALERTS_EVERY_S},
             "prune-raw-bodies": {"task": "workers.prune_raw_bodies", "schedule": 3600.0},
             "prune-auth": {"task": "workers.prune_auth", "schedule": 3600.0},
+            "prune-ai-calls": {"task": "workers.prune_ai_calls", "schedule": 3600.0},
             "daily-backup": {"task": "workers.backup", "schedule": crontab(hour=3, minute=0)},
         },
     }

@@ -13,6 +13,7 @@ from api.routes import (
     catalog,
     events,
     feedback,
+    knowledge,
     live,
     oauth,
     orders,
@@ -38,4 +39,5 @@ ROUTERS: list[APIRouter] = [
     alerts.router,
     stats.router,
     live.router,
+    knowledge.router,
 ]

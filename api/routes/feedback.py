@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,6 +48,8 @@ class MessageOut(BaseModel):
     direction: str
     text: str
     created_at: datetime
+    # Labels (topic, urgency, sentiment, language), a reply draft and any hand-off reason.
+    triage: dict[str, Any] | None = None
 
 
 class Reply(BaseModel):

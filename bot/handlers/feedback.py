@@ -19,6 +19,7 @@ from pipeline.settings import get_settings
 from pipeline.shop import feedback as service
 from pipeline.shop.service import deactivate
 from pipeline.telegram.limiter import RateLimiter
+from schema.messaging import FeedbackMessage
 from schema.users import User
 
 
@@ -58,20 +59,33 @@ async def relay(
         await message.answer(text(lang, "feedback_throttled"))
         return
     body = message.text or message.caption or ""
-    header = text(
-        get_settings().default_language,
-        "feedback_from",
-        who=service.sender_name(user),
-        user_id=user.telegram_id,
-        text=body,
+    await forward(bot, session, user, body, message.message_id, operators, after_commit)
+    await message.answer(text(lang, "feedback_sent"))
+
+
+async def forward(
+    bot: Bot,
+    session: Session,
+    user: User,
+    body: str,
+    user_message_id: int,
+    operators: int,
+    after_commit: Callable[[Callable[[], None]], None],
+    handoff: str | None = None,
+    answer: str | None = None,
+) -> FeedbackMessage:
+    """To the operators' chat with triage labels (and the assistant's hand-off, if any)."""
+    header, labels = service.operator_message(
+        session, redis_client(), user, body, handoff=handoff, answer=answer
     )
     sent = await bot.send_message(operators, header)
     item = service.record_incoming(
-        session, user, body, message.message_id, operators, sent.message_id
+        session, user, body, user_message_id, operators, sent.message_id, triage=labels
     )
+    service.after_relay(session)
     news = {"user_id": user.id, "id": item.id, "direction": "in", "text": body}
     after_commit(lambda: announce(Topic.FEEDBACK, [news]))  # the console's live inbox
-    await message.answer(text(lang, "feedback_sent"))
+    return item
 
 
 async def reply(message: Message, bot: Bot, session: Session) -> None:

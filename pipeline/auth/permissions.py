@@ -15,6 +15,7 @@ READ_SCOPES = (
     "alerts:read",
     "stats:read",
     "providers:read",
+    "knowledge:read",
 )
 OPERATOR_SCOPES = (
     "events:write",
@@ -23,6 +24,7 @@ OPERATOR_SCOPES = (
     "catalog:write",
     "broadcasts:write",
     "feedback:write",
+    "knowledge:write",
 )
 ADMIN_SCOPES = ("backups:write", "staff:admin", "apikeys:admin")
 ALL_SCOPES = frozenset(READ_SCOPES + OPERATOR_SCOPES + ADMIN_SCOPES)

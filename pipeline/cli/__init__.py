@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import api, backup, business, events, providers, serve, staff, up
+from pipeline.cli import api, backup, business, events, knowledge, providers, serve, staff, up
 from pipeline.cli.common import DataDirOption, prepare
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("broadcast")(business.broadcast)
 app.add_typer(backup.app, name="backup")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(staff.apikeys_app, name="apikeys")
+app.add_typer(knowledge.knowledge_app, name="knowledge")
 
 
 def _show_version(value: bool) -> None:

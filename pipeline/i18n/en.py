@@ -46,5 +46,12 @@ MESSAGES: dict[str, str] = {
     "feedback_user_blocked": "The user has blocked the bot; the reply was not delivered.",
     "throttled": "You are sending messages too fast; please wait a moment.",
     "feedback_throttled": "You have sent a lot of feedback recently; please try again later.",
+    "assistant_handoff": "I have passed your question to the operators; they will answer here.",
+    "assistant_no_answer": "I could not find an answer. /help lists what I can do.",
+    "triage_line": "Triage: {labels}",
+    "triage_draft": "Suggested reply: {draft}",
+    "handoff_reason": "Assistant handed off: {reason}",
+    "handoff_answer": "Assistant's answer (not sent): {answer}",
+    "assistant_small_talk": "You are welcome! /help lists what I can do.",
     "unknown": "I did not understand. /help lists what I can do.",
 }

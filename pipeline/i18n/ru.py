@@ -45,5 +45,12 @@ MESSAGES: dict[str, str] = {
     "feedback_user_blocked": "Пользователь заблокировал бота, ответ не доставлен.",
     "throttled": "Вы отправляете сообщения слишком часто, подождите немного.",
     "feedback_throttled": "Вы недавно отправили много сообщений, попробуйте позже.",
+    "assistant_handoff": "Я передал ваш вопрос операторам — они ответят здесь.",
+    "assistant_no_answer": "Не нашёл ответа. /help — что я умею.",
+    "triage_line": "Разметка: {labels}",
+    "triage_draft": "Черновик ответа: {draft}",
+    "handoff_reason": "Ассистент передал вопрос: {reason}",
+    "handoff_answer": "Ответ ассистента (не отправлен): {answer}",
+    "assistant_small_talk": "Пожалуйста! /help — что я умею.",
     "unknown": "Не понял. /help — что я умею.",
 }

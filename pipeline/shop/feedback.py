@@ -7,12 +7,17 @@ commit (the bot's per-update session).
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.i18n import text as i18n_text
 from pipeline.settings import get_settings
 from pipeline.telegram.limiter import Limit, RateLimiter
+from pipeline.triage import labels as triage_labels
+from pipeline.triage.alerting import check_urgent_complaints
 from schema.messaging import FeedbackMessage
 from schema.users import User
 
@@ -44,6 +49,53 @@ def sender_name(user: User) -> str:
     return f"@{user.username}" if user.username else (user.first_name or str(user.telegram_id))
 
 
+# What the relayed copy shows of the message, the assistant's answer and the draft: the
+# whole stays under Telegram's 4096 characters.
+SHOWN_BODY, SHOWN_CHARS = 2000, 800
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def operator_message(
+    session: Session,
+    client: redis.Redis,
+    user: User,
+    body: str,
+    handoff: str | None = None,
+    answer: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The relayed copy for the operators' chat (who wrote, the text, its triage labels and
+    reply draft, and why the assistant handed it off), and what is stored on the row."""
+    labels = triage_labels.triage(session, client, body, user.language)
+    if handoff is not None:
+        labels["handoff"] = handoff
+        labels["assistant_answer"] = answer
+    lang = get_settings().default_language
+    lines = [
+        i18n_text(
+            lang,
+            "feedback_from",
+            who=sender_name(user),
+            user_id=user.telegram_id,
+            text=_clip(body, SHOWN_BODY),
+        ),
+        i18n_text(lang, "triage_line", labels=triage_labels.summary_line(labels)),
+    ]
+    if handoff is not None:
+        lines.append(i18n_text(lang, "handoff_reason", reason=handoff))
+        if answer:
+            lines.append(i18n_text(lang, "handoff_answer", answer=_clip(answer, SHOWN_CHARS)))
+    lines.append(i18n_text(lang, "triage_draft", draft=_clip(str(labels["draft"]), SHOWN_CHARS)))
+    return "\n".join(lines), labels
+
+
+def after_relay(session: Session) -> None:
+    """Urgent complaints piling up alert at once, not at the next alert job."""
+    check_urgent_complaints(session, get_settings())
+
+
 def record_incoming(
     session: Session,
     user: User,
@@ -51,8 +103,10 @@ def record_incoming(
     user_message_id: int | None,
     operator_chat_id: int,
     operator_message_id: int | None,
+    triage: dict[str, Any] | None = None,
 ) -> FeedbackMessage:
     item = FeedbackMessage(
+        triage=triage,
         user_id=user.id,
         direction="in",
         text=text,

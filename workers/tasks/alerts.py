@@ -14,6 +14,7 @@ from pipeline.alerts import checks
 from pipeline.alerts.live import announce_changed_since
 from pipeline.alerts.probes import queue_stats, rejections, sync_client
 from pipeline.settings import get_settings
+from pipeline.triage.alerting import check_urgent_complaints
 from workers.celery_app import app
 from workers.context import sessions
 from workers.tasks.base import LoggedTask
@@ -37,6 +38,7 @@ def check_alerts(self: LoggedTask) -> None:
         checks.check_signatures(session, settings, counts)
         checks.check_queues(session, settings, stats)
         checks.check_backups(session, settings)
+        check_urgent_complaints(session, settings)
         session.commit()
     announce_changed_since(sessions(), started)  # the API's live `alerts` topic
     logger.debug("alert checks done")

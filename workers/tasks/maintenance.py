@@ -1,5 +1,5 @@
 """Periodic maintenance: the sweeper (re-dispatch events whose task was lost) and
-retention (prune raw bodies of old processed events, expired logins)."""
+retention (prune raw bodies of old processed events, expired logins, old AI call records)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 
+from pipeline.ai.retention import prune_calls
 from pipeline.auth.retention import purge_expired
 from pipeline.events import repository
 from pipeline.events.schedule import due_database_retries
@@ -21,6 +22,7 @@ from workers.tasks.live import announce_event_changes
 BATCH = 500
 TASK_PRUNE = "workers.prune_raw_bodies"
 TASK_PRUNE_AUTH = "workers.prune_auth"
+TASK_PRUNE_AI_CALLS = "workers.prune_ai_calls"
 
 
 @app.task(name=TASK_DISPATCH_DUE, base=LoggedTask, bind=True)
@@ -71,3 +73,19 @@ def prune_raw_bodies(self: LoggedTask) -> int:
     if total:
         logger.info("pruned raw bodies of {} events older than {} days", total, days)
     return total
+
+
+@app.task(name=TASK_PRUNE_AI_CALLS, base=LoggedTask, bind=True)
+def prune_ai_calls(self: LoggedTask) -> int:
+    days = get_settings().ai_calls_keep_days
+    if days <= 0:
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    total = 0
+    while True:
+        with sessions()() as session:
+            pruned = prune_calls(session, cutoff, 5000)
+            session.commit()
+        total += pruned
+        if pruned < 5000:
+            return total

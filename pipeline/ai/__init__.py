@@ -1,0 +1,1 @@
+"""Talking to an OpenAI-compatible provider: redaction, budget, calls and their record."""
