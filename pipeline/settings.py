@@ -188,6 +188,16 @@ class Settings(RemembersSecrets):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
+    # gRPC API (`pipeline grpc`). Internal sources that may submit events, JSON from the
+    # source name to the handler its events route to ("module:function"; "" when a plugin
+    # registers its own handlers): {"crm": "myplugin.crm:on_event"}.
+    grpc_sources: dict[str, str] = Field(default_factory=dict)
+    grpc_port: int = Field(50051, ge=0, le=65535)
+    # TLS: both files in PEM; without them the server listens in plaintext.
+    grpc_tls_cert: Path | None = None
+    grpc_tls_key: Path | None = None
+    grpc_metrics_port: int = Field(9809, ge=0, le=65535)  # 0: no exporter
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

@@ -23,6 +23,7 @@ OPERATOR_SCOPES = (
     "catalog:write",
     "broadcasts:write",
     "feedback:write",
+    "notifications:write",
 )
 ADMIN_SCOPES = ("backups:write", "staff:admin", "apikeys:admin")
 ALL_SCOPES = frozenset(READ_SCOPES + OPERATOR_SCOPES + ADMIN_SCOPES)

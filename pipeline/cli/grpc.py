@@ -1,0 +1,29 @@
+"""`pipeline grpc`: the gRPC API, loaded by name so that the CLI does not import the
+`grpc_api` edge."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import import_module
+from pathlib import Path
+
+import typer
+
+from pipeline.cli.common import DataDirOption, prepare
+from pipeline.sentry import init_sentry
+from pipeline.settings import get_settings
+
+
+def grpc(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(50051, help="Port to listen on."),
+    data_dir: Path | None = DataDirOption,
+) -> None:
+    """Run the gRPC API (pipeline.v1.PipelineService, health, reflection)."""
+    services = prepare("grpc", data_dir)
+    init_sentry(get_settings(), "grpc")
+    server = import_module("grpc_api.server")
+    try:
+        asyncio.run(server.serve(get_settings(), host=host, port=port))
+    finally:
+        services.stop_started()
