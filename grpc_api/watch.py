@@ -34,7 +34,7 @@ class Watch:
         self.redis_url = redis_url
         self.sources = frozenset(request.sources)
         self.statuses = frozenset(request.statuses)
-        self.start = request.cursor
+        self.start = request.cursor if request.HasField("cursor") else None
         self.last = 0
 
     def _wanted(self, item: dict[str, Any]) -> bool:
@@ -65,7 +65,10 @@ class Watch:
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(channel_name())
-                self.last = self.start or await asyncio.to_thread(self._latest)
+                if self.start is None:
+                    self.last = await asyncio.to_thread(self._latest)
+                else:
+                    self.last = self.start
                 while True:  # catch up, a page at a time
                     items = await asyncio.to_thread(self._read, self.last)
                     for change in self._fresh(items):

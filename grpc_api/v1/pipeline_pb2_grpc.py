@@ -106,7 +106,7 @@ class PipelineServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchEvents(self, request, context):
-        """Status changes, oldest first, from a cursor (0 or absent: from now) (events:read).
+        """Status changes, oldest first, after a cursor or from now (events:read).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
