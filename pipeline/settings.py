@@ -198,6 +198,11 @@ class Settings(RemembersSecrets):
     grpc_tls_key: Path | None = None
     grpc_metrics_port: int = Field(9809, ge=0, le=65535)  # 0: no exporter
 
+    @field_validator("grpc_tls_cert", "grpc_tls_key", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # `GRPC_TLS_CERT=` as in .env.example
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

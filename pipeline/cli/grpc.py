@@ -16,7 +16,7 @@ from pipeline.settings import get_settings
 
 def grpc(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(50051, help="Port to listen on."),
+    port: int | None = typer.Option(None, help="Port to listen on (default: GRPC_PORT)."),
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Run the gRPC API (pipeline.v1.PipelineService, health, reflection)."""
@@ -24,6 +24,8 @@ def grpc(
     init_sentry(get_settings(), "grpc")
     server = import_module("grpc_api.server")
     try:
-        asyncio.run(server.serve(get_settings(), host=host, port=port))
+        settings = get_settings()
+        chosen = settings.grpc_port if port is None else port
+        asyncio.run(server.serve(settings, host=host, port=chosen))
     finally:
         services.stop_started()
