@@ -14,7 +14,7 @@ import grpc
 from loguru import logger
 
 from grpc_api import errors
-from grpc_api.auth import Context, require
+from grpc_api.auth import Context, KeyCache, require
 from grpc_api.convert import event_message
 from grpc_api.observe import request_id_of
 from grpc_api.runtime import GrpcRuntime
@@ -37,6 +37,10 @@ STATUSES = frozenset(s.value for s in EventStatus)
 class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generated, untyped
     def __init__(self, runtime: GrpcRuntime) -> None:
         self.rt = runtime
+        self.keys = KeyCache()
+
+    async def _require(self, context: Context, scope: str) -> None:
+        await require(context, self.rt.sessions, scope, self.keys)
 
     # Submitting -------------------------------------------------------------------------
 
@@ -66,13 +70,13 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
     async def SubmitEvent(
         self, request: pb.SubmitEventRequest, context: Context
     ) -> pb.SubmitEventResponse:
-        await require(context, self.rt.sessions, "events:write")
+        await self._require(context, "events:write")
         return pb.SubmitEventResponse(request_id=await self._enqueue(context, [request]))
 
     async def SubmitEvents(
         self, requests: AsyncIterator[pb.SubmitEventRequest], context: Context
     ) -> pb.SubmitEventsResponse:
-        await require(context, self.rt.sessions, "events:write")
+        await self._require(context, "events:write")
         received: list[pb.SubmitEventRequest] = []
         async for request in requests:
             received.append(request)
@@ -86,7 +90,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
     # Reading ----------------------------------------------------------------------------
 
     async def GetEvent(self, request: pb.GetEventRequest, context: Context) -> pb.Event:
-        await require(context, self.rt.sessions, "events:read")
+        await self._require(context, "events:read")
 
         def read() -> pb.Event | None:
             with self.rt.sessions() as session:
@@ -101,7 +105,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
     async def ListEvents(
         self, request: pb.ListEventsRequest, context: Context
     ) -> pb.ListEventsResponse:
-        await require(context, self.rt.sessions, "events:read")
+        await self._require(context, "events:read")
         where, before_id, limit = await self._list_arguments(request, context)
 
         def read() -> pb.ListEventsResponse:
@@ -142,7 +146,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
     async def WatchEvents(
         self, request: pb.WatchEventsRequest, context: Context
     ) -> AsyncIterator[pb.EventChange]:
-        await require(context, self.rt.sessions, "events:read")
+        await self._require(context, "events:read")
         if request.cursor < 0:
             await errors.abort_status(context, errors.invalid("cursor", "must not be negative"))
         watch = Watch(self.rt.sessions, self.rt.redis_url, request)
@@ -160,7 +164,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
     async def ReplayEvent(
         self, request: pb.ReplayEventRequest, context: Context
     ) -> pb.ReplayEventResponse:
-        await require(context, self.rt.sessions, "events:write")
+        await self._require(context, "events:write")
 
         def reset() -> bool:
             with unit_of_work(self.rt.sessions) as uow:
@@ -178,7 +182,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
     async def SendNotification(
         self, request: pb.SendNotificationRequest, context: Context
     ) -> pb.SendNotificationResponse:
-        await require(context, self.rt.sessions, "notifications:write")
+        await self._require(context, "notifications:write")
         which = request.WhichOneof("message")
 
         def queue() -> Queued:
