@@ -182,3 +182,22 @@ def test_callers_need_a_valid_key_with_the_scope(
             pb.ListEventsRequest(), metadata=key_metadata(reader, bearer=True), timeout=10
         )
         assert list(page.events) == []
+
+
+def test_accepted_means_enqueued_on_either_broker(
+    broker_url: str,
+    grpc_settings: Settings,
+    api_key: Callable[..., str],
+    db: sessionmaker[Session],
+    engine: Engine,
+) -> None:
+    settings = grpc_settings.model_copy(update={"broker_url": broker_url})
+    with serving(settings) as server, stub(server.address) as client:
+        answer = client.SubmitEvents(
+            iter([submit_request(f"b-{n}") for n in range(50)]),
+            metadata=key_metadata(api_key(WRITE)),
+            timeout=10,
+        )
+        assert answer.accepted == 50
+    result = drain_ingest(broker_url, event_service(db, settings), engine)
+    assert result.stored == 50
