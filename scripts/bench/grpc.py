@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import grpc
@@ -90,12 +92,21 @@ def request(body: bytes, n: int) -> pb.SubmitEventRequest:
     )
 
 
+@dataclass
+class Raw:
+    events: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+
 async def load(
     call: Callable[[PipelineServiceStub, int], Awaitable[int]],
     target: str,
     seconds: float,
     streams: int,
-) -> Figures:
+    offset: int,
+) -> Raw:
     latencies: list[float] = []
     counted = [0, 0]  # events, errors
 
@@ -115,22 +126,16 @@ async def load(
         stub = PipelineServiceStub(channel)
         started = time.perf_counter()
         until = started + seconds
-        await asyncio.gather(*(client(stub, until, i) for i in range(streams)))
+        await asyncio.gather(*(client(stub, until, offset + i) for i in range(streams)))
         elapsed = time.perf_counter() - started
-    latencies.sort()
-    return Figures(
-        counted[0],
-        len(latencies),
-        elapsed,
-        latencies[len(latencies) // 2] * 1000,
-        latencies[int(len(latencies) * 0.99)] * 1000,
-        counted[1],
-    )
+    return Raw(counted[0], counted[1], elapsed, latencies)
 
 
-def grpc_figures(
-    target: str, key: str, body: bytes, args: argparse.Namespace
-) -> dict[str, Figures]:
+def client_process(
+    kind: str, target: str, key: str, body: bytes, seconds: float, streams: int, batch: int,
+    offset: int,
+) -> Raw:  # fmt: skip
+    """One load-generating process (a Python gRPC client tops out below the server)."""
     metadata = (("x-api-key", key),)
 
     async def unary(stub: PipelineServiceStub, n: int) -> int:
@@ -138,18 +143,54 @@ def grpc_figures(
         return 1
 
     async def streamed(stub: PipelineServiceStub, n: int) -> int:
-        batch = [request(body, n * args.batch + i) for i in range(args.batch)]
-        answer = await stub.SubmitEvents(iter(batch), metadata=metadata, timeout=30)
+        events = [request(body, n * batch + i) for i in range(batch)]
+        answer = await stub.SubmitEvents(iter(events), metadata=metadata, timeout=30)
         return int(answer.accepted)
 
+    call = unary if kind == "unary" else streamed
+    return asyncio.run(load(call, target, seconds, streams, offset))
+
+
+def merged(parts: list[Raw]) -> Figures:
+    latencies = sorted(x for part in parts for x in part.latencies)
+    return Figures(
+        sum(p.events for p in parts),
+        len(latencies),
+        max(p.seconds for p in parts),
+        latencies[len(latencies) // 2] * 1000,
+        latencies[int(len(latencies) * 0.99)] * 1000,
+        sum(p.errors for p in parts),
+    )
+
+
+def grpc_figures(
+    target: str, key: str, body: bytes, args: argparse.Namespace
+) -> dict[str, Figures]:
     results = {}
-    for name, call in (
-        ("grpc SubmitEvent", unary),
-        (f"grpc SubmitEvents x{args.batch}", streamed),
-    ):
-        asyncio.run(load(call, target, 2, args.connections))  # warm-up
-        results[name] = asyncio.run(load(call, target, args.seconds, args.connections))
-        print(f"  {name:<24} done", flush=True)
+    streams = max(1, args.connections // args.clients)
+    context = multiprocessing.get_context("spawn")  # grpc does not survive fork
+    with ProcessPoolExecutor(args.clients, mp_context=context) as pool:
+        for name, kind in (
+            ("grpc SubmitEvent", "unary"),
+            (f"grpc SubmitEvents x{args.batch}", "stream"),
+        ):
+            for seconds in (2, args.seconds):  # warm-up, then measured
+                futures = [
+                    pool.submit(
+                        client_process,
+                        kind,
+                        target,
+                        key,
+                        body,
+                        seconds,
+                        streams,
+                        args.batch,
+                        c * 100_000_000 + seconds,
+                    )
+                    for c in range(args.clients)
+                ]
+                results[name] = merged([f.result() for f in futures])
+            print(f"  {name:<24} done", flush=True)
     return results
 
 
@@ -158,6 +199,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="load per endpoint")
     parser.add_argument("--connections", type=int, default=32, help="concurrent calls")
     parser.add_argument("--batch", type=int, default=100, help="events per SubmitEvents")
+    parser.add_argument("--clients", type=int, default=2, help="gRPC load processes")
     args = parser.parse_args()
 
     broker, started = broker_url()
@@ -180,7 +222,8 @@ def main() -> None:
     server = start_grpc(env, grpc_port)
     print(
         f"payload {len(body)} bytes, {args.connections} concurrent calls, {args.seconds} s "
-        f"each, HTTP load by {generator_name()}, broker {broker.split('://')[0]}"
+        f"each, HTTP load by {generator_name()}, gRPC load by {args.clients} Python "
+        f"processes, broker {broker.split('://')[0]}"
     )
     rows: dict[str, Figures] = {}
     try:
