@@ -18,6 +18,7 @@ from pipeline.settings import get_settings
 from tests.grpc_api.conftest import SOURCES
 from tests.grpc_api.handlers import on_crm_event
 from tests.grpc_api.support import ServerThread, key_metadata, stub
+from tests.support.processes import wait_until
 from tests.support.sentry_capture import captured_sentry
 
 GET = "/pipeline.v1.PipelineService/GetEvent"
@@ -39,7 +40,8 @@ def test_request_ids_metrics_and_sentry(
                 pb.GetEventRequest(id=42), metadata=(*key, ("x-request-id", "req-42")), timeout=10
             )
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
-        assert calls(GET, "NOT_FOUND") == before + 1
+        # Counted as the server finishes the call, which may be just after the answer.
+        wait_until(lambda: calls(GET, "NOT_FOUND") == before + 1, 5, "the call to be counted")
 
         def broken(*_args: object) -> None:
             raise RuntimeError("the disk is on fire")
@@ -55,7 +57,7 @@ def test_request_ids_metrics_and_sentry(
         [event] = transport.events()
         assert event["tags"]["request_id"] == "req-43"
         assert event["tags"]["grpc_method"] == GET
-    assert calls(GET, "INTERNAL") >= 1
+    wait_until(lambda: calls(GET, "INTERNAL") >= 1, 5, "the failure to be counted")
 
 
 def test_declared_sources_reach_the_workers_registries(monkeypatch: pytest.MonkeyPatch) -> None:
