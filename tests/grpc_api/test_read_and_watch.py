@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -12,10 +13,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grpc_api.v1 import pipeline_pb2 as pb
 from grpc_api.v1.pipeline_pb2_grpc import PipelineServiceStub
+from pipeline.embedded import EmbeddedRedis
 from pipeline.live.events import changes_since, latest_cursor
 from pipeline.settings import Settings
 from schema.events import Event
-from tests.grpc_api.support import ServerThread, drain_ingest, event_service, key_metadata, stub
+from tests.grpc_api.support import (
+    ServerThread,
+    drain_ingest,
+    event_service,
+    key_metadata,
+    serving,
+    stub,
+)
 from tests.grpc_api.test_submit import submit_request
 
 
@@ -146,3 +155,26 @@ def test_watch_from_now_filters_by_source_and_status(
     reader.join(30)
     call.cancel()
     assert [c.event.external_id for c in got] == ["f-2"]
+
+
+def test_watch_ends_unavailable_with_the_cursor_when_redis_is_lost(
+    grpc_settings: Settings, api_key: Callable[..., str], tmp_path: Path
+) -> None:
+    live = EmbeddedRedis(tmp_path / "redis")
+    live.start()
+    try:
+        settings = grpc_settings.model_copy(update={"redis_url": live.client_url(0)})
+        with serving(settings) as server, stub(server.address) as client:
+            call = client.WatchEvents(
+                pb.WatchEventsRequest(cursor=0),
+                metadata=key_metadata(api_key("events:read")),
+                timeout=30,
+            )
+            threading.Event().wait(0.5)  # subscribed and caught up
+            live.stop()
+            with pytest.raises(grpc.RpcError) as caught:
+                next(iter(call))
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "resume from 0" in (caught.value.details() or "")
+    finally:
+        live.stop()
