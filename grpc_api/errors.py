@@ -9,6 +9,8 @@ from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from grpc_api.observe import request_id_of
+
 # What a client is told to wait before retrying a submission the broker did not take.
 RETRY_AFTER_S = 1
 
@@ -23,8 +25,10 @@ def _status(code: int, message: str, *details: object) -> grpc.Status:
 async def abort_status(
     context: grpc.aio.ServicerContext[object, object], status: grpc.Status
 ) -> NoReturn:
-    await context.abort_with_status(status)
-    raise AssertionError("abort_with_status returned")  # it always raises
+    """End the call with `status`, its details and the request id in trailing metadata."""
+    trailing = (*status.trailing_metadata, ("x-request-id", request_id_of()))
+    await context.abort(status.code, status.details, trailing)
+    raise AssertionError("abort returned")  # it always raises
 
 
 def invalid(field: str, description: str) -> grpc.Status:

@@ -79,6 +79,8 @@ def add_internal_sources(registry: ProviderRegistry) -> None:
     for name in get_settings().grpc_sources:
         if registry.get(name) is None:
             registry.register(InternalSource(name))
+        else:  # the gRPC server refuses to start with it; webhooks keep their provider
+            logger.error("GRPC_SOURCES names the webhook provider {}: ignored", name)
 
 
 _default: ProviderRegistry | None = None

@@ -9,12 +9,13 @@ from collections.abc import Callable
 import grpc
 import pytest
 
+from grpc_api.runtime import check_sources
 from grpc_api.v1 import pipeline_pb2 as pb
 from pipeline import metrics
 from pipeline.events import queries
 from pipeline.events.handlers import load_handler_modules
 from pipeline.providers.registry import build_registry
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 from tests.grpc_api.conftest import SOURCES
 from tests.grpc_api.handlers import on_crm_event
 from tests.grpc_api.support import ServerThread, key_metadata, stub
@@ -40,6 +41,7 @@ def test_request_ids_metrics_and_sentry(
                 pb.GetEventRequest(id=42), metadata=(*key, ("x-request-id", "req-42")), timeout=10
             )
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+        assert ("x-request-id", "req-42") in (caught.value.trailing_metadata() or ())
         # Counted as the server finishes the call, which may be just after the answer.
         wait_until(lambda: calls(GET, "NOT_FOUND") == before + 1, 5, "the call to be counted")
 
@@ -67,3 +69,9 @@ def test_declared_sources_reach_the_workers_registries(monkeypatch: pytest.Monke
     assert provider is not None and not provider.configured()  # no webhook route
     assert provider.payload(b'{"a": 1}', {}) == {"a": 1}
     assert load_handler_modules().find("crm", "order.shipped") is on_crm_event
+
+
+def test_an_internal_source_may_not_take_a_providers_name(grpc_settings: Settings) -> None:
+    clashing = grpc_settings.model_copy(update={"grpc_sources": {"stripe": ""}})
+    with pytest.raises(RuntimeError, match="names webhook providers: stripe"):
+        check_sources(clashing)
