@@ -51,10 +51,14 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
 
     async def _enqueue(self, context: Context, requests: list[pb.SubmitEventRequest]) -> str:
         request_id = request_id_of(context)
-        try:
-            envelopes = [envelope(r, self.rt.settings.grpc_sources, request_id) for r in requests]
-        except Invalid as exc:
-            await errors.abort_status(context, errors.invalid(exc.field, exc.description))
+        sources = self.rt.settings.grpc_sources
+        envelopes = []
+        for index, request in enumerate(requests):  # all checked before any is sent
+            try:
+                envelopes.append(envelope(request, sources, request_id))
+            except Invalid as exc:
+                field = f"events[{index}].{exc.field}" if len(requests) > 1 else exc.field
+                await errors.abort_status(context, errors.invalid(field, exc.description))
         wait_s = self._wait_s(context)
         submits = [self.rt.publisher.submit(e.to_message(), len(e.body), wait_s) for e in envelopes]
         results = await asyncio.gather(*submits, return_exceptions=True)

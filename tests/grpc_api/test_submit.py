@@ -111,6 +111,14 @@ def test_invalid_events_are_refused_with_the_field(
             [bad] = details(caught.value)
             assert isinstance(bad, error_details_pb2.BadRequest)
             assert bad.field_violations[0].field == field
+        # In a stream the violation names the event; none of the stream is enqueued.
+        with pytest.raises(grpc.RpcError) as caught:
+            client.SubmitEvents(
+                iter([submit_request("ok-1"), cases["payload"]]), metadata=key, timeout=10
+            )
+        [bad] = details(caught.value)
+        assert isinstance(bad, error_details_pb2.BadRequest)
+        assert bad.field_violations[0].field == "events[1].payload"
 
 
 def test_broker_down_answers_unavailable_with_a_retry_hint(
