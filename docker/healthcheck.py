@@ -6,6 +6,7 @@ from the arguments given to this script, so one image needs no per-role setting:
 - receiver: GET /readyz on its port answers 200 (it can accept webhooks: broker reachable;
   the database is not its business, see pipeline.health);
 - api: GET /healthz on its port (default 8001) answers 200;
+- grpc: the standard gRPC health check on its port (default 50051) answers SERVING;
 - worker: the worker on this host answers a Celery ping;
 - beat: its schedule file was written recently;
 - flower: GET /healthcheck answers 200;
@@ -24,8 +25,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-ROLES = ("receiver", "api", "worker", "beat", "flower")
-DEFAULT_PORTS = {"receiver": 8000, "api": 8001, "flower": 5555}
+ROLES = ("receiver", "api", "grpc", "worker", "beat", "flower")
+DEFAULT_PORTS = {"receiver": 8000, "api": 8001, "grpc": 50051, "flower": 5555}
 TIMEOUT_S = 5.0
 # Celery beat writes its schedule at least every 3 minutes.
 BEAT_STALE_AFTER_S = 600.0
@@ -77,6 +78,34 @@ def healthz(role: str) -> Callable[[dict[str, str]], str | None]:
     return check
 
 
+def check_grpc(options: dict[str, str]) -> str | None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    port = options.get("port") or DEFAULT_PORTS["grpc"]
+    # TLS when configured: the check trusts the server's own certificate.
+    cert = os.environ.get("GRPC_TLS_CERT")
+    target = f"127.0.0.1:{port}"
+    if cert:
+        credentials = grpc.ssl_channel_credentials(Path(cert).read_bytes())
+        channel = grpc.secure_channel(target, credentials)
+    else:
+        channel = grpc.insecure_channel(target)
+    try:
+        with channel:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=TIMEOUT_S
+            )
+    except grpc.RpcError as exc:
+        return f"{target}: {exc.code().name}"
+    serving = answer.status == health_pb2.HealthCheckResponse.SERVING
+    return (
+        None
+        if serving
+        else f"{target}: {health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)}"
+    )
+
+
 def check_flower(options: dict[str, str]) -> str | None:
     port = options.get("port") or os.environ.get("FLOWER_PORT") or DEFAULT_PORTS["flower"]
     prefix = os.environ.get("FLOWER_URL_PREFIX", "").strip("/")
@@ -109,6 +138,7 @@ def check_beat(options: dict[str, str]) -> str | None:
 CHECKS = {
     "receiver": check_receiver,
     "api": healthz("api"),
+    "grpc": check_grpc,
     "worker": check_worker,
     "beat": check_beat,
     "flower": check_flower,

@@ -30,6 +30,7 @@ if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) 
 return 1
 """
 
+
 class Cache:
     def __init__(self, client: redis.Redis, prefix: str, ttl_s: float) -> None:
         self.client = client

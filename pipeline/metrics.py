@@ -52,6 +52,15 @@ API_LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 
+# gRPC API: by full method name (bounded by the service definition) and status code.
+GRPC_CALLS = Counter("pipeline_grpc_calls", "gRPC calls by method and code", ["method", "code"])
+GRPC_LATENCY = Histogram(
+    "pipeline_grpc_call_duration_seconds",
+    "gRPC call time (streams: until the stream ended)",
+    ["method"],
+    buckets=LATENCY_BUCKETS,
+)
+
 # Workers.
 EVENTS = Counter("pipeline_events", "Events finished by outcome", ["source", "status"])
 EVENT_LATENCY = Histogram(
@@ -130,7 +139,7 @@ def metric_names() -> set[str]:
         EVENTS_DEAD, TASK_DURATION, QUEUE_DEPTH, QUEUE_AGE, EVENTS_BY_STATUS, ALERTS_FIRING,
         NOTIFICATIONS_SENT, NOTIFICATIONS_FAILED, NOTIFICATIONS_THROTTLED, BACKUP_LAST_SUCCESS,
         CACHE_REQUESTS, CACHE_LATENCY, API_REQUESTS, API_LATENCY, AI_CALLS, AI_TOKENS,
-        AI_LATENCY,
+        AI_LATENCY, GRPC_CALLS, GRPC_LATENCY,
     ):  # fmt: skip
         for family in metric.describe():
             if family.type == "counter":

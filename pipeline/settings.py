@@ -211,6 +211,21 @@ class Settings(RemembersSecrets):
     ai_urgent_window_s: int = Field(3600, ge=60)
     ai_calls_keep_days: int = Field(90, ge=0)  # 0: keep the call records forever
 
+    # gRPC API (`pipeline grpc`). Internal sources that may submit events, JSON from the
+    # source name to the handler its events route to ("module:function"; "" when a plugin
+    # registers its own handlers): {"crm": "myplugin.crm:on_event"}.
+    grpc_sources: dict[str, str] = Field(default_factory=dict)
+    grpc_port: int = Field(50051, ge=0, le=65535)
+    # TLS: both files in PEM; without them the server listens in plaintext.
+    grpc_tls_cert: Path | None = None
+    grpc_tls_key: Path | None = None
+    grpc_metrics_port: int = Field(9809, ge=0, le=65535)  # 0: no exporter
+
+    @field_validator("grpc_tls_cert", "grpc_tls_key", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # `GRPC_TLS_CERT=` as in .env.example
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

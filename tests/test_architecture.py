@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"schema", "pipeline", "webhooks", "workers", "bot", "api", "migrations"}
+OURS = {"schema", "pipeline", "webhooks", "workers", "bot", "api", "grpc_api", "migrations"}
 ALLOWED = {
     "schema": set(),
     "pipeline": {"schema"},
@@ -16,6 +16,7 @@ ALLOWED = {
     "workers": {"pipeline", "schema"},
     "bot": {"pipeline", "schema"},
     "api": {"pipeline", "schema"},
+    "grpc_api": {"pipeline", "schema"},
     "migrations": {"schema"},
 }
 

@@ -11,8 +11,10 @@ import sys
 import uuid
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.processes import ROOT, free_port, pipeline_env, wait_until
 from tests.support.signing import STRIPE_SECRET, stripe_event, stripe_headers
@@ -27,7 +29,9 @@ def up_env() -> dict[str, str]:
     return env
 
 
-def start_up(data_dir: Path, port: int, api_port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_up(
+    data_dir: Path, port: int, api_port: int, log: Path, grpc_port: int = 0
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -40,6 +44,8 @@ def start_up(data_dir: Path, port: int, api_port: int, log: Path) -> subprocess.
             str(port),
             "--api-port",
             str(api_port),
+            "--grpc-port",
+            str(grpc_port or free_port()),
             "--concurrency",
             "1",
         ],
@@ -48,6 +54,17 @@ def start_up(data_dir: Path, port: int, api_port: int, log: Path) -> subprocess.
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
+
+
+def grpc_serving(port: int) -> bool:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def cli(data_dir: Path, *args: str) -> str:
@@ -112,7 +129,7 @@ def test_up_starts_everything_embedded_processes_a_webhook_and_stops_cleanly(
     # A short path keeps the embedded servers' unix sockets under the length limit.
     data_dir = Path(f"/tmp/pipeline-up-{uuid.uuid4().hex[:8]}")
     log = tmp_path / "up.log"
-    port, api_port = free_port(), free_port()
+    port, api_port, grpc_port = free_port(), free_port(), free_port()
     base, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}"
 
     def ready() -> bool:
@@ -126,12 +143,14 @@ def test_up_starts_everything_embedded_processes_a_webhook_and_stops_cleanly(
         except httpx.HTTPError:
             return False
 
-    process = start_up(data_dir, port, api_port, log)
+    process = start_up(data_dir, port, api_port, log, grpc_port)
     try:
         wait_until(ready, 90, "pipeline up to be ready", interval=0.25)
         output = log.read_text()
         assert "embedded postgresql" in output and "embedded redis" in output
         assert f"api: {api}/api/docs" in output
+        assert f"grpc: 127.0.0.1:{grpc_port}" in output
+        wait_until(lambda: grpc_serving(grpc_port), 30, "the gRPC API to serve", interval=0.25)
         log_in_with_printed_code(data_dir, api, log)
 
         body = stripe_event(f"evt_{uuid.uuid4().hex}")
@@ -147,7 +166,7 @@ def test_up_starts_everything_embedded_processes_a_webhook_and_stops_cleanly(
         wait_until(lambda: not leftover_processes(data_dir), 20, "every child to exit")
 
         # A second run reuses the data.
-        process = start_up(data_dir, port, api_port, log)
+        process = start_up(data_dir, port, api_port, log, grpc_port)
         wait_until(ready, 90, "the second pipeline up to be ready", interval=0.25)
         assert [e["status"] for e in events(data_dir)] == ["processed"]
         stop_up(process, log)

@@ -25,6 +25,7 @@ OPERATOR_SCOPES = (
     "broadcasts:write",
     "feedback:write",
     "knowledge:write",
+    "notifications:write",
 )
 ADMIN_SCOPES = ("backups:write", "staff:admin", "apikeys:admin")
 ALL_SCOPES = frozenset(READ_SCOPES + OPERATOR_SCOPES + ADMIN_SCOPES)

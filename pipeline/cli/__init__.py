@@ -6,7 +6,18 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import api, backup, business, events, knowledge, providers, serve, staff, up
+from pipeline.cli import (
+    api,
+    backup,
+    business,
+    events,
+    grpc,
+    knowledge,
+    providers,
+    serve,
+    staff,
+    up,
+)
 from pipeline.cli.common import DataDirOption, prepare
 
 app = typer.Typer(
@@ -20,6 +31,7 @@ app.command("worker")(serve.worker)
 app.command("beat")(serve.beat)
 app.command("flower")(serve.flower)
 app.command("api")(api.api)
+app.command("grpc")(grpc.grpc)
 app.add_typer(events.app, name="events")
 app.add_typer(providers.app, name="providers")
 app.add_typer(business.products_app, name="products")

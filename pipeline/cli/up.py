@@ -1,5 +1,5 @@
 """`pipeline up`: embedded or configured services, migrations, receiver, operator API,
-worker and beat."""
+gRPC API, worker and beat."""
 
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def up(
     host: str = typer.Option("127.0.0.1", help="Receiver address."),
     port: int = typer.Option(8000, help="Receiver port."),
     api_port: int = typer.Option(8001, help="Operator API port (on the receiver's address)."),
+    grpc_port: int = typer.Option(50051, help="gRPC API port (on the receiver's address)."),
     concurrency: int | None = typer.Option(None, help="Worker processes (default: CPUs)."),
     flower: bool = typer.Option(False, help="Also start Flower on port 5555."),
     data_dir: Path | None = DataDirOption,
@@ -87,6 +88,7 @@ def up(
     children = [
         _spawn("receiver", ["receiver", "--host", host, "--port", str(port)], env),
         _spawn("api", ["api", "--host", host, "--port", str(api_port)], env),
+        _spawn("grpc", ["grpc", "--host", host, "--port", str(grpc_port)], env),
         _spawn("worker", worker_args, env),
         _spawn("beat", ["beat"], env),
     ]
@@ -97,6 +99,7 @@ def up(
         f"api: http://{host}:{api_port}/api/docs  (log in: `pipeline staff add EMAIL --role "
         "admin`, then POST /api/v1/auth/code; without SMTP_URL the code is printed here)"
     )
+    typer.echo(f"grpc: {host}:{grpc_port}  (pipeline.v1.PipelineService; reflection on)")
     typer.echo("worker and beat started; Ctrl-C stops everything")
 
     stopping = False
@@ -118,7 +121,7 @@ def up(
                     break
             time.sleep(0.2)
     finally:
-        typer.echo("stopping receiver, api, worker and beat …")
+        typer.echo("stopping receiver, api, grpc, worker and beat …")
         _stop(children)
         if services.started:
             typer.echo("stopping embedded servers …")

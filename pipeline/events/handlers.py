@@ -92,4 +92,8 @@ def load_handler_modules(extra: str = "") -> HandlerRegistry:
             logger.error("handler plugin {} failed to load: {}", ep.name, exc)
     for name in filter(None, (part.strip() for part in extra.split(","))):
         import_module(name)
+    from pipeline.events.internal import register_handlers  # it imports this module
+    from pipeline.settings import get_settings
+
+    register_handlers(handlers, get_settings().grpc_sources)
     return handlers

@@ -67,7 +67,20 @@ def build_registry(*, with_plugins: bool = True) -> ProviderRegistry:
                 registry.register(ep.load()())
             except Exception as exc:  # a broken plugin must not take the receiver down
                 logger.error("provider plugin {} failed to load: {}", ep.name, exc)
+    add_internal_sources(registry)
     return registry
+
+
+def add_internal_sources(registry: ProviderRegistry) -> None:
+    """The sources declared for the gRPC API, so that workers parse their events."""
+    from pipeline.events.internal import InternalSource
+    from pipeline.settings import get_settings
+
+    for name in get_settings().grpc_sources:
+        if registry.get(name) is None:
+            registry.register(InternalSource(name))
+        else:  # the gRPC server refuses to start with it; webhooks keep their provider
+            logger.error("GRPC_SOURCES names the webhook provider {}: ignored", name)
 
 
 _default: ProviderRegistry | None = None

@@ -16,7 +16,7 @@ from tests.deploy.schemas import schema_errors, vendored_schema
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 FILES = ("compose.yaml", "compose.prod.yaml", "compose.worker.yaml")
-APP_ROLES = {"migrate", "receiver", "api", "worker", "beat", "flower"}
+APP_ROLES = {"migrate", "receiver", "api", "grpc", "worker", "beat", "flower"}
 EXPECTED = APP_ROLES | {"postgres", "redis", "nginx", "prometheus", "grafana", "alertmanager"}
 PRIVATE_PORT = re.compile(r"^\$\{PRIVATE_BIND_ADDRESS:-127\.0\.0\.1\}:\d+:\d+$")
 
@@ -66,6 +66,7 @@ def test_healthchecks_and_start_order(base: dict[str, Any]) -> None:
         "migrate": {"postgres": "service_healthy"},
         "receiver": {"migrate": "service_completed_successfully", "redis": "service_healthy"},
         "api": {"migrate": "service_completed_successfully", "redis": "service_healthy"},
+        "grpc": {"migrate": "service_completed_successfully", "redis": "service_healthy"},
         "worker": {"migrate": "service_completed_successfully", "redis": "service_healthy"},
         "beat": {"migrate": "service_completed_successfully", "redis": "service_healthy"},
         "flower": {"redis": "service_healthy"},

@@ -19,7 +19,7 @@ from pipeline.cli import app as cli_app
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 HEALTHCHECK_SCRIPT = ROOT / "docker" / "healthcheck.py"
-ROLES = ("receiver", "api", "worker", "beat", "flower", "migrate")
+ROLES = ("receiver", "api", "grpc", "worker", "beat", "flower", "migrate")
 
 
 @dataclass
@@ -153,6 +153,7 @@ def test_copied_sources_exist_and_are_in_the_build_context() -> None:
         (["pipeline", "receiver", "--host", "0.0.0.0", "--port=8001"], "receiver", "8001"),
         (["pipeline", "worker", "--queues", "ingest"], "worker", None),
         (["pipeline", "api", "--host", "0.0.0.0", "--port", "8001"], "api", "8001"),
+        (["pipeline", "grpc", "--host", "0.0.0.0", "--port", "50051"], "grpc", "50051"),
         (["pipeline", "flower", "--address", "0.0.0.0", "--port", "5555"], "flower", "5555"),
         (["pipeline", "beat"], "beat", None),
         (["pipeline", "migrate"], None, None),

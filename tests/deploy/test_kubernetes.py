@@ -24,7 +24,7 @@ kubernetes_validate = pytest.importorskip(
 ROOT = Path(__file__).resolve().parents[2]
 # The oldest Kubernetes release the manifests support, and the newest with schemas.
 VERSIONS = ("1.29.0", kubernetes_validate.utils.latest_version())
-ROLES = {"receiver", "api", "worker", "beat", "flower", "migrate"}
+ROLES = {"receiver", "api", "grpc", "worker", "beat", "flower", "migrate"}
 OVERLAYS = ("base", "overlays/production", "monitoring")
 # The application proper; `monitoring` adds Alertmanager beside it in the same namespace.
 APP_OVERLAYS = ("base", "overlays/production")

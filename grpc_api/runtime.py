@@ -1,0 +1,66 @@
+"""What one gRPC server process holds for all its calls."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.events.internal import InternalSource
+from pipeline.messaging.batching import AsyncSender, BatchingPublisher
+from pipeline.messaging.celery_message import task_message
+from pipeline.messaging.publisher import ThreadedKombuSender, make_sender
+from pipeline.providers.registry import build_registry
+from pipeline.settings import Settings
+from schema.session import make_engine, make_session_factory
+
+
+@dataclass
+class GrpcRuntime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    # Submitted events: the receiver's batching publisher, same semantics.
+    publisher: BatchingPublisher
+    # Single tasks (process an event, send notifications): one kombu connection.
+    tasks: AsyncSender
+    redis_url: str
+
+    async def send_task(self, name: str, queue: str, *args: object) -> None:
+        await self.tasks.publish(task_message(name, queue, list(args)))
+
+    async def close(self) -> None:
+        await self.publisher.close()
+        await self.tasks.close()
+        await asyncio.to_thread(self.engine.dispose)
+
+
+def check_sources(settings: Settings) -> None:
+    """An internal source must not share a webhook provider's name: its submitted events
+    would be parsed and trusted as that provider's, without its signature."""
+    providers = build_registry()
+    clashes = [n for n in settings.grpc_sources if not isinstance(providers.get(n), InternalSource)]
+    if clashes:
+        raise RuntimeError(f"GRPC_SOURCES names webhook providers: {', '.join(clashes)}")
+
+
+def build_runtime(settings: Settings, publisher: BatchingPublisher | None = None) -> GrpcRuntime:
+    if not settings.broker_url or not settings.database_url or not settings.redis_url:
+        raise RuntimeError("the gRPC API needs BROKER_URL, DATABASE_URL and REDIS_URL")
+    check_sources(settings)
+    timeout = min(1.0, settings.enqueue_timeout_s)
+    engine = make_engine(settings.database_url, pool_size=5)
+    return GrpcRuntime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        publisher=publisher
+        or BatchingPublisher(
+            make_sender(settings.broker_url, timeout=timeout),
+            max_batch=settings.publish_batch_max,
+        ),
+        tasks=ThreadedKombuSender(settings.broker_url, timeout=2.0),
+        redis_url=settings.redis_url,
+    )
