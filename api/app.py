@@ -14,6 +14,7 @@ from sqlalchemy import text
 from api.auth.oauth import OAuthProviders
 from api.docs import OPENAPI_URL, install_docs
 from api.errors import install_error_handlers
+from api.live.hub import Hub
 from api.middleware import RequestIdMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import ROUTERS
@@ -21,6 +22,8 @@ from api.runtime import ApiRuntime
 from api.versioning import API_PREFIX
 from pipeline import metrics
 from pipeline.auth.tokens import TokenSigner
+from pipeline.cache import Cache
+from pipeline.live.channel import channel_name
 from pipeline.mail import Mailer, make_mailer
 from pipeline.messaging.redis_sender import redis_py_url
 from pipeline.settings import Settings, get_settings
@@ -42,6 +45,17 @@ TAGS = [
     {"name": "auth", "description": "Logging in and out, tokens, own sessions."},
     {"name": "staff", "description": "Staff accounts (admins)."},
     {"name": "apikeys", "description": "API keys for machines (admins)."},
+    {"name": "events", "description": "The webhook inbox: list, inspect, replay, retry."},
+    {"name": "providers", "description": "Webhook providers: configuration and health."},
+    {"name": "orders", "description": "Orders, payments, receipts; refunds."},
+    {"name": "users", "description": "Bot users: search, block, unblock."},
+    {"name": "catalog", "description": "Products and their translations."},
+    {"name": "broadcasts", "description": "Messages to every user: start, progress, cancel."},
+    {"name": "feedback", "description": "Users' feedback threads and replies."},
+    {"name": "backups", "description": "Database backups: list, start, verify."},
+    {"name": "alerts", "description": "Operator alerts."},
+    {"name": "stats", "description": "Counts for charts."},
+    {"name": "live", "description": "The live WebSocket (/api/v1/ws)."},
 ]
 
 
@@ -63,6 +77,8 @@ def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntim
         limiter=RateLimiter(settings, redis_url),
         mailer=mailer or make_mailer(settings),
         redis=client,
+        redis_url=client_url,
+        cache=Cache(client, settings.queue_prefix, settings.api_cache_ttl_s),
         oauth=OAuthProviders.from_settings(settings, client),
     )
 
@@ -71,11 +87,15 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
     settings = settings or get_settings()
     runtime = build_runtime(settings, mailer)
 
+    hub = Hub(runtime.redis_url, channel_name(), queue_size=settings.api_ws_queue_size)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await runtime.oauth.close()
             runtime.close()
 
@@ -90,6 +110,7 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.hub = hub  # one Redis subscription per process for the live WebSocket
     app.state.limiter = runtime.limiter.slowapi  # where slowapi's helpers look for it
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)

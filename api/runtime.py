@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 
 from api.ratelimit import RateLimiter
 from pipeline.auth.tokens import TokenSigner
+from pipeline.cache import Cache
 from pipeline.mail import Mailer
 from pipeline.settings import Settings
 
@@ -37,6 +38,8 @@ class ApiRuntime:
     mailer: Mailer
     redis: redis.Redis
     oauth: OAuthProviders
+    cache: Cache
+    redis_url: str = ""  # what `redis` connects to (the live hub opens its own)
     extra_auth: list[ExtraAuth] = field(default_factory=list)
 
     def close(self) -> None:

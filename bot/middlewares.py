@@ -39,8 +39,10 @@ class UserMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
+        jobs: list[Callable[[], None]] = []
         with self.sessions() as session:
             data["session"] = session
+            data["after_commit"] = jobs.append  # run once the update's writes are committed
             chat = data.get("event_chat")
             # Only private chats make customers: an operator writing in the operators'
             # group must not become a user whose chat is that group.
@@ -58,7 +60,9 @@ class UserMiddleware(BaseMiddleware):
                     session.commit()
                 return None
             session.commit()
-            return result
+        for job in jobs:
+            job()
+        return result
 
 
 class ThrottlingMiddleware(BaseMiddleware):

@@ -100,6 +100,15 @@ BACKUP_LAST_SUCCESS = Gauge(
     multiprocess_mode="max",
 )
 
+# Cache-aside in Redis (pipeline.cache): hit ratio and read latency per cache.
+CACHE_REQUESTS = Counter("pipeline_cache_requests", "Cache reads by result", ["cache", "result"])
+CACHE_LATENCY = Histogram(
+    "pipeline_cache_read_seconds",
+    "Time of a cached read, including the load on a miss",
+    ["cache", "result"],
+    buckets=LATENCY_BUCKETS,
+)
+
 
 def metric_names() -> set[str]:
     """Sample names this module exports (counters with _total, histograms with parts)."""
@@ -108,7 +117,7 @@ def metric_names() -> set[str]:
         WEBHOOKS, WEBHOOK_LATENCY, SIGNATURE_REJECTIONS, EVENTS, EVENT_LATENCY, EVENT_RETRIES,
         EVENTS_DEAD, TASK_DURATION, QUEUE_DEPTH, QUEUE_AGE, EVENTS_BY_STATUS, ALERTS_FIRING,
         NOTIFICATIONS_SENT, NOTIFICATIONS_FAILED, NOTIFICATIONS_THROTTLED, BACKUP_LAST_SUCCESS,
-        API_REQUESTS, API_LATENCY,
+        CACHE_REQUESTS, CACHE_LATENCY, API_REQUESTS, API_LATENCY,
     ):  # fmt: skip
         for family in metric.describe():
             if family.type == "counter":

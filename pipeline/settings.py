@@ -163,6 +163,12 @@ class Settings(RemembersSecrets):
     api_anonymous_rate_limit: str = "60/minute"
     api_login_rate_limit: str = "10/minute;50/hour"
     api_login_email_rate_limit: str = "5/10minute;20/day"
+    # Live WebSocket: heartbeat period, and how many messages may wait for one client
+    # before it is closed as too slow (4008).
+    api_ws_ping_interval_s: float = Field(20.0, gt=0)
+    api_ws_queue_size: int = Field(1000, ge=10)
+    # Cache-aside in Redis (catalogue, provider status, stats): seconds an entry lives.
+    api_cache_ttl_s: float = Field(30.0, gt=0)
     # Login codes sent by e-mail.
     login_code_ttl_s: int = Field(600, ge=60)
     login_code_attempts: int = Field(5, ge=1)

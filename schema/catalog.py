@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import Base
@@ -33,3 +36,5 @@ class Product(Timestamps, Base):
         String(32), default="service", server_default="service"
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Further languages beside ru/en: {"de": {"title": ..., "description": ...}}.
+    translations: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,6 +48,15 @@ class Event(Base):
         CheckConstraint(f"status IN ({_STATUS_LIST})", name="status_known"),
         Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_events_received_at", "received_at"),
+        # The API's keyset pages (newest first) under each filter.
+        Index("ix_events_source_id", "source", "id"),
+        Index("ix_events_status_id", "status", "id"),
+        Index("ix_events_source_status_id", "source", "status", "id"),
+        Index("ix_events_type_id", "type", "id"),
+        Index("ix_events_external_id", "external_id"),
+        # Live updates: "changes since" and the rows still to be announced.
+        Index("ix_events_updated_seq", "updated_seq"),
+        Index("ix_events_unpublished", "id", postgresql_where=text("updated_seq IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -65,3 +75,6 @@ class Event(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Cursor of live updates: cleared by a trigger on insert and on every status change,
+    # stamped from the `events_updated_seq` sequence in commit order when announced.
+    updated_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -46,6 +46,7 @@ class FeedbackMessage(Timestamps, Base):
     """A user's message relayed to the operators' chat, and replies relayed back."""
 
     __tablename__ = "feedback_messages"
+    __table_args__ = (Index("ix_feedback_messages_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

@@ -56,3 +56,6 @@ class BackupRun(Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The last restore check of this file (`workers.verify_backup`): when, and its failure.
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    verify_error: Mapped[str | None] = mapped_column(Text, nullable=True)

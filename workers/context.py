@@ -30,6 +30,10 @@ def _engine(pid: int) -> Engine:
     return make_engine(url, pool_size=2)
 
 
+def engine() -> Engine:
+    return _engine(os.getpid())
+
+
 def sessions() -> sessionmaker[Session]:
     return make_session_factory(_engine(os.getpid()))
 

@@ -4,6 +4,38 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import apikeys, auth, oauth, staff
+from api.routes import (
+    alerts,
+    apikeys,
+    auth,
+    backups,
+    broadcasts,
+    catalog,
+    events,
+    feedback,
+    live,
+    oauth,
+    orders,
+    providers,
+    staff,
+    stats,
+    users,
+)
 
-ROUTERS: list[APIRouter] = [auth.router, oauth.router, staff.router, apikeys.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    oauth.router,
+    staff.router,
+    apikeys.router,
+    events.router,
+    providers.router,
+    orders.router,
+    users.router,
+    catalog.router,
+    broadcasts.router,
+    feedback.router,
+    backups.router,
+    alerts.router,
+    stats.router,
+    live.router,
+]

@@ -3,6 +3,8 @@ message in the operators' chat goes back to the user."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command
@@ -11,6 +13,7 @@ from loguru import logger
 from sqlalchemy.orm import Session
 
 from pipeline.i18n import text
+from pipeline.live.channel import Topic, announce
 from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from pipeline.shop import feedback as service
@@ -39,7 +42,14 @@ async def waiting(message: Message) -> bool:
     return service.is_waiting(redis_client(), message.from_user.id)
 
 
-async def relay(message: Message, bot: Bot, session: Session, user: User, lang: str) -> None:
+async def relay(
+    message: Message,
+    bot: Bot,
+    session: Session,
+    user: User,
+    lang: str,
+    after_commit: Callable[[Callable[[], None]], None],
+) -> None:
     operators = _operator_chat()
     service.stop_waiting(redis_client(), user.telegram_id)
     if operators is None:
@@ -56,7 +66,11 @@ async def relay(message: Message, bot: Bot, session: Session, user: User, lang: 
         text=body,
     )
     sent = await bot.send_message(operators, header)
-    service.record_incoming(session, user, body, message.message_id, operators, sent.message_id)
+    item = service.record_incoming(
+        session, user, body, message.message_id, operators, sent.message_id
+    )
+    news = {"user_id": user.id, "id": item.id, "direction": "in", "text": body}
+    after_commit(lambda: announce(Topic.FEEDBACK, [news]))  # the console's live inbox
     await message.answer(text(lang, "feedback_sent"))
 
 

@@ -69,6 +69,9 @@ def api(
             access_log=False,
             server_header=False,
             timeout_graceful_shutdown=10,
+            # Live messages are small JSON batches sent to many clients; compressing each
+            # one separately per client costs CPU for little gain.
+            ws_per_message_deflate=False,
         )
     finally:
         services.stop_started()

@@ -173,6 +173,7 @@ def retry_events(
 ) -> None:
     """Process dead or failed events again, in batches (handlers are idempotent)."""
     from pipeline.events import repository
+    from pipeline.events.operations import retry_selected
     from pipeline.messaging.celery_message import task_message
     from pipeline.messaging.publisher import BrokerPublisher
     from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
@@ -186,22 +187,16 @@ def retry_events(
             typer.echo(f"would retry {total} {status.value} events")
             return
         publisher = BrokerPublisher(services.broker_url, timeout=2.0, max_retries=2)
-        done, last_id = 0, 0
         try:
-            while True:
-                with sessions() as session:
-                    ids = repository.select_ids(session, selection, last_id, batch)
-                    if not ids:
-                        break
-                    reset = repository.reset_many(session, ids, selection.statuses)
-                    session.commit()
-                last_id = ids[-1]
-                # Reset first, then queue: a lost message leaves the event `received`,
-                # which the sweeper re-dispatches.
-                for event_id in reset:
-                    publisher.publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
-                done += len(reset)
-                _progress(done, max(total, done))
+            done = retry_selected(
+                sessions,
+                selection,
+                lambda event_id: publisher.publish(
+                    task_message(TASK_PROCESS_EVENT, INGEST, [event_id])
+                ),
+                batch=batch,
+                on_progress=lambda done: _progress(done, max(total, done)),
+            )
         finally:
             publisher.close()
         sys.stderr.write("\n")

@@ -3,44 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 
-from pipeline.providers.base import Provider
 from pipeline.providers.registry import build_registry
-from pipeline.providers.unsigned import exposure
+from pipeline.providers.status import describe
 
 app = typer.Typer(help="Webhook providers.", no_args_is_help=True)
-
-
-def route(provider: Provider) -> str:
-    path = f"/webhooks/{provider.name}"
-    kinds: tuple[str, ...] = getattr(provider, "kinds", ())
-    return f"{path}/{{kind}}" if len(kinds) > 1 else path
-
-
-def describe(provider: Provider) -> dict[str, Any]:
-    try:
-        configured = bool(provider.configured())
-    except Exception:  # a broken plugin shows as unconfigured, not as a crash
-        configured = False
-    info: dict[str, Any] = {
-        "name": provider.name,
-        "route": route(provider),
-        "methods": list(provider.methods),
-        "configured": configured,
-        "verifies": provider.verifies,
-    }
-    # Who can post: signed, guarded (allowlist / path token), open, or refused.
-    exposed, note = exposure(provider)
-    info["exposure"] = str(exposed)
-    if note:
-        info["exposure_note"] = note
-    kinds = getattr(provider, "kinds", ())
-    if len(kinds) > 1:
-        info["kinds"] = list(kinds)
-    return info
 
 
 @app.command("list")

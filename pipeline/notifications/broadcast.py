@@ -17,6 +17,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.live.channel import Topic, announce
 from pipeline.notifications.sender import Sender, send_due
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Broadcast, Notification
@@ -93,17 +94,25 @@ def run(
     def step(status: str) -> None:
         progress.done += 1
         progress.sent += status == "sent"
-        if show_progress and (progress.done % 10 == 0 or progress.done == progress.total):
-            sys.stderr.write(progress.line())
-            sys.stderr.flush()
+        if progress.done % 10 == 0 or progress.done == progress.total:
+            announce_progress(broadcast_id, progress, "running")
+            if show_progress:
+                sys.stderr.write(progress.line())
+                sys.stderr.flush()
 
     while _open(sessions, mine):
         if not send_due(sessions, api, limiter, budget_s=3600, where=mine, on_result=step):
             time.sleep(0.2)  # only rows told to wait (429) are left
     if show_progress:
         sys.stderr.write("\n")
-    _finish(sessions, broadcast_id)
+    announce_progress(broadcast_id, progress, _finish(sessions, broadcast_id))
     return progress
+
+
+def announce_progress(broadcast_id: int, progress: Progress, status: str) -> None:
+    """Live progress for the API's WebSocket (the broadcast row has the totals)."""
+    item = {"id": broadcast_id, "status": status, "done": progress.done, "sent": progress.sent}
+    announce(Topic.BROADCASTS, [{**item, "remaining": progress.total - progress.done}])
 
 
 def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
@@ -116,7 +125,7 @@ def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
     return row is not None
 
 
-def _finish(sessions: sessionmaker[Session], broadcast_id: int) -> None:
+def _finish(sessions: sessionmaker[Session], broadcast_id: int) -> str:
     mine = Notification.dedup_key.like(prefix(broadcast_id) + "%")
     with sessions() as session:
         rows = session.execute(
@@ -131,3 +140,4 @@ def _finish(sessions: sessionmaker[Session], broadcast_id: int) -> None:
             broadcast.status = "done"
             broadcast.finished_at = datetime.now(UTC)
         session.commit()
+        return broadcast.status

@@ -83,19 +83,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str], port: int, factory: str = "scripts.bench.app:create", workers: int = 1
+) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
             "--factory",
-            "scripts.bench.app:create",
+            factory,
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--no-access-log",
+            "--ws-per-message-deflate",
+            "false",
+            "--workers",
+            str(workers),
             "--log-level",
             "warning",
         ],

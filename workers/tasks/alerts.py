@@ -6,9 +6,12 @@ a worker cannot notice that no worker is running.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from loguru import logger
 
 from pipeline.alerts import checks
+from pipeline.alerts.live import announce_changed_since
 from pipeline.alerts.probes import queue_stats, rejections, sync_client
 from pipeline.settings import get_settings
 from workers.celery_app import app
@@ -28,10 +31,12 @@ def check_alerts(self: LoggedTask) -> None:
     finally:
         if client is not None:
             client.close()
+    started = datetime.now(UTC)
     with sessions()() as session:
         checks.check_events(session, settings)
         checks.check_signatures(session, settings, counts)
         checks.check_queues(session, settings, stats)
         checks.check_backups(session, settings)
         session.commit()
+    announce_changed_since(sessions(), started)  # the API's live `alerts` topic
     logger.debug("alert checks done")

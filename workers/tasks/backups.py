@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.backups.jobs import run_backup
+from pipeline.backups.verification import verify_run
 from pipeline.settings import get_settings
 from workers.celery_app import app
 from workers.context import sessions
@@ -16,3 +17,12 @@ def backup(self: LoggedTask) -> str | None:
     settings = get_settings()
     done = run_backup(sessions(), settings.database_url or "", settings)
     return str(done.path) if done else None
+
+
+TASK_VERIFY_BACKUP = "workers.verify_backup"
+
+
+@app.task(name=TASK_VERIFY_BACKUP, base=LoggedTask, bind=True)
+def verify_backup(self: LoggedTask, run_id: int) -> bool:
+    """Restore one recorded backup into a scratch database and compare row counts."""
+    return verify_run(sessions(), get_settings().database_url or "", run_id)

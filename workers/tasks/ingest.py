@@ -15,6 +15,7 @@ from pipeline.messaging.queues import INGEST, TASK_INGEST, TASK_PROCESS_EVENT
 from workers.celery_app import app
 from workers.context import event_service, publisher
 from workers.tasks.base import LoggedTask
+from workers.tasks.live import announce_event_changes
 
 
 def schedule_retry(event_id: int, delay_s: float) -> None:
@@ -25,7 +26,8 @@ def schedule_retry(event_id: int, delay_s: float) -> None:
 
 
 def after_processing(result: ProcessResult) -> None:
-    """Runs after commit: outbound jobs and retry messages."""
+    """Runs after commit: live updates, outbound jobs and retry messages."""
+    announce_event_changes()
     for job in result.jobs:
         try:
             job()

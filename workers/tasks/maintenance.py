@@ -16,6 +16,7 @@ from pipeline.settings import get_settings
 from workers.celery_app import app
 from workers.context import publisher, sessions
 from workers.tasks.base import LoggedTask
+from workers.tasks.live import announce_event_changes
 
 BATCH = 500
 TASK_PRUNE = "workers.prune_raw_bodies"
@@ -40,6 +41,7 @@ def dispatch_due(self: LoggedTask) -> int:
         publisher().publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
     if ids:
         logger.info("re-dispatched {} overdue events", len(ids))
+    announce_event_changes()  # whatever a crashed process left unannounced
     return len(ids)
 
 

@@ -1,0 +1,194 @@
+"""One live WebSocket connection: authenticate, subscribe, catch up, then relay live.
+
+Order of work on connect: the client is registered with the hub first (live changes are
+queued from that moment), then events after its cursor are read from the database and
+sent, then the queue is relayed skipping any event at or below the last cursor sent.
+Cursors are stamped and published in commit order (pipeline.live.events), so this leaves
+neither a gap nor a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from api.live.hub import RESYNC, Entry, Filters, Hub, Subscriber, wire
+from api.live.protocol import TOPIC_SCOPES, CloseCode, Subscribe
+from pipeline.live.channel import Topic
+
+CATCH_UP_PAGE = 500
+
+# Token -> its scopes, or None when it is not valid.
+Authenticate = Callable[[str], Awaitable[frozenset[str] | None]]
+# (cursor, filters, limit) -> changes after the cursor, oldest first.
+ReadChanges = Callable[[int, Filters, int], Awaitable[list[dict[str, Any]]]]
+ReadLatest = Callable[[], Awaitable[int]]
+
+
+@dataclass
+class LiveSettings:
+    ping_interval_s: float = 20.0
+    subscribe_timeout_s: float = 10.0
+    close_timeout_s: float = 2.0
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.application_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await websocket.close(code=code, reason=reason)
+
+
+async def serve(
+    websocket: WebSocket,
+    hub: Hub,
+    authenticate: Authenticate,
+    read_changes: ReadChanges,
+    read_latest: ReadLatest,
+    settings: LiveSettings,
+) -> None:
+    await websocket.accept()
+    try:
+        first = await asyncio.wait_for(websocket.receive_json(), settings.subscribe_timeout_s)
+        request = Subscribe.model_validate(first)
+    except WebSocketDisconnect:
+        return
+    except (TimeoutError, ValueError, ValidationError) as exc:
+        reason = "expected a subscribe message" if isinstance(exc, TimeoutError) else str(exc)
+        await _close(websocket, CloseCode.BAD_REQUEST, reason[:120])
+        return
+    token = websocket.query_params.get("token") or request.token
+    scopes = await authenticate(token) if token else None
+    if scopes is None:
+        await _close(websocket, CloseCode.UNAUTHENTICATED, "a valid token or API key is needed")
+        return
+    denied = [t.value for t in request.topics if TOPIC_SCOPES[t] not in scopes]
+    if denied:
+        await _close(websocket, CloseCode.FORBIDDEN, f"not allowed: {', '.join(denied)}")
+        return
+    filters = Filters(
+        frozenset(request.topics), frozenset(request.sources), frozenset(request.statuses)
+    )
+    subscriber = hub.subscribe(filters)
+    try:
+        relay = _Relay(websocket, subscriber, read_changes, settings)
+        await relay.run(request.cursor, read_latest)
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+class _Relay:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        subscriber: Subscriber,
+        read_changes: ReadChanges,
+        settings: LiveSettings,
+    ) -> None:
+        self.websocket = websocket
+        self.subscriber = subscriber
+        self.read_changes = read_changes
+        self.settings = settings
+        self.sending = asyncio.Lock()
+        self.last = 0
+
+    async def run(self, cursor: int | None, read_latest: ReadLatest) -> None:
+        wants_events = Topic.EVENTS in self.subscriber.filters.topics
+        if cursor is None:
+            self.last = await read_latest() if wants_events else 0
+        else:
+            self.last = cursor
+            if wants_events:
+                await self._catch_up()
+        await self._send({"type": "ready", "cursor": self.last})
+        tasks = [
+            asyncio.create_task(self._pump()),
+            asyncio.create_task(self._ping()),
+            asyncio.create_task(self._read()),
+            asyncio.create_task(self.subscriber.overflowed.wait()),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.subscriber.overflowed.is_set():
+            await asyncio.wait_for(
+                _close(self.websocket, CloseCode.SLOW_CONSUMER, "too slow; resume from cursor"),
+                self.settings.close_timeout_s,
+            )
+
+    async def _send(self, message: dict[str, Any] | str) -> None:
+        text = message if isinstance(message, str) else orjson.dumps(message).decode()
+        async with self.sending:
+            await self.websocket.send_text(text)
+
+    async def _send_events(self, items: Sequence[dict[str, Any]], encoded: str = "") -> None:
+        """Only what lies after the last cursor sent (live batches that overlap the
+        catch-up are trimmed)."""
+        fresh = [item for item in items if item["cursor"] > self.last]
+        if not fresh:
+            return
+        await self._send(
+            encoded if encoded and len(fresh) == len(items) else wire(Topic.EVENTS, fresh)
+        )
+        self.last = fresh[-1]["cursor"]
+
+    async def _catch_up(self) -> None:
+        while True:
+            items = await self.read_changes(self.last, self.subscriber.filters, CATCH_UP_PAGE)
+            await self._send_events(items)
+            if len(items) < CATCH_UP_PAGE:
+                return
+
+    async def _pump(self) -> None:
+        queue = self.subscriber.queue
+        while True:
+            entries = [await queue.get()]
+            while not queue.empty():
+                entries.append(queue.get_nowait())
+            await self._relay(entries)
+
+    async def _relay(self, entries: list[Entry]) -> None:
+        """Send in order. Event batches that piled up (the client fell behind) go out as
+        one message: fewer, larger writes let it catch up instead of falling further."""
+        events: list[Entry] = []
+        for entry in entries:
+            topic, _, encoded = entry
+            if topic is Topic.EVENTS:
+                events.append(entry)
+                continue
+            await self._flush(events)
+            events = []
+            if topic != RESYNC:
+                await self._send(encoded)
+            elif Topic.EVENTS in self.subscriber.filters.topics:
+                await self._catch_up()
+        await self._flush(events)
+
+    async def _flush(self, events: list[Entry]) -> None:
+        if len(events) == 1:
+            await self._send_events(events[0][1], events[0][2])
+        elif events:
+            await self._send_events([item for entry in events for item in entry[1]])
+
+    async def _ping(self) -> None:
+        """Application-level heartbeat: proxies see traffic on idle connections, and a
+        client learns quickly that its connection is gone (uvicorn also sends WS pings)."""
+        while True:
+            await asyncio.sleep(self.settings.ping_interval_s)
+            await self._send({"type": "ping", "cursor": self.last})
+
+    async def _read(self) -> None:
+        """Notice the client leaving; anything it sends (e.g. pong) is ignored."""
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return

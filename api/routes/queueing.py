@@ -1,0 +1,41 @@
+"""Sending worker tasks from the API after commit (one publisher per process)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from loguru import logger
+
+from api.errors import ProblemError
+from api.runtime import ApiRuntime
+from pipeline.messaging.celery_message import task_message
+from pipeline.messaging.publisher import BrokerPublisher
+from pipeline.messaging.queues import MAINTENANCE, NOTIFY, TASK_SEND_NOTIFICATIONS
+
+
+@cache
+def _publisher(broker_url: str) -> BrokerPublisher:
+    return BrokerPublisher(broker_url, timeout=2.0, max_retries=2)
+
+
+def publisher(runtime: ApiRuntime) -> BrokerPublisher:
+    broker = runtime.settings.broker_url
+    if not broker:
+        raise ProblemError(503, "Service Unavailable", "no broker configured (BROKER_URL)")
+    return _publisher(broker)
+
+
+def send_task(runtime: ApiRuntime, name: str, queue: str, *args: Any) -> None:
+    publisher(runtime).publish(task_message(name, queue, list(args)))
+
+
+def send_notifications_soon(runtime: ApiRuntime) -> None:
+    """The outbox is also swept by beat: a lost message only delays sending."""
+    try:
+        send_task(runtime, TASK_SEND_NOTIFICATIONS, NOTIFY)
+    except Exception as exc:
+        logger.warning("send_notifications not queued now: {}", exc)
+
+
+__all__ = ["MAINTENANCE", "publisher", "send_notifications_soon", "send_task"]

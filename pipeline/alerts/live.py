@@ -1,0 +1,25 @@
+"""Alerts that changed since a moment, announced on the live channel after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.live.channel import Topic, announce
+from schema.operations import Alert
+
+
+def announce_changed_since(sessions: sessionmaker[Session], since: datetime) -> int:
+    with sessions() as session:
+        changed = session.scalars(
+            select(Alert).where(or_(Alert.last_at >= since, Alert.resolved_at >= since))
+        ).all()
+        items = [
+            {"key": a.key, "status": a.status, "text": a.text, "total": a.total,
+             "last_at": a.last_at.isoformat()}
+            for a in changed
+        ]  # fmt: skip
+    announce(Topic.ALERTS, items)
+    return len(items)

@@ -1,0 +1,35 @@
+"""Verifying one recorded backup run on request (the API's "verify"), with its result
+kept on the run. A failure raises the backup alert, as `pipeline backup verify` does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.backups import BackupError, BackupFile, verify
+from pipeline.backups.jobs import alert_verify_failed
+from schema.operations import BackupRun
+
+
+def verify_run(sessions: sessionmaker[Session], database_url: str, run_id: int) -> bool:
+    with sessions() as session:
+        run = session.get(BackupRun, run_id)
+        file = run.file if run is not None and run.ok else None
+    if file is None:
+        return False
+    error: str | None = None
+    try:
+        path = Path(file)
+        verify(database_url, BackupFile(path, datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+    except (BackupError, OSError) as exc:
+        error = str(exc)[:2000]
+        alert_verify_failed(sessions, exc)
+    with sessions() as session:
+        run = session.get(BackupRun, run_id, with_for_update=True)
+        if run is not None:
+            run.verified_at = datetime.now(UTC)
+            run.verify_error = error
+        session.commit()
+    return error is None

@@ -1,0 +1,1 @@
+"""Live updates: changes announced on Redis after commit, read back by the API's WebSocket."""

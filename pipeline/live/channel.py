@@ -1,0 +1,55 @@
+"""The one Redis pub/sub channel of live updates and the shape of its messages.
+
+A message is JSON: `{"topic": "events", "items": [{...}, ...]}`. Event items carry their
+`cursor` (the row's `updated_seq`); other topics (broadcasts, feedback, alerts) are
+announcements without a cursor.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from loguru import logger
+
+from pipeline.settings import get_settings
+
+CHANNEL = "pipeline:live"
+
+
+class Topic(StrEnum):
+    EVENTS = "events"
+    BROADCASTS = "broadcasts"
+    FEEDBACK = "feedback"
+    ALERTS = "alerts"
+
+
+def channel_name() -> str:
+    return f"{get_settings().queue_prefix}{CHANNEL}"
+
+
+def encode(topic: Topic, items: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({"topic": topic.value, "items": items})
+
+
+def decode(raw: bytes | str) -> tuple[Topic, list[dict[str, Any]]] | None:
+    try:
+        message = orjson.loads(raw)
+        return Topic(message["topic"]), list(message["items"])
+    except (orjson.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
+        logger.warning("ignored a malformed live message: {}", exc)
+        return None
+
+
+def announce(topic: Topic, items: list[dict[str, Any]]) -> None:
+    """Publish after commit. Live delivery is best effort: a client that missed an event
+    catches up from the database by cursor; other topics are re-read by their pages."""
+    if not items:
+        return
+    from pipeline.redis_client import redis_client
+
+    try:
+        redis_client().publish(channel_name(), encode(topic, items))
+    except Exception as exc:
+        logger.warning("live {} update not published: {}", topic.value, exc)

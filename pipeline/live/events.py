@@ -1,0 +1,100 @@
+"""Event status changes as a stream with a cursor: stamping, announcing, catching up.
+
+A trigger clears `events.updated_seq` on insert and on every status change. `announce_changes`
+stamps those rows from the `events_updated_seq` sequence and publishes them, holding one
+advisory lock from the stamp until the publish: so cursors are handed out, become visible
+and are published in the same order, and "rows with a cursor above N" (the catch-up query)
+plus "live messages above N" never leave a gap. Called after commit by the workers and
+the API, and by the sweeper for anything a crashed process left unannounced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from pipeline.live.channel import Topic, announce
+
+# pg advisory lock key of the announcer ("live" in ASCII).
+ANNOUNCE_LOCK = 0x6C697665
+BATCH = 1000
+
+CHANGE_COLUMNS = (
+    "id, source, type, external_id, status, attempts, received_at, processed_at, "
+    "last_error, updated_seq"
+)
+_STAMP = text(
+    f"""
+    WITH pending AS (
+        SELECT id FROM events WHERE updated_seq IS NULL
+        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    )
+    UPDATE events AS e SET updated_seq = nextval('events_updated_seq')
+    FROM pending WHERE e.id = pending.id
+    RETURNING {", ".join("e." + c.strip() for c in CHANGE_COLUMNS.split(","))}
+    """
+)
+
+
+def change_item(row: Any) -> dict[str, Any]:
+    """The JSON shape of one change, on the channel and in catch-up alike."""
+    item: dict[str, Any] = {}
+    for name in (c.strip() for c in CHANGE_COLUMNS.split(",")):
+        value = getattr(row, name)
+        item[name] = value.isoformat() if isinstance(value, datetime) else value
+    item["cursor"] = item.pop("updated_seq")
+    return item
+
+
+def announce_changes(engine: Engine) -> int:
+    """Stamp and publish every committed, unannounced status change; how many."""
+    total = 0
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ANNOUNCE_LOCK})
+        conn.commit()
+        try:
+            while True:
+                rows = conn.execute(_STAMP, {"limit": BATCH}).all()
+                conn.commit()
+                items = sorted((change_item(r) for r in rows), key=lambda i: i["cursor"])
+                announce(Topic.EVENTS, items)
+                total += len(items)
+                if len(rows) < BATCH:
+                    break
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ANNOUNCE_LOCK})
+            conn.commit()
+    return total
+
+
+def changes_since(
+    session: Session,
+    cursor: int,
+    *,
+    sources: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    limit: int = BATCH,
+) -> list[dict[str, Any]]:
+    """Changes with a cursor above `cursor`, oldest first (the catch-up of a client)."""
+    where = ["updated_seq > :cursor"]
+    params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+    if sources:
+        where.append("source = ANY(:sources)")
+        params["sources"] = list(sources)
+    if statuses:
+        where.append("status = ANY(:statuses)")
+        params["statuses"] = list(statuses)
+    stmt = text(
+        f"SELECT {CHANGE_COLUMNS} FROM events WHERE {' AND '.join(where)} "
+        "ORDER BY updated_seq LIMIT :limit"
+    )
+    return [change_item(r) for r in session.execute(stmt, params)]
+
+
+def latest_cursor(session: Session) -> int:
+    value: int | None = session.execute(text("SELECT max(updated_seq) FROM events")).scalar()
+    return int(value or 0)

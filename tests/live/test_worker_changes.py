@@ -1,0 +1,64 @@
+"""Through the real ingest path: what the workers process gets a cursor and is announced
+by the after-processing hook; a verify request on a run records its result."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.backups.verification import verify_run
+from pipeline.events.handlers import load_handler_modules
+from pipeline.events.service import EventService, RetryPolicy
+from pipeline.live.channel import Topic, channel_name, decode
+from pipeline.live.events import changes_since
+from pipeline.providers.registry import build_registry
+from pipeline.redis_client import redis_client
+from schema.operations import Alert, BackupRun
+from tests.workers.test_event_service import stripe_envelope
+
+
+def test_ingested_events_are_announced_after_commit_with_their_final_status(
+    db: sessionmaker[Session], engine: Engine, live_redis: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workers.context
+    from workers.tasks.ingest import after_processing
+
+    monkeypatch.setattr(workers.context, "engine", lambda: engine)
+    monkeypatch.setattr("workers.tasks.live.engine", lambda: engine)
+    service = EventService(
+        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+    )
+    pubsub = redis_client().pubsub()
+    pubsub.subscribe(channel_name())
+    assert pubsub.get_message(timeout=2)["type"] == "subscribe"
+    _, result = service.ingest([stripe_envelope("evt_live_1"), stripe_envelope("evt_live_2")])
+    after_processing(result)
+    message = pubsub.get_message(timeout=2)
+    decoded = decode(message["data"])
+    assert decoded is not None and decoded[0] is Topic.EVENTS
+    assert {(i["external_id"], i["status"]) for i in decoded[1]} == {
+        ("evt_live_1", "processed"), ("evt_live_2", "processed"),
+    }  # fmt: skip
+    with db() as session:
+        assert [i["external_id"] for i in changes_since(session, 0)] == ["evt_live_1", "evt_live_2"]
+    pubsub.close()
+
+
+def test_verifying_a_missing_backup_file_records_the_failure_and_alerts(
+    db: sessionmaker[Session], database_url: str
+) -> None:
+    now = datetime.now(UTC)
+    with db() as session:
+        run = BackupRun(started_at=now, finished_at=now, ok=True, file="/nonexistent/x.dump")
+        session.add(run)
+        session.commit()
+        run_id = run.id
+    assert verify_run(db, database_url, run_id) is False
+    with db() as session:
+        stored = session.get(BackupRun, run_id)
+        assert stored is not None and stored.verified_at is not None and stored.verify_error
+        assert session.scalars(select(Alert)).one().status == "firing"
+    assert verify_run(db, database_url, 999) is False  # no such run: nothing to verify
