@@ -14,6 +14,8 @@ from api.routes import (
     events,
     feedback,
     live,
+    miniapp,
+    miniapp_ws,
     oauth,
     orders,
     providers,
@@ -38,4 +40,6 @@ ROUTERS: list[APIRouter] = [
     alerts.router,
     stats.router,
     live.router,
+    miniapp.router,
+    miniapp_ws.router,
 ]

@@ -2,7 +2,7 @@
 backup verification results
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0009
 
 `events.updated_seq` is the cursor of "changes since": a trigger clears it whenever a
 row is inserted or its status changes, and the publisher (`pipeline.live.publish`)
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | None = "0004"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
