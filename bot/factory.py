@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.handlers import feedback, shop, start
+from bot.handlers import feedback, miniapp, shop, start
 from bot.middlewares import ThrottlingMiddleware, UserMiddleware
 from pipeline.telegram.limiter import RateLimiter
 
@@ -18,5 +18,10 @@ def create_dispatcher(sessions: sessionmaker[Session], limiter: RateLimiter | No
     for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
         observer.middleware(user)
     # Feedback first: operator replies and the awaited message win over other handlers.
-    dp.include_routers(feedback.create_router(), start.create_router(), shop.create_router())
+    dp.include_routers(
+        feedback.create_router(),
+        start.create_router(),
+        shop.create_router(),
+        miniapp.create_router(),
+    )
     return dp

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import api, backup, business, events, providers, serve, staff, up
+from pipeline.cli import (
+    api,
+    backup,
+    business,
+    events,
+    miniapp,
+    providers,
+    serve,
+    staff,
+    telegram,
+    up,
+)
 from pipeline.cli.common import DataDirOption, prepare
 
 app = typer.Typer(
@@ -28,6 +39,8 @@ app.command("broadcast")(business.broadcast)
 app.add_typer(backup.app, name="backup")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(staff.apikeys_app, name="apikeys")
+app.add_typer(telegram.app, name="telegram")
+app.add_typer(miniapp.app, name="miniapp")
 
 
 def _show_version(value: bool) -> None:
