@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from api.app import create_app
+from pipeline.cli import app as cli
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus, ReceiptEvent, ReceiptStatus
 from pipeline.payments.service import on_payment
 from pipeline.receipts.service import on_receipt
@@ -212,3 +214,22 @@ def test_dark_theme_follows_telegram(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the page must fit a phone's width"
     shot(page, "7-dark")
+
+
+def test_a_dev_link_opens_the_app_outside_telegram(
+    db: sessionmaker[Session],
+    bot_api: FakeBotApiThread,
+    app_url: str,
+    browser: Any,
+    api_env: pytest.MonkeyPatch,
+) -> None:
+    api_env.setenv("MINIAPP_URL", f"{app_url}/app/")
+    printed = CliRunner().invoke(
+        cli, ["miniapp", "dev-link", "--user-id", "99", "--language", "ru"]
+    )
+    assert printed.exit_code == 0, printed.output
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.route(TELEGRAM_JS, lambda route: route.abort())  # no Telegram, no internet
+    page.goto(printed.output.strip())
+    page.wait_for_selector("[data-product=tea] h2 >> text=Чай")
+    shot(page, "8-dev-link")
