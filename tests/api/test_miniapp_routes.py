@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import time
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.app import create_app
+from pipeline.settings import get_settings
 from schema.orders import Order
 from schema.users import User
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.miniapp_support import add_products, bot_api, client, tma
+from tests.api.test_miniapp_initdata import BOT_ID, public, third_party
 
 __all__ = ["bot_api", "client"]  # fixtures, for pytest
 M = "/api/v1/miniapp"
@@ -149,3 +154,39 @@ def test_the_page_is_served_with_only_telegrams_script_from_outside(
     assert external == ['  <script src="https://telegram.org/js/telegram-web-app.js"></script>']
     assert client.get("/app/app.js").status_code == 200
     assert client.get("/app", follow_redirects=False).headers["location"] == "/app/"
+
+
+def test_without_the_bot_token_telegrams_signature_is_checked(
+    db: sessionmaker[Session], api_env: pytest.MonkeyPatch
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    api_env.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    api_env.setenv("MINIAPP_BOT_ID", str(BOT_ID))
+    api_env.setenv("MINIAPP_SIGNATURE_PUBLIC_KEY", public(key).hex())
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as api:
+        good = api.get(f"{M}/me", headers={"Authorization": f"tma {third_party(key)}"})
+        assert good.status_code == 200 and good.json()["telegram_id"] == 42
+        other = Ed25519PrivateKey.generate()
+        bad = api.get(f"{M}/me", headers={"Authorization": f"tma {third_party(other)}"})
+        assert bad.status_code == 401
+
+
+def test_provider_payment_invoice_carries_the_provider_token(
+    db: sessionmaker[Session], bot_api: FakeBotApiThread, api_env: pytest.MonkeyPatch
+) -> None:
+    ids = add_products(db)
+    api_env.setenv("TELEGRAM_PAYMENT_PROVIDER_TOKEN", "381764678:TEST:provider")
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as api:
+        h = tma(50)
+        api.put(f"{M}/cart/{ids['mug']}", headers=h, json={"quantity": 2})
+        made = api.post(f"{M}/checkout", headers=h, json={"method": "card"})
+        assert made.status_code == 201, made.text
+        (order,) = made.json()["orders"]
+        assert (order["amount_minor"], order["currency"]) == (180000, "RUB")
+        paid = api.post(f"{M}/orders/{order['public_id']}/pay", headers=h)
+        assert paid.status_code == 200 and paid.json()["kind"] == "invoice"
+    (call,) = bot_api.sent("createInvoiceLink")
+    assert (call["provider_token"], call["currency"]) == ("381764678:TEST:provider", "RUB")
+    assert call["prices"] == [{"label": "Mug", "amount": 180000}]
