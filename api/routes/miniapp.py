@@ -23,7 +23,7 @@ from pipeline.miniapp import shop
 from pipeline.miniapp.payment import NotPayable, invoice_link, yookassa_link
 from pipeline.settings import get_settings
 from pipeline.shop import feedback
-from pipeline.telegram.api import BotApi, TelegramError
+from pipeline.telegram.api import BotApi, NoBotToken, TelegramError
 from schema.catalog import Product
 
 router = APIRouter(prefix="/miniapp", tags=["miniapp"])
@@ -46,6 +46,13 @@ class CheckoutIn(BaseModel):
 
 class FeedbackIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
+
+
+def _bot() -> BotApi:
+    try:
+        return BotApi()
+    except NoBotToken:
+        raise ProblemError(503, detail="this needs TELEGRAM_BOT_TOKEN on the server") from None
 
 
 def _me(buyer: Buyer) -> dict[str, Any]:
@@ -137,7 +144,7 @@ def order(public_id: PublicId, buyer: Reader) -> dict[str, Any]:
 
 @router.post(
     "/orders/{public_id}/pay",
-    responses={**DENIED, **error_responses(404, 409, 502)},
+    responses={**DENIED, **error_responses(404, 409, 502, 503)},
     summary="An invoice link (Stars, provider) or the YooKassa page for the order",
 )
 def pay(public_id: PublicId, buyer: Payer) -> dict[str, str]:
@@ -148,7 +155,7 @@ def pay(public_id: PublicId, buyer: Payer) -> dict[str, str]:
     try:
         if found.payment_method == "yookassa":
             return {"kind": "link", "url": yookassa_link(buyer.session, found, title)}
-        url = invoice_link(BotApi(), found, title, view["product"]["description"])
+        url = invoice_link(_bot(), found, title, view["product"]["description"])
     except NotPayable as exc:
         raise ProblemError(409, detail=str(exc)) from None
     except (TelegramError, PermanentError, TransientError) as exc:
@@ -170,7 +177,7 @@ def post_feedback(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[s
     user = buyer.user
     header = f"{feedback.sender_name(user)} (Mini App, id {user.telegram_id}):\n{body.text}"
     try:
-        sent = BotApi().send_message(chat, header)
+        sent = _bot().send_message(chat, header)
     except TelegramError as exc:
         logger.warning("Mini App feedback not relayed: {}", exc)
         raise ProblemError(502, detail="the message was not delivered; try again") from None

@@ -163,10 +163,14 @@ def test_without_the_bot_token_telegrams_signature_is_checked(
     api_env.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     api_env.setenv("MINIAPP_BOT_ID", str(BOT_ID))
     api_env.setenv("MINIAPP_SIGNATURE_PUBLIC_KEY", public(key).hex())
+    api_env.setenv("OPERATOR_CHAT_ID", "-100777")
     get_settings.cache_clear()
     with TestClient(create_app(get_settings())) as api:
         good = api.get(f"{M}/me", headers={"Authorization": f"tma {third_party(key)}"})
         assert good.status_code == 200 and good.json()["telegram_id"] == 42
+        # Sending through the Bot API needs the token: a clear 503, not a crash.
+        note = {"Authorization": f"tma {third_party(key)}"}
+        assert api.post(f"{M}/feedback", headers=note, json={"text": "hi"}).status_code == 503
         other = Ed25519PrivateKey.generate()
         bad = api.get(f"{M}/me", headers={"Authorization": f"tma {third_party(other)}"})
         assert bad.status_code == 401
