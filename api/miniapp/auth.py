@@ -44,8 +44,8 @@ def _unauthenticated(detail: str) -> ProblemError:
 
 def telegram_user(runtime: ApiRuntime, raw: str, max_age_s: float) -> WebAppUser:
     check = verifier(runtime.settings)
-    if check is None:
-        raise ProblemError(503, detail="the Mini App needs TELEGRAM_BOT_TOKEN or MINIAPP_BOT_ID")
+    if check is None:  # nobody can be authenticated here: as for a wrong initData
+        raise _unauthenticated("the Mini App is not set up (TELEGRAM_BOT_TOKEN or MINIAPP_BOT_ID)")
     try:
         return verify(raw, check, max_age_s)
     except InitDataError as exc:

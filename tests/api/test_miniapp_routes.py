@@ -194,3 +194,10 @@ def test_provider_payment_invoice_carries_the_provider_token(
     (call,) = bot_api.sent("createInvoiceLink")
     assert (call["provider_token"], call["currency"]) == ("381764678:TEST:provider", "RUB")
     assert call["prices"] == [{"label": "Mug", "amount": 180000}]
+
+
+def test_an_unconfigured_server_authenticates_nobody(
+    db: sessionmaker[Session], api_client: TestClient
+) -> None:
+    answer = api_client.get(f"{M}/me", headers=tma(1))
+    assert answer.status_code == 401 and "not set up" in answer.json()["detail"]
