@@ -16,6 +16,7 @@ from pipeline.settings import get_settings
 from schema.orders import Order
 from schema.users import User
 from scripts.fakes.bot_api import FakeBotApiThread
+from scripts.fakes.providers import FakeProvidersThread
 from tests.api.miniapp_support import add_products, bot_api, client, tma
 from tests.api.test_miniapp_initdata import BOT_ID, public, third_party
 
@@ -201,3 +202,30 @@ def test_an_unconfigured_server_authenticates_nobody(
 ) -> None:
     answer = api_client.get(f"{M}/me", headers=tma(1))
     assert answer.status_code == 401 and "not set up" in answer.json()["detail"]
+
+
+def test_yookassa_link_where_configured(
+    db: sessionmaker[Session], bot_api: FakeBotApiThread, api_env: pytest.MonkeyPatch
+) -> None:
+    ids = add_products(db)
+    yookassa = FakeProvidersThread()
+    try:
+        api_env.setenv("YOOKASSA_SHOP_ID", "54401")
+        api_env.setenv("YOOKASSA_SECRET_KEY", "test_key")
+        api_env.setenv("YOOKASSA_API_BASE", yookassa.url)
+        get_settings.cache_clear()
+        with TestClient(create_app(get_settings())) as api:
+            h = tma(60)
+            assert "link" in api.get(f"{M}/catalog", headers=h).json()["methods"]
+            api.put(f"{M}/cart/{ids['mug']}", headers=h, json={"quantity": 1})
+            (order,) = api.post(f"{M}/checkout", headers=h, json={"method": "link"}).json()[
+                "orders"
+            ]
+            first = api.post(f"{M}/orders/{order['public_id']}/pay", headers=h).json()
+            again = api.post(f"{M}/orders/{order['public_id']}/pay", headers=h).json()
+            assert first["kind"] == "link" and first == again  # one payment per order
+            shown = api.get(f"{M}/orders/{order['public_id']}", headers=h).json()
+            assert shown["payment_url"] == first["url"]
+        assert len(yookassa.calls("/v3/payments")) == 1
+    finally:
+        yookassa.stop()
