@@ -16,7 +16,7 @@ from fastapi import Depends
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep, SessionDep, client_ip
 from api.errors import ProblemError
 from api.runtime import ApiRuntime
 from pipeline.miniapp.config import verifier
@@ -66,7 +66,14 @@ def _init_data(connection: HTTPConnection) -> str:
 
 def _buyer(max_age: Callable[[ApiRuntime], float]) -> Callable[..., Buyer]:
     def dependency(connection: HTTPConnection, runtime: RuntimeDep, session: SessionDep) -> Buyer:
-        tg = telegram_user(runtime, _init_data(connection), max_age(runtime))
+        """Counted like other callers: a failure per address, a buyer per Telegram user."""
+        try:
+            tg = telegram_user(runtime, _init_data(connection), max_age(runtime))
+        except ProblemError:
+            limits = runtime.limiter.limits
+            runtime.limiter.hit(limits.anonymous, "ip", client_ip(connection, runtime))
+            raise
+        runtime.limiter.hit(runtime.limiter.limits.authenticated, f"tma:{tg.id}")
         return Buyer(bot_user(session, tg), session)
 
     return dependency

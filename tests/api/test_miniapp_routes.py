@@ -229,3 +229,14 @@ def test_yookassa_link_where_configured(
         assert len(yookassa.calls("/v3/payments")) == 1
     finally:
         yookassa.stop()
+
+
+def test_buyers_are_rate_limited_each_on_their_own(
+    db: sessionmaker[Session], bot_api: FakeBotApiThread, api_env: pytest.MonkeyPatch
+) -> None:
+    api_env.setenv("API_RATE_LIMIT", "3/minute")
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as api:
+        codes = [api.get(f"{M}/cart", headers=tma(70)).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        assert api.get(f"{M}/cart", headers=tma(71)).status_code == 200
