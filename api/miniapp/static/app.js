@@ -147,10 +147,14 @@
     const methods = state.methods.filter((m) => m !== "stars" ||
       state.cart.every((l) => l.product.stars_price));
     if (!methods.includes(state.method)) state.method = methods[0] || null;
+    // What each line costs paid the chosen way (Stars or money).
+    const cost = (l) => state.method === "stars"
+      ? money(l.product.stars_price * l.quantity, "XTR")
+      : money(l.product.price_minor * l.quantity, l.product.currency);
     const lines = state.cart.map((l) => el("article", { class: "card" },
       el("h2", {}, l.product.title),
       el("div", { class: "row" },
-        el("span", { class: "price" }, money(l.product.price_minor * l.quantity, l.product.currency)),
+        el("span", { class: "price" }, cost(l)),
         el("span", { class: "qty" },
           el("button", { class: "small", onclick: () => setQuantity(l.product.id, l.quantity - 1) }, "−"),
           el("span", {}, String(l.quantity)),
@@ -158,7 +162,7 @@
     const choices = el("fieldset", { class: "card" }, el("legend", {}, t("pay_with")),
       methods.map((m) => el("label", { class: "method" },
         el("input", { type: "radio", name: "method", value: m, checked: m === state.method,
-                      onclick: () => { state.method = m; } }),
+                      onclick: () => { state.method = m; render(); } }),
         t("method_" + m))));
     const out = [...lines, choices];
     if (!mainButton(t("checkout"), checkout)) {
