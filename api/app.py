@@ -16,6 +16,7 @@ from api.docs import OPENAPI_URL, install_docs
 from api.errors import install_error_handlers
 from api.live.hub import Hub
 from api.middleware import RequestIdMiddleware
+from api.miniapp.static import install_miniapp
 from api.ratelimit import RateLimiter
 from api.routes import ROUTERS
 from api.runtime import ApiRuntime
@@ -56,6 +57,7 @@ TAGS = [
     {"name": "alerts", "description": "Operator alerts."},
     {"name": "stats", "description": "Counts for charts."},
     {"name": "live", "description": "The live WebSocket (/api/v1/ws)."},
+    {"name": "miniapp", "description": "The buyer's Telegram Mini App (`Authorization: tma`)."},
 ]
 
 
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     install_docs(app)
+    install_miniapp(app)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_endpoint() -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.handlers import assistant, feedback, shop, start
+from bot.handlers import assistant, feedback, miniapp, shop, start
 from bot.middlewares import ThrottlingMiddleware, UserMiddleware
 from pipeline.telegram.limiter import RateLimiter
 
@@ -23,6 +23,7 @@ def create_dispatcher(sessions: sessionmaker[Session], limiter: RateLimiter | No
         feedback.create_router(),
         start.create_router(),
         shop.create_router(),
+        miniapp.create_router(),
         assistant.create_router(),
     )
     return dp

@@ -226,6 +226,17 @@ class Settings(RemembersSecrets):
     def _empty_path_is_none(cls, value: object) -> object:
         return None if value == "" else value  # `GRPC_TLS_CERT=` as in .env.example
 
+    # Telegram Mini App (`/app/` of the API, opened from the bot's menu and buttons).
+    # Its public URL (empty: PUBLIC_BASE_URL/app/); HTTPS outside localhost.
+    miniapp_url: str = ""
+    # How old initData may be (auth_date): for reading, and for checkout and payment.
+    miniapp_read_max_age_s: int = Field(86400, ge=60)
+    miniapp_pay_max_age_s: int = Field(3600, ge=60)
+    # Without TELEGRAM_BOT_TOKEN, initData is checked by Telegram's Ed25519 signature for
+    # this bot id, with Telegram's public key (hex; empty: the production key).
+    miniapp_bot_id: int | None = None
+    miniapp_signature_public_key: str = ""
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_proxies(cls, value: str) -> str:

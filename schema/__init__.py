@@ -1,6 +1,7 @@
 """SQLAlchemy models: one aggregate a module, all on `schema.base.Base`."""
 
 from schema.base import Base
+from schema.cart import CartItem
 from schema.catalog import Product
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.knowledge import AiCall, KnowledgeEntry
@@ -19,6 +20,7 @@ __all__ = [
     "BackupRun",
     "Base",
     "Broadcast",
+    "CartItem",
     "Event",
     "EventAttempt",
     "EventStatus",

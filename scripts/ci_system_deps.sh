@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages some tests use when present: nginx (tests/deploy/test_nginx.py),
-# openssl (its TLS variant), and Prometheus with Alertmanager (promtool, amtool and the
+# openssl (its TLS variant), chromium (the Mini App's browser tests, driven by Playwright;
+# never `playwright install`), and Prometheus with Alertmanager (promtool, amtool and the
 # whole-process alert test in tests/ops/monitoring/). Installs them with apt-get when running as root on a
 # Debian-like system; otherwise, or when that fails, says so and exits 0: the tests
 # that need them skip with a message.
@@ -9,6 +10,7 @@ set -u
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -eq 0 ]; then

@@ -28,6 +28,8 @@ class Filters:
     topics: frozenset[Topic]
     sources: frozenset[str] = frozenset()
     statuses: frozenset[str] = frozenset()
+    # Order changes of this bot user only (a buyer's Mini App); None: every user's.
+    user_id: int | None = None
 
     def wants(self, topic: Topic, item: dict[str, Any]) -> bool:
         if topic not in self.topics:
@@ -37,6 +39,8 @@ class Filters:
                 return False
             if self.statuses and item.get("status") not in self.statuses:
                 return False
+        if topic is Topic.ORDERS and self.user_id is not None:
+            return item.get("user_id") == self.user_id
         return True
 
 

@@ -14,6 +14,7 @@ TOPIC_SCOPES = {
     Topic.BROADCASTS: "broadcasts:read",
     Topic.FEEDBACK: "feedback:read",
     Topic.ALERTS: "alerts:read",
+    Topic.ORDERS: "orders:read",
 }
 
 

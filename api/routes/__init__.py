@@ -15,6 +15,8 @@ from api.routes import (
     feedback,
     knowledge,
     live,
+    miniapp,
+    miniapp_ws,
     oauth,
     orders,
     providers,
@@ -40,4 +42,6 @@ ROUTERS: list[APIRouter] = [
     stats.router,
     live.router,
     knowledge.router,
+    miniapp.router,
+    miniapp_ws.router,
 ]

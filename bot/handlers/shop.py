@@ -19,6 +19,7 @@ from aiogram.types import (
 from loguru import logger
 from sqlalchemy.orm import Session
 
+from bot.webapp_button import with_open_button
 from pipeline.events.errors import PermanentError, TransientError
 from pipeline.i18n import text
 from pipeline.notifications.announce import format_amount
@@ -47,9 +48,8 @@ async def catalog(message: Message, session: Session, lang: str) -> None:
         ]
         for p in items
     ]
-    await message.answer(
-        text(lang, "catalog_title"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
-    )
+    markup = with_open_button(lang, InlineKeyboardMarkup(inline_keyboard=rows))
+    await message.answer(text(lang, "catalog_title"), reply_markup=markup)
 
 
 # Button data the bot makes: "buy:<product id>", "pay:<method>:<product id>".

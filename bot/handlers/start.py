@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.webapp_button import with_open_button
 from pipeline.i18n import LANGUAGES, greeting, text
 from pipeline.settings import get_settings
 from pipeline.shop.service import reactivate
@@ -22,7 +23,9 @@ def languages_keyboard() -> InlineKeyboardMarkup:
 async def start(message: Message, user: User, lang: str) -> None:
     reactivate(user)
     name = user.first_name or user.username or ""
-    await message.answer(greeting(lang, name, get_settings().shop_name))
+    await message.answer(
+        greeting(lang, name, get_settings().shop_name), reply_markup=with_open_button(lang, None)
+    )
     await message.answer(text(lang, "change_language"), reply_markup=languages_keyboard())
 
 

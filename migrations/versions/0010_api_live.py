@@ -2,7 +2,7 @@
 backup verification results
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0009
 
 `events.updated_seq` is the cursor of "changes since": a trigger clears it whenever a
 row is inserted or its status changes, and the publisher (`pipeline.live.publish`)

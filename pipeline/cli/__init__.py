@@ -13,9 +13,11 @@ from pipeline.cli import (
     events,
     grpc,
     knowledge,
+    miniapp,
     providers,
     serve,
     staff,
+    telegram,
     up,
 )
 from pipeline.cli.common import DataDirOption, prepare
@@ -41,6 +43,8 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(staff.apikeys_app, name="apikeys")
 app.add_typer(knowledge.knowledge_app, name="knowledge")
+app.add_typer(telegram.app, name="telegram")
+app.add_typer(miniapp.app, name="miniapp")
 
 
 def _show_version(value: bool) -> None:

@@ -11,6 +11,8 @@ MESSAGES: dict[str, str] = {
     "language_set": "Language: English.",
     "help": "/catalog — choose a product and pay\n/orders — your orders and receipts\n"
     "/language — change the language\n/feedback — write to the operators",
+    "miniapp_open": "Open the shop",
+    "miniapp_data_unknown": "This button's data is not understood. Please open /catalog.",
     "catalog_empty": "The catalogue is empty for now.",
     "catalog_title": "Choose a product:",
     "product": "{title} — {price}\n{description}",

@@ -10,6 +10,8 @@ MESSAGES: dict[str, str] = {
     "language_set": "Язык: русский.",
     "help": "/catalog — выбрать товар и оплатить\n/orders — ваши заказы и чеки\n"
     "/language — сменить язык\n/feedback — написать операторам",
+    "miniapp_open": "Открыть магазин",
+    "miniapp_data_unknown": "Не удалось понять данные кнопки. Откройте /catalog.",
     "catalog_empty": "Каталог пока пуст.",
     "catalog_title": "Выберите товар:",
     "product": "{title} — {price}\n{description}",

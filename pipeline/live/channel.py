@@ -23,6 +23,7 @@ class Topic(StrEnum):
     BROADCASTS = "broadcasts"
     FEEDBACK = "feedback"
     ALERTS = "alerts"
+    ORDERS = "orders"
 
 
 def channel_name() -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
+from pipeline.live import orders as _live_orders  # noqa: F401  (announces order changes)
 from pipeline.notifications.announce import format_amount, notify_user
 from pipeline.payments import (
     mismatch,

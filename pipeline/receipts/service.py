@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from pipeline.alerts.checks import RECEIPT as RECEIPT_ALERT
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, ReceiptEvent, ReceiptStatus
+from pipeline.live import orders as _live_orders  # noqa: F401  (announces order changes)
 from pipeline.messaging.queues import FISCAL, TASK_REGISTER_RECEIPT
 from pipeline.messaging.tasks import send_task
 from pipeline.notifications.announce import alert_operators, notify_user

@@ -10,10 +10,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.i18n import pick_language
+from pipeline.live.orders import receipt_urls  # also announces order changes
 from pipeline.payments import snapshots  # noqa: F401  (publishes orders for the receiver)
 from pipeline.settings import get_settings
 from schema.catalog import Product
-from schema.orders import Order, Payment, Receipt
+from schema.orders import Order
 from schema.users import User
 
 
@@ -59,15 +60,19 @@ def products(session: Session) -> list[Product]:
     return list(session.execute(stmt).scalars())
 
 
-def create_order(session: Session, user: User, product: Product, method: str) -> Order:
+def create_order(
+    session: Session, user: User, product: Product, method: str, quantity: int = 1
+) -> Order:
     stars = method == "stars"
     if stars and not product.stars_price:
         raise ValueError("product is not sold for Stars")
+    unit = product.stars_price if stars else product.price_minor
     order = Order(
         public_id=f"o-{secrets.token_hex(6)}",
         user_id=user.id,
         product_id=product.id,
-        amount_minor=product.stars_price if stars else product.price_minor,  # type: ignore[arg-type]
+        quantity=quantity,
+        amount_minor=(unit or 0) * quantity,
         currency="XTR" if stars else product.currency,
         payment_method=method,
         status="pending",
@@ -106,12 +111,5 @@ def user_orders(session: Session, user: User, limit: int = 10) -> list[OrderLine
         .order_by(Order.id.desc())
         .limit(limit)
     ).all()
-    lines = []
-    for order, product in rows:
-        urls = session.execute(
-            select(Receipt.ofd_receipt_url)
-            .join(Payment, Payment.id == Receipt.payment_id)
-            .where(Payment.order_id == order.id, Receipt.ofd_receipt_url.is_not(None))
-        ).scalars()
-        lines.append(OrderLine(order, product, [u for u in urls if u]))
-    return lines
+    urls = receipt_urls(session, [order.id for order, _ in rows])
+    return [OrderLine(order, product, urls.get(order.id, [])) for order, product in rows]

@@ -26,6 +26,16 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 SENDING = {"sendMessage", "sendInvoice", "copyMessage", "forwardMessage", "sendPhoto"}
+# Calls that only set something; the webhook and the menu button are read back by getters.
+SETTERS = {
+    "setWebhook",
+    "deleteWebhook",
+    "setMyCommands",
+    "setMyDescription",
+    "setMyShortDescription",
+    "setChatMenuButton",
+    "deleteMessage",
+}
 BOT = {"id": 777000, "is_bot": True, "first_name": "Shop", "username": "shop_test_bot"}
 
 
@@ -61,6 +71,8 @@ class FakeState:
     limited: int = 0
     message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    webhook: dict[str, Any] = field(default_factory=lambda: {"url": "", "pending_update_count": 0})
+    menu_button: dict[str, Any] = field(default_factory=lambda: {"type": "default"})
 
 
 def ok(result: Any) -> web.Response:
@@ -120,6 +132,16 @@ def _message(state: FakeState, chat_id: int, params: dict[str, Any]) -> dict[str
     return message
 
 
+def _invoice_problem(params: dict[str, Any]) -> str:
+    """What Telegram would refuse in an invoice ("" if nothing)."""
+    for name in ("title", "description", "payload", "currency", "prices"):
+        if not params.get(name):
+            return f"{name} is empty"
+    if params["currency"] == "XTR" and (params.get("provider_token") or len(params["prices"]) != 1):
+        return "Stars invoices take no provider token and exactly one price"
+    return ""
+
+
 def handle(state: FakeState, method: str, params: dict[str, Any]) -> web.Response:
     chat_id = _chat_id(params)
     with state.lock:
@@ -149,11 +171,25 @@ def handle(state: FakeState, method: str, params: dict[str, Any]) -> web.Respons
         return ok(BOT)
     if method in {"answerPreCheckoutQuery", "answerCallbackQuery", "refundStarPayment"}:
         return ok(True)
-    if method in {"setWebhook", "deleteWebhook", "setMyCommands", "deleteMessage"}:
+    if method in SETTERS:
+        with state.lock:
+            if method == "setWebhook":
+                state.webhook = {"url": params.get("url", ""), "pending_update_count": 0}
+            if method == "setChatMenuButton":
+                state.menu_button = params.get("menu_button") or {"type": "default"}
         return ok(True)
+    if method == "getWebhookInfo":
+        with state.lock:
+            return ok(dict(state.webhook))
+    if method == "getChatMenuButton":
+        with state.lock:
+            return ok(dict(state.menu_button))
     if method == "editMessageText":
         return ok(_message(state, chat_id or 0, params))
     if method == "createInvoiceLink":
+        problem = _invoice_problem(params)
+        if problem:
+            return error(400, f"Bad Request: {problem}")
         return ok(f"https://t.me/$fake_invoice_{int(time.time() * 1000)}")
     if method in SENDING:
         return error(400, "Bad Request: chat_id is empty")

@@ -1,0 +1,1 @@
+"""The Telegram Mini App: its static page under `/app/` and the buyer's authentication."""

@@ -1,0 +1,189 @@
+"""`/api/v1/miniapp/…`: the buyer's side of the Telegram Mini App (docs/miniapp.md).
+
+Every route authenticates by `Authorization: tma <initData>` and sees only the caller's
+own cart and orders: another buyer's order answers 404, as a missing one does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from loguru import logger
+from pydantic import BaseModel, Field
+
+from api.deps import UnitOfWorkDep
+from api.errors import ProblemError, error_responses
+from api.miniapp.auth import Buyer, Payer, Reader
+from pipeline.events.errors import PermanentError, TransientError
+from pipeline.i18n import LANGUAGES
+from pipeline.live.channel import Topic, announce
+from pipeline.live.orders import receipt_urls
+from pipeline.miniapp import shop
+from pipeline.miniapp.payment import NotPayable, invoice_link, yookassa_link
+from pipeline.settings import get_settings
+from pipeline.shop import feedback
+from pipeline.telegram.api import BotApi, NoBotToken, TelegramError
+from schema.catalog import Product
+
+router = APIRouter(prefix="/miniapp", tags=["miniapp"])
+DENIED = error_responses(401, 503)
+PublicId = Annotated[str, Path(min_length=1, max_length=64)]
+ProductId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class LanguageIn(BaseModel):
+    language: str = Field(pattern="^[a-z]{2}$")
+
+
+class QuantityIn(BaseModel):
+    quantity: int = Field(ge=0, le=shop.MAX_QUANTITY)
+
+
+class CheckoutIn(BaseModel):
+    method: shop.Method
+
+
+class FeedbackIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+def _bot() -> BotApi:
+    try:
+        return BotApi()
+    except NoBotToken:
+        raise ProblemError(503, detail="this needs TELEGRAM_BOT_TOKEN on the server") from None
+
+
+def _me(buyer: Buyer) -> dict[str, Any]:
+    user = buyer.user
+    return {
+        "id": user.id,
+        "telegram_id": user.telegram_id,
+        "first_name": user.first_name,
+        "language": user.language,
+        "languages": list(LANGUAGES),
+        "shop_name": get_settings().shop_name,
+    }
+
+
+@router.get("/me", responses=DENIED, summary="The buyer and their language")
+def me(buyer: Reader) -> dict[str, Any]:
+    return _me(buyer)
+
+
+@router.put("/me/language", responses=DENIED, summary="Switch the buyer's language")
+def set_language(body: LanguageIn, buyer: Reader) -> dict[str, Any]:
+    if body.language not in LANGUAGES:
+        raise ProblemError(422, detail=f"languages: {', '.join(LANGUAGES)}")
+    buyer.user.language = body.language  # the bot speaks it from now on, too
+    return _me(buyer)
+
+
+@router.get("/catalog", responses=DENIED, summary="Products in the buyer's language")
+def catalog(buyer: Reader) -> dict[str, Any]:
+    return {"items": shop.catalog(buyer.session, buyer.lang), "methods": shop.methods()}
+
+
+@router.get("/cart", responses=DENIED, summary="The buyer's cart")
+def cart(buyer: Reader) -> dict[str, Any]:
+    return shop.cart_view(buyer.session, buyer.user, buyer.lang)
+
+
+@router.put(
+    "/cart/{product_id}",
+    responses={**DENIED, **error_responses(409)},
+    summary="Set a product's quantity in the cart (0 removes it)",
+)
+def put_cart(product_id: ProductId, body: QuantityIn, buyer: Reader) -> dict[str, Any]:
+    try:
+        shop.set_quantity(buyer.session, buyer.user, product_id, body.quantity)
+    except shop.ShopError as exc:
+        raise ProblemError(409, detail=str(exc)) from None
+    return shop.cart_view(buyer.session, buyer.user, buyer.lang)
+
+
+@router.post(
+    "/checkout",
+    status_code=201,
+    responses={**DENIED, **error_responses(409)},
+    summary="Turn the cart into orders",
+)
+def checkout(body: CheckoutIn, buyer: Payer) -> dict[str, Any]:
+    try:
+        orders = shop.checkout(buyer.session, buyer.user, body.method)
+    except shop.ShopError as exc:
+        raise ProblemError(409, detail=str(exc)) from None
+    buyer.session.flush()
+    return {"orders": [_view(buyer, o.public_id) for o in orders]}
+
+
+@router.get("/orders", responses=DENIED, summary="The buyer's orders, newest first")
+def orders(buyer: Reader) -> dict[str, Any]:
+    return {"items": shop.order_views(buyer.session, buyer.user, buyer.lang)}
+
+
+def _view(buyer: Buyer, public_id: str) -> dict[str, Any]:
+    order = shop.own_order(buyer.session, buyer.user, public_id)
+    if order is None:
+        raise ProblemError(404, detail=f"no order {public_id}")
+    product = buyer.session.get(Product, order.product_id)
+    assert product is not None  # a foreign key
+    urls = receipt_urls(buyer.session, [order.id]).get(order.id, [])
+    return shop.order_view(order, product, buyer.lang, urls)
+
+
+@router.get(
+    "/orders/{public_id}",
+    responses={**DENIED, **error_responses(404)},
+    summary="One of the buyer's orders",
+)
+def order(public_id: PublicId, buyer: Reader) -> dict[str, Any]:
+    return _view(buyer, public_id)
+
+
+@router.post(
+    "/orders/{public_id}/pay",
+    responses={**DENIED, **error_responses(404, 409, 502, 503)},
+    summary="An invoice link (Stars, provider) or the YooKassa page for the order",
+)
+def pay(public_id: PublicId, buyer: Payer) -> dict[str, str]:
+    view = _view(buyer, public_id)
+    found = shop.own_order(buyer.session, buyer.user, public_id)
+    assert found is not None  # _view answered 404 otherwise
+    title = view["product"]["title"]
+    try:
+        if found.payment_method == "yookassa":
+            return {"kind": "link", "url": yookassa_link(buyer.session, found, title)}
+        url = invoice_link(_bot(), found, title, view["product"]["description"])
+    except NotPayable as exc:
+        raise ProblemError(409, detail=str(exc)) from None
+    except (TelegramError, PermanentError, TransientError) as exc:
+        logger.warning("payment for {} not prepared: {}", public_id, exc)
+        raise ProblemError(502, detail="the payment service did not answer; try again") from None
+    return {"kind": "invoice", "url": url}
+
+
+@router.post(
+    "/feedback",
+    status_code=202,
+    responses={**DENIED, **error_responses(502, 503)},
+    summary="A message to the shop's operators",
+)
+def post_feedback(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[str, bool]:
+    chat = get_settings().operator_chat_id
+    if chat is None:
+        raise ProblemError(503, detail="feedback is not set up for this shop")
+    user = buyer.user
+    header = f"{feedback.sender_name(user)} (Mini App, id {user.telegram_id}):\n{body.text}"
+    try:
+        sent = _bot().send_message(chat, header)
+    except TelegramError as exc:
+        logger.warning("Mini App feedback not relayed: {}", exc)
+        raise ProblemError(502, detail="the message was not delivered; try again") from None
+    item = feedback.record_incoming(
+        buyer.session, user, body.text, None, chat, int(sent["message_id"])
+    )
+    news = {"user_id": user.id, "id": item.id, "direction": "in", "text": body.text}
+    uow.after_commit(lambda: announce(Topic.FEEDBACK, [news]))  # the console's live inbox
+    return {"sent": True}

@@ -1,0 +1,35 @@
+"""`web_app_data`: what a keyboard-button Mini App sends back with `WebApp.sendData`,
+arriving as an ordinary message update through the webhook."""
+
+from __future__ import annotations
+
+import json
+
+from aiogram import F, Router
+from aiogram.types import Message
+from sqlalchemy.orm import Session
+
+from bot.handlers.shop import catalog, orders
+from pipeline.i18n import text
+from schema.users import User
+
+
+async def web_app_data(message: Message, session: Session, user: User, lang: str) -> None:
+    """`{"action": "catalog"}` or `{"action": "orders"}`; anything else is answered politely."""
+    raw = message.web_app_data.data if message.web_app_data else ""
+    try:
+        action = json.loads(raw).get("action")
+    except (ValueError, AttributeError):
+        action = None
+    if action == "catalog":
+        await catalog(message, session, lang)
+    elif action == "orders":
+        await orders(message, session, user, lang)
+    else:
+        await message.answer(text(lang, "miniapp_data_unknown"))
+
+
+def create_router() -> Router:
+    router = Router(name="miniapp")
+    router.message.register(web_app_data, F.web_app_data)
+    return router

@@ -1,0 +1,31 @@
+"""The `web_app` button that opens the Mini App, under /start and /catalog."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from loguru import logger
+
+from pipeline.i18n import text
+from pipeline.miniapp.config import miniapp_url
+from pipeline.settings import get_settings
+
+
+def open_button(lang: str) -> InlineKeyboardButton | None:
+    """None unless the Mini App has an HTTPS address: Telegram refuses a message whose
+    web_app button is anything else (plain HTTP is for a local browser only)."""
+    try:
+        url = miniapp_url(get_settings())
+    except ValueError as exc:
+        logger.debug("no Mini App button: {}", exc)
+        return None
+    if not url.startswith("https://"):
+        return None
+    return InlineKeyboardButton(text=text(lang, "miniapp_open"), web_app=WebAppInfo(url=url))
+
+
+def with_open_button(lang: str, markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    button = open_button(lang)
+    if button is None:
+        return markup
+    rows = list(markup.inline_keyboard) if markup else []
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [button]])

@@ -1,0 +1,93 @@
+"""Order status changes announced on the live channel after commit (topic `orders`).
+
+A SQLAlchemy session hook, like the order snapshots (pipeline.payments.snapshots): every
+code path that creates an order, moves its status or completes a receipt through the ORM
+is announced once its transaction committed, never for a rolled-back change. The buyer's
+Mini App and the operators' WebSocket both read it; a client that missed a message
+re-reads the orders from the database (they are few per buyer, so no cursor is needed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from pipeline.live.channel import Topic, announce
+from schema.orders import Order, Payment, Receipt
+
+CHANGED = "live_orders_changed"
+PENDING = "live_orders_pending"
+
+
+def receipt_urls(session: Session, order_ids: list[int]) -> dict[int, list[str]]:
+    rows = session.execute(
+        select(Payment.order_id, Receipt.ofd_receipt_url)
+        .join(Payment, Payment.id == Receipt.payment_id)
+        .where(Payment.order_id.in_(order_ids), Receipt.ofd_receipt_url.is_not(None))
+        .order_by(Receipt.id)
+    ).all()
+    found: dict[int, list[str]] = {}
+    for order_id, url in rows:
+        if order_id is not None and url:
+            found.setdefault(order_id, []).append(url)
+    return found
+
+
+def order_item(order: Order, urls: list[str]) -> dict[str, Any]:
+    """The JSON shape of one order change, live and in catch-up alike."""
+    return {
+        "public_id": order.public_id,
+        "user_id": order.user_id,
+        "status": order.status,
+        "amount_minor": order.amount_minor,
+        "currency": order.currency,
+        "receipt_urls": urls,
+    }
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context: Any) -> None:
+    changed: set[tuple[str, int]] = session.info.setdefault(CHANGED, set())
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Order) and obj.id is not None:
+            if obj in session.new or inspect(obj).attrs.status.history.has_changes():
+                changed.add(("order", obj.id))
+        elif isinstance(obj, Receipt) and obj.ofd_receipt_url:
+            changed.add(("payment", obj.payment_id))
+
+
+@event.listens_for(Session, "before_commit")
+def _freeze(session: Session) -> None:
+    session.flush()
+    changed: set[tuple[str, int]] | None = session.info.pop(CHANGED, None)
+    if not changed:
+        return
+    order_ids = {i for kind, i in changed if kind == "order"}
+    payment_ids = [i for kind, i in changed if kind == "payment"]
+    if payment_ids:
+        order_ids.update(
+            i
+            for i in session.scalars(select(Payment.order_id).where(Payment.id.in_(payment_ids)))
+            if i is not None
+        )
+    if not order_ids:
+        return
+    orders = session.scalars(select(Order).where(Order.id.in_(sorted(order_ids)))).all()
+    urls = receipt_urls(session, [o.id for o in orders])
+    items = [order_item(o, urls.get(o.id, [])) for o in orders]
+    session.info.setdefault(PENDING, []).extend(items)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session: Session) -> None:
+    items = session.info.pop(PENDING, None)
+    if items:
+        announce(Topic.ORDERS, items)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(PENDING, None)
+    session.info.pop(CHANGED, None)

@@ -1,0 +1,153 @@
+"""What the Mini App's buyer does: browse in their language, fill a cart, check out into
+the same orders the bot creates, pay, and read their own orders. Callers commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pipeline.live.orders import order_item
+from pipeline.payments import links
+from pipeline.settings import get_settings
+from pipeline.shop.catalog import translations_of
+from pipeline.shop.service import create_order, products, user_orders
+from schema.cart import CartItem
+from schema.catalog import Product
+from schema.orders import Order
+from schema.users import User
+
+Method = Literal["stars", "card", "link"]
+# How an order records the way it is paid (the bot's names).
+ORDER_METHOD = {"stars": "stars", "card": "telegram", "link": "yookassa"}
+MAX_QUANTITY = 99
+
+
+class ShopError(ValueError):
+    """A request the shop cannot honour (shown to the buyer as a 409/422)."""
+
+
+def localized(product: Product, lang: str) -> dict[str, Any]:
+    texts = translations_of(product)
+    chosen = texts.get(lang) or texts.get("en") or {"title": product.code, "description": ""}
+    return {
+        "id": product.id,
+        "code": product.code,
+        "title": chosen["title"] or product.code,
+        "description": chosen.get("description", ""),
+        "price_minor": product.price_minor,
+        "currency": product.currency,
+        "stars_price": product.stars_price,
+    }
+
+
+def catalog(session: Session, lang: str) -> list[dict[str, Any]]:
+    return [localized(p, lang) for p in products(session)]
+
+
+def methods(product: Product | None = None) -> list[Method]:
+    """The payment methods this shop offers (for a product, those it can be paid by)."""
+    found: list[Method] = []
+    if product is None or product.stars_price:
+        found.append("stars")
+    if get_settings().telegram_payment_provider_token:
+        found.append("card")
+    if links.available():
+        found.append("link")
+    return found
+
+
+@dataclass
+class CartLine:
+    product: Product
+    quantity: int
+
+
+def cart(session: Session, user: User) -> list[CartLine]:
+    rows = session.execute(
+        select(CartItem, Product)
+        .join(Product, Product.id == CartItem.product_id)
+        .where(CartItem.user_id == user.id)
+        .order_by(CartItem.id)
+    ).all()
+    return [CartLine(product, item.quantity) for item, product in rows]
+
+
+def cart_view(session: Session, user: User, lang: str) -> dict[str, Any]:
+    lines = cart(session, user)
+    return {
+        "items": [{"product": localized(x.product, lang), "quantity": x.quantity} for x in lines],
+        "methods": methods(),
+    }
+
+
+def set_quantity(session: Session, user: User, product_id: int, quantity: int) -> None:
+    """Put `quantity` of a product in the cart (0 takes it out)."""
+    if not 0 <= quantity <= MAX_QUANTITY:
+        raise ShopError(f"quantity must be 0…{MAX_QUANTITY}")
+    if quantity == 0:
+        session.execute(
+            delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id == product_id)
+        )
+        return
+    product = session.get(Product, product_id)
+    if product is None or not product.is_active:
+        raise ShopError("this product is not on sale")
+    session.execute(
+        insert(CartItem)
+        .values(user_id=user.id, product_id=product_id, quantity=quantity)
+        .on_conflict_do_update(
+            index_elements=["user_id", "product_id"], set_={"quantity": quantity}
+        )
+    )
+
+
+def checkout(session: Session, user: User, method: Method) -> list[Order]:
+    """One order per cart line (an order is one product and its quantity, as in the bot);
+    the cart is emptied in the same transaction."""
+    lines = cart(session, user)
+    if not lines:
+        raise ShopError("the cart is empty")
+    if method not in methods():
+        raise ShopError(f"payment by {method} is not available")
+    orders = []
+    for line in lines:
+        if not line.product.is_active:
+            raise ShopError(f"{line.product.code} is no longer on sale")
+        if method == "stars" and not line.product.stars_price:
+            raise ShopError(f"{line.product.code} is not sold for Stars")
+        orders.append(
+            create_order(session, user, line.product, ORDER_METHOD[method], line.quantity)
+        )
+    session.execute(delete(CartItem).where(CartItem.user_id == user.id))
+    return orders
+
+
+def own_order(session: Session, user: User, public_id: str) -> Order | None:
+    """The order when it is this user's; another user's order is as good as missing."""
+    return session.scalars(
+        select(Order).where(Order.public_id == public_id, Order.user_id == user.id)
+    ).first()
+
+
+def order_views(session: Session, user: User, lang: str, limit: int = 50) -> list[dict[str, Any]]:
+    return [
+        order_view(line.order, line.product, lang, line.receipt_urls)
+        for line in user_orders(session, user, limit)
+    ]
+
+
+def order_view(order: Order, product: Product, lang: str, urls: list[str]) -> dict[str, Any]:
+    view = order_item(order, urls)
+    view.pop("user_id")
+    view.update(
+        product=localized(product, lang),
+        quantity=order.quantity,
+        payment_method=order.payment_method,
+        payment_url=order.payment_url,
+        created_at=order.created_at.isoformat() if order.created_at else None,
+    )
+    return view
