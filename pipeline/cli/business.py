@@ -71,7 +71,8 @@ def import_products(path: Path) -> None:
 
 @orders_app.command("refund")
 def refund(public_id: str) -> None:
-    """Refund an order: Stars via refundStarPayment, YooKassa and Stripe via their APIs."""
+    """Refund an order: Stars via refundStarPayment; YooKassa, Stripe, CloudPayments and
+    T-Bank via their APIs."""
     from pipeline.domain.context import JobContext
     from pipeline.events.errors import PermanentError, TransientError
     from pipeline.payments import refunds
@@ -83,7 +84,12 @@ def refund(public_id: str) -> None:
         ctx = JobContext(session)
         try:
             status = refunds.refund_order(
-                ctx, public_id, BotApi(), HttpYooKassaApi(), HttpStripeApi()
+                ctx,
+                public_id,
+                BotApi(),
+                HttpYooKassaApi(),
+                HttpStripeApi(),
+                refunds.http_more_refunds(),
             )
         except (refunds.RefundError, TelegramError, PermanentError, TransientError) as exc:
             typer.echo(f"order {public_id}: not refunded: {exc}", err=True)

@@ -21,7 +21,6 @@ from pipeline.providers.tbank import TBankSettings, make_token
 from pipeline.settings import secret_values
 
 Fetcher = Callable[[str, str], PaymentEvent | None]
-TBANK_API = "https://securepay.tinkoff.ru/v2"
 
 
 def yookassa(payment_id: str, ref: str) -> PaymentEvent | None:
@@ -51,15 +50,17 @@ def stripe(payment_id: str, ref: str, client: httpx.Client | None = None) -> Pay
 def tbank(payment_id: str, ref: str, client: httpx.Client | None = None) -> PaymentEvent | None:
     """GetState with each configured terminal in turn: a payment belongs to one of them,
     and only its own terminal's answer carries ErrorCode 0."""
-    pairs = TBankSettings().pairs()
+    settings = TBankSettings()
+    pairs = settings.pairs()
     if not pairs:
         return None
     client = client or httpx.Client(timeout=timeout(5.0))
     what = f"T-Bank GetState {payment_id}"
+    url = f"{settings.api_base.rstrip('/')}/GetState"
     for terminal, password in pairs:
         body: dict[str, object] = {"TerminalKey": terminal, "PaymentId": payment_id}
         body["Token"] = make_token(body, password)
-        response = call(partial(client.post, f"{TBANK_API}/GetState", json=body), what)
+        response = call(partial(client.post, url, json=body), what)
         if response.status_code != 200:
             raise rejected(response, what)
         state = json_body(response, what)

@@ -3,8 +3,9 @@
 The payment keeps its row (money moved at the provider) with the reason in
 `payments.mismatch`, is not linked to the order, and the operators get an alert naming
 the mismatch. Money taken is refunded by the `workers.refund_payment` task where the
-provider allows it from here (Stars, YooKassa, Stripe with an API key); otherwise the
-alert says the refund must be made by hand.
+provider allows it from here (Stars, YooKassa, Stripe with an API key, CloudPayments with
+its Public ID, T-Bank), and a payment only authorized at CloudPayments or T-Bank has its
+hold released; otherwise the alert says the refund must be made by hand.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from pipeline.messaging.queues import MAINTENANCE, TASK_REFUND_PAYMENT
 from pipeline.messaging.tasks import send_task
 from pipeline.notifications.announce import alert_operators, format_amount
 from pipeline.payments.state import Transition, is_paid
-from pipeline.providers import stripe_events, telegram_events
+from pipeline.providers import stripe_events, tbank_events, telegram_events
+from pipeline.providers.cloudpayments import CloudPaymentsProvider, CloudPaymentsSettings
 from pipeline.providers.stripe import StripeSettings
+from pipeline.providers.tbank import TBankSettings
 from pipeline.providers.yookassa import YooKassaProvider
 from pipeline.settings import get_settings, secret_values
 from schema.orders import Order, Payment
 
 ALERT = "payment_mismatch:"
 OVERPAID_ALERT = "payment_overpaid:"
+# Providers whose held (authorized, not captured) payments the refund task cancels.
+RELEASED_HERE = frozenset({CloudPaymentsProvider.name, tbank_events.PROVIDER})
 
 
 def stripe_target(payment: Payment) -> str | None:
@@ -32,6 +37,18 @@ def stripe_target(payment: Payment) -> str | None:
         return own
     target = payment.details.get("refund_target")
     return target if isinstance(target, str) else None
+
+
+def tbank_terminal(payment: Payment) -> str | None:
+    """The T-Bank terminal the payment was made through (its Cancel is signed for it)."""
+    target = payment.details.get("refund_target")
+    return target if isinstance(target, str) else None
+
+
+def _tbank_terminal_known(payment: Payment) -> bool:
+    terminals = {key for key, _ in TBankSettings().pairs()}
+    own = tbank_terminal(payment)
+    return own in terminals if own is not None else len(terminals) == 1
 
 
 def payer(payment: Payment) -> int | None:
@@ -48,6 +65,11 @@ def refundable_here(payment: Payment) -> bool:
         return YooKassaProvider().configured()
     if payment.provider == stripe_events.PROVIDER:
         return bool(secret_values(StripeSettings().api_key)) and stripe_target(payment) is not None
+    if payment.provider == CloudPaymentsProvider.name:
+        settings = CloudPaymentsSettings()
+        return bool(settings.public_id and secret_values(settings.api_secret))
+    if payment.provider == tbank_events.PROVIDER:
+        return _tbank_terminal_known(payment)
     return False
 
 
@@ -64,7 +86,10 @@ def record(
             payment.order_id = None
     after = transition.after
     money = is_paid(after.status) and after.paid > after.refunded
-    if not first and not (money and transition.became_paid):
+    held = after.status is PaymentStatus.WAITING_FOR_CAPTURE
+    release = held and payment.provider in RELEASED_HERE and refundable_here(payment)
+    now_held = transition.became is PaymentStatus.WAITING_FOR_CAPTURE
+    if not first and not (money and transition.became_paid) and not (release and now_held):
         return
     what = (
         f"{payment.provider} payment {payment.provider_payment_id} "
@@ -79,11 +104,16 @@ def record(
         action = "A refund was requested from the provider."
     elif money:
         action = f"Manual refund needed: refund it in the {payment.provider} dashboard."
-    elif after.status is PaymentStatus.WAITING_FOR_CAPTURE:
+    elif release:
+        payment_id = payment.id
+        ctx.after_commit(lambda: send_task(TASK_REFUND_PAYMENT, MAINTENANCE, payment_id))
+        action = "The money is held: its release was requested from the provider."
+    elif held:
         action = f"The money is held: cancel the payment in the {payment.provider} dashboard."
     else:
         action = "No money was taken (yet); a refund follows if it is."
-    key = f"{ALERT}{payment.id}" if first else f"{ALERT}{payment.id}:paid"
+    later = ":paid" if money else ":held"
+    key = f"{ALERT}{payment.id}" if first else f"{ALERT}{payment.id}{later}"
     alert_operators(ctx, key, f"{what} {action}")
 
 

@@ -1,14 +1,20 @@
-"""Refunds: Telegram Stars through `refundStarPayment`, YooKassa and Stripe through their
-APIs; asked for by an operator (an order) or by the money rules (a mismatched payment).
+"""Refunds: Telegram Stars through `refundStarPayment`; YooKassa, Stripe, CloudPayments
+and T-Bank through their APIs; asked for by an operator (an order) or by the money rules
+(a mismatched payment, whose hold is released instead where it is only authorized).
 
 The payment changes only on the provider's word: for Stars the API's success (the later
 `refunded_payment` update is then a no-op repeat); for YooKassa a `succeeded` refund
-(else the `refund.succeeded` webhook does it). Callers commit, then run the context's
-jobs (the user's notification, the refund receipt).
+(else the `refund.succeeded` webhook does it); for T-Bank a `REFUNDED`/`REVERSED` answer.
+CloudPayments' Refund notification states one refund's amount, not totals, so its refund
+is left to that notification (applying it here too would count it twice). CloudPayments
+and T-Bank take no idempotency key: the key is kept in `payments.details` once the
+provider has accepted, and a repeat with that key sends nothing. Callers commit, then run
+the context's jobs (the user's notification, the refund receipt).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -18,12 +24,16 @@ from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.payments import mismatch
 from pipeline.payments.links import amount
 from pipeline.payments.service import apply_event
-from pipeline.providers import stripe_events, telegram_events
+from pipeline.providers import stripe_events, tbank_events, telegram_events
 from pipeline.providers import yookassa as yookassa_provider
+from pipeline.providers.cloudpayments import CloudPaymentsProvider
 from schema.orders import Order, Payment
 from schema.users import User
 
 REFUNDABLE = ("succeeded", "partially_refunded")
+HELD = "waiting_for_capture"
+# The detail naming the refund a provider without idempotency keys has accepted.
+SENT = "refund_sent"
 
 
 class RefundError(Exception):
@@ -61,19 +71,48 @@ class StripeRefunds(Protocol):
     def create_refund(self, target: str, amount: int, key: str) -> dict[str, Any]: ...
 
 
+class CloudPaymentsRefunds(Protocol):
+    def refund(self, transaction_id: str, amount: int, currency: str) -> dict[str, Any]: ...
+
+    def void(self, transaction_id: str) -> dict[str, Any]: ...
+
+
+class TBankRefunds(Protocol):
+    def terminal_for(self, terminal: str | None) -> str | None: ...
+
+    def cancel(self, terminal: str, payment_id: str, amount: int) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class MoreRefunds:
+    """The refund APIs beyond the bot, YooKassa and Stripe (absent: not refunded here)."""
+
+    cloudpayments: CloudPaymentsRefunds | None = None
+    tbank: TBankRefunds | None = None
+
+
+def http_more_refunds() -> MoreRefunds:
+    """The HTTP adapters from settings (imported here: the receiver never needs them)."""
+    from pipeline.providers.api.cloudpayments import HttpCloudPaymentsApi
+    from pipeline.providers.api.tbank import HttpTBankApi
+
+    return MoreRefunds(HttpCloudPaymentsApi(), HttpTBankApi())
+
+
 def refund_order(
     ctx: DomainContext,
     public_id: str,
     bot: BotCaller,
     yookassa: YooKassaRefunds,
     stripe: StripeRefunds | None = None,
+    more: MoreRefunds | None = None,
 ) -> str:
     """Refund what is left of the order's payment; the payment's status afterwards."""
     order, payment = _payment(ctx, public_id)
     owner = ctx.session.get(User, order.user_id)
     payer = mismatch.payer(payment) or (owner.telegram_id if owner is not None else None)
     key = f"refund-{payment.id}-{payment.refunded_minor}"
-    return refund_payment(ctx, payment, payer, key, bot, yookassa, stripe)
+    return refund_payment(ctx, payment, payer, key, bot, yookassa, stripe, more)
 
 
 def refund_mismatched(
@@ -82,31 +121,77 @@ def refund_mismatched(
     bot: BotCaller,
     yookassa: YooKassaRefunds,
     stripe: StripeRefunds | None = None,
+    more: MoreRefunds | None = None,
 ) -> str | None:
-    """Give back a payment that did not settle the order it named (the refund task).
-    None when there is nothing (left) to refund."""
+    """Give back a payment that did not settle the order it named (the refund task), or
+    release its hold. None when there is nothing (left) to do."""
     payment = ctx.session.get(Payment, payment_id, with_for_update=True)
-    if payment is None or payment.mismatch is None or payment.status not in REFUNDABLE:
+    if payment is None or payment.mismatch is None:
         return None
     # Keyed by the payment alone: however often the task runs, one refund is made.
     key = f"mismatch-refund-{payment.id}"
-    return refund_payment(ctx, payment, mismatch.payer(payment), key, bot, yookassa, stripe)
+    if payment.details.get(SENT) == key:
+        return None
+    if payment.status == HELD and payment.provider in mismatch.RELEASED_HERE:
+        return _release(ctx, payment, key, more or MoreRefunds())
+    if payment.status not in REFUNDABLE:
+        return None
+    payer = mismatch.payer(payment)
+    return refund_payment(ctx, payment, payer, key, bot, yookassa, stripe, more)
 
 
-def _refunded(ctx: DomainContext, payment: Payment, ref: str) -> None:
-    """Apply a refund the provider confirmed (its webhook is then a no-op repeat)."""
+def _refunded(
+    ctx: DomainContext, payment: Payment, ref: str, status: PaymentStatus = PaymentStatus.REFUNDED
+) -> None:
+    """Apply a refund (or a released hold) the provider confirmed; its webhook is then a
+    no-op repeat."""
+    refunded = payment.paid_minor if status is PaymentStatus.REFUNDED else None
     event = PaymentEvent(
         provider=payment.provider,
         provider_payment_id=payment.provider_payment_id,
         order_reference=None,
         amount=payment.amount_minor,
         currency=payment.currency,
-        status=PaymentStatus.REFUNDED,
+        status=status,
         paid_amount=payment.paid_minor,
-        refunded_amount=payment.paid_minor,
+        refunded_amount=refunded,
         raw_reference=ref,
     )
     apply_event(ctx, event)
+
+
+def _sent(payment: Payment, key: str) -> None:
+    payment.details = {**payment.details, SENT: key}
+
+
+def _release(ctx: DomainContext, payment: Payment, key: str, more: MoreRefunds) -> str:
+    """Cancel a mismatched payment that is only authorized: the payer's hold is released."""
+    if payment.provider == CloudPaymentsProvider.name and more.cloudpayments is not None:
+        more.cloudpayments.void(payment.provider_payment_id)
+        _sent(payment, key)
+        _refunded(ctx, payment, f"void:{payment.provider_payment_id}", PaymentStatus.CANCELED)
+    elif payment.provider == tbank_events.PROVIDER and more.tbank is not None:
+        if payment.amount_minor is None:
+            raise RefundError("the held amount is not known")
+        _tbank_cancel(ctx, payment, more.tbank, payment.amount_minor)
+        _sent(payment, key)
+    else:
+        raise RefundError(f"holds at {payment.provider} are not released here")
+    return payment.status
+
+
+def _tbank_cancel(ctx: DomainContext, payment: Payment, tbank: TBankRefunds, amount: int) -> None:
+    terminal = tbank.terminal_for(mismatch.tbank_terminal(payment))
+    if terminal is None:
+        raise RefundError("the T-Bank terminal of this payment is not configured")
+    answer = tbank.cancel(terminal, payment.provider_payment_id, amount)
+    ref = f"cancel:{payment.provider_payment_id}"
+    status = str(answer.get("Status", "")).upper()
+    if status == "REFUNDED":
+        _refunded(ctx, payment, ref)
+    elif status in {"REVERSED", "CANCELED"}:
+        _refunded(ctx, payment, ref, PaymentStatus.CANCELED)
+    # Anything else (PARTIAL_REFUNDED, still REFUNDING) is settled by T-Bank's notification.
 
 
 def refund_payment(
@@ -117,10 +202,14 @@ def refund_payment(
     bot: BotCaller,
     yookassa: YooKassaRefunds,
     stripe: StripeRefunds | None = None,
+    more: MoreRefunds | None = None,
 ) -> str:
     """Refund what is left of `payment` through its provider's API; its status afterwards.
     `key` makes a retried call the same refund at the provider."""
     left = payment.paid_minor - payment.refunded_minor
+    more = more or MoreRefunds()
+    if payment.details.get(SENT) == key:
+        return payment.status  # accepted already; its notification settles the payment
     if payment.provider == telegram_events.PROVIDER:
         if payment.currency != "XTR":
             raise RefundError("card payments made in Telegram are refunded by the provider")
@@ -147,5 +236,13 @@ def refund_payment(
         refund = stripe.create_refund(target, left, key)
         if refund.get("status") == "succeeded":
             _refunded(ctx, payment, f"refund:{refund.get('id')}")
+        return payment.status
+    if payment.provider == CloudPaymentsProvider.name and more.cloudpayments is not None:
+        more.cloudpayments.refund(payment.provider_payment_id, left, payment.currency)
+        _sent(payment, key)
+        return payment.status
+    if payment.provider == tbank_events.PROVIDER and more.tbank is not None:
+        _tbank_cancel(ctx, payment, more.tbank, left)
+        _sent(payment, key)
         return payment.status
     raise RefundError(f"refunds through {payment.provider} are not supported here")

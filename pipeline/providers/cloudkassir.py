@@ -6,11 +6,11 @@ from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
-from pipeline.providers.cloudpayments import CloudNotifications, CloudPaymentsSettings
+from pipeline.providers.cloudpayments import CloudNotifications, CloudNotificationSettings
 from pipeline.settings import ENV_FILE
 
 
-class CloudKassirSettings(CloudPaymentsSettings):
+class CloudKassirSettings(CloudNotificationSettings):
     model_config = SettingsConfigDict(env_prefix="CLOUDKASSIR_", env_file=ENV_FILE, extra="ignore")
 
 

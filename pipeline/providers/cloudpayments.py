@@ -76,10 +76,8 @@ class CheckDeclined(WebhookRejected):
         self.code = code
 
 
-class CloudPaymentsSettings(ProviderSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="CLOUDPAYMENTS_", env_file=ENV_FILE, extra="ignore"
-    )
+class CloudNotificationSettings(ProviderSettings):
+    """What CloudPayments and CloudKassir notifications share (each with its own prefix)."""
 
     # API secret(s) of the site (the HMAC key); comma-separated while rotating.
     api_secret: SecretStr | None = None
@@ -92,6 +90,16 @@ class CloudPaymentsSettings(ProviderSettings):
     default_currency: str = "RUB"
     # Accept a notification signed only with X-Content-HMAC (over the URL-decoded body).
     allow_x_content_hmac_only: bool = False
+
+
+class CloudPaymentsSettings(CloudNotificationSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLOUDPAYMENTS_", env_file=ENV_FILE, extra="ignore"
+    )
+
+    # The site's Public ID: with the API secret, the Basic auth of the refund API.
+    public_id: str = ""
+    api_base: str = "https://api.cloudpayments.ru"
 
 
 def sign(secret: str, data: bytes) -> str:
@@ -156,7 +164,7 @@ class CloudNotifications:
     verifies: ClassVar[str] = "Content-HMAC (HMAC-SHA256, API secret); kind matches the body"
     kinds: ClassVar[tuple[str, ...]]
     default_kind: ClassVar[str] = ""
-    settings: CloudPaymentsSettings
+    settings: CloudNotificationSettings
     orders: OrderLookup
 
     def _secrets(self) -> list[str]:

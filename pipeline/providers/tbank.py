@@ -59,6 +59,8 @@ class TBankSettings(ProviderSettings):
     # The older form for one terminal: its key and its password(s), comma-separated.
     terminal_key: str = ""
     password: SecretStr | None = None
+    # The acquiring API (Cancel: refunds of mismatched payments).
+    api_base: str = "https://securepay.tinkoff.ru/v2"
 
     @model_validator(mode="after")
     def _unambiguous(self) -> TBankSettings:

@@ -81,6 +81,8 @@ def normalize_payment(fields: Mapping[str, Any], ref: str) -> PaymentEvent | Non
         status=normalized,
         paid_amount=amount if normalized is PaymentStatus.SUCCEEDED else None,
         raw_reference=ref,
+        # A refund (Cancel) is signed with this terminal's password.
+        refund_target=_text(fields, "TerminalKey"),
     )
 
 

@@ -25,7 +25,7 @@ from pipeline.notifications.announce import alert_operators
 from pipeline.notifications.sender import send_due
 from pipeline.payments.mismatch import ALERT as MISMATCH_ALERT
 from pipeline.payments.reconcile import reconcile_payment, stale_payments
-from pipeline.payments.refunds import refund_mismatched
+from pipeline.payments.refunds import http_more_refunds, refund_mismatched
 from pipeline.providers.api.http import ApiUnavailable
 from pipeline.providers.api.ports import provider_apis
 from pipeline.providers.api.stripe import HttpStripeApi
@@ -102,7 +102,12 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
         with sessions()() as session:
             ctx = JobContext(session)
             status = refund_mismatched(
-                ctx, payment_id, BotApi(), HttpYooKassaApi(), HttpStripeApi()
+                ctx,
+                payment_id,
+                BotApi(),
+                HttpYooKassaApi(),
+                HttpStripeApi(),
+                http_more_refunds(),
             )
             session.commit()
         ctx.run_jobs()
