@@ -76,9 +76,8 @@ class CheckDeclined(WebhookRejected):
         self.code = code
 
 
+# What CloudPayments and CloudKassir notifications share (each with its own prefix).
 class CloudNotificationSettings(ProviderSettings):
-    """What CloudPayments and CloudKassir notifications share (each with its own prefix)."""
-
     # API secret(s) of the site (the HMAC key); comma-separated while rotating.
     api_secret: SecretStr | None = None
     # Check answers 10 / 11 when these are missing (orders always carry them).

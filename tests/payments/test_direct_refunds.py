@@ -247,6 +247,7 @@ def test_a_refund_the_provider_refuses_asks_for_a_manual_refund(
     assert statuses(db) == ("created", "succeeded")
     failed = [t for t in alerts(db) if f"refund of payment {payment_id} failed" in t]
     assert len(failed) == 1 and reason in failed[0] and "by hand" in failed[0]
+    assert not any(secret in failed[0] for secret in ("cp-secret", "pass-1", "pass-2"))
 
 
 @respx.mock
