@@ -276,3 +276,28 @@ def test_a_provider_that_stays_down_is_retried_then_left_to_the_operators(
     assert statuses(db) == ("created", "succeeded")
     failed = [t for t in alerts(db) if f"refund of payment {payment_id} failed" in t]
     assert len(failed) == 1 and "HTTP 503" in failed[0] and "by hand" in failed[0]
+
+
+@respx.mock
+def test_a_mismatch_seen_at_the_check_is_released_once_it_is_held(
+    db: sessionmaker[Session], sent: RecordingSender
+) -> None:
+    """CloudPayments' Check records the mismatch before any money; the Pay that follows
+    (Authorized, two-stage) is what asks for the release."""
+    payment_id = mismatched(db, "cloudpayments", PaymentStatus.PENDING)
+    assert TASK_REFUND_PAYMENT not in sent.names()
+    held = PaymentEvent(
+        provider="cloudpayments",
+        provider_payment_id="504",
+        order_reference="ord-1",
+        amount=100,
+        currency="RUB",
+        status=PaymentStatus.WAITING_FOR_CAPTURE,
+        paid_amount=0,
+        raw_reference="cloudpayments:pay:504",
+    )
+    run(db, apply_event, held)
+    assert sent.names().count(TASK_REFUND_PAYMENT) == 1
+    assert any("its release was requested" in t for t in alerts(db))
+    respx.post(CP_VOID).respond(json={"Success": True})
+    assert refund(db, payment_id) == "canceled"
