@@ -48,5 +48,7 @@ class Product(Timestamps, Base):
         String(32), default="service", server_default="service"
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # A photo for the Mini App: https:// or a /static/ path (pipeline/shop/images.py checks).
+    image_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     # Further languages beside ru/en: {"de": {"title": ..., "description": ...}}.
     translations: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

@@ -1,7 +1,8 @@
 """`/app/`: the Mini App's page and assets, served from this package (no build step).
 
-The page loads Telegram's `telegram-web-app.js` (Telegram requires it) and nothing else
-from outside; the Content-Security-Policy says so to the browser as well.
+The page loads Telegram's `telegram-web-app.js` (Telegram requires it) and, besides, only
+product photos (https://, checked when written); the Content-Security-Policy says so to the
+browser as well.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ STATIC = Path(__file__).parent / "static"
 TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
 CSP = (
     "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors https://web.telegram.org "
+    "img-src 'self' https:; connect-src 'self' ws: wss:; frame-ancestors https://web.telegram.org "
     "https://*.telegram.org 'self'"
 )
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from pipeline.shop.images import check_image_url
 
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
+# Shown as <img src> to every buyer: https:// or a /static/ path, nothing else (422).
+ImageUrl = Annotated[
+    str | None,
+    AfterValidator(check_image_url),
+    Field(description='A product photo: https://… or /static/…; null or "" for none.'),
+]
 
 
 class Translation(BaseModel):
@@ -25,6 +33,7 @@ class ProductFields(BaseModel):
     vat: str = Field("none", max_length=16)
     payment_object: str = Field("service", max_length=32)
     is_active: bool = True
+    image_url: ImageUrl = None
 
 
 class ProductCreate(ProductFields):
@@ -44,6 +53,7 @@ class ProductUpdate(BaseModel):
     vat: str | None = Field(None, max_length=16)
     payment_object: str | None = Field(None, max_length=32)
     is_active: bool | None = None
+    image_url: ImageUrl = None
     translations: dict[Language, Translation] = Field(default_factory=dict)
 
 

@@ -15,15 +15,18 @@ from pydantic import BaseModel, Field
 from api.deps import UnitOfWorkDep
 from api.errors import ProblemError, error_responses
 from api.miniapp.auth import Buyer, Payer, Reader
+from pipeline.assistant.service import assist
 from pipeline.events.errors import PermanentError, TransientError
-from pipeline.i18n import LANGUAGES
-from pipeline.live.channel import Topic, announce
+from pipeline.i18n import LANGUAGES, text
 from pipeline.live.orders import receipt_urls
 from pipeline.miniapp import shop
 from pipeline.miniapp.payment import NotPayable, invoice_link, yookassa_link
+from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from pipeline.shop import feedback
 from pipeline.telegram.api import BotApi, NoBotToken, TelegramError
+from pipeline.telegram.limiter import RateLimiter
+from pipeline.unit_of_work import UnitOfWork
 from schema.catalog import Product
 
 router = APIRouter(prefix="/miniapp", tags=["miniapp"])
@@ -164,6 +167,33 @@ def pay(public_id: PublicId, buyer: Payer) -> dict[str, str]:
     return {"kind": "invoice", "url": url}
 
 
+def _relay(
+    buyer: Buyer, uow: UnitOfWork, body: str, handoff: str | None = None, answer: str | None = None
+) -> None:
+    """The operators' copy, as the bot relays it (triage labels, the hand-off and its reason),
+    sent through the Bot API from here; 502 when Telegram refuses it."""
+    chat = get_settings().operator_chat_id
+    assert chat is not None  # the callers answer without relaying otherwise
+    header, labels = feedback.operator_message(
+        buyer.session, redis_client(), buyer.user, body, handoff=handoff, answer=answer
+    )
+    try:
+        sent = _bot().send_message(chat, f"Mini App · {header}")
+    except TelegramError as exc:
+        logger.warning("Mini App message not relayed: {}", exc)
+        raise ProblemError(502, detail="the message was not delivered; try again") from None
+    feedback.relayed_copy_sent(
+        buyer.session,
+        buyer.user,
+        body,
+        None,
+        chat,
+        int(sent["message_id"]),
+        labels,
+        uow.after_commit,
+    )
+
+
 @router.post(
     "/feedback",
     status_code=202,
@@ -171,19 +201,27 @@ def pay(public_id: PublicId, buyer: Payer) -> dict[str, str]:
     summary="A message to the shop's operators",
 )
 def post_feedback(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[str, bool]:
-    chat = get_settings().operator_chat_id
-    if chat is None:
+    if get_settings().operator_chat_id is None:
         raise ProblemError(503, detail="feedback is not set up for this shop")
-    user = buyer.user
-    header = f"{feedback.sender_name(user)} (Mini App, id {user.telegram_id}):\n{body.text}"
-    try:
-        sent = _bot().send_message(chat, header)
-    except TelegramError as exc:
-        logger.warning("Mini App feedback not relayed: {}", exc)
-        raise ProblemError(502, detail="the message was not delivered; try again") from None
-    item = feedback.record_incoming(
-        buyer.session, user, body.text, None, chat, int(sent["message_id"])
-    )
-    news = {"user_id": user.id, "id": item.id, "direction": "in", "text": body.text}
-    uow.after_commit(lambda: announce(Topic.FEEDBACK, [news]))  # the console's live inbox
+    _relay(buyer, uow, body.text)
     return {"sent": True}
+
+
+@router.post(
+    "/assistant",
+    responses={**DENIED, **error_responses(502, 503)},
+    summary="Ask the shop's assistant; what it cannot answer goes to the operators",
+)
+def ask_assistant(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
+    reply = assist(buyer.session, redis_client(), buyer.user, body.text)
+    if reply.handoff is None:
+        return {"answer": reply.text, "language": reply.language, "handed_off": False}
+    if get_settings().operator_chat_id is None:
+        note = "assistant_no_answer"
+    elif not feedback.allowed(RateLimiter(redis_client()), buyer.user.telegram_id):
+        note = "feedback_throttled"
+    else:
+        _relay(buyer, uow, body.text, handoff=reply.handoff, answer=reply.draft)
+        note = "assistant_handoff"
+    answer = text(reply.language, note)
+    return {"answer": answer, "language": reply.language, "handed_off": note == "assistant_handoff"}

@@ -13,7 +13,6 @@ from loguru import logger
 from sqlalchemy.orm import Session
 
 from pipeline.i18n import text
-from pipeline.live.channel import Topic, announce
 from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from pipeline.shop import feedback as service
@@ -79,13 +78,9 @@ async def forward(
         session, redis_client(), user, body, handoff=handoff, answer=answer
     )
     sent = await bot.send_message(operators, header)
-    item = service.record_incoming(
-        session, user, body, user_message_id, operators, sent.message_id, triage=labels
+    return service.relayed_copy_sent(
+        session, user, body, user_message_id, operators, sent.message_id, labels, after_commit
     )
-    service.after_relay(session)
-    news = {"user_id": user.id, "id": item.id, "direction": "in", "text": body}
-    after_commit(lambda: announce(Topic.FEEDBACK, [news]))  # the console's live inbox
-    return item
 
 
 async def reply(message: Message, bot: Bot, session: Session) -> None:

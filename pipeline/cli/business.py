@@ -57,9 +57,18 @@ def import_products(path: Path) -> None:
     """Upsert products from a JSON list (code, title_ru, title_en, price_minor, ...)."""
     from sqlalchemy.dialects.postgresql import insert
 
+    from pipeline.shop.images import check_image_url
     from schema.catalog import Product
 
     items = json.loads(path.read_text())
+    for index, item in enumerate(items):
+        if "image_url" not in item:
+            continue  # an import without photos keeps those set in the console
+        try:
+            item["image_url"] = check_image_url(item["image_url"])
+        except ValueError as exc:
+            typer.echo(f"products[{index}] ({item.get('code')}): {exc}", err=True)
+            raise typer.Exit(2) from None
     with _sessions() as sessions, sessions() as session:
         for item in items:
             stmt = insert(Product).values(**item)

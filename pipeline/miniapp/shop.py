@@ -41,6 +41,7 @@ def localized(product: Product, lang: str) -> dict[str, Any]:
         "price_minor": product.price_minor,
         "currency": product.currency,
         "stars_price": product.stars_price,
+        "image_url": product.image_url,
     }
 
 

@@ -16,7 +16,16 @@ from schema.catalog import Product
 
 CACHE = "catalog"
 COLUMN_LANGUAGES = ("ru", "en")
-FIELDS = ("code", "price_minor", "currency", "stars_price", "vat", "payment_object", "is_active")
+FIELDS = (
+    "code",
+    "price_minor",
+    "currency",
+    "stars_price",
+    "vat",
+    "payment_object",
+    "is_active",
+    "image_url",
+)
 
 
 def translations_of(product: Product) -> dict[str, dict[str, str]]:

@@ -7,6 +7,7 @@ commit (the bot's per-update session).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.i18n import text as i18n_text
+from pipeline.live.channel import Topic, announce
 from pipeline.settings import get_settings
 from pipeline.telegram.limiter import Limit, RateLimiter
 from pipeline.triage import labels as triage_labels
@@ -94,6 +96,27 @@ def operator_message(
 def after_relay(session: Session) -> None:
     """Urgent complaints piling up alert at once, not at the next alert job."""
     check_urgent_complaints(session, get_settings())
+
+
+def relayed_copy_sent(
+    session: Session,
+    user: User,
+    body: str,
+    user_message_id: int | None,
+    operators: int,
+    operator_message_id: int,
+    labels: dict[str, Any],
+    after_commit: Callable[[Callable[[], None]], None],
+) -> FeedbackMessage:
+    """What follows sending the operators their copy, from the bot or the Mini App: the
+    row (with the triage labels), the urgent-complaints check, the console's live inbox."""
+    item = record_incoming(
+        session, user, body, user_message_id, operators, operator_message_id, triage=labels
+    )
+    after_relay(session)
+    news = {"user_id": user.id, "id": item.id, "direction": "in", "text": body}
+    after_commit(lambda: announce(Topic.FEEDBACK, [news]))
+    return item
 
 
 def record_incoming(

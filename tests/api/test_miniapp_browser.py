@@ -1,17 +1,22 @@
 """The Mini App in a real browser (Debian's chromium driven by Playwright): browse, add to
 cart, check out with Stars against the fake Bot API, watch the order turn paid live when
-the payment is applied by the workers' service, see the receipt link, switch language,
+Telegram's payment update is posted to the receiver and processed by the workers' event
+service, see the receipt link, switch language,
 dark theme. Screenshots go to tests/artifacts/miniapp/."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import struct
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import orjson
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,15 +24,23 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from pipeline.cli import app as cli
-from pipeline.domain.normalized import PaymentEvent, PaymentStatus, ReceiptEvent, ReceiptStatus
-from pipeline.payments.service import on_payment
+from pipeline.domain.normalized import ReceiptEvent, ReceiptStatus
+from pipeline.events.handlers import load_handler_modules
+from pipeline.events.service import EventService, RetryPolicy
+from pipeline.providers.registry import build_registry
 from pipeline.receipts.service import on_receipt
-from pipeline.settings import Settings
+from pipeline.settings import Settings, get_settings
 from pipeline.unit_of_work import unit_of_work
+from schema.catalog import Product
+from schema.knowledge import KnowledgeEntry
 from schema.orders import Payment, Receipt
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.miniapp_support import add_products, bot_api, init_data
+from tests.flows.conftest import payment_update
 from tests.live.server import running
+from tests.providers.cases import TelegramCase
+from tests.providers.conftest import drain, running_receiver
+from tests.support.services import TestServices
 
 __all__ = ["bot_api"]  # the fixture, for pytest
 
@@ -64,6 +77,15 @@ def app_url(
     add_products(db)
     with running(create_app(api_settings)) as ws_url:
         yield ws_url.replace("ws://", "http://")
+
+
+@pytest.fixture
+def broker(services: TestServices, api_env: pytest.MonkeyPatch, api_settings: Settings) -> str:
+    """The receiver's broker (Redis) for the payment update; the queue prefix is this
+    test's own (api_env), and the API was configured first."""
+    api_env.setenv("BROKER_URL", services.redis_url)
+    get_settings.cache_clear()
+    return services.redis_url
 
 
 @pytest.fixture
@@ -119,27 +141,31 @@ def main_button(page: Any) -> None:
     page.evaluate("Telegram.WebApp.MainButton.click()")
 
 
-def pay_in_telegram(db: sessionmaker[Session], public_id: str) -> None:
-    """What the workers do with Telegram's successful_payment update for the invoice."""
-    event = PaymentEvent(
-        provider="telegram",
-        provider_payment_id=f"stx-{public_id}",
-        order_reference=public_id,
-        amount=100,
-        currency="XTR",
-        status=PaymentStatus.SUCCEEDED,
-        payer_id=BUYER,
-        raw_reference=f"telegram:{public_id}",
-    )
-    with unit_of_work(db) as uow:
-        on_payment(uow, event)
+def pay_in_telegram(db: sessionmaker[Session], public_id: str, broker_url: str) -> None:
+    """Telegram's successful_payment update for the invoice, posted (with the webhook
+    secret) to a real receiver on a real broker, then taken off the ingest queue and
+    processed by the workers' event service, as a worker does."""
+    paid = charge(public_id)
+    update = payment_update(4_100_000, BUYER, "successful_payment", public_id, 50, paid)
+    with running_receiver(broker_url) as (_, send):
+        posted = send(TelegramCase().signed(orjson.dumps(update)))
+    assert posted.status_code == 200, posted.text
+    events = EventService(db, build_registry(), load_handler_modules(), RetryPolicy(3))
+    stored = events.store(drain(broker_url))
+    assert stored.stored == 1, stored
+    result = events.process(stored.to_process)
+    assert result.processed == stored.to_process, result
+
+
+def charge(public_id: str) -> str:
+    return f"stx-{public_id}"
 
 
 def receipt_done(db: sessionmaker[Session], public_id: str, url: str) -> None:
     """A register's report that the receipt of the order's payment is fiscalised."""
     with unit_of_work(db) as uow:
         payment = uow.session.scalars(
-            select(Payment).where(Payment.provider_payment_id == f"stx-{public_id}")
+            select(Payment).where(Payment.provider_payment_id == charge(public_id))
         ).one()
         uow.session.add(
             Receipt(
@@ -164,7 +190,11 @@ def receipt_done(db: sessionmaker[Session], public_id: str, url: str) -> None:
 
 
 def test_buy_with_stars_and_follow_the_order_live(
-    db: sessionmaker[Session], bot_api: FakeBotApiThread, app_url: str, browser: Any
+    db: sessionmaker[Session],
+    bot_api: FakeBotApiThread,
+    app_url: str,
+    browser: Any,
+    broker: str,
 ) -> None:
     page = open_app(browser, app_url)
     shot(page, "1-catalogue")
@@ -183,7 +213,7 @@ def test_buy_with_stars_and_follow_the_order_live(
     page.wait_for_selector("body[data-live='1']")
     shot(page, "3-order-pending")
 
-    pay_in_telegram(db, public_id)
+    pay_in_telegram(db, public_id, broker)
     page.wait_for_selector("#order[data-status=paid]", timeout=10_000)
     assert page.text_content("#status") == "paid"
     shot(page, "4-order-paid")
@@ -233,3 +263,79 @@ def test_a_dev_link_opens_the_app_outside_telegram(
     page.goto(printed.output.strip())
     page.wait_for_selector("[data-product=tea] h2 >> text=Чай")
     shot(page, "8-dev-link")
+
+
+def test_ask_the_shops_assistant(
+    db: sessionmaker[Session], bot_api: FakeBotApiThread, app_url: str, browser: Any
+) -> None:
+    with db() as session:
+        session.add(
+            KnowledgeEntry(
+                question="How long does delivery take?",
+                answer="Delivery takes 3 to 5 business days.",
+                language="en",
+                tags=[],
+            )
+        )
+        session.commit()
+    page = open_app(browser, app_url)
+    page.click("#tab-feedback")
+    page.fill("#ask-text", "how long does delivery take")
+    page.click("#ask-send")
+    page.wait_for_selector("#ask-answer[data-handed-off=false]")
+    assert page.text_content("#ask-answer") == "Delivery takes 3 to 5 business days."
+    shot(page, "9-assistant")
+    page.fill("#ask-text", "Do you sell umbrellas?")
+    page.click("#ask-send")
+    page.wait_for_selector("#ask-answer[data-handed-off=true]")
+    assert "operators" in page.text_content("#ask-answer")
+    (relayed,) = bot_api.sent()
+    assert "Do you sell umbrellas?" in relayed["text"]
+    assert page.outside == []
+
+
+def solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A small opaque PNG, made here so that no image file is kept in the repository."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_catalogue_photos_and_placeholders(
+    db: sessionmaker[Session], bot_api: FakeBotApiThread, app_url: str, browser: Any
+) -> None:
+    photo = "https://cdn.example.com/tea.png"
+    with db() as session:
+        tea = session.scalars(select(Product).where(Product.code == "tea")).one()
+        tea.image_url = photo
+        session.commit()
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    served: list[str] = []
+
+    def cdn(route: Any) -> None:
+        served.append(route.request.url)
+        route.fulfill(body=solid_png(64, 48, (90, 140, 80)), content_type="image/png")
+
+    page.route(photo, cdn)
+    page.route(TELEGRAM_JS, lambda route: route.abort())
+    page.goto(f"{app_url}/app/#tgWebAppData={quote(init_data(BUYER), safe='')}")
+    page.wait_for_selector("[data-product=tea] img.photo")
+    img = "[data-product=tea] img.photo"
+    assert page.get_attribute(img, "alt") == "Tea"
+    assert page.get_attribute(img, "loading") == "lazy"
+    wait_until(lambda: page.evaluate(f"document.querySelector('{img}').naturalWidth") == 64)
+    assert served == [photo]
+    placeholder = page.query_selector("[data-product=mug] .photo.placeholder")
+    assert placeholder is not None and placeholder.get_attribute("aria-label") == "Mug"
+    assert page.query_selector("[data-product=mug] img") is None
+    shot(page, "10-photos")

@@ -127,11 +127,24 @@
     return line ? line.quantity : 0;
   }
 
+  // The address was checked when written (https:// or /static/ only); a product without a
+  // photo, or whose photo fails to load, shows a neutral placeholder of the same size.
+  function photo(p) {
+    const placeholder = () => el("div", { class: "photo placeholder", role: "img",
+                                          "aria-label": p.title });
+    if (!p.image_url) return placeholder();
+    const img = el("img", { class: "photo", src: p.image_url, alt: p.title, loading: "lazy",
+                            decoding: "async", referrerpolicy: "no-referrer" });
+    img.addEventListener("error", () => img.replaceWith(placeholder()));
+    return img;
+  }
+
   function viewCatalog() {
     if (!state.catalog.length) return [el("p", { class: "empty" }, t("empty_catalog"))];
     return state.catalog.map((p) => {
       const n = inCart(p.id);
       return el("article", { class: "card", "data-product": p.code },
+        photo(p),
         el("h2", {}, p.title),
         p.description ? el("p", {}, p.description) : null,
         el("div", { class: "row" },
@@ -224,9 +237,33 @@
         notify(t("feedback_sent"));
       } catch (e) { haptic("error"); notify(e.message); }
     };
-    const out = [el("p", {}, t("feedback_hint")), area];
+    const out = [askBox(), el("p", {}, t("feedback_hint")), area];
     if (!mainButton(t("send"), send)) out.push(el("button", { class: "primary", onclick: send }, t("send")));
     return out;
+  }
+
+  // The shop's assistant answers from its FAQ, catalogue and the buyer's own orders; what it
+  // cannot answer goes to the operators, and the answer says so.
+  function askBox() {
+    const input = el("input", { id: "ask-text", type: "text", maxlength: "2000",
+                                placeholder: t("ask_hint"), "aria-label": t("ask") });
+    const answer = el("p", { id: "ask-answer", class: "answer", "aria-live": "polite" });
+    const ask = async (event) => {
+      event.preventDefault();
+      const question = input.value.trim();
+      if (!question) return;
+      answer.textContent = t("ask_wait");
+      try {
+        const reply = await api("POST", "/assistant", { text: question });
+        answer.textContent = reply.answer;
+        answer.dataset.handedOff = String(reply.handed_off);
+        haptic("light");
+      } catch (e) { answer.textContent = ""; haptic("error"); notify(e.message); }
+    };
+    const form = el("form", { class: "ask", id: "ask" }, input,
+      el("button", { class: "small", id: "ask-send", type: "submit" }, t("ask")));
+    form.addEventListener("submit", ask);
+    return el("section", { class: "card" }, el("h2", {}, t("ask_title")), form, answer);
   }
 
   // ---- actions -----------------------------------------------------------------------
