@@ -25,7 +25,7 @@ from queue import Empty
 from time import monotonic, time
 from typing import Any
 
-from kombu.transport import TRANSPORT_ALIASES
+from kombu.transport import TRANSPORT_ALIASES, _transport_cache
 from kombu.transport import redis as kombu_redis
 from kombu.transport.virtual import base as virtual
 from kombu.utils.encoding import bytes_to_str
@@ -214,3 +214,5 @@ def install() -> None:
     """
     for scheme in ("redis", "rediss"):
         TRANSPORT_ALIASES[scheme] = TRANSPORT
+        # kombu caches a resolved alias: a connection made before must not pin the old one.
+        _transport_cache.pop(scheme, None)
