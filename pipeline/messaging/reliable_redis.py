@@ -99,6 +99,16 @@ class Channel(kombu_redis.Channel):  # type: ignore[misc]
         self._fetch_next = True
         self._sent_wait = False
 
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        if self.connection.client is None:
+            # After a broker error Celery collects the connection (which detaches the
+            # transport) and closes it again; that close restores unacknowledged
+            # messages through a new pool. A connection error here lets Celery go on
+            # reconnecting (kombu's AttributeError stopped the worker); the messages
+            # stay recorded and come back through the visibility timeout.
+            raise kombu_redis.get_redis_ConnectionError()("the broker connection was closed")
+        return super()._connparams(asynchronous=asynchronous)
+
     def take_recorded(self, delivery_tag: str) -> bool:
         if delivery_tag in self._recorded:
             self._recorded.discard(delivery_tag)

@@ -139,3 +139,20 @@ def test_consumer_gets_every_queue_and_is_woken_by_a_publish(
 async def publish_and_close(sender: RedisSender, message: TaskMessage) -> None:
     await sender.publish(message)
     await sender.close()
+
+
+def test_a_detached_channel_fails_with_a_connection_error(
+    services: TestServices, prefixed: None
+) -> None:
+    """Celery's cleanup after a broker error closes a channel whose transport it already
+    detached; a connection error (not kombu's AttributeError) keeps the worker alive."""
+    with connect(services) as conn:
+        channel = conn.default_channel
+        publish(conn, INGEST, {"n": 1})
+        message = kombu_queue(INGEST)(channel).get(no_ack=False)
+        assert message is not None
+        channel._disconnect_pools()
+        conn.transport.client = None
+        with pytest.raises(conn.connection_errors):
+            channel.qos.restore_unacked()
+        channel.qos._delivered.clear()
