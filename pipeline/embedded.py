@@ -155,6 +155,8 @@ class EmbeddedRedis:
                     f"logfile {self.dir / 'redis.log'}",
                     # A broker must not lose or evict accepted messages.
                     "appendonly yes",
+                    # `always` would also cover a host crash, but makes every worker
+                    # fetch and ack wait for a disk sync (docs/architecture.md).
                     "appendfsync everysec",
                     "maxmemory-policy noeviction",
                     "save 900 1",

@@ -9,6 +9,7 @@ from celery import Celery, signals
 from celery.schedules import crontab
 
 from pipeline.logging import setup_logging
+from pipeline.messaging import reliable_redis
 from pipeline.messaging.publisher import is_amqp, transport_options
 from pipeline.messaging.queues import (
     FISCAL,
@@ -107,6 +108,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
+    reliable_redis.install()  # Redis brokers: fetch and record a message atomically
     celery = Celery("pipeline", include=TASK_MODULES)
     celery.conf.update(celery_config(settings))
     return celery

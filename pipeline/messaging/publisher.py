@@ -14,6 +14,7 @@ from typing import Any
 from kombu import Connection, Producer
 from loguru import logger
 
+from pipeline.messaging import reliable_redis
 from pipeline.messaging.amqp_sender import AmqpSender
 from pipeline.messaging.batching import AsyncSender
 from pipeline.messaging.celery_message import TaskMessage, task_message
@@ -75,6 +76,7 @@ class BrokerPublisher:
         self._producer: Producer | None = None
 
     def _connect(self) -> Connection:
+        reliable_redis.install()  # publishes ring the consumers' doorbells
         options = transport_options(self.url, timeout=self.timeout, visibility_timeout=3600)
         return Connection(
             self.url, connect_timeout=self.timeout, transport_options=options, heartbeat=0

@@ -1,7 +1,8 @@
 """Publishing Celery messages to a Redis broker from asyncio, in kombu's wire format.
 
 kombu's Redis transport stores a message as a JSON document LPUSHed onto the list named
-after the queue (priority 0); its consumers BRPOP from there. Writing that document
+after the queue (priority 0), plus a token on the queue's doorbell that wakes a waiting
+consumer (see reliable_redis). Writing that document
 directly costs one round trip and no thread, where kombu's synchronous producer would
 need a thread per connection and the GIL hand-offs that come with it.
 """
@@ -18,6 +19,7 @@ import redis.asyncio as aioredis
 
 from pipeline.messaging.celery_message import TaskMessage
 from pipeline.messaging.queues import kombu_queue
+from pipeline.messaging.reliable_redis import ring_commands
 
 
 def redis_py_url(broker_url: str) -> str:
@@ -62,7 +64,13 @@ class RedisSender:
         )
 
     async def publish(self, message: TaskMessage) -> None:
-        await self._client.lpush(kombu_queue(message.queue).name, kombu_document(message))
+        # The message, then the token that wakes a waiting consumer (reliable_redis).
+        queue = kombu_queue(message.queue).name
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.lpush(queue, kombu_document(message))
+            for name, *args in ring_commands(queue):
+                getattr(pipe, name)(*args)
+            await pipe.execute()
 
     async def ping(self) -> None:
         await self._client.ping()

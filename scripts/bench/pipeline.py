@@ -26,7 +26,7 @@ import psycopg
 
 from pipeline.envelope import Envelope
 from pipeline.events import repository
-from pipeline.events.service import _row
+from pipeline.events.storing import event_row
 from pipeline.messaging.batching import BatchingPublisher
 from pipeline.messaging.publisher import make_sender
 from pipeline.migrate import upgrade
@@ -132,7 +132,8 @@ def baseline(url: str, items: list[Envelope], batch: int) -> float:
     for i in range(0, len(items), batch):
         chunk = {(e.provider, e.external_id): e for e in items[i : i + batch]}
         with sessions() as session:
-            repository.store(session, [_row(e, {"id": e.external_id}, 0) for e in chunk.values()])
+            rows = [event_row(e, {"id": e.external_id}, 0) for e in chunk.values()]
+            repository.store(session, rows)
             session.commit()
     elapsed = time.perf_counter() - started
     engine.dispose()
