@@ -3,6 +3,8 @@ with `knowledge:read` can list it and try what a question would retrieve."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -59,6 +61,16 @@ def search(
     return [KnowledgeHit(**doc.__dict__) for doc in found]
 
 
+@contextmanager
+def _checked() -> Iterator[None]:
+    """The store's own rules (it strips as Python does, which differs from the schema's
+    Unicode trimming for control characters such as U+001F) answer 422, not 500."""
+    try:
+        yield
+    except store.BadEntry as exc:
+        raise ProblemError(422, "Invalid request", str(exc)) from None
+
+
 @router.get("/{entry_id}", responses={**DENIED, **error_responses(404)}, summary="One entry")
 def get_entry(entry_id: IdPath, _: Reader, session: SessionDep) -> KnowledgeOut:
     return KnowledgeOut.model_validate(_entry(session, entry_id))
@@ -71,7 +83,8 @@ def get_entry(entry_id: IdPath, _: Reader, session: SessionDep) -> KnowledgeOut:
     summary="Add an FAQ entry",
 )
 def create_entry(body: KnowledgeCreate, _: Writer, session: SessionDep) -> KnowledgeOut:
-    entry = store.create(session, store.EntryFields(**body.model_dump()))
+    with _checked():
+        entry = store.create(session, store.EntryFields(**body.model_dump()))
     return KnowledgeOut.model_validate(entry)
 
 
@@ -83,7 +96,9 @@ def create_entry(body: KnowledgeCreate, _: Writer, session: SessionDep) -> Knowl
 def change_entry(
     entry_id: IdPath, body: KnowledgeChange, _: Writer, session: SessionDep
 ) -> KnowledgeOut:
-    entry = store.update(session, _entry(session, entry_id), body.model_dump(exclude_none=True))
+    with _checked():
+        changes = body.model_dump(exclude_none=True)
+        entry = store.update(session, _entry(session, entry_id), changes)
     return KnowledgeOut.model_validate(entry)
 
 

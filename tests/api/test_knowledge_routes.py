@@ -103,3 +103,14 @@ def test_cli_import_adds_then_updates(db: sessionmaker[Session], tmp_path: Path)
     file.write_text(json.dumps([{"question": "x", "language": "en"}]))
     bad = runner.invoke(app, ["knowledge", "import", str(file)])
     assert bad.exit_code == 2 and "entry 1" in bad.output
+
+
+def test_text_that_is_only_control_characters_is_a_422(
+    api_client: TestClient, api_key: Callable[..., str]
+) -> None:
+    """U+001F passes the schema's Unicode trimming but not Python's strip: 422, not 500."""
+    headers = {"X-API-Key": api_key(["knowledge:write", "knowledge:read"])}
+    body = {"question": "\x1f", "answer": "ok", "language": "en"}
+    response = api_client.post("/api/v1/knowledge", json=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
