@@ -87,7 +87,7 @@ def refund(public_id: str) -> None:
     from pipeline.payments import refunds
     from pipeline.providers.api.stripe import HttpStripeApi
     from pipeline.providers.api.yookassa import HttpYooKassaApi
-    from pipeline.telegram.api import BotApi, TelegramError
+    from pipeline.telegram.api import BotApiOnDemand, NoBotToken, TelegramError
 
     with _sessions() as sessions, sessions() as session:
         ctx = JobContext(session)
@@ -95,12 +95,18 @@ def refund(public_id: str) -> None:
             status = refunds.refund_order(
                 ctx,
                 public_id,
-                BotApi(),
+                BotApiOnDemand(),  # only a Stars refund needs the bot's token
                 HttpYooKassaApi(),
                 HttpStripeApi(),
                 refunds.http_more_refunds(),
             )
-        except (refunds.RefundError, TelegramError, PermanentError, TransientError) as exc:
+        except (
+            refunds.RefundError,
+            TelegramError,
+            NoBotToken,
+            PermanentError,
+            TransientError,
+        ) as exc:
             typer.echo(f"order {public_id}: not refunded: {exc}", err=True)
             raise typer.Exit(1) from None
         session.commit()

@@ -97,3 +97,18 @@ class BotApi:
     def send_message(self, chat_id: int, text: str, **extra: Any) -> dict[str, Any]:
         result: dict[str, Any] = self.call("sendMessage", chat_id=chat_id, text=text, **extra)
         return result
+
+
+class BotApiOnDemand:
+    """A BotApi made at the first call: work that only may need the bot (a refund that is
+    a Stars refund for one payment, a CloudPayments one for another) runs without a token,
+    and only a call that does need it fails, with NoBotToken."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._api: BotApi | None = None
+
+    def call(self, method: str, **params: Any) -> Any:
+        if self._api is None:
+            self._api = BotApi(self._settings)
+        return self._api.call(method, **params)

@@ -301,3 +301,16 @@ def test_a_mismatch_seen_at_the_check_is_released_once_it_is_held(
     assert any("its release was requested" in t for t in alerts(db))
     respx.post(CP_VOID).respond(json={"Success": True})
     assert refund(db, payment_id) == "canceled"
+
+
+@respx.mock
+def test_the_refund_task_needs_no_bot_token_for_a_cloudpayments_payment(
+    db: sessionmaker[Session], sent: RecordingSender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a Stars refund needs the bot: a shop without a token still refunds the rest."""
+    payment_id = mismatched(db, "cloudpayments", PaymentStatus.SUCCEEDED)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN")
+    get_settings.cache_clear()
+    route = respx.post(CP_REFUND).respond(json={"Success": True, "Message": None})
+    assert run_task(payment_id) == "succeeded"
+    assert route.call_count == 1

@@ -34,7 +34,7 @@ from pipeline.receipts.atol_register import AtolRegister
 from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
 from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
-from pipeline.telegram.api import BotApi, TelegramError, bot_api_or_wait
+from pipeline.telegram.api import BotApiOnDemand, TelegramError, bot_api_or_wait
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Notification
 from workers.celery_app import app
@@ -104,7 +104,7 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
             status = refund_mismatched(
                 ctx,
                 payment_id,
-                BotApi(),
+                BotApiOnDemand(),  # only a Stars refund needs the bot's token
                 HttpYooKassaApi(),
                 HttpStripeApi(),
                 http_more_refunds(),
