@@ -4,8 +4,9 @@ The payment keeps its row (money moved at the provider) with the reason in
 `payments.mismatch`, is not linked to the order, and the operators get an alert naming
 the mismatch. Money taken is refunded by the `workers.refund_payment` task where the
 provider allows it from here (Stars, YooKassa, Stripe with an API key, CloudPayments with
-its Public ID, T-Bank), and a payment only authorized at CloudPayments or T-Bank has its
-hold released; otherwise the alert says the refund must be made by hand.
+its Public ID, T-Bank, Robokassa with its Password #3), and a payment only authorized at
+CloudPayments or T-Bank has its hold released; otherwise the alert says the refund must
+be made by hand.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pipeline.notifications.announce import alert_operators, format_amount
 from pipeline.payments.state import Transition, is_paid
 from pipeline.providers import stripe_events, tbank_events, telegram_events
 from pipeline.providers.cloudpayments import CloudPaymentsProvider, CloudPaymentsSettings
+from pipeline.providers.robokassa import RobokassaProvider, RobokassaSettings
 from pipeline.providers.stripe import StripeSettings
 from pipeline.providers.tbank import TBankSettings
 from pipeline.providers.yookassa import YooKassaProvider
@@ -70,6 +72,8 @@ def refundable_here(payment: Payment) -> bool:
         return bool(settings.public_id and secret_values(settings.api_secret))
     if payment.provider == tbank_events.PROVIDER:
         return _tbank_terminal_known(payment)
+    if payment.provider == RobokassaProvider.name:
+        return RobokassaSettings().refunds_configured()
     return False
 
 

@@ -1,15 +1,17 @@
-"""Refunds: Telegram Stars through `refundStarPayment`; YooKassa, Stripe, CloudPayments
-and T-Bank through their APIs; asked for by an operator (an order) or by the money rules
+"""Refunds: Telegram Stars through `refundStarPayment`; YooKassa, Stripe, CloudPayments,
+T-Bank and Robokassa through their APIs; asked for by an operator (an order) or by the money rules
 (a mismatched payment, whose hold is released instead where it is only authorized).
 
 The payment changes only on the provider's word: for Stars the API's success (the later
 `refunded_payment` update is then a no-op repeat); for YooKassa a `succeeded` refund
 (else the `refund.succeeded` webhook does it); for T-Bank a `REFUNDED`/`REVERSED` answer.
 CloudPayments' Refund notification states one refund's amount, not totals, so its refund
-is left to that notification (applying it here too would count it twice). CloudPayments
-and T-Bank take no idempotency key: the key is kept in `payments.details` once the
-provider has accepted, and a repeat with that key sends nothing. Callers commit, then run
-the context's jobs (the user's notification, the refund receipt).
+is left to that notification (applying it here too would count it twice). A Robokassa
+refund is asynchronous and sends no notification: its request id is kept in the details
+for reconciliation. CloudPayments, T-Bank and Robokassa take no idempotency key: the key
+is kept in `payments.details` once the provider has accepted, and a repeat with that key
+sends nothing. Callers commit, then run the context's jobs (the user's notification, the
+refund receipt).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pipeline.payments.service import apply_event
 from pipeline.providers import stripe_events, tbank_events, telegram_events
 from pipeline.providers import yookassa as yookassa_provider
 from pipeline.providers.cloudpayments import CloudPaymentsProvider
+from pipeline.providers.robokassa import RobokassaProvider
 from schema.orders import Order, Payment
 from schema.users import User
 
@@ -34,6 +37,8 @@ REFUNDABLE = ("succeeded", "partially_refunded")
 HELD = "waiting_for_capture"
 # The detail naming the refund a provider without idempotency keys has accepted.
 SENT = "refund_sent"
+# Robokassa's id of the refund request (its state is asked with it).
+REQUEST = "refund_request_id"
 
 
 class RefundError(Exception):
@@ -83,20 +88,26 @@ class TBankRefunds(Protocol):
     def cancel(self, terminal: str, payment_id: str, amount: int) -> dict[str, Any]: ...
 
 
+class RobokassaRefunds(Protocol):
+    def refund(self, invoice_id: str, amount: int, currency: str) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class MoreRefunds:
     """The refund APIs beyond the bot, YooKassa and Stripe (absent: not refunded here)."""
 
     cloudpayments: CloudPaymentsRefunds | None = None
     tbank: TBankRefunds | None = None
+    robokassa: RobokassaRefunds | None = None
 
 
 def http_more_refunds() -> MoreRefunds:
     """The HTTP adapters from settings (imported here: the receiver never needs them)."""
     from pipeline.providers.api.cloudpayments import HttpCloudPaymentsApi
+    from pipeline.providers.api.robokassa import HttpRobokassaApi
     from pipeline.providers.api.tbank import HttpTBankApi
 
-    return MoreRefunds(HttpCloudPaymentsApi(), HttpTBankApi())
+    return MoreRefunds(HttpCloudPaymentsApi(), HttpTBankApi(), HttpRobokassaApi())
 
 
 def refund_order(
@@ -244,5 +255,10 @@ def refund_payment(
     if payment.provider == tbank_events.PROVIDER and more.tbank is not None:
         _tbank_cancel(ctx, payment, more.tbank, left)
         _sent(payment, key)
+        return payment.status
+    if payment.provider == RobokassaProvider.name and more.robokassa is not None:
+        answer = more.robokassa.refund(payment.provider_payment_id, left, payment.currency)
+        _sent(payment, key)
+        payment.details = {**payment.details, REQUEST: str(answer.get("requestId"))}
         return payment.status
     raise RefundError(f"refunds through {payment.provider} are not supported here")

@@ -58,6 +58,17 @@ class RobokassaSettings(ProviderSettings):
     hash_algorithm: HashName = "md5"
     # Currency of OutSum (the shop's account currency).
     currency: str = "RUB"
+    # Password #3 signs refund requests (the refund API's JWT); without it refunds are manual.
+    password3: SecretStr | None = None
+    # The XML interfaces (OpStateExt gives the OpKey a refund names) and the refund API.
+    xml_api_base: str = "https://auth.robokassa.ru/Merchant/WebService/Service.asmx"
+    refund_api_base: str = "https://services.robokassa.ru/RefundService"
+
+    def refunds_configured(self) -> bool:
+        """Refunds need the login, Password #2 (for the OpKey) and Password #3."""
+        return bool(
+            self.merchant_login and secret_values(self.password2) and secret_values(self.password3)
+        )
 
 
 def shp_fields(fields: Mapping[str, str]) -> list[tuple[str, str]]:
