@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.i18n import CATALOGS, FALLBACK
+from pipeline.i18n.messages import MESSAGES
 from pipeline.notifications.outbox import add_notification
 from schema.users import User
 
@@ -50,7 +50,7 @@ def check_message(text: str | None, key: str | None, params: Mapping[str, str]) 
         if not text.strip() or len(text) > TEXT_MAX:
             raise NotQueued("invalid", f"the text must have 1 to {TEXT_MAX} characters")
         return
-    template = CATALOGS[FALLBACK].get(key or "")
+    template = MESSAGES.get(key or "")
     if template is None:
         raise NotQueued("invalid", f"unknown text key {key!r}")
     missing = _placeholders(template) - set(params)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
+from pipeline.i18n.formats import money_param
 from pipeline.live import orders as _live_orders  # noqa: F401  (announces order changes)
-from pipeline.notifications.announce import format_amount, notify_user
+from pipeline.notifications.announce import notify_user
 from pipeline.payments import (
     mismatch,
     snapshots,  # noqa: F401  (publishes orders for the receiver)
@@ -135,7 +136,8 @@ def apply_event(ctx: DomainContext, event: PaymentEvent) -> Transition | None:
 
 def _effects(ctx: DomainContext, payment: Payment, order: Order, t: Transition) -> None:
     user = ctx.session.get(User, order.user_id)
-    params = {"order": order.public_id, "amount": format_amount(t.after.paid, payment.currency)}
+    # The amount is written in each reader's locale when the message is rendered.
+    params = {"order": order.public_id, "amount": money_param(t.after.paid, payment.currency)}
     if t.became_paid:
         if user is not None:
             notify_user(ctx, user, f"payment:{payment.id}:paid", "payment_received", params)
@@ -143,7 +145,7 @@ def _effects(ctx: DomainContext, payment: Payment, order: Order, t: Transition) 
     if t.became in DEAD_ENDS and user is not None:
         notify_user(ctx, user, f"payment:{payment.id}:failed", "payment_failed", params)
     if t.refund_delta > 0:
-        refund = {**params, "amount": format_amount(t.refund_delta, payment.currency)}
+        refund = {**params, "amount": money_param(t.refund_delta, payment.currency)}
         key = f"payment:{payment.id}:refunded:{t.after.refunded}"
         if user is not None:
             notify_user(ctx, user, key, "refund_done", refund)
