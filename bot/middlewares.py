@@ -1,4 +1,8 @@
-"""Middlewares: a DB session and the user per update, and anti-flood throttling."""
+"""Middlewares: the user and the shop's services per update, and anti-flood throttling.
+
+Handlers get typed services from the update's data (`shop: ShopRepository`,
+`feedback: FeedbackDesk`, `user: User`, `lang: str`), never the session itself: every
+query lives in pipeline/, and the session is committed here, once per update."""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from aiogram.types import Chat, Message, TelegramObject
 from aiogram.types import User as TgUser
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.i18n import text
+from pipeline.i18n import pick_language, text
 from pipeline.settings import get_settings
+from pipeline.shop.feedback_desk import FeedbackDesk
+from pipeline.shop.repository import ShopRepository
 from pipeline.shop.service import deactivate, register_user
 from pipeline.telegram.limiter import Limit, RateLimiter
 from schema.users import User
@@ -32,7 +38,8 @@ def _register(session: Session, tg_user: TgUser, chat: Chat | None) -> User:
 
 
 class UserMiddleware(BaseMiddleware):
-    """Opens the update's session, registers the user, commits after the handler."""
+    """Opens the update's session, registers the user, hands the handler its services,
+    commits after the handler and then runs the after-commit jobs."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -41,15 +48,15 @@ class UserMiddleware(BaseMiddleware):
         tg_user: TgUser | None = data.get("event_from_user")
         jobs: list[Callable[[], None]] = []
         with self.sessions() as session:
-            data["session"] = session
-            data["after_commit"] = jobs.append  # run once the update's writes are committed
+            data["shop"] = ShopRepository(session)
+            # after_commit: jobs to run once the update's writes are committed
+            data["feedback"] = FeedbackDesk(session, jobs.append)
             chat = data.get("event_chat")
             # Only private chats make customers: an operator writing in the operators'
             # group must not become a user whose chat is that group.
             if tg_user is not None and (chat is None or chat.type == "private"):
                 user = _register(session, tg_user, chat)
                 data["user"] = user
-                data["lang"] = user.language
             try:
                 result = await handler(event, data)
             except TelegramForbiddenError:
@@ -79,6 +86,8 @@ class ThrottlingMiddleware(BaseMiddleware):
             if self.limiter.try_acquire([limit]) > 0:
                 warned = Limit(f"user-warned:{user.id}", 0.2)
                 if self.limiter.try_acquire([warned]) == 0:
-                    await event.answer(text(data.get("lang", "en"), "throttled"))
+                    # Outer: before the user is loaded, so Telegram's language decides.
+                    lang = pick_language(user.language_code, s.default_language)
+                    await event.answer(text(lang, "throttled"))
                 return None
         return await handler(event, data)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from loguru import logger
 
-from pipeline.i18n import text
+from bot.i18n import t
 from pipeline.miniapp.config import miniapp_url
 from pipeline.settings import get_settings
 
 
-def open_button(lang: str) -> InlineKeyboardButton | None:
+def open_button() -> InlineKeyboardButton | None:
     """None unless the Mini App has an HTTPS address: Telegram refuses a message whose
     web_app button is anything else (plain HTTP is for a local browser only)."""
     try:
@@ -20,11 +20,11 @@ def open_button(lang: str) -> InlineKeyboardButton | None:
         return None
     if not url.startswith("https://"):
         return None
-    return InlineKeyboardButton(text=text(lang, "miniapp_open"), web_app=WebAppInfo(url=url))
+    return InlineKeyboardButton(text=t("miniapp_open"), web_app=WebAppInfo(url=url))
 
 
-def with_open_button(lang: str, markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
-    button = open_button(lang)
+def with_open_button(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    button = open_button()
     if button is None:
         return markup
     rows = list(markup.inline_keyboard) if markup else []

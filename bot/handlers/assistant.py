@@ -1,52 +1,40 @@
 """Free text in a private chat that no command or conversation took: the assistant
 answers from the shop's knowledge, or hands the question to the operators. Registered
-last, so commands and the feedback conversation win."""
+after every other message handler, so commands and the feedback conversation win."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from aiogram import Bot, F, Router
 from aiogram.types import Message
-from sqlalchemy.orm import Session
 
 from bot.handlers.feedback import forward
-from pipeline.assistant.service import assist
 from pipeline.i18n import text
-from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
-from pipeline.shop import feedback
-from pipeline.telegram.limiter import RateLimiter
+from pipeline.shop.feedback_desk import FeedbackDesk
 from schema.users import User
 
 
-async def answer(
-    message: Message,
-    bot: Bot,
-    session: Session,
-    user: User,
-    after_commit: Callable[[Callable[[], None]], None],
-) -> None:
+async def answer(message: Message, bot: Bot, user: User, feedback: FeedbackDesk) -> None:
     question = message.text or ""
-    reply = assist(session, redis_client(), user, question)
+    reply = feedback.ask_assistant(user, question)
     if reply.handoff is None:
         await message.answer(reply.text)
         return
+    # The assistant's language: it answers in the language of the question.
     operators = get_settings().operator_chat_id
     if operators is None:
         await message.answer(text(reply.language, "assistant_no_answer"))
         return
-    if not feedback.allowed(RateLimiter(redis_client()), user.telegram_id):
+    if not feedback.allowed(user.telegram_id):
         await message.answer(text(reply.language, "feedback_throttled"))
         return
     await forward(
         bot,
-        session,
+        feedback,
         user,
         question,
         message.message_id,
         operators,
-        after_commit,
         handoff=reply.handoff,
         answer=reply.draft,
     )

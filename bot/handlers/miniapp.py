@@ -7,14 +7,15 @@ import json
 
 from aiogram import F, Router
 from aiogram.types import Message
-from sqlalchemy.orm import Session
 
-from bot.handlers.shop import catalog, orders
-from pipeline.i18n import text
+from bot.handlers.orders import orders
+from bot.handlers.shop import catalog
+from bot.i18n import t
+from pipeline.shop.repository import ShopRepository
 from schema.users import User
 
 
-async def web_app_data(message: Message, session: Session, user: User, lang: str) -> None:
+async def web_app_data(message: Message, shop: ShopRepository, user: User, lang: str) -> None:
     """`{"action": "catalog"}` or `{"action": "orders"}`; anything else is answered politely."""
     raw = message.web_app_data.data if message.web_app_data else ""
     try:
@@ -22,11 +23,11 @@ async def web_app_data(message: Message, session: Session, user: User, lang: str
     except (ValueError, AttributeError):
         action = None
     if action == "catalog":
-        await catalog(message, session, lang)
+        await catalog(message, shop, lang)
     elif action == "orders":
-        await orders(message, session, user, lang)
+        await orders(message, shop, user, lang)
     else:
-        await message.answer(text(lang, "miniapp_data_unknown"))
+        await message.answer(t("miniapp_data_unknown"))
 
 
 def create_router() -> Router:

@@ -2,48 +2,59 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 
+from bot.callbacks import LanguageChoice
+from bot.i18n import t
 from bot.webapp_button import with_open_button
-from pipeline.i18n import LANGUAGES, greeting, text
+from pipeline.i18n import LANGUAGES, greeting, language_name
 from pipeline.settings import get_settings
-from pipeline.shop.service import reactivate
+from pipeline.shop.repository import ShopRepository
 from schema.users import User
-
-NAMES = {"ru": "Русский", "en": "English"}
 
 
 def languages_keyboard() -> InlineKeyboardMarkup:
-    buttons = [InlineKeyboardButton(text=NAMES[c], callback_data=f"lang:{c}") for c in LANGUAGES]
+    """One button per catalogue, each named in its own language."""
+    buttons = [
+        InlineKeyboardButton(
+            text=language_name(code), callback_data=LanguageChoice(code=code).pack()
+        )
+        for code in LANGUAGES
+    ]
     return InlineKeyboardMarkup(inline_keyboard=[buttons])
 
 
-async def start(message: Message, user: User, lang: str) -> None:
-    reactivate(user)
+async def start(message: Message, user: User, lang: str, shop: ShopRepository) -> None:
+    shop.reactivate(user)
     name = user.first_name or user.username or ""
     await message.answer(
-        greeting(lang, name, get_settings().shop_name), reply_markup=with_open_button(lang, None)
+        greeting(lang, name, get_settings().shop_name), reply_markup=with_open_button(None)
     )
-    await message.answer(text(lang, "change_language"), reply_markup=languages_keyboard())
+    await message.answer(t("change_language"), reply_markup=languages_keyboard())
 
 
-async def help_(message: Message, lang: str) -> None:
-    await message.answer(text(lang, "help"))
+async def help_(message: Message) -> None:
+    await message.answer(t("help"))
 
 
-async def language(message: Message, lang: str) -> None:
-    await message.answer(text(lang, "change_language"), reply_markup=languages_keyboard())
+async def language(message: Message) -> None:
+    await message.answer(t("change_language"), reply_markup=languages_keyboard())
 
 
-async def set_language(query: CallbackQuery, user: User) -> None:
-    code = (query.data or "").split(":", 1)[1]
-    if code in LANGUAGES:
-        user.language = code
+async def set_language(
+    query: CallbackQuery, callback_data: LanguageChoice, user: User, i18n: I18n
+) -> None:
+    if callback_data.code not in LANGUAGES:  # well-formed, but no such catalogue
+        await query.answer(t("button_invalid"))
+        return
+    user.language = callback_data.code
     await query.answer()
     if query.message is not None:
-        await query.message.answer(text(user.language, "language_set"))
+        with i18n.use_locale(user.language):  # the confirmation in the new language
+            await query.message.answer(t("language_set"))
 
 
 def create_router() -> Router:
@@ -52,5 +63,5 @@ def create_router() -> Router:
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help"))
     router.message.register(language, Command("language"))
-    router.callback_query.register(set_language, F.data.startswith("lang:"))
+    router.callback_query.register(set_language, LanguageChoice.filter())
     return router

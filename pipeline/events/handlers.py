@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any
 
-from loguru import logger
 from sqlalchemy.orm import Session
 
+from pipeline.plugins import load_entry_points
 from schema.events import Event, EventStatus
 
 ENTRY_POINT_GROUP = "pipeline.handlers"
@@ -85,11 +84,7 @@ def load_handler_modules(extra: str = "") -> HandlerRegistry:
     """Import built-in handler modules, entry-point plugins and configured extras."""
     for name in BUILTIN_MODULES:
         import_module(name)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            ep.load()
-        except Exception as exc:
-            logger.error("handler plugin {} failed to load: {}", ep.name, exc)
+    list(load_entry_points(ENTRY_POINT_GROUP))  # importing a plugin registers its handlers
     for name in filter(None, (part.strip() for part in extra.split(","))):
         import_module(name)
     from pipeline.events.internal import register_handlers  # it imports this module

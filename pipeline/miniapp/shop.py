@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from pipeline.live.orders import order_item
 from pipeline.payments import links
 from pipeline.settings import get_settings
-from pipeline.shop.catalog import translations_of
+from pipeline.shop.catalog import product_text
 from pipeline.shop.service import create_order, products, user_orders
+from pipeline.shop.service import own_order as own_order  # the API asks the Mini App module
 from schema.cart import CartItem
 from schema.catalog import Product
 from schema.orders import Order
@@ -31,13 +32,12 @@ class ShopError(ValueError):
 
 
 def localized(product: Product, lang: str) -> dict[str, Any]:
-    texts = translations_of(product)
-    chosen = texts.get(lang) or texts.get("en") or {"title": product.code, "description": ""}
+    chosen = product_text(product, lang, get_settings().default_language)
     return {
         "id": product.id,
         "code": product.code,
-        "title": chosen["title"] or product.code,
-        "description": chosen.get("description", ""),
+        "title": chosen["title"],
+        "description": chosen["description"],
         "price_minor": product.price_minor,
         "currency": product.currency,
         "stars_price": product.stars_price,
@@ -125,13 +125,6 @@ def checkout(session: Session, user: User, method: Method) -> list[Order]:
         )
     session.execute(delete(CartItem).where(CartItem.user_id == user.id))
     return orders
-
-
-def own_order(session: Session, user: User, public_id: str) -> Order | None:
-    """The order when it is this user's; another user's order is as good as missing."""
-    return session.scalars(
-        select(Order).where(Order.public_id == public_id, Order.user_id == user.id)
-    ).first()
 
 
 def order_views(session: Session, user: User, lang: str, limit: int = 50) -> list[dict[str, Any]]:

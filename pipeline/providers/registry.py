@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from importlib import import_module
-from importlib.metadata import entry_points
 
 from loguru import logger
 
+from pipeline.plugins import load_entry_points
 from pipeline.providers.base import Provider
 
 ENTRY_POINT_GROUP = "pipeline.providers"
@@ -62,11 +62,11 @@ class ProviderRegistry:
 def build_registry(*, with_plugins: bool = True) -> ProviderRegistry:
     registry = ProviderRegistry([_load(ref)() for ref in BUILTIN])
     if with_plugins:
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+        for name, factory in load_entry_points(ENTRY_POINT_GROUP):
             try:
-                registry.register(ep.load()())
+                registry.register(factory())
             except Exception as exc:  # a broken plugin must not take the receiver down
-                logger.error("provider plugin {} failed to load: {}", ep.name, exc)
+                logger.error("provider plugin {} failed to load: {}", name, exc)
     add_internal_sources(registry)
     return registry
 

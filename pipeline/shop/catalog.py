@@ -40,6 +40,17 @@ def translations_of(product: Product) -> dict[str, dict[str, str]]:
     return found
 
 
+def product_text(product: Product, lang: str, default: str = "en") -> dict[str, str]:
+    """The product's title and description in `lang`, else in the shop's default language,
+    else in English, else its code: a language added later reads whatever exists."""
+    texts = translations_of(product)
+    for candidate in (lang, default, "en"):
+        chosen = texts.get(candidate) or {}
+        if (chosen.get("title") or "").strip():
+            return {"title": chosen["title"], "description": chosen.get("description") or ""}
+    return {"title": product.code, "description": ""}
+
+
 def as_dict(product: Product) -> dict[str, Any]:
     data: dict[str, Any] = {"id": product.id, **{f: getattr(product, f) for f in FIELDS}}
     data["translations"] = translations_of(product)

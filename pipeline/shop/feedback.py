@@ -1,8 +1,7 @@
 """Feedback: a user's message relayed to the operators' chat, and operators' replies back.
 
-After `/feedback` the user's next message is relayed; that "waiting" mark lives in Redis
-(any worker may handle the next update) and expires if the user never writes. Callers
-commit (the bot's per-update session).
+The bot's /feedback conversation (waiting for the message to relay) is an FSM state in
+Redis (bot/fsm.py). Callers commit (the bot's per-update session).
 """
 
 from __future__ import annotations
@@ -22,22 +21,6 @@ from pipeline.triage import labels as triage_labels
 from pipeline.triage.alerting import check_urgent_complaints
 from schema.messaging import FeedbackMessage
 from schema.users import User
-
-AWAIT_KEY = "feedback:await:{telegram_id}"
-AWAIT_TTL_S = 600
-
-
-def start_waiting(client: redis.Redis, telegram_id: int) -> None:
-    client.set(AWAIT_KEY.format(telegram_id=telegram_id), 1, ex=AWAIT_TTL_S)
-
-
-def is_waiting(client: redis.Redis, telegram_id: int) -> bool:
-    return bool(client.exists(AWAIT_KEY.format(telegram_id=telegram_id)))
-
-
-def stop_waiting(client: redis.Redis, telegram_id: int) -> bool:
-    """True when the user was waiting (so this message is the feedback)."""
-    return bool(client.delete(AWAIT_KEY.format(telegram_id=telegram_id)))
 
 
 def allowed(limiter: RateLimiter, telegram_id: int) -> bool:

@@ -96,6 +96,13 @@ def checkout_ok(session: Session, public_id: str, amount: int, currency: str, us
     )
 
 
+def own_order(session: Session, user: User, public_id: str) -> Order | None:
+    """The order when it is this user's; another user's order is as good as missing."""
+    return session.scalars(
+        select(Order).where(Order.public_id == public_id, Order.user_id == user.id)
+    ).first()
+
+
 @dataclass
 class OrderLine:
     order: Order

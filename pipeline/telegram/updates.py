@@ -9,21 +9,17 @@ The bot registers its processor here by name (entry point), so workers never imp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import distinct, func, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.domain.context import DomainContext
 from pipeline.messaging.queues import TASK_HANDLE_CHAT, TELEGRAM
 from pipeline.messaging.tasks import send_task
-from schema.telegram import TelegramUpdate
+from pipeline.telegram.repository import UpdateQueue
 
 Processor = Callable[[dict[str, Any]], None]
-LOCK_NAMESPACE = 0x7467  # "tg": keeps our advisory locks apart from anyone else's
 _processor: Processor | None = None
 
 
@@ -47,21 +43,12 @@ def chat_of(update: Mapping[str, Any]) -> int:
 
 def queue_update(ctx: DomainContext, update: Mapping[str, Any]) -> None:
     chat_id = chat_of(update)
-    ctx.session.execute(
-        insert(TelegramUpdate)
-        .values(update_id=int(update["update_id"]), chat_id=chat_id, payload=dict(update))
-        .on_conflict_do_nothing()
-    )
+    UpdateQueue(ctx.session).add(int(update["update_id"]), chat_id, update)
     ctx.after_commit(lambda: send_task(TASK_HANDLE_CHAT, TELEGRAM, chat_id))
 
 
 def pending_chats(session: Session, limit: int = 100) -> list[int]:
-    rows = session.execute(
-        select(distinct(TelegramUpdate.chat_id))
-        .where(TelegramUpdate.status == "pending")
-        .limit(limit)
-    ).scalars()
-    return list(rows)
+    return UpdateQueue(session).pending_chats(limit)
 
 
 def handle_chat(sessions: sessionmaker[Session], chat_id: int) -> int | None:
@@ -70,46 +57,25 @@ def handle_chat(sessions: sessionmaker[Session], chat_id: int) -> int | None:
         raise RuntimeError("no bot processor registered (is the bot plugin installed?)")
     handled = 0
     with sessions() as lock_session:
-        got: bool = lock_session.execute(
-            text("SELECT pg_try_advisory_lock(:ns, :chat)"),
-            {"ns": LOCK_NAMESPACE, "chat": chat_id & 0x7FFFFFFF},
-        ).scalar_one()
-        if not got:
+        lock = UpdateQueue(lock_session)
+        if not lock.try_lock_chat(chat_id):
             return None
         try:
             while True:
                 with sessions() as session:
-                    update = session.execute(
-                        select(TelegramUpdate)
-                        .where(
-                            TelegramUpdate.chat_id == chat_id, TelegramUpdate.status == "pending"
-                        )
-                        .order_by(TelegramUpdate.update_id)
-                        .limit(1)
-                    ).scalar_one_or_none()
+                    update = UpdateQueue(session).oldest_pending(chat_id)
                     if update is None:
                         return handled
                     try:
                         _processor(update.payload)
                     except Exception as exc:  # a broken update must not block the chat
                         logger.opt(exception=exc).error("update {} failed", update.update_id)
-                    update.status = "done"
-                    update.handled_at = datetime.now(UTC)
+                    UpdateQueue.mark_done(update)
                     session.commit()
                     handled += 1
         finally:
-            lock_session.execute(
-                text("SELECT pg_advisory_unlock(:ns, :chat)"),
-                {"ns": LOCK_NAMESPACE, "chat": chat_id & 0x7FFFFFFF},
-            )
-            lock_session.commit()
+            lock.unlock_chat(chat_id)
 
 
 def count_pending(session: Session) -> int:
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(TelegramUpdate)
-            .where(TelegramUpdate.status == "pending")
-        ).scalar_one()
-    )
+    return UpdateQueue(session).count_pending()

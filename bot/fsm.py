@@ -1,0 +1,38 @@
+"""Conversation state (aiogram FSM) in Redis, shared by every worker that may handle a
+chat's next update; a conversation left unfinished expires instead of lingering."""
+
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from loguru import logger
+from redis.asyncio import Redis
+
+from pipeline.redis_client import redis_url
+
+# How long /feedback waits for the message to relay.
+STATE_TTL_S = 600
+KEY_PREFIX = "fsm"
+
+
+class Feedback(StatesGroup):
+    message = State()  # the next message goes to the operators
+
+
+def make_storage(prefix: str = KEY_PREFIX) -> BaseStorage:
+    """Keys are `<prefix>:<bot id>:<chat>:<user>:state|data`: bots sharing a Redis never
+    read each other's conversations. Without Redis (a single local process) state lives
+    in memory."""
+    try:
+        url = redis_url()
+    except RuntimeError:
+        logger.warning("no REDIS_URL: the bot keeps conversation state in memory")
+        return MemoryStorage()
+    return RedisStorage(
+        Redis.from_url(url),
+        key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True),
+        state_ttl=STATE_TTL_S,
+        data_ttl=STATE_TTL_S,
+    )
