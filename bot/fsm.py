@@ -21,18 +21,21 @@ class Feedback(StatesGroup):
     message = State()  # the next message goes to the operators
 
 
-def make_storage(prefix: str = KEY_PREFIX) -> BaseStorage:
+def make_storage(
+    prefix: str = KEY_PREFIX, url: str | None = None, ttl_s: int = STATE_TTL_S
+) -> BaseStorage:
     """Keys are `<prefix>:<bot id>:<chat>:<user>:state|data`: bots sharing a Redis never
     read each other's conversations. Without Redis (a single local process) state lives
     in memory."""
-    try:
-        url = redis_url()
-    except RuntimeError:
-        logger.warning("no REDIS_URL: the bot keeps conversation state in memory")
-        return MemoryStorage()
+    if url is None:
+        try:
+            url = redis_url()
+        except RuntimeError:
+            logger.warning("no REDIS_URL: the bot keeps conversation state in memory")
+            return MemoryStorage()
     return RedisStorage(
         Redis.from_url(url),
         key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True),
-        state_ttl=STATE_TTL_S,
-        data_ttl=STATE_TTL_S,
+        state_ttl=ttl_s,
+        data_ttl=ttl_s,
     )

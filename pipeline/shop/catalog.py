@@ -42,9 +42,10 @@ def translations_of(product: Product) -> dict[str, dict[str, str]]:
 
 def product_text(product: Product, lang: str, default: str = "en") -> dict[str, str]:
     """The product's title and description in `lang`, else in the shop's default language,
-    else in English, else its code: a language added later reads whatever exists."""
+    else in English, else in any language it has, else its code: a language added to the
+    bot later reads whatever the operators wrote."""
     texts = translations_of(product)
-    for candidate in (lang, default, "en"):
+    for candidate in (lang, default, "en", *sorted(texts)):
         chosen = texts.get(candidate) or {}
         if (chosen.get("title") or "").strip():
             return {"title": chosen["title"], "description": chosen.get("description") or ""}
