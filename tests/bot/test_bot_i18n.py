@@ -14,7 +14,9 @@ from schema import Order, Product, User
 from tests.bot.harness import BotHarness, callback, message
 
 pytestmark = pytest.mark.asyncio
-NBSP = "\u00a0"
+NBSP, NNBSP = "\u00a0", "\u202f"
+RU = f"Заказ o-000000000385 от 5 мар. 2026{NNBSP}г.: Чай"
+EN = "Order o-000000000385 of Mar 5, 2026: Tea"
 
 
 def _order(db: sessionmaker[Session], telegram_id: int, quantity: int) -> str:
@@ -40,11 +42,11 @@ def _order(db: sessionmaker[Session], telegram_id: int, quantity: int) -> str:
 @pytest.mark.parametrize(
     ("lang", "quantity", "expected"),
     [
-        ("ru", 1, f"Заказ o-000000000385 от 5 мар. 2026\u202fг.: Чай, 1 товар, 745,00{NBSP}₽ — оплачен"),
-        ("ru", 2, f"Заказ o-000000000385 от 5 мар. 2026\u202fг.: Чай, 2 товара, 1{NBSP}490,00{NBSP}₽ — оплачен"),
-        ("ru", 5, f"Заказ o-000000000385 от 5 мар. 2026\u202fг.: Чай, 5 товаров, 3{NBSP}725,00{NBSP}₽ — оплачен"),
-        ("en", 1, f"Order o-000000000385 of Mar 5, 2026: Tea, 1 item, RUB{NBSP}745.00 — paid"),
-        ("en", 2, f"Order o-000000000385 of Mar 5, 2026: Tea, 2 items, RUB{NBSP}1,490.00 — paid"),
+        ("ru", 1, f"{RU}, 1 товар, 745,00{NBSP}₽ — оплачен"),
+        ("ru", 2, f"{RU}, 2 товара, 1{NBSP}490,00{NBSP}₽ — оплачен"),
+        ("ru", 5, f"{RU}, 5 товаров, 3{NBSP}725,00{NBSP}₽ — оплачен"),
+        ("en", 1, f"{EN}, 1 item, RUB{NBSP}745.00 — paid"),
+        ("en", 2, f"{EN}, 2 items, RUB{NBSP}1,490.00 — paid"),
     ],
 )  # fmt: skip
 async def test_orders_in_the_users_language(

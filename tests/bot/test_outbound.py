@@ -22,6 +22,8 @@ from pipeline.telegram.limiter import RateLimiter
 from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
 from tests.bot.test_bot_flow import bot_env, fake  # noqa: F401
 
+pytestmark = pytest.mark.asyncio
+
 
 async def _send(url: str, chats: list[int], per_chat: int = 1) -> None:
     """Every chat gets `per_chat` messages in order; the chats are served concurrently."""
@@ -44,7 +46,7 @@ def _rates(monkeypatch: pytest.MonkeyPatch, **rates: str) -> None:
     get_settings.cache_clear()
 
 
-def test_replies_are_paced_by_the_shared_limiter(
+async def test_replies_are_paced_by_the_shared_limiter(
     bot_env: object,  # noqa: F811
     fake: FakeBotApiThread,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -54,13 +56,13 @@ def test_replies_are_paced_by_the_shared_limiter(
     _rates(monkeypatch, chat_rate="5")
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1, 0.1))
     started = time.monotonic()
-    asyncio.run(_send(fake.url, [901], per_chat=5))
+    await _send(fake.url, [901], per_chat=5)
     assert time.monotonic() - started >= 4 * 0.2
     assert [c["text"] for c in fake.sent()] == [f"m{i}" for i in range(5)]
     assert fake.state.limited == 0
 
 
-def test_any_second_holds_at_most_30_messages(
+async def test_any_second_holds_at_most_30_messages(
     bot_env: object,  # noqa: F811
     fake: FakeBotApiThread,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -70,12 +72,12 @@ def test_any_second_holds_at_most_30_messages(
     monkeypatch.setattr(fake.state, "global_limit", SlidingWindow(30))
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1))
     limited = fake.state.limited
-    asyncio.run(_send(fake.url, list(range(5000, 5070))))
+    await _send(fake.url, list(range(5000, 5070)))
     assert len(fake.sent()) == 70
     assert fake.state.limited == limited  # not one 429
 
 
-def test_a_group_is_paced_by_its_own_window(
+async def test_a_group_is_paced_by_its_own_window(
     bot_env: object,  # noqa: F811
     fake: FakeBotApiThread,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -84,12 +86,12 @@ def test_a_group_is_paced_by_its_own_window(
     _rates(monkeypatch, group_rate_per_min="600")
     monkeypatch.setattr(fake.state, "group_limit", SlidingWindow(20, 2.0))
     limited = fake.state.limited
-    asyncio.run(_send(fake.url, [-100777], per_chat=26))
+    await _send(fake.url, [-100777], per_chat=26)
     assert len(fake.sent()) == 26
     assert fake.state.limited == limited
 
 
-def test_a_short_retry_after_is_waited_out(
+async def test_a_short_retry_after_is_waited_out(
     bot_env: object,  # noqa: F811
     fake: FakeBotApiThread,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -97,7 +99,7 @@ def test_a_short_retry_after_is_waited_out(
     # Our limiter lets everything through; the fake still says 429 to the second message.
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1))
     limited = fake.state.limited
-    asyncio.run(_send(fake.url, [902], per_chat=2))
+    await _send(fake.url, [902], per_chat=2)
     # The fake records refused calls too: m1 was refused once, then delivered.
     assert [c["text"] for c in fake.sent()] == ["m0", "m1", "m1"]
     assert fake.state.limited == limited + 1
