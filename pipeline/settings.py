@@ -72,8 +72,8 @@ class Settings(RemembersSecrets):
     throttle_messages_per_s: float = Field(1.0, gt=0)
     throttle_burst: int = Field(3, ge=1)
     throttle_feedback_per_hour: int = Field(5, ge=1)
-    # Language for users whose Telegram language is neither ru nor en.
-    default_language: Literal["ru", "en"] = "en"
+    # Language for users whose Telegram language has no catalogue (pipeline/locales).
+    default_language: str = "en"
     # The shop's name in the /start greeting (empty: the greeting names no shop).
     shop_name: str = ""
 
@@ -236,6 +236,15 @@ class Settings(RemembersSecrets):
     # this bot id, with Telegram's public key (hex; empty: the production key).
     miniapp_bot_id: int | None = None
     miniapp_signature_public_key: str = ""
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from pipeline.i18n.catalogues import po_files  # the catalogues alone: no import cycle
+
+        if value not in po_files():
+            raise ValueError(f"no catalogue for {value!r}: one of {', '.join(po_files())}")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod
