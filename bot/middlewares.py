@@ -37,6 +37,20 @@ def _register(session: Session, tg_user: TgUser, chat: Chat | None) -> User:
     )
 
 
+def customer_chat(chat: Chat | None) -> bool:
+    """Only private chats (or none: a pre-checkout query) make customers: an operator
+    writing in the operators' group must not become a user whose chat is that group."""
+    return chat is None or chat.type == "private"
+
+
+async def from_customer(
+    _event: TelegramObject, event_chat: Chat | None = None, event_from_user: TgUser | None = None
+) -> bool:
+    """Filter for handlers that need `user`: elsewhere (a group, a channel) the update
+    goes on to the next router, and a button ends at the fallback's polite answer."""
+    return event_from_user is not None and customer_chat(event_chat)
+
+
 class UserMiddleware(BaseMiddleware):
     """Opens the update's session, registers the user, hands the handler its services,
     commits after the handler and then runs the after-commit jobs."""
@@ -52,9 +66,7 @@ class UserMiddleware(BaseMiddleware):
             # after_commit: jobs to run once the update's writes are committed
             data["feedback"] = FeedbackDesk(session, jobs.append)
             chat = data.get("event_chat")
-            # Only private chats make customers: an operator writing in the operators'
-            # group must not become a user whose chat is that group.
-            if tg_user is not None and (chat is None or chat.type == "private"):
+            if tg_user is not None and customer_chat(chat):
                 user = _register(session, tg_user, chat)
                 data["user"] = user
             try:

@@ -13,6 +13,7 @@ from loguru import logger
 
 from bot.fsm import Feedback
 from bot.i18n import t
+from bot.middlewares import from_customer
 from pipeline.i18n import text
 from pipeline.settings import get_settings
 from pipeline.shop.feedback_desk import FeedbackDesk
@@ -99,6 +100,8 @@ def create_router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     router = Router(name="feedback")
     router.message.register(reply, _in_operator_chat, F.reply_to_message)
-    router.message.register(ask, Command("feedback"))
-    router.message.register(relay, Feedback.message, _not_a_command, F.text | F.caption)
+    router.message.register(ask, Command("feedback"), from_customer)
+    router.message.register(
+        relay, Feedback.message, from_customer, _not_a_command, F.text | F.caption
+    )
     return router

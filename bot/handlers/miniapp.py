@@ -11,6 +11,7 @@ from aiogram.types import Message
 from bot.handlers.orders import orders
 from bot.handlers.shop import catalog
 from bot.i18n import t
+from bot.middlewares import from_customer
 from pipeline.shop.repository import ShopRepository
 from schema.users import User
 
@@ -32,5 +33,6 @@ async def web_app_data(message: Message, shop: ShopRepository, user: User, lang:
 
 def create_router() -> Router:
     router = Router(name="miniapp")
+    router.message.filter(from_customer)
     router.message.register(web_app_data, F.web_app_data)
     return router

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import OrderDetails
 from bot.handlers.shop import title_of
 from bot.i18n import t, tn
+from bot.middlewares import from_customer
 from pipeline.i18n.formats import day, money
 from pipeline.shop.repository import ShopRepository
 from pipeline.shop.service import OrderLine
@@ -75,6 +76,8 @@ async def details(
 def create_router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     router = Router(name="orders")
+    router.message.filter(from_customer)
+    router.callback_query.filter(from_customer)
     router.message.register(orders, Command("orders"))
     router.callback_query.register(details, OrderDetails.filter())
     return router

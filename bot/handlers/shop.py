@@ -19,6 +19,7 @@ from loguru import logger
 
 from bot.callbacks import BuyProduct, PayProduct
 from bot.i18n import t
+from bot.middlewares import from_customer
 from bot.webapp_button import with_open_button
 from pipeline.events.errors import PermanentError, TransientError
 from pipeline.i18n.formats import money
@@ -162,6 +163,9 @@ async def paid(message: Message) -> None:
 def create_router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     router = Router(name="shop")
+    router.message.filter(from_customer)
+    router.callback_query.filter(from_customer)
+    router.pre_checkout_query.filter(from_customer)
     router.message.register(catalog, Command("catalog"))
     router.callback_query.register(choose_method, BuyProduct.filter())
     router.callback_query.register(pay, PayProduct.filter())

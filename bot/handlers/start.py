@@ -9,6 +9,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.callbacks import LanguageChoice
 from bot.i18n import t
+from bot.middlewares import from_customer
 from bot.webapp_button import with_open_button
 from pipeline.i18n import LANGUAGES, greeting, language_name
 from pipeline.settings import get_settings
@@ -60,6 +61,8 @@ async def set_language(
 def create_router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     router = Router(name="start")
+    router.message.filter(from_customer)
+    router.callback_query.filter(from_customer)
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help"))
     router.message.register(language, Command("language"))

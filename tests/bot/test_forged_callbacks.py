@@ -120,3 +120,23 @@ async def test_the_buttons_the_bot_makes_are_accepted(harness: BotHarness) -> No
     invoice = harness.api.sent("sendInvoice")
     assert len(invoice) == 1 and invoice[0]["currency"] == "XTR" and invoice[0]["title"] == "Mug"
     assert _orders(harness.db) == 1
+
+
+async def test_buttons_and_commands_outside_a_private_chat_are_refused(
+    harness: BotHarness,
+) -> None:
+    """A group or another bot's message is no customer's chat: no user, no order."""
+    product_id = _product(harness.db)
+    in_group = callback(1, ANN, f"pay:stars:{product_id}")
+    in_group["callback_query"]["message"]["chat"] = {"id": -100500, "type": "group", "title": "g"}
+    inline = callback(2, ANN, f"buy:{product_id}")
+    del inline["callback_query"]["message"]
+    inline["callback_query"]["inline_message_id"] = "im1"
+    group_command = message(3, ANN, "/start")
+    group_command["message"]["chat"] = {"id": -100500, "type": "group", "title": "g"}
+    group_feedback = message(4, ANN, "/feedback")
+    group_feedback["message"]["chat"] = {"id": -100500, "type": "group", "title": "g"}
+    await harness.feed(in_group, inline, group_command, group_feedback)
+    assert harness.api.answers() == [text("en", "button_invalid"), None]
+    assert harness.api.sent("sendInvoice") == [] and harness.api.texts() == []
+    assert _orders(harness.db) == 0
