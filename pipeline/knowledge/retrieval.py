@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pipeline.notifications.announce import format_amount
+from pipeline.shop.catalog import product_text
 from pipeline.shop.service import user_orders
 from schema.knowledge import KNOWLEDGE_VECTOR, PRODUCT_VECTOR
 from schema.users import User
@@ -103,7 +104,7 @@ def own_orders(session: Session, user: User, message: str, limit: int = 3) -> li
     found = []
     for line in lines[:limit]:
         order = line.order
-        title = line.product.title_ru if user.language == "ru" else line.product.title_en
+        title = product_text(line.product, user.language)["title"]
         body = (
             f"Order {order.public_id}: {title} x{order.quantity}, "
             f"{format_amount(order.amount_minor, order.currency)}, status: {order.status}, "
