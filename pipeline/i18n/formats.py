@@ -21,9 +21,10 @@ _DIGIT_THEN_LETTERS = re.compile(r"(?<=\d)(?=[^\W\d_])")
 
 
 def money(minor: int, currency: str, lang: str) -> str:
-    """`1 490,00 ₽` in ru, `RUB 1,490.00` in en (no-break spaces), `5 ⭐` for Stars."""
+    """`1 490,00 ₽` in ru, `RUB 1,490.00` in en (no-break spaces), `5 ⭐` for Stars
+    (the count in the locale's digits; a plain space before the star, as always)."""
     if currency == STARS:
-        return f"{number(minor, lang)}{NBSP}⭐"
+        return f"{number(minor, lang)} ⭐"
     amount = Decimal(minor).scaleb(-exponent(currency))
     written = format_currency(amount, currency, locale=lang)
     return _DIGIT_THEN_LETTERS.sub(NBSP, _LETTERS_THEN_DIGIT.sub(NBSP, written))

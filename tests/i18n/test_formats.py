@@ -24,8 +24,9 @@ def test_other_currencies_and_exponents() -> None:
 
 
 def test_stars_are_a_count() -> None:
-    assert money(1500, "XTR", "ru") == f"1{NBSP}500{NBSP}⭐"
-    assert money(5, "XTR", "en") == f"5{NBSP}⭐"
+    assert money(1500, "XTR", "ru") == f"1{NBSP}500 ⭐"
+    assert money(1500, "XTR", "en") == "1,500 ⭐"
+    assert money(5, "XTR", "en") == "5 ⭐"
 
 
 def test_numbers_and_dates() -> None:
