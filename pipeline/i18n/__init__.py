@@ -1,9 +1,11 @@
 """User-facing texts in every supported language, from the gettext catalogues in
 `pipeline/locales` (shared by the bot, the workers and the Mini App API).
 
-`text(lang, key, **params)` renders a keyed message (pipeline/i18n/messages.py);
-`gettext`/`ngettext` translate a msgid written in the code. Placeholders are
-`str.format` fields; a money param (`formats.money_param`) is written in the locale.
+`text(lang, key, **params)` renders a keyed message (pipeline/i18n/messages.py) and
+`plural(lang, key, n)` a plural one; `gettext(lang, msgid)` translates a msgid marked
+with `N_` for extraction (the bot's own texts use aiogram's `_()`, see bot/i18n.py).
+Placeholders are `str.format` fields; a money param (`formats.money_param`) is written
+in the reader's locale.
 """
 
 from __future__ import annotations

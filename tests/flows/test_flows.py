@@ -183,7 +183,7 @@ def test_yookassa_refund_notifies_and_sends_the_refund_receipt(flow: Flow) -> No
         headers={"Idempotence-Key": uuid.uuid4().hex},
     )
     flow.yookassa("refund.succeeded", answer.json()["id"])
-    flow.wait_text(chat, "Refund of 1490.00 RUB")
+    flow.wait_text(chat, "Refund of RUB\u00a01,490.00")  # in the user's locale (en)
     flow.wait_text(chat, "Refund receipt")
     assert flow.scalar("SELECT status FROM orders WHERE public_id = :o", o=order.public_id) == (
         "refunded"

@@ -113,7 +113,7 @@ def test_yookassa_refund_command_uses_the_refunds_api(flow: Flow) -> None:
     mine = [c for c in posted if c["body"]["payment_id"] == payment_id]
     assert len(mine) == 1 and mine[0]["idempotence_key"]
     assert mine[0]["body"]["amount"] == {"value": "1490.00", "currency": "RUB"}
-    flow.wait_text(chat, "Refund of 1490.00 RUB")
+    flow.wait_text(chat, "Refund of RUB\u00a01,490.00")  # in the user's locale (en)
     flow.wait_text(chat, "Refund receipt")
     wait_until(
         lambda: (
