@@ -19,4 +19,11 @@ class NavEntry:
 
 NAV: list[NavEntry] = [
     NavEntry("dashboard", "Dashboard", "/admin/", "stats:read"),
+    NavEntry("events", "Events", "/admin/events", "events:read"),
+    NavEntry("providers", "Providers", "/admin/providers", "providers:read"),
 ]
+
+
+def nav_path(key: str) -> str | None:
+    """The page of a nav entry, None while that page is not built (links wait for it)."""
+    return next((entry.path for entry in NAV if entry.key == key), None)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console.pages import dashboard, login, sessions
+from api.console.pages import dashboard, events, login, providers, sessions
 
 ROUTERS: list[APIRouter] = [
     login.router,
     sessions.router,
     dashboard.router,
+    events.router,
+    providers.router,
 ]
