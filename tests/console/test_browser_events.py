@@ -59,6 +59,8 @@ def test_a_new_event_appears_live_and_is_replayed(
     page.click("#confirm-dialog [data-test=confirm-ok]")
     page.wait_for_selector(".toast-success:has-text('queued for replay')")
     assert _status(db, event_id) == "received"
+    forged = page.request.post(f"{console_url}/admin/events/{event_id}/replay")  # no token
+    assert forged.status == 403
     client = redis.Redis.from_url(redis_py_url(broker_url))
     assert client.llen(queue_name(INGEST)) == 1
     assert page.outside == [] and page.errors == []
@@ -125,6 +127,9 @@ def test_pages_at_phone_width_and_in_dark(
     page = open_page(browser, console_url, who, path="/admin/events", phone=True)
     page.wait_for_selector("#live-dot.on")
     shot(page, "events-phone")
+    page = open_page(browser, console_url, who, path=f"/admin/events/{event_id}", phone=True)
+    page.wait_for_selector("[data-test=payload]")
+    shot(page, "event-phone")
     page = open_page(browser, console_url, who, path=f"/admin/events/{event_id}", dark=True)
     page.wait_for_selector("[data-test=payload]")
     shot(page, "event-dark")
