@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,19 +19,10 @@ from pipeline.auth import staff
 from schema.staff import ConsoleSession, StaffSession
 from tests.console.conftest import signed_in
 from tests.console.support import Operator, start_session
-from tests.support.smtp import Inbox, smtp_server
+from tests.support.smtp import Inbox
 
 EMAIL = "ops@example.com"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
-
-
-@pytest.fixture
-def inbox(  # ask for it before the client: it configures SMTP_URL
-    api_env: pytest.MonkeyPatch,
-) -> Iterator[Inbox]:
-    with smtp_server() as (url, received):
-        api_env.setenv("SMTP_URL", url)
-        yield received
 
 
 def login_form_token(client: TestClient) -> str:
