@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -58,12 +59,23 @@ def board(runtime: ApiRuntime) -> ProgressBoard:
     return ProgressBoard(runtime.redis, runtime.settings.queue_prefix)
 
 
+def _send(runtime: ApiRuntime, job: Job, name: str, *args: object) -> None:
+    """Send the job's task; a broker that refuses it marks the job failed (and 503s)."""
+    try:
+        send_task(runtime, name, MAINTENANCE, *args, job.id)
+    except Exception as exc:
+        reason = type(exc).__name__  # not the message: it may spell out the broker's URL
+        logger.warning("{} not queued: {}", name, reason)
+        board(runtime).tracker(job).finish(f"not queued: the broker refused it ({reason})")
+        raise ProblemError(503, None, "the broker did not take the task; try again") from None
+
+
 def queue_backup(runtime: ApiRuntime) -> Job:
     """Send a backup task now, shown as queued until a worker picks it up."""
     publisher(runtime)  # 503 before anything when no broker is configured
     job = Job(id=new_job_id(), kind="backup")
     board(runtime).write(job)
-    send_task(runtime, TASK_BACKUP, MAINTENANCE, job.id)
+    _send(runtime, job, TASK_BACKUP)
     return job
 
 
@@ -72,7 +84,7 @@ def queue_verify(runtime: ApiRuntime, uow: UnitOfWork, run_id: int) -> Job:
     publisher(runtime)
     job = Job(id=new_job_id(), kind="verify", run_id=run_id)
     board(runtime).write(job)
-    uow.after_commit(lambda: send_task(runtime, TASK_VERIFY_BACKUP, MAINTENANCE, run_id, job.id))
+    uow.after_commit(lambda: _send(runtime, job, TASK_VERIFY_BACKUP, run_id))
     return job
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pipeline.auth.permissions import ROLES, role_scopes
@@ -111,6 +111,17 @@ def update_staff(
             revoke_all_sessions(session, staff.id, "deactivated")
     session.flush()
     return staff
+
+
+def active_session_counts(session: Session, now: datetime | None = None) -> dict[int, int]:
+    """Login sessions (console and API) each account has open now."""
+    now = now or datetime.now(UTC)
+    rows = session.execute(
+        select(StaffSession.staff_id, func.count())
+        .where(StaffSession.revoked_at.is_(None), StaffSession.expires_at > now)
+        .group_by(StaffSession.staff_id)
+    )
+    return {int(staff_id): int(count) for staff_id, count in rows}
 
 
 def revoke_all_sessions(session: Session, staff_id: int, reason: str) -> int:

@@ -102,6 +102,13 @@ def update(
     return product
 
 
+def get_product(session: Session, product_id: int) -> Product:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise CatalogError(404, f"no product {product_id}")
+    return product
+
+
 def get_for_update(session: Session, product_id: int) -> Product:
     product = session.get(Product, product_id, with_for_update=True)
     if product is None:
