@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -52,6 +53,10 @@ class Job:
         if self.total <= 0:
             return 0
         return min(99, int(100 * self.done / self.total))
+
+    @property
+    def updated(self) -> datetime:
+        return datetime.fromtimestamp(self.updated_at, UTC)
 
     @property
     def finished(self) -> bool:
