@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 import orjson

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console.pages import dashboard, login, sessions
+from api.console.pages import alerts, apikeys, backups, catalog, dashboard, login, sessions, staff
 
 ROUTERS: list[APIRouter] = [
     login.router,
     sessions.router,
     dashboard.router,
+    catalog.router,
+    alerts.router,
+    backups.router,
+    staff.router,
+    apikeys.router,
 ]
