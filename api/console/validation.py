@@ -6,9 +6,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from api.console.errors import ConsoleError
+from api.models.common import MAX_ID
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -71,3 +73,17 @@ def sentence(error: Exception | str) -> str:
     """A service's message ('no product 7') as a sentence for the page."""
     text = str(error)
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def path_id(name: str, what: str) -> Any:
+    """A numeric id from the path, as a dependency: anything else (`/admin/catalog/abc`, an
+    id past BIGINT) is a 404 page like an id that does not exist, not a JSON 422. Put it
+    after the permission dependency, so a caller without the right still gets 403."""
+
+    def dependency(request: Request) -> int:
+        raw = str(request.path_params.get(name, ""))
+        if raw.isdigit() and 0 < int(raw) <= MAX_ID:
+            return int(raw)
+        raise ConsoleError(404, f"There is no {what} {raw[:40]!r}.")
+
+    return Depends(dependency)

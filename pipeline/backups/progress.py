@@ -23,6 +23,9 @@ State = Literal["queued", "running", "done", "failed"]
 # Finished jobs stay listed this long; the hash itself expires a day after the last write.
 SHOWN_AFTER_END_S = 3600.0
 HASH_TTL_S = 86400
+# An unfinished job without news this long is shown as stalled (no worker took it, or the
+# worker died) and no longer polled for. A running job writes at least once per percent.
+STALLED_AFTER_S: dict[str, float] = {"queued": 600.0, "running": 3600.0}
 
 
 def hash_key(prefix: str) -> str:
@@ -62,6 +65,14 @@ class Job:
     def finished(self) -> bool:
         return self.state in ("done", "failed")
 
+    def stalled(self, now: float | None = None) -> bool:
+        limit = STALLED_AFTER_S.get(self.state)
+        return limit is not None and (now or time.time()) - self.updated_at > limit
+
+    def awaited(self, now: float | None = None) -> bool:
+        """Still expected to move: worth polling for."""
+        return not self.finished and not self.stalled(now)
+
 
 class ProgressBoard:
     """The jobs' hash in Redis; every method swallows Redis errors (logged)."""
@@ -81,21 +92,32 @@ class ProgressBoard:
             logger.warning("backup progress not recorded: {}", exc)
 
     def jobs(self, now: float | None = None) -> list[Job]:
-        """Jobs still running or finished within the last hour, newest first."""
+        """Jobs unfinished or finished within the last hour, newest first; older ones are
+        removed from the hash."""
         now = now or time.time()
         try:
             raw: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
         except redis.RedisError as exc:
             logger.warning("backup progress not read: {}", exc)
             return []
-        found = []
-        for value in raw.values():
+        found, old = [], []
+        for field_name, value in raw.items():
             try:
                 job = Job(**orjson.loads(value))
             except (orjson.JSONDecodeError, TypeError):
+                old.append(field_name)
                 continue
-            if not job.finished or now - job.updated_at < SHOWN_AFTER_END_S:
+            if job.finished and now - job.updated_at >= SHOWN_AFTER_END_S:
+                old.append(field_name)
+            elif not job.finished and now - job.updated_at >= HASH_TTL_S:
+                old.append(field_name)  # stalled for a day: gone
+            else:
                 found.append(job)
+        if old:  # the daily backup refreshes the hash's TTL: drop what is no longer shown
+            try:
+                self.client.hdel(self.key, *old)
+            except redis.RedisError as exc:
+                logger.warning("old backup progress not removed: {}", exc)
         return sorted(found, key=lambda j: j.started_at, reverse=True)
 
     def tracker(self, job: Job) -> Tracker:

@@ -134,6 +134,8 @@ def test_catalogue_create_edit_deactivate(
         assert consult.translations["de"]["title"] == "Beratung (1 Stunde)"
     assert problems(page, 422) == []
 
+    dark = open_page(browser, console_url, editor, path="/admin/catalog", dark=True)
+    shot(dark, "catalog-dark")
     phone = open_page(browser, console_url, editor, path="/admin/catalog", phone=True)
     shot(phone, "catalog-phone")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
@@ -251,8 +253,8 @@ def test_backup_and_verify_with_progress(
     threading.Thread(target=run_task, args=(name, args), daemon=True).start()
     wait_until(lambda: "verified" in page.locator(f"[data-run='{run.id}']").inner_text(), 120)
     shot(page, "backups")
-    phone = open_page(browser, console_url, admin, path="/admin/backups", phone=True)
-    shot(phone, "backups-phone")
+    phone = open_page(browser, console_url, admin, path="/admin/backups", phone=True, dark=True)
+    shot(phone, "backups-phone-dark")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     assert problems(page) == []
 

@@ -323,3 +323,22 @@ def test_alerts_with_their_runbooks(
     assert 'href="https://wiki.example.com/target-down"' in page.text
     active = client.get("/admin/alerts?show=active").text
     assert "event_dead:stripe" in active and "TargetDown" not in active
+
+
+def test_ids_that_are_not_ids_are_404_pages(console_client: TestClient, operator: Make) -> None:
+    viewer, admin = operator("viewer"), operator("admin")
+    client = as_(console_client, viewer)
+    assert post(client, viewer, "/admin/staff/abc/role", role="viewer").status_code == 403
+    client = as_(console_client, admin)
+    for path in ("/admin/catalog/abc", "/admin/catalog/99999999999999999999", "/admin/catalog/0"):
+        page = client.get(path)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "There is no product" in unescape(page.text)
+    for path in (
+        "/admin/catalog/x/active",
+        "/admin/staff/-1/role",
+        "/admin/apikeys/1e3/revoke",
+        "/admin/backups/one/verify",
+    ):
+        answer = post(client, admin, path, active="0", role="viewer")
+        assert answer.status_code == 404 and "There is no" in answer.text, path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -79,3 +80,24 @@ def test_redis_down_never_fails_the_job() -> None:
     board = ProgressBoard(redis.Redis(port=1, socket_connect_timeout=0.5), "x-")
     board.tracker(Job(id="r1", kind="backup")).phase("dumping tables")
     assert board.jobs() == []
+
+
+def test_stalled_jobs_and_old_ones(services: TestServices) -> None:
+    """A queued job nobody takes stops being polled for; a job finished over an hour ago
+    leaves the hash."""
+    client = redis.Redis.from_url(services.redis_client_url)
+    board = ProgressBoard(client, f"t{uuid.uuid4().hex[:8]}-")
+    try:
+        now = time.time()
+        board.write(Job(id="waiting", kind="backup"))
+        board.write(Job(id="old", kind="backup", state="done"))
+        assert {j.id for j in board.jobs()} == {"waiting", "old"}
+        (waiting,) = [j for j in board.jobs() if j.id == "waiting"]
+        assert waiting.awaited(now) and not waiting.stalled(now)
+        assert waiting.stalled(now + 601) and not waiting.awaited(now + 601)
+        assert [j.id for j in board.jobs(now + 3601)] == ["waiting"]
+        assert client.hkeys(board.key) == [b"waiting"]  # the old one is removed
+        assert board.jobs(now + 86401) == [] and not client.exists(board.key)
+    finally:
+        client.delete(board.key)
+        client.close()

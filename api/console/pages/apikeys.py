@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from api.console.auth import Console, CsrfForm, require
 from api.console.flash import flash
 from api.console.render import render
-from api.console.validation import FormInvalid, checked, sentence
+from api.console.validation import FormInvalid, checked, path_id, sentence
 from api.deps import RuntimeDep, SessionDep
 from api.models.auth import ApiKeyCreate
 from pipeline.auth import apikeys as service
@@ -21,6 +21,7 @@ from pipeline.auth.permissions import ADMIN_SCOPES, OPERATOR_SCOPES, READ_SCOPES
 
 router = APIRouter(prefix="/admin/apikeys", include_in_schema=False)
 Admin = Annotated[Console, Depends(require("apikeys:admin"))]
+KeyId = Annotated[int, path_id("key_id", "API key")]
 LABELS = {"name": "Name", "scopes": "Scopes"}
 SCOPE_FIELD = "scope:"  # one checkbox per scope: `scope:events:read=on`
 GROUPS = (("Read", READ_SCOPES), ("Act", OPERATOR_SCOPES), ("Manage", ADMIN_SCOPES))
@@ -79,9 +80,9 @@ def create(request: Request, console: Admin, form: CsrfForm, session: SessionDep
 
 @router.post("/{key_id}/revoke")
 def revoke(
-    key_id: int,
     request: Request,
     console: Admin,
+    key_id: KeyId,
     _form: CsrfForm,
     session: SessionDep,
     runtime: RuntimeDep,

@@ -16,7 +16,7 @@ from api.console.auth import Console, CsrfForm, require
 from api.console.errors import ConsoleError
 from api.console.flash import flash
 from api.console.render import render
-from api.console.validation import sentence
+from api.console.validation import path_id, sentence
 from api.deps import RuntimeDep, UnitOfWorkDep
 from api.errors import ProblemError
 from api.routes.backups import board, queue_backup, queue_verify
@@ -26,6 +26,7 @@ from pipeline.backups import runs
 router = APIRouter(prefix="/admin/backups", include_in_schema=False)
 Reader = Annotated[Console, Depends(require("backups:read"))]
 Writer = Annotated[Console, Depends(require("backups:write"))]
+RunId = Annotated[int, path_id("run_id", "backup run")]
 HOME = "/admin/backups"
 
 
@@ -35,7 +36,7 @@ def _render(
     jobs = board(runtime).jobs()
     return render(
         request, template, console, active="backups",
-        jobs=jobs, polling=any(not j.finished for j in jobs), rows=runs.recent(session),
+        jobs=jobs, polling=any(j.awaited() for j in jobs), rows=runs.recent(session),
     )  # fmt: skip
 
 
@@ -76,9 +77,9 @@ def start(
 
 @router.post("/{run_id}/verify")
 def verify(
-    run_id: int,
     request: Request,
     console: Writer,
+    run_id: RunId,
     _form: CsrfForm,
     uow: UnitOfWorkDep,
     runtime: RuntimeDep,

@@ -13,7 +13,14 @@ from starlette.responses import RedirectResponse, Response
 from api.console.auth import Console, CsrfForm, require
 from api.console.flash import flash
 from api.console.render import render
-from api.console.validation import FormInvalid, checked, minor_units, optional_int, sentence
+from api.console.validation import (
+    FormInvalid,
+    checked,
+    minor_units,
+    optional_int,
+    path_id,
+    sentence,
+)
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
 from api.models.catalog import ProductCreate, ProductUpdate
 from pipeline.shop import catalog
@@ -21,6 +28,7 @@ from pipeline.shop import catalog
 router = APIRouter(prefix="/admin/catalog", include_in_schema=False)
 Reader = Annotated[Console, Depends(require("catalog:read"))]
 Writer = Annotated[Console, Depends(require("catalog:write"))]
+ProductId = Annotated[int, path_id("product_id", "product")]
 TRANSLATION_FIELD = re.compile(r"^tr_([A-Za-z]{2}(?:-[A-Za-z]{2})?)_title$")
 LABELS = {
     "code": "Code",
@@ -121,7 +129,9 @@ def new_product(request: Request, console: Writer) -> Response:
 
 
 @router.get("/{product_id}")
-def edit_form(product_id: int, request: Request, console: Writer, session: SessionDep) -> Response:
+def edit_form(
+    request: Request, console: Writer, product_id: ProductId, session: SessionDep
+) -> Response:
     try:
         product = catalog.as_dict(catalog.get_product(session, product_id))
     except catalog.CatalogError as exc:
@@ -153,9 +163,9 @@ def create(
 
 @router.post("/{product_id}")
 def update(
-    product_id: int,
     request: Request,
     console: Writer,
+    product_id: ProductId,
     form: CsrfForm,
     uow: UnitOfWorkDep,
     runtime: RuntimeDep,
@@ -177,7 +187,11 @@ def update(
 
 @router.post("/{product_id}/active")
 def set_active(
-    product_id: int, console: Writer, form: CsrfForm, uow: UnitOfWorkDep, runtime: RuntimeDep
+    console: Writer,
+    product_id: ProductId,
+    form: CsrfForm,
+    uow: UnitOfWorkDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """`active=0` deactivates (the product stays for its orders), `active=1` sells it again."""
     active = form.get("active") == "1"

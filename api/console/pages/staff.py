@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from api.console.auth import Console, CsrfForm, require
 from api.console.flash import flash
 from api.console.render import render
-from api.console.validation import FormInvalid, checked, sentence
+from api.console.validation import FormInvalid, checked, path_id, sentence
 from api.deps import RuntimeDep, SessionDep
 from api.models.auth import StaffCreate, StaffUpdate
 from pipeline.auth import staff as service
@@ -23,6 +23,7 @@ from pipeline.auth.permissions import ROLE_NAMES
 
 router = APIRouter(prefix="/admin/staff", include_in_schema=False)
 Admin = Annotated[Console, Depends(require("staff:admin"))]
+StaffId = Annotated[int, path_id("staff_id", "staff account")]
 LABELS = {"email": "E-mail", "role": "Role", "active": "Active"}
 HOME = "/admin/staff"
 
@@ -93,9 +94,9 @@ def _change(
 
 @router.post("/{staff_id}/role")
 def change_role(
-    staff_id: int,
     request: Request,
     console: Admin,
+    staff_id: StaffId,
     form: CsrfForm,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -106,9 +107,9 @@ def change_role(
 
 @router.post("/{staff_id}/active")
 def set_active(
-    staff_id: int,
     request: Request,
     console: Admin,
+    staff_id: StaffId,
     form: CsrfForm,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -120,9 +121,9 @@ def set_active(
 
 @router.post("/{staff_id}/sessions/revoke")
 def revoke_sessions(
-    staff_id: int,
     request: Request,
     console: Admin,
+    staff_id: StaffId,
     _form: CsrfForm,
     session: SessionDep,
     runtime: RuntimeDep,
