@@ -19,9 +19,16 @@ class NavEntry:
 
 NAV: list[NavEntry] = [
     NavEntry("dashboard", "Dashboard", "/admin/", "stats:read"),
+    NavEntry("events", "Events", "/admin/events", "events:read"),
+    NavEntry("providers", "Providers", "/admin/providers", "providers:read"),
     NavEntry("catalog", "Catalogue", "/admin/catalog", "catalog:read"),
     NavEntry("alerts", "Alerts", "/admin/alerts", "alerts:read"),
     NavEntry("backups", "Backups", "/admin/backups", "backups:read"),
     NavEntry("staff", "Staff", "/admin/staff", "staff:admin"),
     NavEntry("apikeys", "API keys", "/admin/apikeys", "apikeys:admin"),
 ]
+
+
+def nav_path(key: str) -> str | None:
+    """The page of a nav entry, None while that page is not built (links wait for it)."""
+    return next((entry.path for entry in NAV if entry.key == key), None)

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console.pages import alerts, apikeys, backups, catalog, dashboard, login, sessions, staff
+from api.console.pages import (
+    alerts,
+    apikeys,
+    backups,
+    catalog,
+    dashboard,
+    events,
+    login,
+    providers,
+    sessions,
+    staff,
+)
 
 ROUTERS: list[APIRouter] = [
     login.router,
     sessions.router,
     dashboard.router,
+    events.router,
+    providers.router,
     catalog.router,
     alerts.router,
     backups.router,
