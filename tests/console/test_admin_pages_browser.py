@@ -190,11 +190,11 @@ def test_staff_and_api_keys(browser: Any, console_url: str, served_runtime: ApiR
     page.click("[data-test=create]")
     secret = page.locator("[data-test=secret]").inner_text()
     assert secret.startswith("pk_")
+    shot(page, "apikeys-created")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.click("[data-test=copy]")
     wait_until(lambda: page.inner_text("[data-test=copy]") == "Copied")
     assert page.evaluate("navigator.clipboard.readText()") == secret
-    shot(page, "apikeys-created")
     row = page.locator('[data-key="grafana exporter"]')
     assert "never" in row.inner_text() and "stats:read" in row.inner_text()
     page.goto(console_url + "/admin/apikeys")

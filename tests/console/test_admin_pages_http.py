@@ -13,9 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.auth.login import log_in
 from api.runtime import ApiRuntime
-from pipeline.auth import apikeys
+from pipeline.auth import apikeys, staff
 from pipeline.backups.progress import ProgressBoard
+from pipeline.unit_of_work import unit_of_work
 from schema.catalog import Product
 from schema.operations import Alert, BackupRun
 from schema.staff import ApiKey, StaffSession, StaffUser
@@ -151,7 +153,7 @@ def test_staff_is_for_admins(console_client: TestClient, operator: Make) -> None
 
 
 def test_staff_add_change_deactivate_and_end_sessions(
-    console_client: TestClient, operator: Make, db: sessionmaker[Session]
+    console_client: TestClient, operator: Make, db: sessionmaker[Session], api_runtime: ApiRuntime
 ) -> None:
     admin = operator("admin")
     client = as_(console_client, admin)
@@ -173,10 +175,11 @@ def test_staff_add_change_deactivate_and_end_sessions(
     assert role.status_code == 422 and "Role: Input should be" in role.text
 
     target = operator("operator")  # someone with a console session and an API login
-    with db() as session:
-        target_id = session.scalars(
-            select(StaffUser.id).where(StaffUser.email == target.email)
-        ).one()
+    with unit_of_work(api_runtime.sessions) as uow:
+        account = staff.find_by_email(uow.session, target.email)
+        assert account is not None
+        target_id = account.id
+        tokens = log_in(api_runtime, uow.session, account, "code")
     assert post(client, admin, f"/admin/staff/{target_id}/role", role="viewer").status_code == 303
     assert post(client, admin, f"/admin/staff/{target_id}/role", role="boss").status_code == 422
 
@@ -186,6 +189,11 @@ def test_staff_add_change_deactivate_and_end_sessions(
         logins = session.scalars(select(StaffSession).where(StaffSession.staff_id == target_id))
         assert all(login.revoked_reason == "admin" for login in logins)
     assert as_(console_client, target).get("/admin/", follow_redirects=False).status_code == 303
+    console_client.cookies.clear()
+    refresh = {"refresh_token": tokens.refresh_token}
+    assert console_client.post("/api/v1/auth/refresh", json=refresh).status_code == 401
+    bearer = {"Authorization": f"Bearer {tokens.access_token}"}
+    assert console_client.get("/api/v1/auth/me", headers=bearer).status_code == 401
 
     client = as_(console_client, admin)
     assert post(client, admin, f"/admin/staff/{target_id}/active", active="0").status_code == 303
