@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,19 +19,10 @@ from pipeline.auth import staff
 from schema.staff import ConsoleSession, StaffSession
 from tests.console.conftest import signed_in
 from tests.console.support import Operator, start_session
-from tests.support.smtp import Inbox, smtp_server
+from tests.support.smtp import Inbox
 
 EMAIL = "ops@example.com"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
-
-
-@pytest.fixture
-def inbox(  # ask for it before the client: it configures SMTP_URL
-    api_env: pytest.MonkeyPatch,
-) -> Iterator[Inbox]:
-    with smtp_server() as (url, received):
-        api_env.setenv("SMTP_URL", url)
-        yield received
 
 
 def login_form_token(client: TestClient) -> str:
@@ -68,7 +59,11 @@ def log_in_by_code(client: TestClient, inbox: Inbox, email: str = EMAIL) -> str:
 def test_pages_need_a_session(console_client: TestClient) -> None:
     page = console_client.get("/admin/sessions", follow_redirects=False)
     assert page.status_code == 303
-    assert page.headers["location"] == "/admin/login?next=/admin/sessions"
+    assert page.headers["location"] == "/admin/login?next=%2Fadmin%2Fsessions"
+    listed = console_client.get("/admin/events?status=dead&source=stripe", follow_redirects=False)
+    assert listed.headers["location"].endswith(
+        "next=%2Fadmin%2Fevents%3Fstatus%3Ddead%26source%3Dstripe"
+    )
     partial = console_client.get("/admin/", headers={"HX-Request": "true"})
     assert partial.status_code == 401 and partial.headers["hx-redirect"] == "/admin/login"
 

@@ -7,16 +7,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import redis
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.runtime import ApiRuntime
+from pipeline.events.handlers import load_handler_modules
+from pipeline.events.service import EventService, RetryPolicy
+from pipeline.live.events import announce_changes
 from pipeline.messaging.queues import INGEST, queue_name
 from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
 from schema.events import Event
 from tests.console.conftest import open_page
-from tests.console.support import add_event, shot, start_session
+from tests.console.support import add_event, shot, start_session, wait_until
+from tests.providers.cases import ENV, StripeCase
+from tests.providers.conftest import drain, running_receiver
 
 
 def _status(db: sessionmaker[Session], event_id: int) -> str:
@@ -134,3 +142,40 @@ def test_pages_at_phone_width_and_in_dark(
     page.wait_for_selector("[data-test=payload]")
     shot(page, "event-dark")
     assert page.errors == []
+
+
+def test_a_webhook_posted_to_the_receiver_shows_up_live(
+    broker_url: str,
+    api_env: pytest.MonkeyPatch,
+    console_url: str,
+    served_runtime: ApiRuntime,
+    browser: Any,
+    db: sessionmaker[Session],
+    engine: Engine,
+) -> None:
+    """Signed Stripe webhook → receiver → broker → stored and handled as a worker does
+    (then announced after commit): the row appears, then its status changes, live."""
+    for name, value in ENV.items():
+        api_env.setenv(name, value)
+    get_settings.cache_clear()
+    who = start_session(served_runtime, "viewer")
+    page = open_page(browser, console_url, who, path="/admin/events?source=stripe")
+    page.wait_for_selector("#live-dot.on")
+    with running_receiver(broker_url) as (_, send):
+        assert send(StripeCase().valid()).status_code == 200
+    events = EventService(db, build_registry(), load_handler_modules(), RetryPolicy(3))
+    stored = events.store(drain(broker_url))
+    announce_changes(engine)
+    [event_id] = stored.to_process
+    row = page.wait_for_selector(f"tr[data-event='{event_id}'] .badge", timeout=15_000)
+    assert row.inner_text() == "received"
+    events.process(stored.to_process)
+    announce_changes(engine)
+    wait_until(
+        lambda: (
+            page.inner_text(f"tr[data-event='{event_id}'] .badge")
+            == _status(db, event_id)
+            != "received"
+        )
+    )
+    shot(page, "events-from-receiver")
