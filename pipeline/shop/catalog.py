@@ -9,6 +9,7 @@ invalidate the catalogue's cache once their unit of work commits.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -140,13 +141,24 @@ def edit_product(
     product_id: int,
     fields: dict[str, Any],
     translations: dict[str, Any],
+    drop_languages: Collection[str] = (),
 ) -> Product:
-    """Only the given fields change; translations are merged by language."""
+    """Only the given fields change; translations are merged by language, and the further
+    languages in `drop_languages` are removed (ru and en cannot be)."""
     for name in NOT_NULL:
         if name in fields and fields[name] is None:
             raise CatalogError(422, f"{name} cannot be null")
+    kept = [lang for lang in drop_languages if lang in COLUMN_LANGUAGES]
+    if kept:
+        raise CatalogError(
+            422, f"the {', '.join(kept)} translation cannot be removed: the bot and receipts use it"
+        )
     product = get_for_update(uow.session, product_id)
     update(uow.session, product, fields, translations)
+    if drop_languages:
+        extra = dict(product.translations or {})
+        product.translations = {k: v for k, v in extra.items() if k not in drop_languages}
+        uow.session.flush()
     _invalidate_after_commit(uow, cache)
     return product
 

@@ -118,6 +118,7 @@ def test_catalogue_create_edit_deactivate(
     page.locator("[data-product=consult-1h] a", has_text="Edit").click()
     page.fill("input[name=price]", "1990.50")
     page.fill("input[name=tr_de_title]", "Beratung (1 Stunde)")
+    page.evaluate("window.scrollTo(0, 0)")  # else the sticky top bar lands mid-picture
     shot(page, "catalog-edit")
     page.click("[data-test=save]")
     page.locator("[data-product=consult-1h]").wait_for()

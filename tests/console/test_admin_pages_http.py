@@ -86,6 +86,13 @@ def test_catalogue_roles_csrf_and_cache(
     assert post(client, editor, f"/admin/catalog/{product.id}", **edit).status_code == 303
     (shown,) = client.get("/api/v1/products").json()
     assert shown["price_minor"] == 199050 and shown["translations"]["de"]["title"] == "Beratung"
+    assert 'name="drop_de"' in client.get(f"/admin/catalog/{product.id}").text
+    dropped = post(client, editor, f"/admin/catalog/{product.id}", **{**PRODUCT, "drop_de": "on"})
+    assert dropped.status_code == 303
+    (shown,) = client.get("/api/v1/products").json()
+    assert set(shown["translations"]) == {"ru", "en"} and shown["price_minor"] == 150000
+    refused = post(client, editor, f"/admin/catalog/{product.id}", **{**PRODUCT, "drop_en": "on"})
+    assert refused.status_code == 422 and "The en translation cannot be removed" in refused.text
     off = post(client, editor, f"/admin/catalog/{product.id}/active", active="0")
     assert off.status_code == 303
     assert client.get("/api/v1/products").json() == []

@@ -29,6 +29,7 @@ router = APIRouter(prefix="/admin/catalog", include_in_schema=False)
 Reader = Annotated[Console, Depends(require("catalog:read"))]
 Writer = Annotated[Console, Depends(require("catalog:write"))]
 ProductId = Annotated[int, path_id("product_id", "product")]
+DROP_FIELD = "drop_"  # a checked `drop_<lang>` removes that further language
 TRANSLATION_FIELD = re.compile(r"^tr_([A-Za-z]{2}(?:-[A-Za-z]{2})?)_title$")
 LABELS = {
     "code": "Code",
@@ -175,8 +176,9 @@ def update(
             ProductUpdate, {**_fields(form), "translations": _translations(form)}, LABELS
         )
         data = body.model_dump(exclude={"translations"}, exclude_unset=True)
-        texts = {k: v.model_dump() for k, v in body.translations.items()}
-        product = catalog.edit_product(uow, runtime.cache, product_id, data, texts)
+        drop = [name.removeprefix(DROP_FIELD) for name in form if name.startswith(DROP_FIELD)]
+        texts = {k: v.model_dump() for k, v in body.translations.items() if k not in drop}
+        product = catalog.edit_product(uow, runtime.cache, product_id, data, texts, drop)
     except (FormInvalid, catalog.CatalogError) as exc:
         message = exc.message if isinstance(exc, FormInvalid) else sentence(exc)
         entered = _as_entered(form, product_id)
