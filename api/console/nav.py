@@ -21,6 +21,11 @@ NAV: list[NavEntry] = [
     NavEntry("dashboard", "Dashboard", "/admin/", "stats:read"),
     NavEntry("events", "Events", "/admin/events", "events:read"),
     NavEntry("providers", "Providers", "/admin/providers", "providers:read"),
+    NavEntry("catalog", "Catalogue", "/admin/catalog", "catalog:read"),
+    NavEntry("alerts", "Alerts", "/admin/alerts", "alerts:read"),
+    NavEntry("backups", "Backups", "/admin/backups", "backups:read"),
+    NavEntry("staff", "Staff", "/admin/staff", "staff:admin"),
+    NavEntry("apikeys", "API keys", "/admin/apikeys", "apikeys:admin"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Operator alerts: firing now and recently resolved."""
+"""Operator alerts: firing now and recently resolved, each with its runbook."""
 
 from __future__ import annotations
 
@@ -6,21 +6,19 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from pydantic import BaseModel, Field
 
 from api.auth.principal import Principal
 from api.deps import SessionDep, require
 from api.errors import error_responses
-from schema.operations import Alert
+from pipeline.alerts import listing
+from pipeline.providers.alertmanager import AlertmanagerSettings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 Reader = Annotated[Principal, Depends(require("alerts:read"))]
 
 
 class AlertOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     key: str
     status: str
     text: str
@@ -28,6 +26,12 @@ class AlertOut(BaseModel):
     first_at: datetime
     last_at: datetime
     resolved_at: datetime | None
+    runbook: str | None = Field(
+        None,
+        description="What to do about it: a URL (ALERTMANAGER_RUNBOOK_BASE_URL set) or "
+        "the page in the docs",
+        examples=["https://docs.example.com/operations/alerts/#events-going-dead"],
+    )
 
 
 @router.get("", responses=error_responses(401, 403, 422, 429), summary="Active and recent alerts")
@@ -38,7 +42,20 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertOut]:
     """Firing alerts first, then the most recent."""
-    stmt = select(Alert).order_by(Alert.status == "resolved", Alert.last_at.desc()).limit(limit)
-    if active:
-        stmt = stmt.where(Alert.status == "firing")
-    return [AlertOut.model_validate(a) for a in session.scalars(stmt)]
+    base_url = AlertmanagerSettings().runbook_base_url
+    out = []
+    for a in listing.recent(session, active=active, limit=limit):
+        book = listing.runbook(a.key, a.text, base_url)
+        out.append(
+            AlertOut(
+                key=a.key,
+                status=a.status,
+                text=a.text,
+                total=a.total,
+                first_at=a.first_at,
+                last_at=a.last_at,
+                resolved_at=a.resolved_at,
+                runbook=book and (book.href or book.label),
+            )
+        )
+    return out

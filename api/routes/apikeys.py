@@ -37,11 +37,13 @@ def list_keys(
 )
 def create_key(body: ApiKeyCreate, admin: Admin, session: SessionDep) -> ApiKeyCreated:
     """A key gets only scopes its creator holds: a key cannot mint a stronger one."""
-    beyond = sorted(set(body.scopes) - admin.scopes)
-    if beyond:
-        raise ProblemError(403, "Forbidden", f"you cannot grant what you lack: {', '.join(beyond)}")
     created_by = admin.id if admin.kind == "staff" else None
-    created = service.create_key(session, body.name, body.scopes, created_by)
+    try:
+        created = service.create_key_as(
+            session, body.name, body.scopes, caller_scopes=admin.scopes, caller_staff_id=created_by
+        )
+    except service.KeyRefused as exc:
+        raise ProblemError(403, "Forbidden", str(exc)) from None
     out = ApiKeyOut.model_validate(created.row)
     return ApiKeyCreated(**out.model_dump(), key=created.key)
 

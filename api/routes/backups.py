@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -15,6 +16,10 @@ from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.pagination import CursorQuery, LimitQuery, Page, keyset
 from api.routes.queueing import MAINTENANCE, publisher, send_task
+from api.runtime import ApiRuntime
+from pipeline.backups import runs
+from pipeline.backups.progress import Job, ProgressBoard, new_job_id
+from pipeline.unit_of_work import UnitOfWork
 from schema.operations import BackupRun
 
 router = APIRouter(prefix="/backups", tags=["backups"])
@@ -47,6 +52,40 @@ class BackupPage(Page):
 
 class Queued(BaseModel):
     queued: str = Field(examples=["workers.backup"])
+    job: str = Field(description="Its progress id (the console's progress bar)")
+
+
+def board(runtime: ApiRuntime) -> ProgressBoard:
+    return ProgressBoard(runtime.redis, runtime.settings.queue_prefix)
+
+
+def _send(runtime: ApiRuntime, job: Job, name: str, *args: object) -> None:
+    """Send the job's task; a broker that refuses it marks the job failed (and 503s)."""
+    try:
+        send_task(runtime, name, MAINTENANCE, *args, job.id)
+    except Exception as exc:
+        reason = type(exc).__name__  # not the message: it may spell out the broker's URL
+        logger.warning("{} not queued: {}", name, reason)
+        board(runtime).tracker(job).finish(f"not queued: the broker refused it ({reason})")
+        raise ProblemError(503, None, "the broker did not take the task; try again") from None
+
+
+def queue_backup(runtime: ApiRuntime) -> Job:
+    """Send a backup task now, shown as queued until a worker picks it up."""
+    publisher(runtime)  # 503 before anything when no broker is configured
+    job = Job(id=new_job_id(), kind="backup")
+    board(runtime).write(job)
+    _send(runtime, job, TASK_BACKUP)
+    return job
+
+
+def queue_verify(runtime: ApiRuntime, uow: UnitOfWork, run_id: int) -> Job:
+    """Send a verify task once the request's transaction committed."""
+    publisher(runtime)
+    job = Job(id=new_job_id(), kind="verify", run_id=run_id)
+    board(runtime).write(job)
+    uow.after_commit(lambda: _send(runtime, job, TASK_VERIFY_BACKUP, run_id))
+    return job
 
 
 @router.get("", responses={**DENIED, **error_responses(422)}, summary="List backup runs")
@@ -62,9 +101,7 @@ def list_backups(
 )
 def start_backup(_: Writer, runtime: RuntimeDep) -> Queued:
     """Queued for a worker; the run appears in the list when it finishes."""
-    publisher(runtime)  # 503 before anything when no broker is configured
-    send_task(runtime, TASK_BACKUP, MAINTENANCE)
-    return Queued(queued=TASK_BACKUP)
+    return Queued(queued=TASK_BACKUP, job=queue_backup(runtime).id)
 
 
 @router.post(
@@ -76,11 +113,9 @@ def start_backup(_: Writer, runtime: RuntimeDep) -> Queued:
 def verify_backup(run_id: IdPath, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep) -> Queued:
     """A worker restores it into a scratch database and compares every table's row
     count; `verified_at`/`verify_error` show the result."""
-    run = uow.session.get(BackupRun, run_id)
-    if run is None:
-        raise ProblemError(404, "Not Found", f"no backup run {run_id}")
-    if not run.ok or not run.file:
-        raise ProblemError(409, "Conflict", f"backup run {run_id} has no file to verify")
-    publisher(runtime)
-    uow.after_commit(lambda: send_task(runtime, TASK_VERIFY_BACKUP, MAINTENANCE, run_id))
-    return Queued(queued=TASK_VERIFY_BACKUP)
+    try:
+        runs.verifiable(uow.session, run_id)
+    except runs.RunRefused as exc:
+        raise ProblemError(exc.status, None, str(exc)) from None
+    job = queue_verify(runtime, uow, run_id)
+    return Queued(queued=TASK_VERIFY_BACKUP, job=job.id)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import TypeAdapter
 
 from api.auth.principal import Principal
-from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
+from api.deps import RuntimeDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
 from api.models.catalog import ProductCreate, ProductOut, ProductUpdate
 from api.models.common import IdPath
@@ -20,6 +21,7 @@ Reader = Annotated[Principal, Depends(require("catalog:read"))]
 Writer = Annotated[Principal, Depends(require("catalog:write"))]
 DENIED = error_responses(401, 403, 429)
 PRODUCT_LIST = TypeAdapter(list[ProductOut])
+TITLES = {422: "Unprocessable Content"}  # RFC 9110's name (http.HTTPStatus has the old one)
 
 
 @router.get("", response_model=list[ProductOut], responses=DENIED, summary="List products")
@@ -39,11 +41,12 @@ def list_products(
     return Response(body, media_type="application/json")
 
 
-def _found(session: SessionDep, product_id: int) -> Product:
-    product = session.get(Product, product_id, with_for_update=True)
-    if product is None:
-        raise ProblemError(404, "Not Found", f"no product {product_id}")
-    return product
+def _edited(edit: Callable[[], Product]) -> ProductOut:
+    try:
+        product = edit()
+    except catalog.CatalogError as exc:
+        raise ProblemError(exc.status, TITLES.get(exc.status), str(exc)) from None
+    return ProductOut.model_validate(catalog.as_dict(product))
 
 
 @router.post(
@@ -55,18 +58,9 @@ def _found(session: SessionDep, product_id: int) -> Product:
 def create_product(
     body: ProductCreate, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep
 ) -> ProductOut:
-    missing = [lang for lang in catalog.COLUMN_LANGUAGES if lang not in body.translations]
-    if missing:
-        raise ProblemError(
-            422, "Unprocessable Content", f"translations needed: {', '.join(missing)}"
-        )
-    if catalog.code_taken(uow.session, body.code):
-        raise ProblemError(409, "Conflict", f"a product with code {body.code!r} exists")
     fields = body.model_dump(exclude={"translations"})
     translations = {k: v.model_dump() for k, v in body.translations.items()}
-    product = catalog.create(uow.session, fields, translations)
-    uow.after_commit(lambda: runtime.cache.invalidate(catalog.CACHE))
-    return ProductOut.model_validate(catalog.as_dict(product))
+    return _edited(lambda: catalog.create_product(uow, runtime.cache, fields, translations))
 
 
 @router.patch(
@@ -77,17 +71,11 @@ def create_product(
 def update_product(
     product_id: IdPath, body: ProductUpdate, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep
 ) -> ProductOut:
-    product = _found(uow.session, product_id)
     fields = body.model_dump(exclude={"translations"}, exclude_unset=True)
-    if "price_minor" in fields and fields["price_minor"] is None:
-        raise ProblemError(422, "Unprocessable Content", "price_minor cannot be null")
-    for name in ("currency", "vat", "payment_object", "is_active"):
-        if name in fields and fields[name] is None:
-            raise ProblemError(422, "Unprocessable Content", f"{name} cannot be null")
     translations = {k: v.model_dump() for k, v in body.translations.items()}
-    catalog.update(uow.session, product, fields, translations)
-    uow.after_commit(lambda: runtime.cache.invalidate(catalog.CACHE))
-    return ProductOut.model_validate(catalog.as_dict(product))
+    return _edited(
+        lambda: catalog.edit_product(uow, runtime.cache, product_id, fields, translations)
+    )
 
 
 @router.delete(
@@ -99,7 +87,4 @@ def deactivate_product(
     product_id: IdPath, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep
 ) -> ProductOut:
     """Products stay for the orders that name them; a deactivated one is not sold."""
-    product = _found(uow.session, product_id)
-    catalog.update(uow.session, product, {"is_active": False}, {})
-    uow.after_commit(lambda: runtime.cache.invalidate(catalog.CACHE))
-    return ProductOut.model_validate(catalog.as_dict(product))
+    return _edited(lambda: catalog.deactivate_product(uow, runtime.cache, product_id))

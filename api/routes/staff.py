@@ -12,7 +12,6 @@ from api.errors import ProblemError, error_responses
 from api.models.auth import StaffCreate, StaffOut, StaffUpdate
 from api.models.common import IdPath
 from pipeline.auth import staff as service
-from pipeline.auth.permissions import role_scopes
 from schema.staff import StaffUser
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -20,18 +19,15 @@ Admin = Annotated[Principal, Depends(require("staff:admin"))]
 DENIED = error_responses(401, 403, 429)
 
 
-def _may_grant(admin: Principal, role: str | None) -> None:
-    """Only a caller holding every scope of a role may give it (an API key with
-    `staff:admin` alone cannot make admins)."""
-    if role is not None and not role_scopes(role) <= admin.scopes:
-        raise ProblemError(403, "Forbidden", f"you cannot grant the {role} role")
+def _refused(exc: service.StaffError) -> ProblemError:
+    return ProblemError(exc.status, None, str(exc))
 
 
 def _get(session: SessionDep, staff_id: int) -> StaffUser:
-    row = session.get(StaffUser, staff_id)
-    if row is None:
-        raise ProblemError(404, "Not Found", f"no staff account {staff_id}")
-    return row
+    try:
+        return service.get_staff(session, staff_id)
+    except service.StaffError as exc:
+        raise _refused(exc) from None
 
 
 @router.get("", responses=DENIED, summary="List staff accounts")
@@ -46,11 +42,11 @@ def list_staff(_: Admin, session: SessionDep) -> list[StaffOut]:
     summary="Add a staff account",
 )
 def add_staff(body: StaffCreate, admin: Admin, session: SessionDep) -> StaffOut:
-    _may_grant(admin, body.role)
     try:
+        service.may_grant(admin.scopes, body.role)
         row = service.add_staff(session, body.email, body.role)
-    except service.StaffExists as exc:
-        raise ProblemError(409, "Conflict", str(exc)) from None
+    except service.StaffError as exc:
+        raise _refused(exc) from None
     return StaffOut.model_validate(row)
 
 
@@ -69,12 +65,16 @@ def update_staff(
 ) -> StaffOut:
     """Deactivating an account ends all its sessions. Admins cannot demote or deactivate
     themselves, so the last admin cannot lock everyone out by mistake."""
-    _may_grant(admin, body.role)
-    row = _get(session, staff_id)
-    changes_self = admin.kind == "staff" and admin.id == row.id
-    if changes_self and (body.active is False or (body.role and body.role != "admin")):
-        raise ProblemError(409, "Conflict", "you cannot demote or deactivate yourself")
-    service.update_staff(session, row, role=body.role, active=body.active)
+    try:
+        service.may_grant(admin.scopes, body.role)
+        row = service.get_staff(session, staff_id)
+        caller = admin.id if admin.kind == "staff" else None
+        service.change_staff(
+            session, row, caller_id=caller, caller_scopes=admin.scopes,
+            role=body.role, active=body.active,
+        )  # fmt: skip
+    except service.StaffError as exc:
+        raise _refused(exc) from None
     return StaffOut.model_validate(row)
 
 

@@ -50,6 +50,25 @@ def create_key(
     return CreatedKey(row, key)
 
 
+class KeyRefused(ValueError):
+    """A key its creator may not make: a scope they do not hold themselves."""
+
+
+def create_key_as(
+    session: Session,
+    name: str,
+    scopes: Iterable[str],
+    *,
+    caller_scopes: frozenset[str],
+    caller_staff_id: int | None,
+) -> CreatedKey:
+    """A key gets only scopes its creator holds: a key cannot mint a stronger one."""
+    beyond = sorted(set(scopes) - caller_scopes)
+    if beyond:
+        raise KeyRefused(f"you cannot grant what you lack: {', '.join(beyond)}")
+    return create_key(session, name, scopes, caller_staff_id)
+
+
 def looks_like_key(value: str) -> bool:
     return value.startswith(KEY_PREFIX) and value.count("_") >= 2
 

@@ -6,19 +6,69 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from pipeline.auth.permissions import ROLES
+from pipeline.auth.permissions import ROLES, role_scopes
 from schema.staff import StaffSession, StaffUser
 
 
 class StaffError(ValueError):
-    pass
+    """A refused change; `status` is the HTTP status that fits it at an edge."""
+
+    status = 422
 
 
 class StaffExists(StaffError):
-    pass
+    status = 409
+
+
+class StaffNotFound(StaffError):
+    status = 404
+
+
+class StaffForbidden(StaffError):
+    """The caller may not do this (a role beyond their own scopes)."""
+
+    status = 403
+
+
+class StaffConflict(StaffError):
+    """Refused for the state it would leave (an admin demoting or deactivating themselves)."""
+
+    status = 409
+
+
+def may_grant(caller_scopes: frozenset[str], role: str | None) -> None:
+    """Only a caller holding every scope of a role may give it (an API key with
+    `staff:admin` alone cannot make admins)."""
+    if role is not None and not role_scopes(role) <= caller_scopes:
+        raise StaffForbidden(f"you cannot grant the {role} role")
+
+
+def get_staff(session: Session, staff_id: int) -> StaffUser:
+    row = session.get(StaffUser, staff_id)
+    if row is None:
+        raise StaffNotFound(f"no staff account {staff_id}")
+    return row
+
+
+def change_staff(
+    session: Session,
+    row: StaffUser,
+    *,
+    caller_id: int | None,
+    caller_scopes: frozenset[str],
+    role: str | None = None,
+    active: bool | None = None,
+) -> StaffUser:
+    """An admin's change of a role or of `active`. Admins cannot demote or deactivate
+    themselves, so the last admin cannot lock everyone out by mistake; `caller_id` is the
+    caller's staff id (None for an API key)."""
+    may_grant(caller_scopes, role)
+    if caller_id == row.id and (active is False or (role and role != "admin")):
+        raise StaffConflict("you cannot demote or deactivate yourself")
+    return update_staff(session, row, role=role, active=active)
 
 
 def normalize_email(email: str) -> str:
@@ -61,6 +111,17 @@ def update_staff(
             revoke_all_sessions(session, staff.id, "deactivated")
     session.flush()
     return staff
+
+
+def active_session_counts(session: Session, now: datetime | None = None) -> dict[int, int]:
+    """Login sessions (console and API) each account has open now."""
+    now = now or datetime.now(UTC)
+    rows = session.execute(
+        select(StaffSession.staff_id, func.count())
+        .where(StaffSession.revoked_at.is_(None), StaffSession.expires_at > now)
+        .group_by(StaffSession.staff_id)
+    )
+    return {int(staff_id): int(count) for staff_id, count in rows}
 
 
 def revoke_all_sessions(session: Session, staff_id: int, reason: str) -> int:

@@ -115,9 +115,36 @@ def row_counts(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, int]:
     return counts
 
 
-def backup_now(url: str, directory: Path, *, tools: Tools | None = None) -> BackupFile:
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def _counted(
+    args: list[str], what: str, marks: tuple[str, ...], total: int,
+    progress: Progress | None, *, env: dict[str, str], stdout: Any = None,
+) -> None:  # fmt: skip
+    """Run a `--verbose` pg tool, counting its stderr lines that start with one of `marks`
+    as steps of `total`."""
+    process = subprocess.Popen(args, stdout=stdout, stderr=subprocess.PIPE, text=True, env=env)
+    done, tail = 0, list[str]()
+    assert process.stderr is not None
+    for line in process.stderr:
+        tail = [*tail[-20:], line.rstrip()]
+        if line.startswith(marks):
+            done = min(total, done + 1)
+            if progress:
+                progress(done, total)
+    if process.wait() != 0:
+        raise BackupError(f"{what} failed: " + " | ".join(tail[-5:]))
+    if progress:
+        progress(total, total)
+
+
+def backup_now(
+    url: str, directory: Path, *, tools: Tools | None = None, progress: Progress | None = None
+) -> BackupFile:
     """Dump the database to `directory`; returns the file once dump, checksum and
-    manifest are all written (a partial dump never carries the final name)."""
+    manifest are all written (a partial dump never carries the final name). Progress
+    counts the tables pg_dump has dumped the contents of."""
     tools = tools or find_tools(url)
     private_directory(directory)
     dbname, env = connection_args(url)
@@ -130,10 +157,11 @@ def backup_now(url: str, directory: Path, *, tools: Tools | None = None) -> Back
         snapshot = str(row[0]) if row else ""
         counts = row_counts(conn)
         with private_file(partial) as dump:  # pg_dump writes to stdout: the file is ours
-            _run(
+            _counted(
                 [str(tools.pg_dump), "--format=custom", f"--snapshot={snapshot}", "--no-owner",
-                 f"--dbname={dbname}"],
-                "pg_dump", env=env, stdout=dump,
+                 "--verbose", f"--dbname={dbname}"],
+                "pg_dump", ("pg_dump: dumping contents of table",), len(counts), progress,
+                env=env, stdout=dump,
             )  # fmt: skip
         conn.rollback()
     os.replace(partial, path)
@@ -201,9 +229,6 @@ def drop_database(url: str, name: str) -> None:
         )
 
 
-Progress = Callable[[int, int], None]  # (done, total)
-
-
 def restore(
     url: str, backup: BackupFile, *, clean: bool = True, progress: Progress | None = None,
     tools: Tools | None = None,
@@ -219,21 +244,8 @@ def restore(
             "--single-transaction", f"--dbname={dbname}"]  # fmt: skip
     if clean:
         args += ["--clean", "--if-exists"]
-    process = subprocess.Popen(
-        [*args, str(backup.path)], stderr=subprocess.PIPE, text=True, env=env
-    )
-    done, tail = 0, list[str]()
-    assert process.stderr is not None
-    for line in process.stderr:
-        tail = [*tail[-20:], line.rstrip()]
-        if line.startswith("pg_restore: creating") or line.startswith("pg_restore: processing"):
-            done = min(total, done + 1)
-            if progress:
-                progress(done, total)
-    if process.wait() != 0:
-        raise BackupError("pg_restore failed: " + " | ".join(tail[-5:]))
-    if progress:
-        progress(total, total)
+    marks = ("pg_restore: creating", "pg_restore: processing")
+    _counted([*args, str(backup.path)], "pg_restore", marks, total, progress, env=env)
 
 
 @dataclass(frozen=True)
@@ -243,14 +255,16 @@ class Verification:
     rows: int
 
 
-def verify(url: str, backup: BackupFile, *, tools: Tools | None = None) -> Verification:
+def verify(
+    url: str, backup: BackupFile, *, tools: Tools | None = None, progress: Progress | None = None
+) -> Verification:
     """Restore into a scratch database on the same server; every table's row count must
     equal the manifest's."""
     expected = {str(k): int(v) for k, v in dict(backup.manifest()["tables"]).items()}  # type: ignore[call-overload]
     scratch = f"pipeline_verify_{uuid.uuid4().hex[:10]}"
     create_database(url, scratch)
     try:
-        restore(libpq_url(url, scratch), backup, clean=False, tools=tools)
+        restore(libpq_url(url, scratch), backup, clean=False, tools=tools, progress=progress)
         with psycopg.connect(libpq_url(url, scratch)) as conn:
             actual = row_counts(conn)
     finally:

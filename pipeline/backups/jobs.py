@@ -11,48 +11,60 @@ from pipeline import metrics
 from pipeline.alerts import raise_alert, resolve_alert
 from pipeline.alerts.checks import BACKUP_FAILED
 from pipeline.backups import BackupError, BackupFile, backup_now, rotate, verify
+from pipeline.backups.progress import Tracker
 from pipeline.settings import Settings, backup_dir
 from schema.operations import BackupRun
 
 
 def run_backup(
-    sessions: sessionmaker[Session], database_url: str, settings: Settings, *, check: bool = False
+    sessions: sessionmaker[Session],
+    database_url: str,
+    settings: Settings,
+    *,
+    check: bool = False,
+    tracker: Tracker | None = None,
 ) -> BackupFile | None:
     """Dump (and optionally verify) now; a failure is recorded and alerted, not raised."""
     started = datetime.now(UTC)
     directory = backup_dir(settings)
     try:
-        backup = backup_now(database_url, directory)
+        if tracker:
+            tracker.phase("dumping tables")
+        backup = backup_now(database_url, directory, progress=tracker.step if tracker else None)
         if check:
-            verify(database_url, backup)
+            if tracker:
+                tracker.phase("verifying the restore")
+            verify(database_url, backup, progress=tracker.step if tracker else None)
         removed = rotate(directory, settings.backup_keep_daily, settings.backup_keep_weekly)
     except (BackupError, OSError, RuntimeError) as exc:
         logger.error("backup failed: {}", exc)
         with sessions() as session:
-            session.add(
-                BackupRun(started_at=started, finished_at=datetime.now(UTC), error=str(exc))
-            )
+            failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=str(exc))
+            session.add(failed)
             raise_alert(
                 session, BACKUP_FAILED, f"backup failed: {str(exc)[:500]}", settings=settings
             )
             session.commit()
+            if tracker:
+                tracker.finish(str(exc), failed.id)
         return None
     finished = datetime.now(UTC)
     with sessions() as session:
-        session.add(
-            BackupRun(
-                started_at=started,
-                finished_at=finished,
-                ok=True,
-                file=str(backup.path),
-                size_bytes=backup.path.stat().st_size,
-                sha256=backup.checksum_path.read_text().split()[0],
-            )
+        run = BackupRun(
+            started_at=started,
+            finished_at=finished,
+            ok=True,
+            file=str(backup.path),
+            size_bytes=backup.path.stat().st_size,
+            sha256=backup.checksum_path.read_text().split()[0],
         )
+        session.add(run)
         resolve_alert(
             session, BACKUP_FAILED, f"backup succeeded: {backup.path.name}", settings=settings
         )
         session.commit()
+        if tracker:
+            tracker.finish(run_id=run.id)
     metrics.BACKUP_LAST_SUCCESS.set(finished.timestamp())
     logger.info("backup {} written; rotation removed {}", backup.path.name, len(removed))
     return backup

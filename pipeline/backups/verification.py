@@ -10,19 +10,30 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.backups import BackupError, BackupFile, verify
 from pipeline.backups.jobs import alert_verify_failed
+from pipeline.backups.progress import Tracker
 from schema.operations import BackupRun
 
 
-def verify_run(sessions: sessionmaker[Session], database_url: str, run_id: int) -> bool:
+def verify_run(
+    sessions: sessionmaker[Session],
+    database_url: str,
+    run_id: int,
+    tracker: Tracker | None = None,
+) -> bool:
     with sessions() as session:
         run = session.get(BackupRun, run_id)
         file = run.file if run is not None and run.ok else None
     if file is None:
+        if tracker:
+            tracker.finish(f"backup run {run_id} has no file to verify")
         return False
     error: str | None = None
     try:
+        if tracker:
+            tracker.phase("restoring into a scratch database")
         path = Path(file)
-        verify(database_url, BackupFile(path, datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+        backup = BackupFile(path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
+        verify(database_url, backup, progress=tracker.step if tracker else None)
     except (BackupError, OSError) as exc:
         error = str(exc)[:2000]
         alert_verify_failed(sessions, exc)
@@ -32,4 +43,6 @@ def verify_run(sessions: sessionmaker[Session], database_url: str, run_id: int) 
             run.verified_at = datetime.now(UTC)
             run.verify_error = error
         session.commit()
+    if tracker:
+        tracker.finish(error)
     return error is None

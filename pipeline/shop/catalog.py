@@ -2,16 +2,21 @@
 
 Russian and English live in their own columns (the bot and the 54-FZ receipts read them);
 any further language is in `translations` ({"de": {"title": ..., "description": ...}}).
-Functions take the session and never commit; the caller invalidates the cache after commit.
+Functions take the session and never commit. The edits of the API and the console
+(`create_product`, `edit_product`, `deactivate_product`) check the rules shared by both and
+invalidate the catalogue's cache once their unit of work commits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.cache import Cache
+from pipeline.unit_of_work import UnitOfWork
 from schema.catalog import Product
 
 CACHE = "catalog"
@@ -26,6 +31,16 @@ FIELDS = (
     "is_active",
     "image_url",
 )
+# Fields an edit may leave out but never set to null.
+NOT_NULL = ("price_minor", "currency", "vat", "payment_object", "is_active")
+
+
+class CatalogError(ValueError):
+    """A catalogue edit refused; `status` is the HTTP status that fits (404, 409, 422)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def translations_of(product: Product) -> dict[str, dict[str, str]]:
@@ -98,3 +113,68 @@ def update(
     _apply_translations(product, translations)
     session.flush()
     return product
+
+
+def get_product(session: Session, product_id: int) -> Product:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise CatalogError(404, f"no product {product_id}")
+    return product
+
+
+def get_for_update(session: Session, product_id: int) -> Product:
+    product = session.get(Product, product_id, with_for_update=True)
+    if product is None:
+        raise CatalogError(404, f"no product {product_id}")
+    return product
+
+
+def _invalidate_after_commit(uow: UnitOfWork, cache: Cache) -> None:
+    uow.after_commit(lambda: cache.invalidate(CACHE))
+
+
+def create_product(
+    uow: UnitOfWork, cache: Cache, fields: dict[str, Any], translations: dict[str, Any]
+) -> Product:
+    """`fields` include `code`; `translations` must have every column language."""
+    missing = [lang for lang in COLUMN_LANGUAGES if lang not in translations]
+    if missing:
+        raise CatalogError(422, f"translations needed: {', '.join(missing)}")
+    if code_taken(uow.session, fields["code"]):
+        raise CatalogError(409, f"a product with code {fields['code']!r} exists")
+    product = create(uow.session, fields, translations)
+    _invalidate_after_commit(uow, cache)
+    return product
+
+
+def edit_product(
+    uow: UnitOfWork,
+    cache: Cache,
+    product_id: int,
+    fields: dict[str, Any],
+    translations: dict[str, Any],
+    drop_languages: Collection[str] = (),
+) -> Product:
+    """Only the given fields change; translations are merged by language, and the further
+    languages in `drop_languages` are removed (ru and en cannot be)."""
+    for name in NOT_NULL:
+        if name in fields and fields[name] is None:
+            raise CatalogError(422, f"{name} cannot be null")
+    kept = [lang for lang in drop_languages if lang in COLUMN_LANGUAGES]
+    if kept:
+        raise CatalogError(
+            422, f"the {', '.join(kept)} translation cannot be removed: the bot and receipts use it"
+        )
+    product = get_for_update(uow.session, product_id)
+    update(uow.session, product, fields, translations)
+    if drop_languages:
+        extra = dict(product.translations or {})
+        product.translations = {k: v for k, v in extra.items() if k not in drop_languages}
+        uow.session.flush()
+    _invalidate_after_commit(uow, cache)
+    return product
+
+
+def deactivate_product(uow: UnitOfWork, cache: Cache, product_id: int) -> Product:
+    """Products stay for the orders that name them; a deactivated one is not sold."""
+    return edit_product(uow, cache, product_id, {"is_active": False}, {})

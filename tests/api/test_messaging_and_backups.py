@@ -132,7 +132,7 @@ def test_backups_list_start_and_verify(
     assert api_client.post("/api/v1/backups", headers=operator).status_code == 403
     assert api_client.post("/api/v1/backups/1/verify", headers=operator).status_code == 403
     started = api_client.post("/api/v1/backups", headers=admin)
-    assert started.status_code == 202 and started.json() == {"queued": "workers.backup"}
+    assert started.status_code == 202 and started.json()["queued"] == "workers.backup"
     assert api_client.post("/api/v1/backups/1/verify", headers=admin).status_code == 202
     assert api_client.post("/api/v1/backups/2/verify", headers=admin).status_code == 409
     assert api_client.post("/api/v1/backups/9/verify", headers=admin).status_code == 404

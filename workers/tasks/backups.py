@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.backups.jobs import run_backup
+from pipeline.backups.progress import worker_tracker
 from pipeline.backups.verification import verify_run
 from pipeline.settings import get_settings
 from workers.celery_app import app
@@ -13,9 +14,11 @@ TASK_BACKUP = "workers.backup"
 
 
 @app.task(name=TASK_BACKUP, base=LoggedTask, bind=True)
-def backup(self: LoggedTask) -> str | None:
+def backup(self: LoggedTask, job: str | None = None) -> str | None:
+    """`job`: the progress id the console shows (beat's daily run has none)."""
     settings = get_settings()
-    done = run_backup(sessions(), settings.database_url or "", settings)
+    tracker = worker_tracker("backup", job)
+    done = run_backup(sessions(), settings.database_url or "", settings, tracker=tracker)
     return str(done.path) if done else None
 
 
@@ -23,6 +26,7 @@ TASK_VERIFY_BACKUP = "workers.verify_backup"
 
 
 @app.task(name=TASK_VERIFY_BACKUP, base=LoggedTask, bind=True)
-def verify_backup(self: LoggedTask, run_id: int) -> bool:
+def verify_backup(self: LoggedTask, run_id: int, job: str | None = None) -> bool:
     """Restore one recorded backup into a scratch database and compare row counts."""
-    return verify_run(sessions(), get_settings().database_url or "", run_id)
+    tracker = worker_tracker("verify", job, run_id)
+    return verify_run(sessions(), get_settings().database_url or "", run_id, tracker)

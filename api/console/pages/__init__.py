@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console.pages import dashboard, events, login, providers, sessions
+from api.console.pages import (
+    alerts,
+    apikeys,
+    backups,
+    catalog,
+    dashboard,
+    events,
+    login,
+    providers,
+    sessions,
+    staff,
+)
 
 ROUTERS: list[APIRouter] = [
     login.router,
@@ -13,4 +24,9 @@ ROUTERS: list[APIRouter] = [
     dashboard.router,
     events.router,
     providers.router,
+    catalog.router,
+    alerts.router,
+    backups.router,
+    staff.router,
+    apikeys.router,
 ]
