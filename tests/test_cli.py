@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from cli import app
 from pipeline.messaging.queues import INGEST
 from schema.events import Event
 from tests.support.broker import purge, queued

@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from pipeline.cli import app as cli
-from pipeline.cli import serve
+from cli import app as cli
+from cli import serve
 from pipeline.embedded import EmbeddedRedis
 from pipeline.settings import get_settings
 from tests.support.leftovers import servers_in

@@ -36,7 +36,7 @@ def start_up(
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "cli",
             "up",
             "--data-dir",
             str(data_dir),
@@ -69,7 +69,7 @@ def grpc_serving(port: int) -> bool:
 
 def cli(data_dir: Path, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args, "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "cli", *args, "--data-dir", str(data_dir)],
         env=up_env(),
         cwd=ROOT,
         capture_output=True,

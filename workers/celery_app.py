@@ -8,9 +8,11 @@ from typing import Any
 from celery import Celery, signals
 from celery.schedules import crontab
 
+from adapters.broker import reliable_redis
+from adapters.broker.declarations import kombu_queues
+from adapters.broker.publisher import transport_options
+from adapters.broker.task_sender import install_task_sender
 from pipeline.logging import setup_logging
-from pipeline.messaging import reliable_redis
-from pipeline.messaging.publisher import is_amqp, transport_options
 from pipeline.messaging.queues import (
     FISCAL,
     INGEST,
@@ -26,9 +28,9 @@ from pipeline.messaging.queues import (
     TASK_REGISTER_RECEIPT,
     TASK_SEND_NOTIFICATIONS,
     TELEGRAM,
-    kombu_queues,
     queue_name,
 )
+from pipeline.messaging.urls import is_amqp
 from pipeline.sentry import init_sentry
 from pipeline.settings import Settings, get_settings
 
@@ -174,3 +176,4 @@ def _task_postrun(task_id: str = "", task: Any = None, **_: Any) -> None:
 
 
 app = create_celery()
+install_task_sender()

@@ -12,10 +12,10 @@ from functools import cache
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.broker.publisher import BrokerPublisher
 from pipeline.alerts.checks import on_event_dead
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService
-from pipeline.messaging.publisher import BrokerPublisher
 from pipeline.providers.registry import default_registry
 from pipeline.retry import retry_policy
 from pipeline.settings import get_settings

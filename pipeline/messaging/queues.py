@@ -7,9 +7,6 @@ The receiver sends tasks by name, so it needs these names but none of the worker
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-
-from kombu import Exchange, Queue
 
 INGEST = "ingest"
 TELEGRAM = "telegram"
@@ -27,20 +24,6 @@ TASK_DISPATCH_DUE = "workers.dispatch_due"
 def queue_name(base: str) -> str:
     """The broker-side name of a logical queue."""
     return os.environ.get("QUEUE_PREFIX", "") + base
-
-
-def kombu_queue(base: str) -> Queue:
-    """The declaration every process agrees on: a durable direct exchange per queue."""
-    return _declaration(queue_name(base))
-
-
-@lru_cache(maxsize=64)
-def _declaration(name: str) -> Queue:
-    return Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
-
-
-def kombu_queues() -> list[Queue]:
-    return [kombu_queue(base) for base in ALL_QUEUES]
 
 
 # Domain tasks (sent after commit by the services that need them).

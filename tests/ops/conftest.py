@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from kombu import Connection
 
-from pipeline.messaging.queues import kombu_queue
+from adapters.broker.declarations import kombu_queue
 
 
 def drain_ids(broker_url: str, base: str) -> list[int]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from cli import app
 from pipeline.events import repository
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService

@@ -15,12 +15,13 @@ from kombu import Connection, Message
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 
-from pipeline.messaging import reliable_redis
-from pipeline.messaging.celery_message import TaskMessage, task_message
-from pipeline.messaging.publisher import redis_delivery_options, transport_options
-from pipeline.messaging.queues import INGEST, MAINTENANCE, kombu_queue
-from pipeline.messaging.redis_sender import RedisSender
-from pipeline.messaging.reliable_redis import doorbell_key
+from adapters.broker import reliable_redis
+from adapters.broker.celery_message import TaskMessage, task_message
+from adapters.broker.declarations import kombu_queue
+from adapters.broker.publisher import redis_delivery_options, transport_options
+from adapters.broker.redis_sender import RedisSender
+from adapters.broker.reliable_redis import doorbell_key
+from pipeline.messaging.queues import INGEST, MAINTENANCE
 from tests.support.services import TestServices
 
 VISIBILITY_S = 30

@@ -7,10 +7,10 @@ from typing import Any
 
 from loguru import logger
 
+from adapters.broker.celery_message import task_message
 from pipeline.envelope import Envelope
 from pipeline.events.schedule import has_retry_message
 from pipeline.events.service import ProcessResult
-from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_INGEST, TASK_PROCESS_EVENT
 from workers.celery_app import app
 from workers.context import event_service, publisher

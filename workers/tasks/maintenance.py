@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 
+from adapters.broker.celery_message import task_message
 from pipeline.ai.retention import prune_calls
 from pipeline.auth.retention import purge_expired
 from pipeline.events import repository
 from pipeline.events.schedule import due_database_retries
-from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_DISPATCH_DUE, TASK_PROCESS_EVENT
 from pipeline.settings import get_settings
 from workers.celery_app import app

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from loguru import logger
 
-from pipeline.messaging.celery_message import TaskMessage, task_message
+from adapters.broker.celery_message import TaskMessage, task_message
 from pipeline.messaging.queues import INGEST, TASK_INGEST
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.api import ensure_signing_key
-from pipeline.cli.common import DataDirOption, prepare
+from cli.api import ensure_signing_key
+from cli.common import DataDirOption, prepare
 from pipeline.migrate import upgrade
 
 STOP_TIMEOUT_S = 20.0
@@ -40,7 +40,7 @@ def _redact(url: str) -> str:
 def _spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
     # A session of its own: Ctrl-C reaches only this supervisor, which stops children in order.
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", *args], env=env, start_new_session=True
+        [sys.executable, "-m", "cli", *args], env=env, start_new_session=True
     )
     return Child(name, process)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import prepare
+from cli.common import prepare
 
 knowledge_app = typer.Typer(help="The FAQ the assistant answers from.", no_args_is_help=True)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import DataDirOption, prepare
+from cli.common import DataDirOption, prepare
 from pipeline.unit_of_work import UnitOfWork, unit_of_work
 
 staff_app = typer.Typer(help="Staff accounts of the operator API.", no_args_is_help=True)

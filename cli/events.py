@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from pipeline.cli.common import DataDirOption, prepare
+from cli.common import DataDirOption, prepare
 from schema.events import Event, EventStatus
 from schema.session import make_engine, make_session_factory
 
@@ -126,7 +126,7 @@ def replay_event(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Process an event again (handlers are idempotent)."""
-    from pipeline.messaging.publisher import BrokerPublisher
+    from adapters.broker.publisher import BrokerPublisher
     from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 
     services, sessions = _sessions(data_dir, need_broker=True)
@@ -172,10 +172,10 @@ def retry_events(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Process dead or failed events again, in batches (handlers are idempotent)."""
+    from adapters.broker.celery_message import task_message
+    from adapters.broker.publisher import BrokerPublisher
     from pipeline.events import repository
     from pipeline.events.operations import retry_selected
-    from pipeline.messaging.celery_message import task_message
-    from pipeline.messaging.publisher import BrokerPublisher
     from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 
     selection = repository.Selection((status.value,), source, _utc(since), _utc(until))

@@ -12,25 +12,14 @@ from __future__ import annotations
 import base64
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import orjson
 import redis.asyncio as aioredis
 
-from pipeline.messaging.celery_message import TaskMessage
-from pipeline.messaging.queues import kombu_queue
-from pipeline.messaging.reliable_redis import ring_commands
-
-
-def redis_py_url(broker_url: str) -> str:
-    """kombu broker URL -> redis-py URL (`redis+socket://` becomes `unix://`)."""
-    parsed = urlparse(broker_url)
-    if parsed.scheme == "redis+socket":
-        db = parse_qs(parsed.query).get("virtual_host", ["0"])[0] or "0"
-        return f"unix://{parsed.path}?db={db}"
-    if parsed.scheme not in {"redis", "rediss"}:
-        raise ValueError(f"not a Redis broker URL: {parsed.scheme}://")
-    return broker_url
+from adapters.broker.celery_message import TaskMessage
+from adapters.broker.declarations import kombu_queue
+from adapters.broker.reliable_redis import ring_commands
+from pipeline.messaging.urls import redis_py_url
 
 
 def kombu_document(message: TaskMessage) -> bytes:

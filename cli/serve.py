@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import DataDirOption, prepare
+from cli.common import DataDirOption, prepare
 from pipeline.messaging.queues import ALL_QUEUES, queue_name
 from pipeline.metrics import prepare_multiprocess_dir
 from pipeline.runtime import Services

@@ -14,19 +14,17 @@ from typing import Any
 from kombu import Connection, Producer
 from loguru import logger
 
-from pipeline.messaging import reliable_redis
-from pipeline.messaging.amqp_sender import AmqpSender
-from pipeline.messaging.batching import AsyncSender
-from pipeline.messaging.celery_message import TaskMessage, task_message
-from pipeline.messaging.queues import kombu_queue, queue_name
-from pipeline.messaging.redis_sender import RedisSender
+from adapters.broker import reliable_redis
+from adapters.broker.amqp_sender import AmqpSender
+from adapters.broker.batching import AsyncSender
+from adapters.broker.celery_message import TaskMessage, task_message
+from adapters.broker.declarations import kombu_queue
+from adapters.broker.redis_sender import RedisSender
+from pipeline.messaging.queues import queue_name
+from pipeline.messaging.urls import is_amqp
 
 RESTORE_EVERY_S = 5
 RESTORE_MUTEX_EXPIRE_S = 30
-
-
-def is_amqp(url: str) -> bool:
-    return url.split("://", 1)[0] in {"amqp", "amqps", "pyamqp"}
 
 
 def transport_options(url: str, *, timeout: float, visibility_timeout: int) -> dict[str, Any]:

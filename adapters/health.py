@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import psycopg
 from loguru import logger
 
+from adapters.broker.publisher import BrokerPublisher
 from pipeline.alerts.probes import last_beat, last_heartbeat, sync_client
-from pipeline.messaging.publisher import BrokerPublisher
 from pipeline.settings import Settings
 from schema.session import libpq_url
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from cli.common import DataDirOption, prepare
 from pipeline.backups import BackupError, BackupFile, list_backups, restore, verify
-from pipeline.cli.common import DataDirOption, prepare
 from pipeline.settings import backup_dir, get_settings
 from schema.session import make_engine, make_session_factory
 

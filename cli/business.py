@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.cli.common import prepare
+from cli.common import prepare
 
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import (
+from adapters.broker.task_sender import install_task_sender
+from cli import (
     api,
     backup,
     business,
@@ -20,7 +21,7 @@ from pipeline.cli import (
     telegram,
     up,
 )
-from pipeline.cli.common import DataDirOption, prepare
+from cli.common import DataDirOption, prepare
 
 app = typer.Typer(
     help="Webhook pipeline for Telegram-bot businesses.",
@@ -62,6 +63,7 @@ def _options(
     ),
 ) -> None:
     """Webhook pipeline for Telegram-bot businesses."""
+    install_task_sender()
 
 
 @app.command("migrate")
@@ -82,7 +84,7 @@ def health() -> None:
     """The whole system's health: database, broker, workers, beat (exit 1 if degraded)."""
     import json
 
-    from pipeline.health import system_health
+    from adapters.health import system_health
     from pipeline.settings import get_settings
 
     report = system_health(get_settings())

@@ -21,6 +21,8 @@ from aiogram.utils.web_app_signature import (
     safe_check_webapp_init_data_from_signature,
 )
 
+from pipeline.settings import Settings
+
 # Room for the clocks of Telegram's servers and ours to differ.
 CLOCK_SKEW_S = 60
 
@@ -79,3 +81,16 @@ def _checked(raw: str, verifier: Verifier) -> WebAppInitData:
     except (ValueError, TypeError):
         # Bad signature, bad base64 or a field of the wrong shape alike.
         raise InitDataError("initData signature is not valid") from None
+
+
+def verifier(settings: Settings) -> Verifier | None:
+    """None when neither the bot token nor the bot id is set: nobody can log in."""
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    if not token and settings.miniapp_bot_id is None:
+        return None
+    key = settings.miniapp_signature_public_key
+    return Verifier(
+        bot_token=token or None,
+        bot_id=settings.miniapp_bot_id,
+        public_key=bytes.fromhex(key) if key else PRODUCTION_PUBLIC_KEY,
+    )

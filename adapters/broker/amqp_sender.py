@@ -14,8 +14,8 @@ import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection
 from pamqp.commands import Basic
 
-from pipeline.messaging.celery_message import TaskMessage
-from pipeline.messaging.queues import kombu_queue
+from adapters.broker.celery_message import TaskMessage
+from adapters.broker.declarations import kombu_queue
 
 
 def aiormq_url(broker_url: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import DataDirOption, prepare
+from cli.common import DataDirOption, prepare
 from pipeline.sentry import init_sentry
 from pipeline.settings import get_settings
 
