@@ -7,7 +7,10 @@ from pathlib import Path
 
 import typer
 
+from adapters.broker.celery_client import celery_client
+from adapters.broker.task_sender import CeleryTaskSender
 from pipeline.logging import setup_logging
+from pipeline.messaging.tasks import TaskSender
 from pipeline.runtime import Services, resolve_services
 from pipeline.settings import Settings, get_settings
 
@@ -31,3 +34,8 @@ def prepare(role: str, data_dir: Path | None, *, need_broker: bool = True) -> Se
 
 def settings() -> Settings:
     return get_settings()
+
+
+def task_sender(broker_url: str) -> TaskSender:
+    """Celery sending to the broker this command resolved (embedded or configured)."""
+    return CeleryTaskSender(celery_client(get_settings(), broker_url))

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from cli.common import DataDirOption, prepare
+from cli.common import DataDirOption, prepare, task_sender
 from schema.events import Event, EventStatus
 from schema.session import make_engine, make_session_factory
 
@@ -126,7 +126,6 @@ def replay_event(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Process an event again (handlers are idempotent)."""
-    from adapters.broker.publisher import BrokerPublisher
     from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 
     services, sessions = _sessions(data_dir, need_broker=True)
@@ -139,11 +138,7 @@ def replay_event(
         if not found:
             typer.echo(f"no event {event_id}", err=True)
             raise typer.Exit(1)
-        publisher = BrokerPublisher(services.broker_url, timeout=2.0, max_retries=2)
-        try:
-            task_id = publisher.send(TASK_PROCESS_EVENT, INGEST, event_id)
-        finally:
-            publisher.close()
+        task_id = task_sender(services.broker_url).send(TASK_PROCESS_EVENT, INGEST, event_id)
         typer.echo(f"event {event_id} queued for processing (task {task_id})")
     finally:
         services.stop_started()
@@ -172,8 +167,6 @@ def retry_events(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Process dead or failed events again, in batches (handlers are idempotent)."""
-    from adapters.broker.celery_message import task_message
-    from adapters.broker.publisher import BrokerPublisher
     from pipeline.events import repository
     from pipeline.events.operations import retry_selected
     from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
@@ -186,19 +179,18 @@ def retry_events(
         if dry_run:
             typer.echo(f"would retry {total} {status.value} events")
             return
-        publisher = BrokerPublisher(services.broker_url, timeout=2.0, max_retries=2)
-        try:
-            done = retry_selected(
-                sessions,
-                selection,
-                lambda event_id: publisher.publish(
-                    task_message(TASK_PROCESS_EVENT, INGEST, [event_id])
-                ),
-                batch=batch,
-                on_progress=lambda done: _progress(done, max(total, done)),
-            )
-        finally:
-            publisher.close()
+        sender = task_sender(services.broker_url)
+
+        def process(event_id: int) -> None:
+            sender.send(TASK_PROCESS_EVENT, INGEST, event_id)
+
+        done = retry_selected(
+            sessions,
+            selection,
+            process,
+            batch=batch,
+            on_progress=lambda done: _progress(done, max(total, done)),
+        )
         sys.stderr.write("\n")
         typer.echo(f"queued {done} events for processing")
     finally:

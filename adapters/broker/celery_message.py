@@ -1,21 +1,20 @@
-"""Celery task messages (protocol 2) built without a Celery app.
+"""Celery task messages (protocol 2), formatted by Celery itself, for the batching senders.
 
-Building the message directly lets the receiver publish in batches at a fraction of
-`send_task`'s per-call cost while workers consume it as an ordinary Celery task.
+The receiver publishes many webhooks per message at a fraction of `send_task`'s per-call
+cost; the message is still Celery's own (`app.amqp.as_task_v2`), serialized as Celery's
+JSON serializer would, so workers consume it as an ordinary task.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 import orjson
-
-_ORIGIN = f"{os.getpid()}@{socket.gethostname()}"
-_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+from celery import Celery
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +25,12 @@ class TaskMessage:
     queue: str
 
 
+@cache
+def _formatter() -> Celery:
+    """A Celery app that only formats messages (no broker, not the current app)."""
+    return Celery("pipeline", set_as_current=False)
+
+
 def task_message(
     name: str,
     queue: str,
@@ -33,29 +38,20 @@ def task_message(
     kwargs: dict[str, Any] | None = None,
     *,
     task_id: str | None = None,
-    countdown_eta: str | None = None,
+    eta: datetime | None = None,
 ) -> TaskMessage:
     task_id = task_id or str(uuid.uuid4())
-    body = orjson.dumps([list(args), kwargs or {}, _EMBED])
-    headers: dict[str, Any] = {
-        "lang": "py",
-        "task": name,
-        "id": task_id,
-        "shadow": None,
-        "eta": countdown_eta,
-        "expires": None,
-        "group": None,
-        "group_index": None,
-        "retries": 0,
-        "timelimit": [None, None],
-        "root_id": task_id,
-        "parent_id": None,
-        "argsrepr": f"<{len(args)} args>",
-        "kwargsrepr": "{}",
-        "origin": _ORIGIN,
-        "ignore_result": True,
-        "replaced_task_nesting": 0,
-        "stamped_headers": None,
-        "stamps": {},
-    }
-    return TaskMessage(task_id=task_id, body=body, headers=headers, queue=queue)
+    message = _formatter().amqp.as_task_v2(
+        task_id,
+        name,
+        args=list(args),
+        kwargs=kwargs or {},
+        eta=eta,
+        ignore_result=True,
+        # Celery would repr the arguments (up to 1 KB of every batch of webhooks).
+        argsrepr=f"<{len(args)} args>",
+        kwargsrepr="{}",
+    )
+    return TaskMessage(
+        task_id=task_id, body=orjson.dumps(message.body), headers=message.headers, queue=queue
+    )

@@ -15,15 +15,13 @@ from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.pagination import CursorQuery, LimitQuery, Page, keyset
 from api.routes.queueing import MAINTENANCE, publisher, send_task
+from pipeline.messaging.queues import TASK_BACKUP, TASK_VERIFY_BACKUP
 from schema.operations import BackupRun
 
 router = APIRouter(prefix="/backups", tags=["backups"])
 Reader = Annotated[Principal, Depends(require("backups:read"))]
 Writer = Annotated[Principal, Depends(require("backups:write"))]
 DENIED = error_responses(401, 403, 429)
-# Task names of workers/tasks/backups.py (sent by name: the API does not import workers).
-TASK_BACKUP = "workers.backup"
-TASK_VERIFY_BACKUP = "workers.verify_backup"
 
 
 class BackupOut(BaseModel):

@@ -1,7 +1,7 @@
 """Sending tasks by name from domain code, after the commit that made them necessary.
 
-`TaskSender` is the port; each process installs its implementation once at start
-(`adapters.broker.task_sender`), and tests may put their own in its place.
+`TaskSender` is the port (Celery's `send_task` behind it: adapters.broker.task_sender);
+each process installs it once at start, and tests may put their own in its place.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from loguru import logger
 
 
 class TaskSender(Protocol):
-    def send(self, name: str, queue_name: str, *args: Any) -> str: ...
+    def send(self, name: str, queue: str, *args: Any, countdown: float | None = None) -> str:
+        """Send task `name` with `args` to logical queue `queue`; returns the task id."""
+        ...
 
 
 _sender: TaskSender | None = None

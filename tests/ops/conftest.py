@@ -40,7 +40,6 @@ def worker_context(broker_url: str) -> Iterator[Callable[[], None]]:
     def clear() -> None:
         context._engine.cache_clear()
         context._event_service.cache_clear()
-        context._publisher.cache_clear()
 
     clear()
     yield clear
