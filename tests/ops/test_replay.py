@@ -24,7 +24,7 @@ from schema.operations import Alert
 from tests.ops.conftest import drain_ids
 from tests.ops.helpers import add_events
 from tests.support.broker import purge
-from tests.workers.test_event_service import stripe_envelope
+from tests.pipeline.events.test_service import stripe_envelope
 
 runner = CliRunner()
 

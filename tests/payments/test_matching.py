@@ -21,7 +21,7 @@ from pipeline.settings import get_settings
 from schema import Alert, Notification, Order, Payment, Receipt
 from tests.payments.conftest import RecordingSender, make_order, run
 from tests.support.signing import stripe_event
-from tests.workers.test_event_service import envelope
+from tests.pipeline.events.test_service import envelope
 
 S = PaymentStatus
 

@@ -22,7 +22,7 @@ from pipeline.providers import (
 from pipeline.providers.registry import build_registry
 from schema.events import Event, EventStatus
 from tests.support.signing import stripe_event
-from tests.workers.test_event_service import envelope
+from tests.pipeline.events.test_service import envelope
 
 CLAIMED = {
     "stripe": stripe_events.EVENT_TYPES,

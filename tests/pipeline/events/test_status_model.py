@@ -16,7 +16,7 @@ from pipeline.events.service import EventService, RetryPolicy
 from pipeline.providers.registry import build_registry
 from schema.events import Event, EventStatus
 from tests.support.signing import stripe_event
-from tests.workers.test_event_service import envelope
+from tests.pipeline.events.test_service import envelope
 
 
 class WorkerDied(BaseException):
