@@ -23,8 +23,8 @@ from schema.messaging import Notification
 from schema.operations import Alert
 from tests.ops.conftest import drain_ids
 from tests.ops.helpers import add_events
-from tests.support.broker import purge
 from tests.pipeline.events.test_service import stripe_envelope
+from tests.support.broker import purge
 
 runner = CliRunner()
 

@@ -21,8 +21,8 @@ from pipeline.providers import (
 )
 from pipeline.providers.registry import build_registry
 from schema.events import Event, EventStatus
-from tests.support.signing import stripe_event
 from tests.pipeline.events.test_service import envelope
+from tests.support.signing import stripe_event
 
 CLAIMED = {
     "stripe": stripe_events.EVENT_TYPES,

@@ -15,8 +15,8 @@ from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.providers.registry import build_registry
 from schema.events import Event, EventStatus
-from tests.support.signing import stripe_event
 from tests.pipeline.events.test_service import envelope
+from tests.support.signing import stripe_event
 
 
 class WorkerDied(BaseException):
