@@ -11,6 +11,7 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from adapters.broker.task_sender import install_task_sender
 from api.auth.oauth import OAuthProviders
 from api.console import install_console
 from api.docs import OPENAPI_URL, install_docs
@@ -27,7 +28,7 @@ from pipeline.auth.tokens import TokenSigner
 from pipeline.cache import Cache
 from pipeline.live.channel import channel_name
 from pipeline.mail import Mailer, make_mailer
-from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.messaging.urls import redis_py_url
 from pipeline.settings import Settings, get_settings
 from schema.session import make_engine, make_session_factory
 
@@ -89,6 +90,7 @@ def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntim
 def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None) -> FastAPI:
     settings = settings or get_settings()
     runtime = build_runtime(settings, mailer)
+    install_task_sender()
 
     hub = Hub(runtime.redis_url, channel_name(), queue_size=settings.api_ws_queue_size)
 

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from slowapi import Limiter
 
 from api.errors import ProblemError
-from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.messaging.urls import redis_py_url
 from pipeline.settings import Settings
 
 UNAVAILABLE_RETRY_S = 5

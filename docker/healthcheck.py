@@ -4,7 +4,7 @@ The role is read from the command of PID 1 (`pipeline receiver --port 8000`, ...
 from the arguments given to this script, so one image needs no per-role setting:
 
 - receiver: GET /readyz on its port answers 200 (it can accept webhooks: broker reachable;
-  the database is not its business, see pipeline.health);
+  the database is not its business, see adapters.health);
 - api: GET /healthz on its port (default 8001) answers 200;
 - grpc: the standard gRPC health check on its port (default 50051) answers SERVING;
 - worker: the worker on this host answers a Celery ping;

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.broker.batching import AsyncSender, BatchingPublisher
+from adapters.broker.celery_message import task_message
+from adapters.broker.publisher import ThreadedKombuSender, make_sender
 from pipeline.events.internal import InternalSource
-from pipeline.messaging.batching import AsyncSender, BatchingPublisher
-from pipeline.messaging.celery_message import task_message
-from pipeline.messaging.publisher import ThreadedKombuSender, make_sender
 from pipeline.providers.registry import build_registry
 from pipeline.settings import Settings
 from schema.session import make_engine, make_session_factory

@@ -13,11 +13,12 @@ from grpc_reflection.v1alpha import reflection
 from loguru import logger
 from prometheus_client import start_http_server
 
+from adapters.broker.batching import BatchingPublisher
+from adapters.broker.task_sender import install_task_sender
 from grpc_api.observe import ObserveInterceptor
 from grpc_api.runtime import GrpcRuntime, build_runtime
 from grpc_api.service import PipelineService
 from grpc_api.v1 import pipeline_pb2, pipeline_pb2_grpc
-from pipeline.messaging.batching import BatchingPublisher
 from pipeline.settings import Settings
 
 SERVICE = pipeline_pb2.DESCRIPTOR.services_by_name["PipelineService"].full_name
@@ -58,6 +59,7 @@ async def start(
 ) -> Running:
     """Start serving; port 0 picks a free one (see `Running.port`)."""
     runtime = build_runtime(settings, publisher)
+    install_task_sender()
     server = grpc.aio.server(
         interceptors=[ObserveInterceptor()],
         options=[

@@ -6,7 +6,7 @@ import os
 
 import redis
 
-from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.messaging.urls import redis_py_url
 from pipeline.settings import get_settings
 
 _clients: dict[tuple[int, str], redis.Redis] = {}

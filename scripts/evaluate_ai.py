@@ -20,7 +20,7 @@ import redis
 from pipeline.assistant.service import assist
 from pipeline.knowledge import store
 from pipeline.knowledge.retrieval import search_faq
-from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.messaging.urls import redis_py_url
 from pipeline.migrate import upgrade
 from pipeline.settings import Settings, get_settings
 from pipeline.triage.labels import by_keywords

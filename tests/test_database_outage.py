@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from pipeline.embedded import EmbeddedPostgres, EmbeddedRedis
-from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.messaging.urls import redis_py_url
 from pipeline.migrate import upgrade
 from schema.session import sqlalchemy_url
 from scripts.fakes.bot_api import FakeBotApiThread

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from loguru import logger
 
-from pipeline.health import system_health
+from adapters.health import system_health
 from pipeline.version import __version__
 
 router = APIRouter()

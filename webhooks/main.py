@@ -12,9 +12,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from adapters.broker.batching import BatchingPublisher
+from adapters.broker.publisher import make_sender
+from adapters.broker.task_sender import install_task_sender
 from pipeline import metrics
-from pipeline.messaging.batching import BatchingPublisher
-from pipeline.messaging.publisher import make_sender
 from pipeline.providers.base import Provider, WebhookRejected
 from pipeline.providers.registry import ProviderRegistry, default_registry
 from pipeline.settings import Settings, get_settings
@@ -91,6 +92,7 @@ def create_app(
         raise RuntimeError("the receiver needs BROKER_URL and DATABASE_URL (see `pipeline up`)")
     broker_url, database_url = settings.broker_url, settings.database_url
     rejections = RejectionCounter(settings)
+    install_task_sender()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from fastapi import Request, Response
 from loguru import logger
 
+from adapters.broker.batching import BatchingPublisher
 from pipeline.envelope import Envelope
-from pipeline.messaging.batching import BatchingPublisher
 from pipeline.providers.base import (
     Accepted,
     InboundRequest,

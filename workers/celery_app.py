@@ -8,25 +8,30 @@ from typing import Any
 from celery import Celery, signals
 from celery.schedules import crontab
 
+from adapters.broker import reliable_redis
+from adapters.broker.celery_client import producer_config
+from adapters.broker.task_sender import install_task_sender
 from pipeline.logging import setup_logging
-from pipeline.messaging import reliable_redis
-from pipeline.messaging.publisher import is_amqp, transport_options
 from pipeline.messaging.queues import (
     FISCAL,
     INGEST,
     MAINTENANCE,
     NOTIFY,
+    TASK_BACKUP,
+    TASK_CHECK_ALERTS,
     TASK_DISPATCH_DUE,
     TASK_HANDLE_CHAT,
     TASK_INGEST,
     TASK_POLL_RECEIPTS,
     TASK_PROCESS_EVENT,
+    TASK_PRUNE_AI_CALLS,
+    TASK_PRUNE_AUTH,
+    TASK_PRUNE_RAW_BODIES,
     TASK_RECONCILE_PAYMENTS,
     TASK_REFUND_PAYMENT,
     TASK_REGISTER_RECEIPT,
     TASK_SEND_NOTIFICATIONS,
     TELEGRAM,
-    kombu_queues,
     queue_name,
 )
 from pipeline.sentry import init_sentry
@@ -45,21 +50,12 @@ CHECK_ALERTS_EVERY_S = 30.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    broker = settings.broker_url or ""
     return {
-        "broker_url": broker,
-        "broker_transport_options": transport_options(
-            broker, timeout=2.0, visibility_timeout=settings.broker_visibility_timeout_s
-        ),
-        "broker_connection_retry_on_startup": True,
-        "broker_connection_timeout": 2.0,
-        "broker_heartbeat": 10 if is_amqp(broker) else 0,
+        **producer_config(settings),
         # Tasks are idempotent: redeliver rather than lose when a worker dies mid-task.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 4,
-        "task_queues": kombu_queues(),
-        "task_default_queue": queue_name(MAINTENANCE),
         "task_routes": {
             TASK_INGEST: {"queue": queue_name(INGEST)},
             TASK_PROCESS_EVENT: {"queue": queue_name(INGEST)},
@@ -71,20 +67,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             TASK_RECONCILE_PAYMENTS: {"queue": queue_name(MAINTENANCE)},
             TASK_REFUND_PAYMENT: {"queue": queue_name(MAINTENANCE)},
         },
-        # A producer must never hang when the broker is down.
-        "task_publish_retry": True,
-        "task_publish_retry_policy": {
-            "max_retries": 3,
-            "interval_start": 0,
-            "interval_step": 0.5,
-            "interval_max": 1.0,
-        },
-        "task_serializer": "json",
-        "accept_content": ["json"],
-        "task_ignore_result": True,
-        "result_backend": None,
-        "timezone": "UTC",
-        "enable_utc": True,
         "worker_hijack_root_logger": False,
         # Task events cost several broker writes per task; Flower switches them on at run
         # time (enable_events) while it watches, so they are off by default.
@@ -97,11 +79,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "poll-receipts": {"task": TASK_POLL_RECEIPTS, "schedule": 30.0},
             "reconcile-payments": {"task": TASK_RECONCILE_PAYMENTS, "schedule": 60.0},
             "handle-pending-chats": {"task": TASK_HANDLE_CHAT, "schedule": 15.0, "args": (None,)},
-            "check-alerts": {"task": "workers.check_alerts", "schedule": CHECK_ALERTS_EVERY_S},
-            "prune-raw-bodies": {"task": "workers.prune_raw_bodies", "schedule": 3600.0},
-            "prune-auth": {"task": "workers.prune_auth", "schedule": 3600.0},
-            "prune-ai-calls": {"task": "workers.prune_ai_calls", "schedule": 3600.0},
-            "daily-backup": {"task": "workers.backup", "schedule": crontab(hour=3, minute=0)},
+            "check-alerts": {"task": TASK_CHECK_ALERTS, "schedule": CHECK_ALERTS_EVERY_S},
+            "prune-raw-bodies": {"task": TASK_PRUNE_RAW_BODIES, "schedule": 3600.0},
+            "prune-auth": {"task": TASK_PRUNE_AUTH, "schedule": 3600.0},
+            "prune-ai-calls": {"task": TASK_PRUNE_AI_CALLS, "schedule": 3600.0},
+            "daily-backup": {"task": TASK_BACKUP, "schedule": crontab(hour=3, minute=0)},
         },
     }
 
@@ -174,3 +156,4 @@ def _task_postrun(task_id: str = "", task: Any = None, **_: Any) -> None:
 
 
 app = create_celery()
+install_task_sender(app)

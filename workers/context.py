@@ -1,4 +1,4 @@
-"""Per-process resources of a worker: engine, session factory, services, publisher.
+"""Per-process resources of a worker: engine, session factory, services.
 
 Keyed by process id, so a forked pool process builds its own instead of using the
 parent's connections.
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.alerts.checks import on_event_dead
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService
-from pipeline.messaging.publisher import BrokerPublisher
 from pipeline.providers.registry import default_registry
 from pipeline.retry import retry_policy
 from pipeline.settings import get_settings
@@ -52,15 +51,6 @@ def _event_service(pid: int) -> EventService:
 
 def event_service() -> EventService:
     return _event_service(os.getpid())
-
-
-@cache
-def _publisher(pid: int) -> BrokerPublisher:
-    return BrokerPublisher(get_settings().broker_url or "", timeout=2.0, max_retries=2)
-
-
-def publisher() -> BrokerPublisher:
-    return _publisher(os.getpid())
 
 
 def preload() -> None:

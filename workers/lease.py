@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 import redis
 from loguru import logger
 
-from pipeline.messaging.publisher import is_amqp, redis_delivery_options
-from pipeline.messaging.redis_sender import redis_py_url
+from adapters.broker.publisher import redis_delivery_options
+from pipeline.messaging.urls import is_amqp, redis_py_url
 
 RENEWALS_PER_TIMEOUT = 4
 

@@ -75,7 +75,7 @@ def start_heartbeat() -> None:
 
 
 def start_beat_heartbeat() -> None:
-    """Beat says it is alive too, for the system health report (pipeline.health)."""
+    """Beat says it is alive too, for the system health report (adapters.health)."""
     client = sync_client(get_settings())
     if client is not None:
         _loop(HEARTBEAT_EVERY_S, lambda: beat_alive(client, HEARTBEAT_EVERY_S * 4), "beat-alive")

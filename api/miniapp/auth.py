@@ -18,9 +18,8 @@ from starlette.requests import HTTPConnection
 
 from api.deps import RuntimeDep, SessionDep, client_ip
 from api.errors import ProblemError
+from api.miniapp.initdata import InitDataError, verifier, verify
 from api.runtime import ApiRuntime
-from pipeline.miniapp.config import verifier
-from pipeline.miniapp.initdata import InitDataError, verify
 from pipeline.shop.service import register_user
 from schema.users import User
 

@@ -19,6 +19,7 @@ from api.routes.queueing import MAINTENANCE, publisher, send_task
 from api.runtime import ApiRuntime
 from pipeline.backups import runs
 from pipeline.backups.progress import Job, ProgressBoard, new_job_id
+from pipeline.messaging.queues import TASK_BACKUP, TASK_VERIFY_BACKUP
 from pipeline.unit_of_work import UnitOfWork
 from schema.operations import BackupRun
 
@@ -26,9 +27,6 @@ router = APIRouter(prefix="/backups", tags=["backups"])
 Reader = Annotated[Principal, Depends(require("backups:read"))]
 Writer = Annotated[Principal, Depends(require("backups:write"))]
 DENIED = error_responses(401, 403, 429)
-# Task names of workers/tasks/backups.py (sent by name: the API does not import workers).
-TASK_BACKUP = "workers.backup"
-TASK_VERIFY_BACKUP = "workers.verify_backup"
 
 
 class BackupOut(BaseModel):

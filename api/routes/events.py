@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from adapters.broker.celery_message import task_message
 from api.auth.principal import Principal
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
@@ -25,7 +26,6 @@ from api.runtime import ApiRuntime
 from pipeline.events import queries, repository
 from pipeline.events.operations import Queue, retry_selected
 from pipeline.live.events import announce_changes
-from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 from schema.events import EventStatus
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from loguru import logger
 
+from adapters.broker.celery_message import task_message
+from adapters.broker.publisher import BrokerPublisher
 from api.errors import ProblemError
 from api.runtime import ApiRuntime
-from pipeline.messaging.celery_message import task_message
-from pipeline.messaging.publisher import BrokerPublisher
 from pipeline.messaging.queues import MAINTENANCE, NOTIFY, TASK_SEND_NOTIFICATIONS
 
 

@@ -7,9 +7,6 @@ The receiver sends tasks by name, so it needs these names but none of the worker
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-
-from kombu import Exchange, Queue
 
 INGEST = "ingest"
 TELEGRAM = "telegram"
@@ -18,31 +15,10 @@ FISCAL = "fiscal"
 MAINTENANCE = "maintenance"
 ALL_QUEUES = (INGEST, TELEGRAM, NOTIFY, FISCAL, MAINTENANCE)
 
-# Task names (the receiver and the CLI send by name).
+# Every task's name: processes send by name, the workers register under it.
 TASK_INGEST = "workers.ingest"
 TASK_PROCESS_EVENT = "workers.process_event"
 TASK_DISPATCH_DUE = "workers.dispatch_due"
-
-
-def queue_name(base: str) -> str:
-    """The broker-side name of a logical queue."""
-    return os.environ.get("QUEUE_PREFIX", "") + base
-
-
-def kombu_queue(base: str) -> Queue:
-    """The declaration every process agrees on: a durable direct exchange per queue."""
-    return _declaration(queue_name(base))
-
-
-@lru_cache(maxsize=64)
-def _declaration(name: str) -> Queue:
-    return Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
-
-
-def kombu_queues() -> list[Queue]:
-    return [kombu_queue(base) for base in ALL_QUEUES]
-
-
 # Domain tasks (sent after commit by the services that need them).
 TASK_REGISTER_RECEIPT = "workers.register_receipt"
 TASK_POLL_RECEIPTS = "workers.poll_receipts"
@@ -50,3 +26,15 @@ TASK_RECONCILE_PAYMENTS = "workers.reconcile_payments"
 TASK_REFUND_PAYMENT = "workers.refund_payment"
 TASK_SEND_NOTIFICATIONS = "workers.send_notifications"
 TASK_HANDLE_CHAT = "workers.handle_chat_updates"
+# Maintenance (beat, the operator API).
+TASK_PRUNE_RAW_BODIES = "workers.prune_raw_bodies"
+TASK_PRUNE_AUTH = "workers.prune_auth"
+TASK_PRUNE_AI_CALLS = "workers.prune_ai_calls"
+TASK_CHECK_ALERTS = "workers.check_alerts"
+TASK_BACKUP = "workers.backup"
+TASK_VERIFY_BACKUP = "workers.verify_backup"
+
+
+def queue_name(base: str) -> str:
+    """The broker-side name of a logical queue."""
+    return os.environ.get("QUEUE_PREFIX", "") + base

@@ -1,40 +1,36 @@
 """Sending tasks by name from domain code, after the commit that made them necessary.
 
-One publisher per process (rebuilt after a fork), built from BROKER_URL; tests and
-workers may replace the sender with `use_task_sender`.
+`TaskSender` is the port (Celery's `send_task` behind it: adapters.broker.task_sender);
+each process installs it once at start, and tests may put their own in its place.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, Protocol
 
 from loguru import logger
 
-from pipeline.messaging.publisher import BrokerPublisher
-from pipeline.settings import get_settings
-
 
 class TaskSender(Protocol):
-    def send(self, name: str, queue_name: str, *args: Any) -> str: ...
+    def send(self, name: str, queue: str, *args: Any, countdown: float | None = None) -> str:
+        """Send task `name` with `args` to logical queue `queue`; returns the task id."""
+        ...
 
 
 _sender: TaskSender | None = None
-_publishers: dict[int, BrokerPublisher] = {}
 
 
-def use_task_sender(sender: TaskSender | None) -> None:
+def use_task_sender(sender: TaskSender | None) -> TaskSender | None:
+    """Install `sender` for this process; returns the one it replaces."""
     global _sender
-    _sender = sender
+    previous, _sender = _sender, sender
+    return previous
 
 
 def task_sender() -> TaskSender:
-    if _sender is not None:
-        return _sender
-    pid = os.getpid()
-    if pid not in _publishers:
-        _publishers[pid] = BrokerPublisher(get_settings().broker_url or "", timeout=2.0)
-    return _publishers[pid]
+    if _sender is None:
+        raise RuntimeError("no task sender installed in this process")
+    return _sender
 
 
 def send_task(name: str, queue: str, *args: Any) -> None:

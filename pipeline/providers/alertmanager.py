@@ -17,16 +17,14 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pipeline.providers.base import (
-    Accepted,
     BadSignature,
     InboundRequest,
     MalformedBody,
-    NotConfigured,
-    Reply,
 )
 from pipeline.providers.config import ProviderSettings
+from pipeline.providers.json_webhook import JsonWebhookProvider
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import json_object, matches_any, require_media_type, text_field
+from pipeline.providers.parsing import matches_any, text_field
 from pipeline.settings import ENV_FILE, secret_values
 
 PAYLOAD_VERSION = "4"
@@ -90,7 +88,7 @@ def dedup_key(notification: Mapping[str, Any]) -> str:
     return f"{status}:{digest[:40]}"
 
 
-class AlertmanagerProvider:
+class AlertmanagerProvider(JsonWebhookProvider):
     name: ClassVar[str] = "alertmanager"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = "Authorization: Bearer token or Basic auth (constant-time)"
@@ -123,22 +121,15 @@ class AlertmanagerProvider:
             raise BadSignature("basic credentials do not match")
         raise BadSignature("Authorization must be Bearer or Basic")
 
-    def accept(self, request: InboundRequest) -> Accepted:
-        if not self.configured():
-            raise NotConfigured(self.name)
+    def authenticate(self, request: InboundRequest) -> Mapping[str, str]:
         require_source(request.client_ip, self.settings.source_networks(), self.name)
         self._authenticate(request.headers)
-        require_media_type(request.headers, "application/json")
-        notification = json_object(request.body)
+        return {}
+
+    def identify(self, notification: dict[str, Any]) -> tuple[str, str]:
         if str(notification.get("version", "")) != PAYLOAD_VERSION:
             raise MalformedBody(f"expected Alertmanager webhook payload version {PAYLOAD_VERSION}")
         status = notification.get("status")
         if status not in STATUSES:
             raise MalformedBody("status must be firing or resolved")
-        return Accepted(external_id=dedup_key(notification), event_type=f"alert.{status}")
-
-    def reply(self, accepted: Accepted) -> Reply:
-        return Reply()
-
-    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
-        return json_object(body)
+        return dedup_key(notification), f"alert.{status}"

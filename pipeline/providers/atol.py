@@ -17,8 +17,9 @@ from pydantic_settings import SettingsConfigDict
 from pipeline.domain.money import minor_units
 from pipeline.domain.normalized import FiscalAttributes, ReceiptEvent, ReceiptStatus
 from pipeline.events.errors import PermanentError
-from pipeline.providers.base import Accepted, InboundRequest, MalformedBody, NotConfigured, Reply
-from pipeline.providers.parsing import fully_matches, json_object, require_media_type
+from pipeline.providers.base import InboundRequest, MalformedBody, NotConfigured
+from pipeline.providers.json_webhook import JsonWebhookProvider
+from pipeline.providers.parsing import fully_matches
 from pipeline.providers.unsigned import UnsignedSettings, guarded, require_guards
 from pipeline.settings import ENV_FILE, secret_values
 
@@ -41,7 +42,7 @@ class AtolSettings(UnsignedSettings):
     currency: str = "RUB"
 
 
-class AtolProvider:
+class AtolProvider(JsonWebhookProvider):
     name: ClassVar[str] = "atol"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = "allowlist or path token; report re-fetched from the API"
@@ -56,25 +57,20 @@ class AtolProvider:
         s = self.settings
         return bool(s.login and s.group_code and secret_values(s.password))
 
-    def accept(self, request: InboundRequest) -> Accepted:
-        if not self.configured() or not guarded(self):  # unguarded: refused, as unknown
+    def authenticate(self, request: InboundRequest) -> Mapping[str, str]:
+        if not guarded(self):  # unguarded: refused, as unknown
             raise NotConfigured(self.name)
         require_guards(self, request)
-        require_media_type(request.headers, "application/json")
-        report = json_object(request.body)
-        uuid = report.get("uuid")
+        return {}
+
+    def identify(self, document: dict[str, Any]) -> tuple[str, str]:
+        uuid = document.get("uuid")
         if not isinstance(uuid, str) or not fully_matches(UUID, uuid):
             raise MalformedBody("ATOL callback has no valid 'uuid'")
-        status = report.get("status")
+        status = document.get("status")
         if not isinstance(status, str) or status not in STATUSES:
             raise MalformedBody("ATOL callback 'status' must be wait, done or fail")
-        return Accepted(external_id=uuid, event_type=f"receipt.{status}")
-
-    def reply(self, accepted: Accepted) -> Reply:
-        return Reply()
-
-    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
-        return json_object(body)
+        return uuid, f"receipt.{status}"
 
 
 def _text(value: Any) -> str | None:

@@ -18,14 +18,13 @@ from pipeline.domain.money import minor_units
 from pipeline.domain.normalized import FiscalAttributes, ReceiptEvent, ReceiptStatus
 from pipeline.events.errors import PermanentError
 from pipeline.providers.base import (
-    Accepted,
     Forbidden,
     InboundRequest,
     MalformedBody,
     NotConfigured,
-    Reply,
 )
-from pipeline.providers.parsing import fully_matches, json_object, require_media_type
+from pipeline.providers.json_webhook import JsonWebhookProvider
+from pipeline.providers.parsing import fully_matches
 from pipeline.providers.unsigned import UnsignedSettings, guarded, require_guards
 from pipeline.settings import ENV_FILE
 
@@ -52,7 +51,7 @@ class OrangeDataSettings(UnsignedSettings):
     currency: str = "RUB"
 
 
-class OrangeDataProvider:
+class OrangeDataProvider(JsonWebhookProvider):
     name: ClassVar[str] = "orangedata"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = "INN, allowlist or path token; document re-fetched from the API"
@@ -67,12 +66,13 @@ class OrangeDataProvider:
         s = self.settings
         return bool(s.inn and s.client_cert and s.client_key)
 
-    def accept(self, request: InboundRequest) -> Accepted:
-        if not self.configured() or not guarded(self):  # unguarded: refused, as unknown
+    def authenticate(self, request: InboundRequest) -> Mapping[str, str]:
+        if not guarded(self):  # unguarded: refused, as unknown
             raise NotConfigured(self.name)
         require_guards(self, request)
-        require_media_type(request.headers, "application/json")
-        document = json_object(request.body)
+        return {}
+
+    def identify(self, document: dict[str, Any]) -> tuple[str, str]:
         document_id = document.get("id")
         if not isinstance(document_id, str) or not 0 < len(document_id) <= MAX_ID_LENGTH:
             raise MalformedBody("OrangeData callback has no valid document 'id'")
@@ -81,13 +81,7 @@ class OrangeDataProvider:
             raise MalformedBody("OrangeData callback has no valid 'companyINN'")
         if inn != self.settings.inn:
             raise Forbidden(f"OrangeData callback is for another INN ({inn})")
-        return Accepted(external_id=f"{inn}:{document_id}", event_type="receipt")
-
-    def reply(self, accepted: Accepted) -> Reply:
-        return Reply()
-
-    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
-        return json_object(body)
+        return f"{inn}:{document_id}", "receipt"
 
 
 def _text(value: Any) -> str | None:

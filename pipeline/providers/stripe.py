@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -14,12 +14,12 @@ from pipeline.providers.base import (
     BadSignature,
     InboundRequest,
     MalformedBody,
-    NotConfigured,
     Reply,
 )
 from pipeline.providers.config import ProviderSettings
+from pipeline.providers.json_webhook import JsonWebhookProvider
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import digits, json_object, require_media_type, required_header
+from pipeline.providers.parsing import digits, required_header
 from pipeline.settings import ENV_FILE, secret_values
 
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -63,7 +63,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.digest(secret.encode(), signed, "sha256").hex()
 
 
-class StripeProvider:
+class StripeProvider(JsonWebhookProvider):
     name: ClassVar[str] = "stripe"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = "Stripe-Signature v1 HMAC-SHA256, timestamp tolerance"
@@ -74,10 +74,8 @@ class StripeProvider:
     def configured(self) -> bool:
         return bool(secret_values(self.settings.webhook_secret))
 
-    def accept(self, request: InboundRequest) -> Accepted:
+    def authenticate(self, request: InboundRequest) -> Mapping[str, str]:
         secrets = secret_values(self.settings.webhook_secret)
-        if not secrets:
-            raise NotConfigured(self.name)
         require_source(request.client_ip, self.settings.source_networks(), self.name)
         header = required_header(request.headers, SIGNATURE_HEADER)
         timestamp, given = parse_signature_header(header)
@@ -94,18 +92,15 @@ class StripeProvider:
                 ok |= hmac.compare_digest(signature.encode(), candidate.encode())
         if not ok:
             raise BadSignature(f"no {SIGNATURE_HEADER} v1 signature matches")
-        require_media_type(request.headers, "application/json")
-        event = json_object(request.body)
-        event_id, event_type = event.get("id"), event.get("type")
+        return {"stripe-signature": header}
+
+    def identify(self, document: dict[str, Any]) -> tuple[str, str]:
+        event_id, event_type = document.get("id"), document.get("type")
         if not isinstance(event_id, str) or not event_id:
             raise MalformedBody("Stripe event has no string 'id'")
         if not isinstance(event_type, str) or not event_type:
             raise MalformedBody("Stripe event has no string 'type'")
-        kept = {"stripe-signature": header}
-        return Accepted(external_id=event_id, event_type=event_type, headers=kept)
+        return event_id, event_type
 
     def reply(self, accepted: Accepted) -> Reply:
         return Reply(body=b'{"received":true}')
-
-    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
-        return json_object(body)

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
 from pipeline.providers.base import (
-    Accepted,
     BadSignature,
     InboundRequest,
     MalformedBody,
-    NotConfigured,
-    Reply,
 )
 from pipeline.providers.config import ProviderSettings
+from pipeline.providers.json_webhook import JsonWebhookProvider
 from pipeline.providers.networks import require_source
-from pipeline.providers.parsing import json_object, matches_any, require_media_type
+from pipeline.providers.parsing import matches_any
 from pipeline.settings import ENV_FILE, get_settings, secret_values
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
@@ -47,7 +45,7 @@ def update_type(update: Mapping[str, object]) -> str:
     return kind
 
 
-class TelegramProvider:
+class TelegramProvider(JsonWebhookProvider):
     name: ClassVar[str] = "telegram"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = f"{SECRET_HEADER} header (constant-time)"
@@ -61,10 +59,8 @@ class TelegramProvider:
     def configured(self) -> bool:
         return bool(self._secrets())
 
-    def accept(self, request: InboundRequest) -> Accepted:
+    def authenticate(self, request: InboundRequest) -> Mapping[str, str]:
         secrets = self._secrets()
-        if not secrets:
-            raise NotConfigured(self.name)
         networks = self.settings.source_networks(OFFICIAL_NETWORKS)
         require_source(request.client_ip, networks, self.name)
         token = request.headers.get(SECRET_HEADER.lower())
@@ -72,15 +68,10 @@ class TelegramProvider:
             raise BadSignature(f"missing {SECRET_HEADER} header")
         if not matches_any(token, secrets):
             raise BadSignature(f"{SECRET_HEADER} does not match")
-        require_media_type(request.headers, "application/json")
-        update = json_object(request.body)
+        return {}
+
+    def identify(self, update: dict[str, Any]) -> tuple[str, str]:
         update_id = update.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
             raise MalformedBody("update_id must be a non-negative integer")
-        return Accepted(external_id=str(update_id), event_type=update_type(update))
-
-    def reply(self, accepted: Accepted) -> Reply:
-        return Reply()
-
-    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
-        return json_object(body)
+        return str(update_id), update_type(update)

@@ -18,8 +18,9 @@ from pydantic_settings import SettingsConfigDict
 from pipeline.domain.money import minor_units
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.events.errors import PermanentError
-from pipeline.providers.base import Accepted, InboundRequest, MalformedBody, NotConfigured, Reply
-from pipeline.providers.parsing import fully_matches, json_object, require_media_type
+from pipeline.providers.base import InboundRequest, MalformedBody
+from pipeline.providers.json_webhook import JsonWebhookProvider
+from pipeline.providers.parsing import fully_matches
 from pipeline.providers.unsigned import UnsignedSettings, require_guards
 from pipeline.settings import ENV_FILE, secret_values
 
@@ -66,7 +67,7 @@ class YooKassaSettings(UnsignedSettings):
     api_timeout_s: float = 5.0
 
 
-class YooKassaProvider:
+class YooKassaProvider(JsonWebhookProvider):
     name: ClassVar[str] = "yookassa"
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = "official source networks, path token (optional); object re-fetched"
@@ -80,12 +81,11 @@ class YooKassaProvider:
     def configured(self) -> bool:
         return bool(self.settings.shop_id and secret_values(self.settings.secret_key))
 
-    def accept(self, request: InboundRequest) -> Accepted:
-        if not self.configured():
-            raise NotConfigured(self.name)
+    def authenticate(self, request: InboundRequest) -> Mapping[str, str]:
         require_guards(self, request)
-        require_media_type(request.headers, "application/json")
-        notification = json_object(request.body)
+        return {}
+
+    def identify(self, notification: dict[str, Any]) -> tuple[str, str]:
         if notification.get("type") != "notification":
             raise MalformedBody("YooKassa notification must have type 'notification'")
         event = notification.get("event")
@@ -95,13 +95,7 @@ class YooKassaProvider:
         object_id = obj.get("id") if isinstance(obj, dict) else None
         if not fully_matches(OBJECT_ID, object_id):
             raise MalformedBody("YooKassa notification has no valid object.id")
-        return Accepted(external_id=f"{object_id}:{event}", event_type=event)
-
-    def reply(self, accepted: Accepted) -> Reply:
-        return Reply()
-
-    def payload(self, body: bytes, headers: Mapping[str, str]) -> dict[str, object]:
-        return json_object(body)
+        return f"{object_id}:{event}", event
 
 
 def _amount(obj: Mapping[str, Any], name: str) -> tuple[int, str] | None:

@@ -12,7 +12,7 @@ from typing import Any
 from celery import Celery
 from fastapi import FastAPI, Request, Response
 
-from pipeline.messaging.publisher import transport_options
+from adapters.broker.publisher import transport_options
 from pipeline.messaging.queues import INGEST, TASK_INGEST, queue_name
 from pipeline.providers.base import InboundRequest
 from pipeline.providers.stripe import StripeProvider

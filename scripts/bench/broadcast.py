@@ -12,7 +12,7 @@ import time
 
 from sqlalchemy import insert
 
-from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.messaging.urls import redis_py_url
 from pipeline.migrate import upgrade
 from pipeline.notifications import broadcast
 from pipeline.settings import get_settings

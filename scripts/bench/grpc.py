@@ -70,7 +70,7 @@ def api_key(database: str) -> str:
 
 def start_grpc(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "grpc", "--port", str(port)],
+        [sys.executable, "-m", "cli", "grpc", "--port", str(port)],
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
     )

@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from adapters.broker.batching import BatchingPublisher
+from adapters.broker.publisher import make_sender
 from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.storing import event_row
-from pipeline.messaging.batching import BatchingPublisher
-from pipeline.messaging.publisher import make_sender
 from pipeline.migrate import upgrade
 from schema.session import libpq_url, make_engine, make_session_factory
 from scripts.bench.common import ROOT, SECRET, broker_url, database_url, stripe_payload
@@ -88,7 +88,7 @@ def drain_rate(
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "cli",
             "worker",
             "--queues",
             "ingest",

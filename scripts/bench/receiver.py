@@ -12,7 +12,8 @@ import uuid
 
 from kombu import Connection
 
-from pipeline.messaging.queues import INGEST, kombu_queue
+from adapters.broker.declarations import kombu_queue
+from pipeline.messaging.queues import INGEST
 from scripts.bench.common import (
     SECRET,
     broker_url,

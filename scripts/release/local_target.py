@@ -53,7 +53,7 @@ class LocalTarget:
         return pid
 
     def _command(self, service: str, env: dict[str, str]) -> list[str]:
-        args = [sys.executable, "-m", "pipeline.cli", service]
+        args = [sys.executable, "-m", "cli", service]
         if service == "receiver":
             args += ["--port", env.get("DEPLOY_RECEIVER_PORT", "8000")]
         elif service == "worker":
@@ -89,7 +89,7 @@ class LocalTarget:
 
     def migrate(self, release: str) -> None:
         env = self._release_env(release)
-        command = [sys.executable, "-m", "pipeline.cli", "migrate"]
+        command = [sys.executable, "-m", "cli", "migrate"]
         self.shell.echo(f"+ {' '.join(command)}")
         if self.shell.dry_run:
             return

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from cli import app
+from cli.api import DEV_KEY_FILE, ensure_signing_key
 from pipeline.auth import apikeys
-from pipeline.cli import app
-from pipeline.cli.api import DEV_KEY_FILE, ensure_signing_key
 from pipeline.runtime import Services
 from pipeline.settings import get_settings
 from schema.staff import ApiKey

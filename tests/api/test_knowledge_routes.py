@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from cli import app
 from schema import KnowledgeEntry
 from tests.api.conftest import bearer
 

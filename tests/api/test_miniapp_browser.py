@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from api.app import create_app
-from pipeline.cli import app as cli
+from cli import app as cli
 from pipeline.domain.normalized import ReceiptEvent, ReceiptStatus
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.miniapp.initdata import Verifier, verify
+from api.miniapp.initdata import Verifier, verify
+from cli import app
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.miniapp_support import TOKEN, bot_api
 

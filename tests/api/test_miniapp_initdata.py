@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from pipeline.miniapp.initdata import InitDataError, Verifier, verify
+from api.miniapp.initdata import InitDataError, Verifier, verify
 from pipeline.miniapp.signing import sign_init_data
 
 TOKEN = "123456:miniapp-test-token"

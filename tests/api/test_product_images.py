@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from pipeline.cli import app as cli
+from cli import app as cli
 from pipeline.shop.images import check_image_url
 from schema.catalog import Product
 from tests.api.conftest import bearer

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app as cli
+from cli import app as cli
 from pipeline.version import __version__
 from scripts.release.changelog_section import SectionNotFound, main, section
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.messaging.publisher import BrokerPublisher
+from adapters.broker.publisher import BrokerPublisher
 from schema import Base, Product
 from schema.session import make_engine, make_session_factory
 from scripts.fakes.bot_api import FakeBotApiThread

@@ -37,7 +37,7 @@ def callback(chat: int, data: str) -> dict[str, object]:
 
 def refund(flow: Flow, public_id: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "orders", "refund", public_id],
+        [sys.executable, "-m", "cli", "orders", "refund", public_id],
         env=pipeline_env(**flow.env),
         cwd=ROOT,
         capture_output=True,

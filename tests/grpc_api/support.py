@@ -14,6 +14,8 @@ from kombu import Connection
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.broker.batching import BatchingPublisher
+from adapters.broker.declarations import kombu_queue
 from grpc_api.server import Running, start
 from grpc_api.v1 import pipeline_pb2_grpc
 from pipeline.envelope import Envelope
@@ -21,8 +23,7 @@ from pipeline.events.handlers import HandlerRegistry
 from pipeline.events.internal import register_handlers
 from pipeline.events.service import EventService, IngestResult
 from pipeline.live.events import announce_changes
-from pipeline.messaging.batching import BatchingPublisher
-from pipeline.messaging.queues import INGEST, TASK_INGEST, kombu_queue
+from pipeline.messaging.queues import INGEST, TASK_INGEST
 from pipeline.providers.registry import build_registry
 from pipeline.retry import retry_policy
 from pipeline.settings import Settings

@@ -16,9 +16,9 @@ from grpc_status import rpc_status
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.broker.batching import BatchingPublisher
+from adapters.broker.publisher import make_sender
 from grpc_api.v1 import pipeline_pb2 as pb
-from pipeline.messaging.batching import BatchingPublisher
-from pipeline.messaging.publisher import make_sender
 from pipeline.settings import Settings
 from schema.events import Event
 from tests.grpc_api.support import (

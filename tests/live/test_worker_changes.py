@@ -17,7 +17,7 @@ from pipeline.live.events import changes_since
 from pipeline.providers.registry import build_registry
 from pipeline.redis_client import redis_client
 from schema.operations import Alert, BackupRun
-from tests.workers.test_event_service import stripe_envelope
+from tests.pipeline.events.test_service import stripe_envelope
 
 
 def test_ingested_events_are_announced_after_commit_with_their_final_status(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from kombu import Connection
 
-from pipeline.messaging.queues import kombu_queue
+from adapters.broker.declarations import kombu_queue
 
 
 def drain_ids(broker_url: str, base: str) -> list[int]:
@@ -40,7 +40,6 @@ def worker_context(broker_url: str) -> Iterator[Callable[[], None]]:
     def clear() -> None:
         context._engine.cache_clear()
         context._event_service.cache_clear()
-        context._publisher.cache_clear()
 
     clear()
     yield clear

@@ -12,7 +12,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts import raise_alert, resolve_alert
-from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.messaging.urls import redis_py_url
 from pipeline.notifications.sender import send_due
 from pipeline.settings import Settings, get_settings
 from pipeline.telegram.api import BotApi

@@ -12,6 +12,9 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.broker.celery_message import task_message
+from adapters.broker.publisher import BrokerPublisher
+from adapters.broker.queue_stats import queue_stats
 from pipeline.alerts import raise_alert, resolve_alert, resolve_quiet
 from pipeline.alerts.checks import (
     alert_receipt_failed,
@@ -24,13 +27,10 @@ from pipeline.alerts.probes import (
     beat_heart,
     count_rejection,
     last_heartbeat,
-    queue_stats,
     redis_url,
     rejections,
 )
 from pipeline.envelope import Envelope
-from pipeline.messaging.celery_message import task_message
-from pipeline.messaging.publisher import BrokerPublisher
 from pipeline.messaging.queues import INGEST, TASK_INGEST, queue_name
 from pipeline.settings import Settings
 from schema.messaging import Notification

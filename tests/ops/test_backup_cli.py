@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from cli import app
 from pipeline.settings import get_settings
 from schema.session import libpq_url
 from tests.ops.helpers import add_events

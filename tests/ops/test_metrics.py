@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 
 from pipeline.metrics import metric_names
 from pipeline.settings import get_settings
+from tests.pipeline.events.test_service import stripe_envelope
 from tests.support.signing import stripe_event, stripe_headers
-from tests.workers.test_event_service import stripe_envelope
 
 ROOT = Path(__file__).resolve().parents[2]
 METRIC = re.compile(r"\b(pipeline_[a-z_]+)")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from cli import app
 from pipeline.events import repository
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService
@@ -23,8 +23,8 @@ from schema.messaging import Notification
 from schema.operations import Alert
 from tests.ops.conftest import drain_ids
 from tests.ops.helpers import add_events
+from tests.pipeline.events.test_service import stripe_envelope
 from tests.support.broker import purge
-from tests.workers.test_event_service import stripe_envelope
 
 runner = CliRunner()
 

@@ -28,9 +28,9 @@ class RecordingSender:
 @pytest.fixture
 def sent() -> Iterator[RecordingSender]:
     sender = RecordingSender()
-    use_task_sender(sender)
+    previous = use_task_sender(sender)
     yield sender
-    use_task_sender(None)
+    use_task_sender(previous)
 
 
 def make_order(

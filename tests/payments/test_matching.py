@@ -20,8 +20,8 @@ from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema import Alert, Notification, Order, Payment, Receipt
 from tests.payments.conftest import RecordingSender, make_order, run
+from tests.pipeline.events.test_service import envelope
 from tests.support.signing import stripe_event
-from tests.workers.test_event_service import envelope
 
 S = PaymentStatus
 

@@ -16,12 +16,13 @@ from kombu import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from adapters.broker.declarations import kombu_queue
 from pipeline.domain.inbox import subscribe, unsubscribe
 from pipeline.domain.normalized import NormalizedEvent
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import HandlerContext, load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
-from pipeline.messaging.queues import INGEST, kombu_queue
+from pipeline.messaging.queues import INGEST
 from pipeline.providers.api.ports import use_provider_apis
 from pipeline.providers.registry import build_registry
 from pipeline.settings import Settings, get_settings

@@ -29,9 +29,9 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingSender]:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:t")
     get_settings.cache_clear()
     sender = RecordingSender()
-    use_task_sender(sender)
+    previous = use_task_sender(sender)
     yield sender
-    use_task_sender(None)
+    use_task_sender(previous)
     get_settings.cache_clear()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app as cli
+from cli import app as cli
 from pipeline.providers.registry import build_registry
 from tests.providers.cases import FIXTURES, Request
 from tests.providers.conftest import drain, running_receiver

@@ -11,7 +11,7 @@ import pytest
 from pydantic_settings import BaseSettings
 from typer.testing import CliRunner
 
-from pipeline.cli import app as cli
+from cli import app as cli
 from pipeline.providers.registry import build_registry
 from pipeline.settings import Settings
 

@@ -12,7 +12,7 @@ from loguru import logger
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from pipeline.cli import app as cli
+from cli import app as cli
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
 from pipeline.events.service import EventService
 from pipeline.providers.atol import AtolSettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kombu import Connection
 
-from pipeline.messaging.queues import kombu_queue
+from adapters.broker.declarations import kombu_queue
 
 
 def queued(broker_url: str, base: str) -> int:

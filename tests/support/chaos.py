@@ -22,7 +22,8 @@ from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from pipeline.messaging.queues import ALL_QUEUES, kombu_queue
+from adapters.broker.declarations import kombu_queue
+from pipeline.messaging.queues import ALL_QUEUES
 from schema.events import TERMINAL_STATUSES
 from tests.support.processes import wait_until
 from tests.support.signing import stripe_event, stripe_headers

@@ -17,7 +17,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from pipeline.embedded import EmbeddedPostgres, EmbeddedRedis
-from pipeline.messaging.redis_sender import redis_py_url
+from pipeline.messaging.urls import redis_py_url
 from schema.session import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
+from adapters.health import system_health
 from pipeline.alerts.probes import beat_alive, beat_heart
-from pipeline.health import system_health
 from pipeline.settings import Settings
 from tests.support.processes import free_port
 from tests.support.services import TestServices
@@ -71,7 +71,7 @@ def test_health_command_exits_1_when_degraded(
 ) -> None:
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from cli import app
     from pipeline.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", DEAD_DATABASE.format(port=free_port()))

@@ -9,8 +9,9 @@ import pytest
 import redis
 from kombu import Connection
 
-from pipeline.messaging.publisher import redis_delivery_options, transport_options
-from pipeline.messaging.queues import INGEST, kombu_queue
+from adapters.broker.declarations import kombu_queue
+from adapters.broker.publisher import redis_delivery_options, transport_options
+from pipeline.messaging.queues import INGEST
 from tests.support.services import TestServices
 from workers.lease import LeaseRenewer, renew
 

@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 
 from loguru import logger
 
+from adapters.broker.queue_stats import queue_stats
 from pipeline.alerts import checks
 from pipeline.alerts.live import announce_changed_since
-from pipeline.alerts.probes import queue_stats, rejections, sync_client
+from pipeline.alerts.probes import rejections, sync_client
+from pipeline.messaging.queues import TASK_CHECK_ALERTS
 from pipeline.settings import get_settings
 from pipeline.triage.alerting import check_urgent_complaints
 from workers.celery_app import app
 from workers.context import sessions
 from workers.tasks.base import LoggedTask
-
-TASK_CHECK_ALERTS = "workers.check_alerts"
 
 
 @app.task(name=TASK_CHECK_ALERTS, base=LoggedTask, bind=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pipeline.backups.jobs import run_backup
 from pipeline.backups.progress import worker_tracker
 from pipeline.backups.verification import verify_run
+from pipeline.messaging.queues import TASK_BACKUP, TASK_VERIFY_BACKUP
 from pipeline.settings import get_settings
 from workers.celery_app import app
 from workers.context import sessions
 from workers.tasks.base import LoggedTask
-
-TASK_BACKUP = "workers.backup"
 
 
 @app.task(name=TASK_BACKUP, base=LoggedTask, bind=True)
@@ -20,9 +19,6 @@ def backup(self: LoggedTask, job: str | None = None) -> str | None:
     tracker = worker_tracker("backup", job)
     done = run_backup(sessions(), settings.database_url or "", settings, tracker=tracker)
     return str(done.path) if done else None
-
-
-TASK_VERIFY_BACKUP = "workers.verify_backup"
 
 
 @app.task(name=TASK_VERIFY_BACKUP, base=LoggedTask, bind=True)

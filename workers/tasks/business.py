@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from celery.utils.time import get_exponential_backoff_interval
 from loguru import logger
 from sqlalchemy import select
 
@@ -45,7 +46,22 @@ from workers.tasks.base import LoggedTask
 SEND_BUDGET_S = 50.0
 
 
-@app.task(name=TASK_REGISTER_RECEIPT, base=LoggedTask, bind=True, max_retries=8)
+# Celery's retries of a failed call to a provider: 5 s, 10 s, … capped at 10 min.
+PROVIDER_RETRIES = {
+    "max_retries": 8,
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": False,
+}
+
+
+@app.task(
+    name=TASK_REGISTER_RECEIPT,
+    base=LoggedTask,
+    bind=True,
+    autoretry_for=(Exception,),
+    **PROVIDER_RETRIES,
+)
 def register(self: LoggedTask, receipt_id: int) -> str | None:
     try:
         with sessions()() as session:
@@ -54,7 +70,7 @@ def register(self: LoggedTask, receipt_id: int) -> str | None:
     except Exception as exc:
         # Same external_id on every attempt: the register answers a repeat with the same uuid.
         logger.warning("receipt {} not registered yet: {}", receipt_id, exc)
-        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+        raise
     return uuid
 
 
@@ -95,7 +111,7 @@ def reconcile_payments(self: LoggedTask) -> int:
     return len(ids)
 
 
-@app.task(name=TASK_REFUND_PAYMENT, base=LoggedTask, bind=True, max_retries=8)
+@app.task(name=TASK_REFUND_PAYMENT, base=LoggedTask, bind=True, **PROVIDER_RETRIES)
 def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
     """Give back a payment that did not settle its order; the same refund on every retry."""
     try:
@@ -117,7 +133,11 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
             _refund_failed(payment_id, exc)
             return None
         logger.warning("payment {} not refunded yet: {}", payment_id, exc)
-        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+        # Retried by hand (a refund that gave up alerts the operators), on the same backoff.
+        delay = get_exponential_backoff_interval(
+            self.retry_backoff, self.request.retries, self.retry_backoff_max, self.retry_jitter
+        )
+        raise self.retry(exc=exc, countdown=delay) from exc
     except Exception as exc:
         _refund_failed(payment_id, exc)
         raise

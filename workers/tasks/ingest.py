@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loguru import logger
@@ -10,10 +9,10 @@ from loguru import logger
 from pipeline.envelope import Envelope
 from pipeline.events.schedule import has_retry_message
 from pipeline.events.service import ProcessResult
-from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_INGEST, TASK_PROCESS_EVENT
+from pipeline.messaging.tasks import task_sender
 from workers.celery_app import app
-from workers.context import event_service, publisher
+from workers.context import event_service
 from workers.tasks.base import LoggedTask
 from workers.tasks.live import announce_event_changes
 
@@ -21,8 +20,7 @@ from workers.tasks.live import announce_event_changes
 def schedule_retry(event_id: int, delay_s: float) -> None:
     if not has_retry_message(delay_s):  # the database's: dispatch_due sends it when due
         return
-    eta = (datetime.now(UTC) + timedelta(seconds=delay_s)).isoformat()
-    publisher().publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id], countdown_eta=eta))
+    task_sender().send(TASK_PROCESS_EVENT, INGEST, event_id, countdown=delay_s)
 
 
 def after_processing(result: ProcessResult) -> None:

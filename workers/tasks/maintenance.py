@@ -11,18 +11,22 @@ from pipeline.ai.retention import prune_calls
 from pipeline.auth.retention import purge_expired
 from pipeline.events import repository
 from pipeline.events.schedule import due_database_retries
-from pipeline.messaging.celery_message import task_message
-from pipeline.messaging.queues import INGEST, TASK_DISPATCH_DUE, TASK_PROCESS_EVENT
+from pipeline.messaging.queues import (
+    INGEST,
+    TASK_DISPATCH_DUE,
+    TASK_PROCESS_EVENT,
+    TASK_PRUNE_AI_CALLS,
+    TASK_PRUNE_AUTH,
+    TASK_PRUNE_RAW_BODIES,
+)
+from pipeline.messaging.tasks import task_sender
 from pipeline.settings import get_settings
 from workers.celery_app import app
-from workers.context import publisher, sessions
+from workers.context import sessions
 from workers.tasks.base import LoggedTask
 from workers.tasks.live import announce_event_changes
 
 BATCH = 500
-TASK_PRUNE = "workers.prune_raw_bodies"
-TASK_PRUNE_AUTH = "workers.prune_auth"
-TASK_PRUNE_AI_CALLS = "workers.prune_ai_calls"
 
 
 @app.task(name=TASK_DISPATCH_DUE, base=LoggedTask, bind=True)
@@ -40,7 +44,7 @@ def dispatch_due(self: LoggedTask) -> int:
         stuck_before = now - timedelta(seconds=settings.sweep_stuck_after_s)
         ids += repository.stuck(session, stuck_before, BATCH)
     for event_id in ids:
-        publisher().publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
+        task_sender().send(TASK_PROCESS_EVENT, INGEST, event_id)
     if ids:
         logger.info("re-dispatched {} overdue events", len(ids))
     announce_event_changes()  # whatever a crashed process left unannounced
@@ -56,7 +60,7 @@ def prune_auth(self: LoggedTask) -> int:
     return deleted
 
 
-@app.task(name=TASK_PRUNE, base=LoggedTask, bind=True)
+@app.task(name=TASK_PRUNE_RAW_BODIES, base=LoggedTask, bind=True)
 def prune_raw_bodies(self: LoggedTask) -> int:
     days = get_settings().retention_raw_body_days
     if days <= 0:

@@ -14,12 +14,12 @@ from loguru import logger
 from sqlalchemy import select
 from starlette.responses import Response
 
+from adapters.broker.queue_stats import queue_stats
 from api.console.auth import Console, require
 from api.console.nav import nav_path
 from api.console.render import render
 from api.deps import RuntimeDep, SessionDep
 from api.runtime import ApiRuntime
-from pipeline.alerts.probes import queue_stats
 from pipeline.events import stats
 from schema.operations import Alert, BackupRun
 

@@ -1,0 +1,1 @@
+"""Sending Celery messages to RabbitMQ or Redis, and reading their queues."""

@@ -1,0 +1,114 @@
+"""`pipeline broadcast` and `pipeline products import`: operator commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli.common import prepare
+
+products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
+
+
+@contextmanager
+def _sessions() -> Iterator[sessionmaker[Session]]:
+    """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
+    (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
+    from schema.session import make_engine, make_session_factory
+
+    services = prepare("cli", None)
+    engine = make_engine(services.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+        services.stop_started()
+
+
+def broadcast(
+    text: str = typer.Option(..., "--text", help="The message to send."),
+    lang: str | None = typer.Option(None, "--lang", help="Only users with this language (ru|en)."),
+) -> None:
+    """Send a message to every active user at the shared rate; re-run to resume."""
+    from pipeline.notifications import broadcast as service
+    from pipeline.redis_client import redis_client
+    from pipeline.telegram.api import BotApi
+    from pipeline.telegram.limiter import RateLimiter
+
+    if lang not in (None, "ru", "en"):
+        raise typer.BadParameter("--lang must be ru or en")
+    with _sessions() as sessions:
+        with sessions() as session:
+            item = service.start(session, text, lang)
+            session.commit()
+        typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
+        progress = service.run(sessions, item.id, BotApi(), RateLimiter(redis_client()))
+    typer.echo(f"broadcast {item.id}: sent {progress.sent} of {progress.done} handled")
+
+
+@products_app.command("import")
+def import_products(path: Path) -> None:
+    """Upsert products from a JSON list (code, title_ru, title_en, price_minor, ...)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    from pipeline.shop.images import check_image_url
+    from schema.catalog import Product
+
+    items = json.loads(path.read_text())
+    for index, item in enumerate(items):
+        if "image_url" not in item:
+            continue  # an import without photos keeps those set in the console
+        try:
+            item["image_url"] = check_image_url(item["image_url"])
+        except ValueError as exc:
+            typer.echo(f"products[{index}] ({item.get('code')}): {exc}", err=True)
+            raise typer.Exit(2) from None
+    with _sessions() as sessions, sessions() as session:
+        for item in items:
+            stmt = insert(Product).values(**item)
+            update = {k: stmt.excluded[k] for k in item if k != "code"}
+            session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=update))
+        session.commit()
+    typer.echo(f"products: {len(items)} imported")
+
+
+@orders_app.command("refund")
+def refund(public_id: str) -> None:
+    """Refund an order: Stars via refundStarPayment; YooKassa, Stripe, CloudPayments and
+    T-Bank via their APIs."""
+    from pipeline.domain.context import JobContext
+    from pipeline.events.errors import PermanentError, TransientError
+    from pipeline.payments import refunds
+    from pipeline.providers.api.stripe import HttpStripeApi
+    from pipeline.providers.api.yookassa import HttpYooKassaApi
+    from pipeline.telegram.api import BotApiOnDemand, NoBotToken, TelegramError
+
+    with _sessions() as sessions, sessions() as session:
+        ctx = JobContext(session)
+        try:
+            status = refunds.refund_order(
+                ctx,
+                public_id,
+                BotApiOnDemand(),  # only a Stars refund needs the bot's token
+                HttpYooKassaApi(),
+                HttpStripeApi(),
+                refunds.http_more_refunds(),
+            )
+        except (
+            refunds.RefundError,
+            TelegramError,
+            NoBotToken,
+            PermanentError,
+            TransientError,
+        ) as exc:
+            typer.echo(f"order {public_id}: not refunded: {exc}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+        ctx.run_jobs()  # after commit: the user's notification and the refund receipt
+    typer.echo(f"order {public_id}: payment {status}")

@@ -1,0 +1,37 @@
+"""`pipeline knowledge import FILE`: load FAQ entries the assistant answers from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.common import prepare
+
+knowledge_app = typer.Typer(help="The FAQ the assistant answers from.", no_args_is_help=True)
+
+
+@knowledge_app.command("import")
+def import_entries(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .json or .csv file."),
+) -> None:
+    """Add or update FAQ entries: JSON list of {question, answer, language, tags, active}
+    or CSV with those columns (tags separated by ';'). The same question in the same
+    language updates its entry."""
+    from pipeline.knowledge import store
+    from schema.session import make_engine, make_session_factory
+
+    try:
+        items = store.read_file(path)
+    except store.BadEntry as exc:
+        raise typer.BadParameter(str(exc), param_hint="FILE") from exc
+    services = prepare("cli", None, need_broker=False)
+    engine = make_engine(services.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            result = store.import_entries(session, items)
+            session.commit()
+    finally:
+        engine.dispose()
+        services.stop_started()
+    typer.echo(f"knowledge: {result.created} added, {result.updated} updated")

@@ -1,0 +1,116 @@
+"""No new module-level mutable state: every `global` statement, module-level mutable
+container and cached getter of our packages is on the list below, which only shrinks.
+
+Process-wide state belongs in the one runtime object each process builds at its start
+(the receiver's app.state, the worker's context, the CLI's command group) and passes
+down; the entries here are what is left of the older style.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = (
+    "schema",
+    "pipeline",
+    "adapters",
+    "cli",
+    "webhooks",
+    "workers",
+    "bot",
+    "api",
+    "grpc_api",
+)
+MUTABLE_CALLS = {"dict", "list", "set", "defaultdict", "OrderedDict", "WeakValueDictionary"}
+CACHES = {"cache", "lru_cache"}
+
+# module: names (a `global`, a module-level mutable container, or a cached function).
+ALLOWED: dict[str, set[str]] = {
+    # Memoized pure results (the same for the whole process; harmless, listed to be seen).
+    "pipeline/backups/tools.py": {"_major"},
+    "pipeline/providers/networks.py": {"parse_networks"},
+    "pipeline/settings.py": {"_split_secret", "get_settings"},
+    "adapters/broker/celery_message.py": {"_formatter"},
+    "adapters/broker/declarations.py": {"_declaration"},
+    # Process-wide ports and clients still set or built at module level.
+    "pipeline/messaging/tasks.py": {"_sender"},
+    "pipeline/payments/snapshots.py": {"_readers"},
+    "pipeline/providers/api/ports.py": {"_current"},
+    "pipeline/providers/registry.py": {"_default"},
+    "pipeline/redaction.py": {"_pattern", "_secrets"},
+    "pipeline/redis_client.py": {"_clients"},
+    "pipeline/telegram/api.py": {"_warned_without_token"},
+    "pipeline/telegram/updates.py": {"_processor"},
+    "workers/context.py": {"_engine", "_event_service"},
+    "workers/monitoring.py": {"_started"},
+    "workers/resilience.py": {"_backoff", "_outage"},
+    "bot/updates.py": {"_runtime"},
+    "api/routes/queueing.py": {"_publisher"},
+}
+
+
+def _is_mutable(value: ast.expr | None) -> bool:
+    if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        return name in MUTABLE_CALLS
+    return False
+
+
+def _decorator_name(node: ast.expr) -> str:
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def singletons(source: str) -> set[str]:
+    tree = ast.parse(source)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found.update(node.names)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and _is_mutable(node.value):
+            found.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if _is_mutable(node.value):
+                found.add(node.target.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+            _decorator_name(d) in CACHES for d in node.decorator_list
+        ):
+            found.add(node.name)
+    # Upper-case names are constants by convention (tables, registries filled at import).
+    return {name for name in found if not name.isupper() and not name.startswith("__")}
+
+
+def test_no_new_module_level_singletons() -> None:
+    found: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            names = singletons(path.read_text())
+            if names:
+                found[str(path.relative_to(ROOT))] = names
+    new = {
+        module: sorted(names - ALLOWED.get(module, set()))
+        for module, names in found.items()
+        if names - ALLOWED.get(module, set())
+    }
+    assert not new, f"new module-level state (pass it down from the process's runtime): {new}"
+    gone = {
+        m: sorted(n - found.get(m, set())) for m, n in ALLOWED.items() if n - found.get(m, set())
+    }
+    assert not gone, f"no longer there: take them off ALLOWED: {gone}"
+
+
+def test_the_scan_sees_each_kind() -> None:
+    source = (
+        "import functools\n_a = {}\n_b: list[int] = []\n_c = None\nTABLE = {}\n"
+        "def f():\n    global _c\n    _c = 1\n"
+        "@functools.lru_cache(maxsize=1)\ndef g(): ...\n"
+    )
+    assert singletons(source) == {"_a", "_b", "_c", "g"}
