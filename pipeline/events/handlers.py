@@ -18,6 +18,7 @@ from typing import Any
 from loguru import logger
 from sqlalchemy.orm import Session
 
+from pipeline.domain.context import Deferred
 from schema.events import Event, EventStatus
 
 ENTRY_POINT_GROUP = "pipeline.handlers"
@@ -30,6 +31,8 @@ class HandlerContext:
     event: Event
     payload: dict[str, Any]
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Set when the event is processed with its batch in one transaction (no savepoints).
+    deferred: Deferred | None = None
 
     def after_commit(self, job: Callable[[], None]) -> None:
         self._after_commit.append(job)

@@ -22,7 +22,10 @@ SECRET = "whsec_bench_secret"
 
 
 def stripe_payload(
-    event_id: str = "evt_bench", size: int = 1536, event_type: str = "payment_intent.succeeded"
+    event_id: str = "evt_bench",
+    size: int = 1536,
+    event_type: str = "payment_intent.succeeded",
+    order_id: str = "1001",
 ) -> bytes:
     """A realistic Stripe event padded to `size` bytes (metadata carries the padding)."""
     event = {
@@ -44,7 +47,7 @@ def stripe_payload(
                 "status": "succeeded",
                 "customer": "cus_bench",
                 "description": "Order 1001",
-                "metadata": {"order_id": "1001", "telegram_user_id": "123456789", "pad": ""},
+                "metadata": {"order_id": order_id, "telegram_user_id": "123456789", "pad": ""},
             }
         },
     }

@@ -8,6 +8,11 @@
    database itself: unique events / (last processed_at - first stored_at).
 3. Baseline, same run: the same rows inserted straight into PostgreSQL by one client
    with the same INSERT ... ON CONFLICT statement, in the same batch sizes.
+
+Scenarios: an ignored event type (storing and dedup alone); payments naming no order of
+ours (payment rows only); payments that settle their own seeded order (payment rows,
+order status, a receipt requested and a notification queued per payment). `--rounds`
+repeats them interleaved, since the machine is shared and single figures are noisy.
 """
 
 from __future__ import annotations
@@ -45,13 +50,16 @@ def drop(url: str) -> None:
     drop_database(libpq_url(url, "postgres"), url)
 
 
-def envelopes(count: int, duplicate_share: float, event_type: str) -> list[Envelope]:
+def envelopes(
+    count: int, duplicate_share: float, event_type: str, orders: bool = False
+) -> list[Envelope]:
     unique = int(count * (1 - duplicate_share))
     now = datetime.now(UTC)
     out = []
     for i in range(count):
         event_id = f"evt_bench_{i % unique}"
-        body = stripe_payload(event_id, event_type=event_type)
+        order_id = f"bench-{i % unique}" if orders else "1001"
+        body = stripe_payload(event_id, event_type=event_type, order_id=order_id)
         out.append(Envelope("stripe", event_id, event_type, body, now, {}, ""))
     return out
 
@@ -79,6 +87,48 @@ async def publish(
     elapsed = time.perf_counter() - started
     await publisher.close()
     return elapsed, publisher.envelopes_sent / max(1, publisher.messages_sent)
+
+
+def seed_orders(url: str, count: int) -> None:
+    """One buyer and one open Stripe order per payment (`bench-<n>`, the payload's amount)."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute(
+            "INSERT INTO users (telegram_id, chat_id, language) "
+            "SELECT g, g, 'en' FROM generate_series(1, %s) g",
+            (count,),
+        )
+        conn.execute(
+            "INSERT INTO products (code, title_ru, title_en, price_minor) "
+            "VALUES ('bench', 'bench', 'bench', 129900)"
+        )
+        conn.execute(
+            "INSERT INTO orders (public_id, user_id, product_id, amount_minor, currency, "
+            "payment_method) SELECT 'bench-' || (u.telegram_id - 1), u.id, p.id, 129900, "
+            "'RUB', 'stripe' FROM users u, products p"
+        )
+
+
+def settled(url: str) -> tuple[int, int, int]:
+    """Orders paid, receipts requested, notifications queued."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM orders WHERE status = 'paid'), "
+            "(SELECT count(*) FROM receipts), (SELECT count(*) FROM notifications)"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def forget_queues(broker: str, prefix: str) -> None:
+    """The receipts and notifications tasks the run queued: nobody consumes them here."""
+    if not broker.startswith("redis"):
+        return
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
 
 
 def drain_rate(
@@ -141,10 +191,13 @@ def baseline(url: str, items: list[Envelope], batch: int) -> float:
 
 
 SCENARIOS = (
-    # (label, Stripe event type): an ignored type measures storing and deduplicating
-    # alone; a payment type adds the payments domain (state machine, rows, outbox).
-    ("store + dedup", "customer.created"),
-    ("with payments domain", "payment_intent.succeeded"),
+    # (label, Stripe event type, seed orders): an ignored type measures storing and
+    # deduplicating alone; a payment type adds the payments domain (state machine, rows);
+    # with seeded orders each payment also settles its order, requests a receipt and
+    # queues the buyer's notification.
+    ("store + dedup", "customer.created", False),
+    ("payments, no order", "payment_intent.succeeded", False),
+    ("payments settle orders", "payment_intent.succeeded", True),
 )
 
 
@@ -156,16 +209,23 @@ class Outcome:
     rate: float
     dups: int
     direct: float
+    effects: str = ""
 
 
-def run(args: argparse.Namespace, label: str, event_type: str, broker: str, server: str) -> Outcome:
+def run(
+    args: argparse.Namespace, scenario: tuple[str, str, bool], broker: str, server: str
+) -> Outcome:
+    label, event_type, orders = scenario
     url = fresh_database(server)
     base_url = fresh_database(server)
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     os.environ["QUEUE_PREFIX"] = prefix
-    items = envelopes(args.events, args.duplicates, event_type)
+    items = envelopes(args.events, args.duplicates, event_type, orders)
     unique = len({e.external_id for e in items})
+    effects = ""
     try:
+        if orders:
+            seed_orders(url, unique)
         print(
             f"[{label}] publishing {len(items)} webhooks ({unique} unique) with "
             f"{args.submitters} concurrent submitters …",
@@ -182,37 +242,27 @@ def run(args: argparse.Namespace, label: str, event_type: str, broker: str, serv
             "STRIPE_WEBHOOK_SECRET": SECRET,
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
+            # The payload is Stripe test mode; receipts go to a register (never called).
+            "ALLOW_TEST_PAYMENTS": "true",
+            "FISCAL_REGISTER": "atol",
         }
         print(f"[{label}] draining with `pipeline worker` …", flush=True)
         rate, dups = drain_rate(url, unique, len(items) - unique, env, args.concurrency)
+        if orders:
+            paid, receipts, notes = settled(url)
+            effects = f"{paid} paid, {receipts} receipts, {notes} notifications"
+            print(f"[{label}] {effects}", flush=True)
         print(f"[{label}] baseline: the same rows straight into PostgreSQL …", flush=True)
         direct = baseline(base_url, items, max(1, round(per_message)))
     finally:
         drop(url)
         drop(base_url)
-    return Outcome(label, publish_s, per_message, rate, dups, direct)
+        forget_queues(broker, prefix)
+    return Outcome(label, publish_s, per_message, rate, dups, direct, effects)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=20000)
-    parser.add_argument("--duplicates", type=float, default=0.1, help="share of repeats")
-    parser.add_argument("--submitters", type=int, default=32, help="concurrent requests")
-    parser.add_argument("--max-batch", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
-    args = parser.parse_args()
-
-    broker, redis_started = broker_url()
-    server, pg_started = database_url()
-    try:
-        outcomes = [run(args, label, kind, broker, server) for label, kind in SCENARIOS]
-    finally:
-        for started in (*redis_started, *pg_started):
-            started.stop()
-    print(
-        f"\n{args.events} webhooks per scenario ({args.duplicates:.0%} repeats), "
-        f"{args.concurrency} worker processes; target >= 1000 events/s"
-    )
+def report(title: str, outcomes: list[Outcome]) -> None:
+    print(f"\n{title}")
     print(
         f"{'scenario':<24}{'webhooks/msg':>13}{'events/s':>10}{'dups':>7}"
         f"{'direct rows/s':>15}{'ratio':>7}"
@@ -222,6 +272,40 @@ def main() -> None:
             f"{o.label:<24}{o.per_message:>13.1f}{o.rate:>10.0f}{o.dups:>7}"
             f"{o.direct:>15.0f}{o.rate / o.direct:>7.2f}"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--duplicates", type=float, default=0.1, help="share of repeats")
+    parser.add_argument("--submitters", type=int, default=32, help="concurrent requests")
+    parser.add_argument("--max-batch", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved repeats")
+    parser.add_argument("--only", default="", help="comma-separated scenario labels (default: all)")
+    args = parser.parse_args()
+    wanted = {w.strip() for w in args.only.split(",") if w.strip()}
+    scenarios = [s for s in SCENARIOS if not wanted or s[0] in wanted]
+
+    broker, redis_started = broker_url()
+    server, pg_started = database_url()
+    rounds: list[list[Outcome]] = []
+    try:
+        for n in range(args.rounds):
+            rounds.append([run(args, scenario, broker, server) for scenario in scenarios])
+            report(f"round {n + 1}/{args.rounds}", rounds[-1])
+    finally:
+        for started in (*redis_started, *pg_started):
+            started.stop()
+    print(
+        f"\n{args.events} webhooks per scenario ({args.duplicates:.0%} repeats), "
+        f"{args.concurrency} worker processes; target >= 1000 events/s"
+    )
+    medians = []
+    for i in range(len(scenarios)):
+        runs = sorted((r[i] for r in rounds), key=lambda o: o.rate / o.direct)
+        medians.append(runs[len(runs) // 2])
+    report(f"median of {args.rounds} round(s), by ratio to the direct baseline", medians)
 
 
 if __name__ == "__main__":

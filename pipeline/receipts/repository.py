@@ -1,0 +1,53 @@
+"""The receipts domain's SQL: receipt rows created once per external id, found, counted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pipeline.domain.normalized import ReceiptEvent
+from schema.orders import Order, Payment, Receipt
+from schema.users import User
+
+
+def insert_receipts(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Create the receipts whose external id is new, in one statement: {external id: id}."""
+    unique = list({row["external_id"]: row for row in rows}.values())
+    if not unique:
+        return {}
+    stmt = (
+        insert(Receipt)
+        .values(unique)
+        .on_conflict_do_nothing()
+        .returning(Receipt.external_id, Receipt.id)
+    )
+    return {external_id: id_ for external_id, id_ in session.execute(stmt)}
+
+
+def count_refund_receipts(session: Session, payment_id: int) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Receipt)
+        .where(Receipt.payment_id == payment_id, Receipt.kind == "sell_refund")
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def lock_for_report(session: Session, event: ReceiptEvent) -> Receipt | None:
+    """The receipt a register's report is about (by its id there, or by ours), locked."""
+    ours = [Receipt.register_receipt_id == event.receipt_id]
+    if event.payment_reference:
+        ours.append(Receipt.external_id == event.payment_reference)
+    stmt = select(Receipt).where(or_(*ours)).with_for_update()
+    return session.execute(stmt).scalars().first()
+
+
+def owner(session: Session, receipt: Receipt) -> tuple[Order | None, User | None]:
+    payment = session.get(Payment, receipt.payment_id)
+    order = session.get(Order, payment.order_id) if payment and payment.order_id else None
+    user = session.get(User, order.user_id) if order else None
+    return order, user
