@@ -26,6 +26,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 
@@ -34,30 +35,27 @@ from pipeline.events import repository
 from pipeline.events.storing import event_row
 from pipeline.messaging.batching import BatchingPublisher
 from pipeline.messaging.publisher import make_sender
-from pipeline.migrate import upgrade
 from schema.session import libpq_url, make_engine, make_session_factory
-from scripts.bench.common import ROOT, SECRET, broker_url, database_url, stripe_payload
-from tests.support.services import create_database, drop_database
-
-
-def fresh_database(server_url: str) -> str:
-    url = create_database(libpq_url(server_url, "postgres"))
-    upgrade(url)
-    return url
-
-
-def drop(url: str) -> None:
-    drop_database(libpq_url(url, "postgres"), url)
+from scripts.bench.common import (
+    ROOT,
+    SECRET,
+    broker_url,
+    create_bench_database,
+    database_url,
+    drop_bench_database,
+    exit_on_sigterm,
+    stripe_payload,
+)
 
 
 def envelopes(
-    count: int, duplicate_share: float, event_type: str, orders: bool = False
+    count: int, duplicate_share: float, event_type: str, orders: bool = False, tag: str = "bench"
 ) -> list[Envelope]:
     unique = int(count * (1 - duplicate_share))
     now = datetime.now(UTC)
     out = []
     for i in range(count):
-        event_id = f"evt_bench_{i % unique}"
+        event_id = f"evt_{tag}_{i % unique}"
         order_id = f"bench-{i % unique}" if orders else "1001"
         body = stripe_payload(event_id, event_type=event_type, order_id=order_id)
         out.append(Envelope("stripe", event_id, event_type, body, now, {}, ""))
@@ -132,8 +130,16 @@ def forget_queues(broker: str, prefix: str) -> None:
 
 
 def drain_rate(
-    url: str, unique: int, repeats: int, worker_env: dict[str, str], concurrency: int
+    url: str,
+    unique: int,
+    repeats: int,
+    worker_env: dict[str, str],
+    concurrency: int,
+    above_id: int = 0,
+    tree: Path = ROOT,
 ) -> tuple[float, int]:
+    """Start a worker and wait until it drained the queue; counts only events with an id
+    above `above_id` (rows already in the table are not part of the run)."""
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -143,9 +149,11 @@ def drain_rate(
             "--queues",
             "ingest",
             f"--concurrency={concurrency}",
+            "--metrics-port",
+            "0",
         ],
-        env=worker_env,
-        cwd=ROOT,
+        env={**worker_env, "PYTHONPATH": str(tree)},
+        cwd=tree,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -155,7 +163,8 @@ def drain_rate(
             while True:
                 done, dups = conn.execute(
                     "SELECT count(*) FILTER (WHERE status IN ('processed', 'ignored')), "
-                    "coalesce(sum(duplicates), 0) FROM events"
+                    "coalesce(sum(duplicates), 0) FROM events WHERE id > %s",
+                    (above_id,),
                 ).fetchone()  # type: ignore[misc]
                 conn.commit()
                 if done != last and done:
@@ -167,7 +176,9 @@ def drain_rate(
                     raise SystemExit("the worker exited early")
                 time.sleep(0.5)
             first, last_at, dups = conn.execute(
-                "SELECT min(stored_at), max(processed_at), sum(duplicates) FROM events"
+                "SELECT min(stored_at), max(processed_at), sum(duplicates) FROM events "
+                "WHERE id > %s",
+                (above_id,),
             ).fetchone()  # type: ignore[misc]
     finally:
         worker.terminate()
@@ -213,11 +224,17 @@ class Outcome:
 
 
 def run(
-    args: argparse.Namespace, scenario: tuple[str, str, bool], broker: str, server: str
+    args: argparse.Namespace,
+    scenario: tuple[str, str, bool],
+    broker: str,
+    server: str,
+    tree: Path = ROOT,
 ) -> Outcome:
     label, event_type, orders = scenario
-    url = fresh_database(server)
-    base_url = fresh_database(server)
+    if tree != ROOT:
+        label = f"{label} [{tree.name}]"
+    url = create_bench_database(server, "pipeline")
+    base_url = create_bench_database(server, "pipeline_direct")
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     os.environ["QUEUE_PREFIX"] = prefix
     items = envelopes(args.events, args.duplicates, event_type, orders)
@@ -247,7 +264,7 @@ def run(
             "FISCAL_REGISTER": "atol",
         }
         print(f"[{label}] draining with `pipeline worker` …", flush=True)
-        rate, dups = drain_rate(url, unique, len(items) - unique, env, args.concurrency)
+        rate, dups = drain_rate(url, unique, len(items) - unique, env, args.concurrency, tree=tree)
         if orders:
             paid, receipts, notes = settled(url)
             effects = f"{paid} paid, {receipts} receipts, {notes} notifications"
@@ -255,8 +272,8 @@ def run(
         print(f"[{label}] baseline: the same rows straight into PostgreSQL …", flush=True)
         direct = baseline(base_url, items, max(1, round(per_message)))
     finally:
-        drop(url)
-        drop(base_url)
+        drop_bench_database(url)
+        drop_bench_database(base_url)
         forget_queues(broker, prefix)
     return Outcome(label, publish_s, per_message, rate, dups, direct, effects)
 
@@ -264,12 +281,12 @@ def run(
 def report(title: str, outcomes: list[Outcome]) -> None:
     print(f"\n{title}")
     print(
-        f"{'scenario':<24}{'webhooks/msg':>13}{'events/s':>10}{'dups':>7}"
+        f"{'scenario':<32}{'webhooks/msg':>13}{'events/s':>10}{'dups':>7}"
         f"{'direct rows/s':>15}{'ratio':>7}"
     )
     for o in outcomes:
         print(
-            f"{o.label:<24}{o.per_message:>13.1f}{o.rate:>10.0f}{o.dups:>7}"
+            f"{o.label:<32}{o.per_message:>13.1f}{o.rate:>10.0f}{o.dups:>7}"
             f"{o.direct:>15.0f}{o.rate / o.direct:>7.2f}"
         )
 
@@ -283,7 +300,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved repeats")
     parser.add_argument("--only", default="", help="comma-separated scenario labels (default: all)")
+    parser.add_argument(
+        "--compare-tree",
+        type=Path,
+        default=None,
+        help="another checkout (e.g. of main): each scenario also runs its worker, first",
+    )
     args = parser.parse_args()
+    exit_on_sigterm()
+    trees = [args.compare_tree.resolve(), ROOT] if args.compare_tree else [ROOT]
     wanted = {w.strip() for w in args.only.split(",") if w.strip()}
     scenarios = [s for s in SCENARIOS if not wanted or s[0] in wanted]
 
@@ -292,7 +317,7 @@ def main() -> None:
     rounds: list[list[Outcome]] = []
     try:
         for n in range(args.rounds):
-            rounds.append([run(args, scenario, broker, server) for scenario in scenarios])
+            rounds.append([run(args, s, broker, server, tree) for s in scenarios for tree in trees])
             report(f"round {n + 1}/{args.rounds}", rounds[-1])
     finally:
         for started in (*redis_started, *pg_started):
@@ -302,7 +327,7 @@ def main() -> None:
         f"{args.concurrency} worker processes; target >= 1000 events/s"
     )
     medians = []
-    for i in range(len(scenarios)):
+    for i in range(len(rounds[0])):
         runs = sorted((r[i] for r in rounds), key=lambda o: o.rate / o.direct)
         medians.append(runs[len(runs) // 2])
     report(f"median of {args.rounds} round(s), by ratio to the direct baseline", medians)

@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psycopg
 
-from pipeline.migrate import upgrade
-from schema.session import libpq_url
 from scripts.bench.common import (
     ROOT,
     SECRET,
+    bench_database,
     broker_url,
     database_url,
     free_port,
@@ -36,22 +34,6 @@ from scripts.bench.common import (
     stripe_payload,
 )
 from scripts.bench.pipeline import forget_queues, seed_orders
-
-
-@contextmanager
-def bench_database(what: str, server: str) -> Iterator[str]:
-    """A fresh, migrated database of its own; dropped on the way out."""
-    admin = libpq_url(server, "postgres")
-    name = f"bench_{what}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
