@@ -7,10 +7,12 @@ workers may replace the sender with `use_task_sender`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from loguru import logger
 
+from pipeline.messaging.celery_message import task_message
 from pipeline.messaging.publisher import BrokerPublisher
 from pipeline.settings import get_settings
 
@@ -43,3 +45,21 @@ def send_task(name: str, queue: str, *args: Any) -> None:
         task_sender().send(name, queue, *args)
     except Exception as exc:
         logger.warning("task {} not sent now ({}); the periodic sweep will catch up", name, exc)
+
+
+def send_tasks(name: str, queue: str, arg_lists: Sequence[Sequence[Any]]) -> None:
+    """Best effort, like send_task, for several calls of one task: one round trip on Redis."""
+    sender = task_sender()
+    try:
+        if isinstance(sender, BrokerPublisher):
+            sender.publish_many([task_message(name, queue, list(args)) for args in arg_lists])
+        else:
+            for args in arg_lists:
+                sender.send(name, queue, *args)
+    except Exception as exc:
+        logger.warning(
+            "{} x task {} not sent now ({}); the periodic sweep will catch up",
+            len(arg_lists),
+            name,
+            exc,
+        )

@@ -16,7 +16,7 @@ from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, ReceiptEvent, ReceiptStatus
 from pipeline.live import orders as _live_orders  # noqa: F401  (announces order changes)
 from pipeline.messaging.queues import FISCAL, TASK_REGISTER_RECEIPT
-from pipeline.messaging.tasks import send_task
+from pipeline.messaging.tasks import send_tasks
 from pipeline.notifications.announce import alert_operators, notify_user
 from pipeline.receipts import repository
 from pipeline.settings import get_settings
@@ -59,8 +59,7 @@ def create_receipts(ctx: DomainContext, rows: list[dict[str, Any]]) -> list[int]
 
 
 def _send_registrations(ids: list[int]) -> None:
-    for receipt_id in ids:
-        send_task(TASK_REGISTER_RECEIPT, FISCAL, receipt_id)
+    send_tasks(TASK_REGISTER_RECEIPT, FISCAL, [(receipt_id,) for receipt_id in ids])
 
 
 def _create(ctx: DomainContext, row: dict[str, Any] | None) -> int | None:

@@ -123,7 +123,9 @@ def forget_queues(broker: str, prefix: str) -> None:
         return
     import redis
 
-    client = redis.Redis.from_url(broker)
+    from pipeline.messaging.redis_sender import redis_py_url
+
+    client = redis.Redis.from_url(redis_py_url(broker))
     for key in client.scan_iter(f"{prefix}*"):
         client.delete(key)
     client.close()
