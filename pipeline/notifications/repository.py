@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from schema.messaging import Notification
+from schema.unnest import column_arrays, unnest_insert
+
+COLUMNS = {
+    "dedup_key": "varchar",
+    "chat_id": "bigint",
+    "kind": "varchar",
+    "user_id": "bigint",
+    "template": "varchar",
+    "params": "jsonb",
+    "text": "text",
+}
+INSERT = unnest_insert(
+    "notifications", COLUMNS, "ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key, id"
+)
 
 
 def insert_notifications(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Add the rows whose dedup key is new, in one statement: {dedup key: id} of those."""
-    unique = list({row["dedup_key"]: row for row in rows}.values())
+    unique = [
+        {**row, "params": json.dumps(row.get("params") or {})}
+        for row in {row["dedup_key"]: row for row in rows}.values()
+    ]
     if not unique:
         return {}
-    stmt = (
-        insert(Notification)
-        .values(unique)
-        .on_conflict_do_nothing(index_elements=[Notification.dedup_key])
-        .returning(Notification.dedup_key, Notification.id)
-    )
-    return {key: id_ for key, id_ in session.execute(stmt)}
+    found = session.execute(INSERT, column_arrays(unique, COLUMNS))
+    return {key: id_ for key, id_ in found}

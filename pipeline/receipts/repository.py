@@ -6,12 +6,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.domain.normalized import ReceiptEvent
 from schema.orders import Order, Payment, Receipt
+from schema.unnest import column_arrays, unnest_insert
 from schema.users import User
+
+COLUMNS = {
+    "payment_id": "bigint",
+    "kind": "varchar",
+    "refund_seq": "integer",
+    "register": "varchar",
+    "external_id": "varchar",
+    "total_minor": "integer",
+}
+INSERT = unnest_insert("receipts", COLUMNS, "ON CONFLICT DO NOTHING RETURNING external_id, id")
 
 
 def insert_receipts(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -19,13 +29,8 @@ def insert_receipts(session: Session, rows: Sequence[dict[str, Any]]) -> dict[st
     unique = list({row["external_id"]: row for row in rows}.values())
     if not unique:
         return {}
-    stmt = (
-        insert(Receipt)
-        .values(unique)
-        .on_conflict_do_nothing()
-        .returning(Receipt.external_id, Receipt.id)
-    )
-    return {external_id: id_ for external_id, id_ in session.execute(stmt)}
+    found = session.execute(INSERT, column_arrays(unique, COLUMNS))
+    return {external_id: id_ for external_id, id_ in found}
 
 
 def count_refund_receipts(session: Session, payment_id: int) -> int:
