@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import Boolean, column, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from schema.orders import Order, Payment
+from schema.unnest import column_arrays, unnest_insert
 from schema.users import User
 
 PaymentKey = tuple[str, str]
@@ -76,18 +77,49 @@ def lock_payment(session: Session, event: PaymentEvent) -> tuple[Payment, bool]:
     return row[0], bool(row[1])
 
 
+_LOCK_MANY_COLUMNS = {
+    "provider": "varchar",
+    "provider_payment_id": "varchar",
+    "status": "varchar",
+    "currency": "varchar",
+}
+# The batch form of `_upsert`, one statement text for any number of payments (schema.unnest).
+_LOCK_MANY = unnest_insert(
+    "payments",
+    _LOCK_MANY_COLUMNS,
+    "ON CONFLICT (provider, provider_payment_id) DO UPDATE SET provider = EXCLUDED.provider "
+    "RETURNING "
+    + ", ".join(f"payments.{c.name}" for c in Payment.__table__.columns)
+    + ", (xmax = 0) AS created",
+).columns(*Payment.__table__.columns, column("created", Boolean))
+
+
 def lock_payments(
     session: Session, events: Sequence[PaymentEvent]
 ) -> dict[PaymentKey, tuple[Payment, bool]]:
-    """Each distinct payment of `events`, locked (created where new), in one statement."""
+    """Each distinct payment of `events`, locked (created where new), in one statement,
+    in key order."""
     first: dict[PaymentKey, PaymentEvent] = {}
     for event in events:
         first.setdefault(payment_key(event), event)
     if not first:
         return {}
-    ordered = [first[key] for key in sorted(first)]
-    rows = session.execute(_upsert(ordered), execution_options={"populate_existing": True})
-    return {(p.provider, p.provider_payment_id): (p, bool(created)) for p, created in rows}
+    rows = [
+        {
+            "provider": first[key].provider,
+            "provider_payment_id": first[key].provider_payment_id,
+            "status": PaymentStatus.PENDING.value,
+            "currency": first[key].currency,
+        }
+        for key in sorted(first)
+    ]
+    stmt = select(Payment, column("created", Boolean)).from_statement(_LOCK_MANY)
+    found = session.execute(
+        stmt,
+        column_arrays(rows, _LOCK_MANY_COLUMNS),
+        execution_options={"populate_existing": True},
+    )
+    return {(p.provider, p.provider_payment_id): (p, bool(created)) for p, created in found}
 
 
 def users(session: Session, ids: Collection[int]) -> dict[int, User]:
