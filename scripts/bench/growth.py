@@ -41,17 +41,21 @@ PRUNE_BATCH = 5000  # the retention task's batch (workers.tasks.maintenance)
 
 
 def fill(url: str, rows: int, body_bytes: int, chunk: int = 100_000) -> None:
-    """`rows` processed Stripe events, 60 days old, with raw bodies of `body_bytes`."""
+    """`rows` processed Stripe events, 60 days old, with raw bodies of `body_bytes`,
+    announced long ago: their live cursor is set (the trigger that clears it on insert
+    is off in this session), or the first worker would stamp a million rows."""
     with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("SET session_replication_role = replica")
         for start in range(0, rows, chunk):
             size = min(chunk, rows - start)
             conn.execute(
                 "INSERT INTO events (source, type, external_id, status, attempts, duplicates, "
-                "payload, raw_body, headers, received_at, processed_at) "
+                "payload, raw_body, headers, received_at, processed_at, updated_seq) "
                 "SELECT 'stripe', 'payment_intent.succeeded', 'evt_old_' || g, 'processed', 1, "
                 "0, jsonb_build_object('id', 'evt_old_' || g), "
                 "convert_to(rpad('{\"id\":\"evt_old_' || g || '\"}', %s, ' '), 'UTF8'), "
-                "'{}'::jsonb, now() - interval '60 days', now() - interval '60 days' "
+                "'{}'::jsonb, now() - interval '60 days', now() - interval '60 days', "
+                "nextval('events_updated_seq') "
                 "FROM generate_series(%s, %s) g",
                 (body_bytes, start, start + size - 1),
             )
