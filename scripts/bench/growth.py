@@ -53,10 +53,10 @@ def fill(url: str, rows: int, body_bytes: int, chunk: int = 100_000) -> None:
                 "payload, raw_body, headers, received_at, processed_at, updated_seq) "
                 "SELECT 'stripe', 'payment_intent.succeeded', 'evt_old_' || g, 'processed', 1, "
                 "0, jsonb_build_object('id', 'evt_old_' || g), "
-                "convert_to(rpad('{\"id\":\"evt_old_' || g || '\"}', %s, ' '), 'UTF8'), "
+                "convert_to(rpad('{\"id\":\"evt_old_' || g || '\"}', %s::int, ' '), 'UTF8'), "
                 "'{}'::jsonb, now() - interval '60 days', now() - interval '60 days', "
                 "nextval('events_updated_seq') "
-                "FROM generate_series(%s, %s) g",
+                "FROM generate_series(%s::bigint, %s::bigint) g",
                 (body_bytes, start, start + size - 1),
             )
             conn.commit()
@@ -197,7 +197,10 @@ def main() -> None:
     for n, (on_empty, on_full) in enumerate(pairs, 1):
         print(f"{n:<8}{on_empty:>10.0f}{on_full:>10.0f}{on_full / on_empty:>12.2f}")
     ratios = sorted(f / e for e, f in pairs)
-    print(f"median full/empty = {ratios[len(ratios) // 2]:.2f} (target >= 0.80)")
+    print(
+        f"full/empty: median {ratios[len(ratios) // 2]:.2f}, lowest {ratios[0]:.2f}, "
+        f"highest {ratios[-1]:.2f} (target >= 0.80)"
+    )
     print(
         f"ingest during pruning {during:.0f}/s vs before {before:.0f}/s: "
         f"ratio {during / before:.2f}"

@@ -92,7 +92,7 @@ def seed_orders(url: str, count: int) -> None:
     with psycopg.connect(libpq_url(url)) as conn:
         conn.execute(
             "INSERT INTO users (telegram_id, chat_id, language) "
-            "SELECT g, g, 'en' FROM generate_series(1, %s) g",
+            "SELECT g, g, 'en' FROM generate_series(1, %s::bigint) g",
             (count,),
         )
         conn.execute(
