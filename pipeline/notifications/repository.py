@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -33,4 +33,4 @@ def insert_notifications(session: Session, rows: Sequence[dict[str, Any]]) -> di
     if not unique:
         return {}
     found = session.execute(INSERT, column_arrays(unique, COLUMNS))
-    return {key: id_ for key, id_ in found}
+    return {str(key): cast(int, id_) for key, id_ in found}

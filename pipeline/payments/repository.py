@@ -119,7 +119,11 @@ def lock_payments(
         column_arrays(rows, _LOCK_MANY_COLUMNS),
         execution_options={"populate_existing": True},
     )
-    return {(p.provider, p.provider_payment_id): (p, bool(created)) for p, created in found}
+    locked: dict[PaymentKey, tuple[Payment, bool]] = {}
+    for payment, created in found:
+        assert isinstance(payment, Payment)
+        locked[(payment.provider, payment.provider_payment_id)] = (payment, bool(created))
+    return locked
 
 
 def users(session: Session, ids: Collection[int]) -> dict[int, User]:

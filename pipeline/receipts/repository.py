@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ def insert_receipts(session: Session, rows: Sequence[dict[str, Any]]) -> dict[st
     if not unique:
         return {}
     found = session.execute(INSERT, column_arrays(unique, COLUMNS))
-    return {external_id: id_ for external_id, id_ in found}
+    return {str(external_id): cast(int, id_) for external_id, id_ in found}
 
 
 def count_refund_receipts(session: Session, payment_id: int) -> int:
