@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
 
 from adapters.broker.celery_client import celery_client
+from adapters.broker.celery_message import task_message
+from adapters.broker.publisher import BrokerPublisher
 from pipeline.messaging.queues import queue_name
 from pipeline.messaging.tasks import TaskSender, use_task_sender
+from pipeline.messaging.urls import is_amqp
 from pipeline.settings import get_settings
 
 
@@ -20,6 +24,7 @@ class CeleryTaskSender:
     def __init__(self, app: Celery | None = None) -> None:
         self._app = app
         self._clients: dict[tuple[int, str], Celery] = {}
+        self._publishers: dict[tuple[int, str], BrokerPublisher] = {}
 
     def _celery(self) -> Celery:
         if self._app is not None:
@@ -35,6 +40,22 @@ class CeleryTaskSender:
             name, args=list(args), queue=queue_name(queue), countdown=countdown
         )
         return str(result.id)
+
+    def send_many(self, name: str, queue: str, arg_lists: Sequence[Sequence[Any]]) -> None:
+        """On Redis one pipelined round trip for the lot (a batch's receipts); elsewhere
+        one send each over one producer."""
+        app = self._celery()
+        url = str(app.conf.broker_url or "")
+        if self._app is None and url and not is_amqp(url):
+            key = (os.getpid(), url)
+            if key not in self._publishers:
+                self._publishers[key] = BrokerPublisher(url, timeout=5.0)
+            messages = [task_message(name, queue, list(args)) for args in arg_lists]
+            self._publishers[key].publish_many(messages)
+            return
+        with app.producer_or_acquire() as producer:
+            for args in arg_lists:
+                app.send_task(name, args=list(args), queue=queue_name(queue), producer=producer)
 
 
 def install_task_sender(app: Celery | None = None) -> None:

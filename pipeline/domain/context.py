@@ -1,13 +1,15 @@
 """What domain services need from their caller: a session and after-commit jobs.
 
-`HandlerContext` (events) satisfies it; periodic jobs use `JobContext`.
+`HandlerContext` (events) satisfies it; periodic jobs use `JobContext`. A handler run as
+part of a batch also carries `deferred`: work its subscribers apply set-wise, once for
+the whole batch, after every handler of the batch ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -31,3 +33,28 @@ class JobContext:
         for job in self.jobs:
             job()
         self.jobs.clear()
+
+
+# Applies the items of one batch together, in the batch's transaction.
+BatchApply = Callable[[DomainContext, list[Any]], None]
+
+
+class Deferred:
+    """Set-wise work collected from a batch's handlers, in the order it was added."""
+
+    def __init__(self) -> None:
+        self._work: dict[BatchApply, list[Any]] = {}
+
+    def add(self, apply: BatchApply, item: Any) -> None:
+        self._work.setdefault(apply, []).append(item)
+
+    def run(self, ctx: DomainContext) -> None:
+        work, self._work = self._work, {}
+        for apply, items in work.items():
+            apply(ctx, items)
+
+
+def deferred(ctx: DomainContext) -> Deferred | None:
+    """The batch's deferred work, or None when the event is applied on its own."""
+    found = getattr(ctx, "deferred", None)
+    return found if isinstance(found, Deferred) else None

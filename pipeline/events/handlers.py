@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pipeline.domain.context import Deferred
 from pipeline.plugins import load_entry_points
 from schema.events import Event, EventStatus
 
@@ -29,6 +30,8 @@ class HandlerContext:
     event: Event
     payload: dict[str, Any]
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Set when the event is processed with its batch in one transaction (no savepoints).
+    deferred: Deferred | None = None
 
     def after_commit(self, job: Callable[[], None]) -> None:
         self._after_commit.append(job)

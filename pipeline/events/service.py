@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
 from pipeline.correlation import correlation
+from pipeline.domain.context import Deferred, JobContext
 from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.errors import PermanentError
@@ -193,6 +194,9 @@ class EventService:
             session.expunge(event)
         restore_payloads(session, events, self._reparse)
         now = datetime.now(UTC)
+        # Without savepoints the domain's work is collected and applied set-wise below;
+        # if that fails, the caller redoes the batch isolated, one event at a time.
+        batch = None if isolated else Deferred()
         for event in events:
             with (
                 logger.contextualize(
@@ -200,7 +204,14 @@ class EventService:
                 ),
                 correlation(event.request_id),
             ):
-                self._process_one(session, event, now, result, isolated)
+                self._process_one(session, event, now, result, batch)
+        if batch is not None:
+            jobs = JobContext(session)
+            try:
+                batch.run(jobs)
+            except Exception as exc:
+                raise _HandlerFailed from exc
+            result.jobs.extend(jobs.jobs)
         repository.write_outcomes(session, events)
         return result
 
@@ -210,7 +221,7 @@ class EventService:
         event: Event,
         now: datetime,
         result: ProcessResult,
-        isolated: bool,
+        batch: Deferred | None,
     ) -> None:
         event.attempts += 1
         handler = self.handlers.find(event.source, event.type)
@@ -218,8 +229,10 @@ class EventService:
             self._finish(event, EventStatus.IGNORED, now, result)
             result.ignored.append(event.id)
             return
-        ctx = HandlerContext(session=session, event=event, payload=event.payload or {})
-        if not isolated:
+        ctx = HandlerContext(
+            session=session, event=event, payload=event.payload or {}, deferred=batch
+        )
+        if batch is not None:
             try:
                 outcome = self._run(handler, ctx)
             except Exception as exc:

@@ -6,6 +6,7 @@ each process installs it once at start, and tests may put their own in its place
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from loguru import logger
@@ -14,6 +15,10 @@ from loguru import logger
 class TaskSender(Protocol):
     def send(self, name: str, queue: str, *args: Any, countdown: float | None = None) -> str:
         """Send task `name` with `args` to logical queue `queue`; returns the task id."""
+        ...
+
+    def send_many(self, name: str, queue: str, arg_lists: Sequence[Sequence[Any]]) -> None:
+        """Send task `name` once per argument list, in one go where the broker allows."""
         ...
 
 
@@ -39,3 +44,18 @@ def send_task(name: str, queue: str, *args: Any) -> None:
         task_sender().send(name, queue, *args)
     except Exception as exc:
         logger.warning("task {} not sent now ({}); the periodic sweep will catch up", name, exc)
+
+
+def send_tasks(name: str, queue: str, arg_lists: Sequence[Sequence[Any]]) -> None:
+    """Best effort, like send_task, for several calls of one task, sent over one producer."""
+    if not arg_lists:
+        return
+    try:
+        task_sender().send_many(name, queue, arg_lists)
+    except Exception as exc:
+        logger.warning(
+            "{} x task {} not sent now ({}); the periodic sweep will catch up",
+            len(arg_lists),
+            name,
+            exc,
+        )

@@ -11,6 +11,7 @@ from pipeline.domain.money import exponent
 from pipeline.messaging.queues import NOTIFY, TASK_SEND_NOTIFICATIONS
 from pipeline.messaging.tasks import send_task
 from pipeline.notifications.outbox import add_notification
+from pipeline.notifications.repository import insert_notifications
 from schema.users import User
 
 
@@ -40,6 +41,27 @@ def notify_user(
         params=params,
     )
     if added is not None:
+        kick_sender(ctx)
+
+
+def user_notification(
+    user: User, dedup_key: str, template: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The outbox row `notify_user` adds, for adding many at once (`queue_notifications`)."""
+    return {
+        "dedup_key": dedup_key,
+        "chat_id": user.chat_id,
+        "user_id": user.id,
+        "kind": template,
+        "template": template,
+        "params": params,
+        "text": None,
+    }
+
+
+def queue_notifications(ctx: DomainContext, rows: list[dict[str, Any]]) -> None:
+    """Add the rows whose dedup key is new in one statement; one nudge to the sender."""
+    if insert_notifications(ctx.session, rows):
         kick_sender(ctx)
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from schema.messaging import Notification
+from pipeline.notifications.repository import insert_notifications
 
 
 def add_notification(
@@ -25,18 +24,13 @@ def add_notification(
     """Add a notification once per `dedup_key`; returns its id, or None if it existed."""
     if (template is None) == (text is None):
         raise ValueError("give either a template or a ready text")
-    stmt = (
-        insert(Notification)
-        .values(
-            dedup_key=dedup_key,
-            chat_id=chat_id,
-            kind=kind,
-            user_id=user_id,
-            template=template,
-            params=params or {},
-            text=text,
-        )
-        .on_conflict_do_nothing(index_elements=[Notification.dedup_key])
-        .returning(Notification.id)
-    )
-    return session.execute(stmt).scalar_one_or_none()
+    row = {
+        "dedup_key": dedup_key,
+        "chat_id": chat_id,
+        "kind": kind,
+        "user_id": user_id,
+        "template": template,
+        "params": params or {},
+        "text": text,
+    }
+    return insert_notifications(session, [row]).get(dedup_key)

@@ -2,24 +2,26 @@
 
 Runs inside the event's transaction (a domain inbox subscriber). The payment row is
 locked while the state machine decides, so concurrent events for one payment queue up.
+A batch processed in one transaction is applied set-wise (pipeline.payments.batch) with
+the same decision, `decide`, per event.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from loguru import logger
-from sqlalchemy import literal_column, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
 from pipeline.domain.context import DomainContext
-from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
+from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.i18n.formats import money_param
 from pipeline.live import orders as _live_orders  # noqa: F401  (announces order changes)
 from pipeline.notifications.announce import notify_user
 from pipeline.payments import (
     mismatch,
+    repository,
     snapshots,  # noqa: F401  (publishes orders for the receiver)
 )
 from pipeline.payments.matching import Outcome, Verdict, judge
@@ -37,34 +39,6 @@ ORDER_STATUS = {
     PaymentStatus.PARTIALLY_REFUNDED: "partially_refunded",
     PaymentStatus.REFUNDED: "refunded",
 }
-
-
-def _order(session: Session, reference: str | None) -> Order | None:
-    if not reference:
-        return None
-    stmt = select(Order).where(Order.public_id == reference).with_for_update()
-    return session.execute(stmt).scalar_one_or_none()
-
-
-def _locked_payment(session: Session, event: PaymentEvent) -> tuple[Payment, bool]:
-    """The payment row, locked, in one round trip; True when this call created it.
-
-    The no-op DO UPDATE makes PostgreSQL lock and return an existing row as well;
-    `xmax = 0` tells a fresh insert from that.
-    """
-    values = insert(Payment).values(
-        provider=event.provider,
-        provider_payment_id=event.provider_payment_id,
-        status=PaymentStatus.PENDING.value,
-        currency=event.currency,
-    )
-    stmt: Any = values.on_conflict_do_update(
-        index_elements=["provider", "provider_payment_id"],
-        set_={"provider": values.excluded.provider},
-    ).returning(Payment, literal_column("(xmax = 0)"))
-    row = session.execute(stmt, execution_options={"populate_existing": True}).one()
-    payment: Payment = row[0]
-    return payment, bool(row[1])
 
 
 def _state(payment: Payment) -> PaymentState:
@@ -98,12 +72,66 @@ def _verdict(payment: Payment, order: Order, event: PaymentEvent, t: Transition)
     )
 
 
+class Effects(Protocol):
+    """What a settled payment asks for: the buyer told, a receipt made."""
+
+    def notify(self, user: User, key: str, template: str, params: dict[str, Any]) -> None: ...
+
+    def sell_receipt(self, payment: Payment, order: Order) -> None: ...
+
+    def refund_receipt(self, payment: Payment, order: Order, amount: int) -> None: ...
+
+
+@dataclass
+class Immediate:
+    """Effects written as they are asked for (one event at a time)."""
+
+    ctx: DomainContext
+
+    def notify(self, user: User, key: str, template: str, params: dict[str, Any]) -> None:
+        notify_user(self.ctx, user, key, template, params)
+
+    def sell_receipt(self, payment: Payment, order: Order) -> None:
+        receipts.request_sell(self.ctx, payment, order)
+
+    def refund_receipt(self, payment: Payment, order: Order, amount: int) -> None:
+        receipts.request_refund(self.ctx, payment, order, amount)
+
+
+@dataclass
+class Found:
+    """How a decision reaches what it may need beyond the event's own order and payment:
+    the order the payment is already linked to (locked), the order's buyer."""
+
+    linked_order: Callable[[int], Order | None]
+    user: Callable[[int], User | None]
+    effects: Effects
+    flush: bool = True
+
+
 def apply_event(ctx: DomainContext, event: PaymentEvent) -> Transition | None:
     """Record what `event` says about its payment; move the payment's order only when the
     money rules agree (pipeline.payments.matching), else record the mismatch."""
     session = ctx.session
-    order = _order(session, event.order_reference)
-    payment, created = _locked_payment(session, event)
+    order = repository.lock_order(session, event.order_reference)
+    payment, created = repository.lock_payment(session, event)
+    found = Found(
+        linked_order=lambda order_id: repository.lock_order_by_id(session, order_id),
+        user=lambda user_id: session.get(User, user_id),
+        effects=Immediate(ctx),
+    )
+    return decide(ctx, event, payment, created, order, found)
+
+
+def decide(
+    ctx: DomainContext,
+    event: PaymentEvent,
+    payment: Payment,
+    created: bool,
+    order: Order | None,
+    found: Found,
+) -> Transition:
+    """The state machine and the money rules for one event, its payment locked."""
     transition = apply(None if created else _state(payment), event)
     if not transition.changed:
         logger.info("payment {} unchanged by {}", payment.id, event.raw_reference)
@@ -116,7 +144,7 @@ def apply_event(ctx: DomainContext, event: PaymentEvent) -> Transition | None:
     payment.raw_reference = event.raw_reference or payment.raw_reference
     _remember(payment, event)
     if payment.order_id is not None and (order is None or order.id != payment.order_id):
-        order = session.get(Order, payment.order_id, with_for_update=True)
+        order = found.linked_order(payment.order_id)
     logger.info("payment {}: {} -> {}", payment.id, transition.before, after.status)
     if order is None:
         return transition  # names no order of ours: recorded, nothing to move
@@ -129,32 +157,27 @@ def apply_event(ctx: DomainContext, event: PaymentEvent) -> Transition | None:
         order.status = ORDER_STATUS[after.status]
         if transition.became_paid:
             mismatch.record_overpayment(ctx, payment, order, after.paid)
-        session.flush()
-        _effects(ctx, payment, order, transition)
+        if found.flush:
+            ctx.session.flush()
+        _effects(ctx, payment, order, transition, found)
     return transition
 
 
-def _effects(ctx: DomainContext, payment: Payment, order: Order, t: Transition) -> None:
-    user = ctx.session.get(User, order.user_id)
+def _effects(
+    ctx: DomainContext, payment: Payment, order: Order, t: Transition, found: Found
+) -> None:
+    user = found.user(order.user_id)
     # The amount is written in each reader's locale when the message is rendered.
     params = {"order": order.public_id, "amount": money_param(t.after.paid, payment.currency)}
     if t.became_paid:
         if user is not None:
-            notify_user(ctx, user, f"payment:{payment.id}:paid", "payment_received", params)
-        receipts.request_sell(ctx, payment, order)
+            found.effects.notify(user, f"payment:{payment.id}:paid", "payment_received", params)
+        found.effects.sell_receipt(payment, order)
     if t.became in DEAD_ENDS and user is not None:
-        notify_user(ctx, user, f"payment:{payment.id}:failed", "payment_failed", params)
+        found.effects.notify(user, f"payment:{payment.id}:failed", "payment_failed", params)
     if t.refund_delta > 0:
         refund = {**params, "amount": money_param(t.refund_delta, payment.currency)}
         key = f"payment:{payment.id}:refunded:{t.after.refunded}"
         if user is not None:
-            notify_user(ctx, user, key, "refund_done", refund)
-        receipts.request_refund(ctx, payment, order, t.refund_delta)
-
-
-def on_payment(ctx: DomainContext, event: NormalizedEvent) -> None:
-    if not isinstance(event, PaymentEvent):
-        return
-    if event.provider == "telegram" and event.status is PaymentStatus.PENDING:
-        return  # a pre-checkout query: the bot answers it, there is no payment yet
-    apply_event(ctx, event)
+            found.effects.notify(user, key, "refund_done", refund)
+        found.effects.refund_receipt(payment, order, t.refund_delta)

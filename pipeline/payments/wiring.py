@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.domain.inbox import subscribe
-from pipeline.payments.service import on_payment
+from pipeline.payments.batch import on_payment
 from pipeline.receipts.service import on_receipt
 
 subscribe("payment", on_payment)

@@ -7,22 +7,20 @@ commit; `on_receipt` applies a register's report (callback re-fetch or poll).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from loguru import logger
-from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
 from pipeline.alerts.checks import RECEIPT as RECEIPT_ALERT
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, ReceiptEvent, ReceiptStatus
 from pipeline.live import orders as _live_orders  # noqa: F401  (announces order changes)
 from pipeline.messaging.queues import FISCAL, TASK_REGISTER_RECEIPT
-from pipeline.messaging.tasks import send_task
+from pipeline.messaging.tasks import send_tasks
 from pipeline.notifications.announce import alert_operators, notify_user
+from pipeline.receipts import repository
 from pipeline.settings import get_settings
-from schema.orders import Order, Payment, Receipt
-from schema.users import User
+from schema.orders import Order, Payment
 
 RANK = {"pending": 0, "wait": 1, "done": 2, "fail": 2}
 # Stars are not money under 54-FZ: no receipts for them.
@@ -33,61 +31,57 @@ def _register() -> str | None:
     return get_settings().fiscal_register or None
 
 
-def _create(ctx: DomainContext, payment: Payment, kind: str, seq: int, total: int) -> int | None:
+def receipt_row(payment: Payment, kind: str, seq: int, total: int) -> dict[str, Any] | None:
+    """The receipt `payment` needs, or None when no receipt is made for it."""
     register = _register()
     if register is None or payment.currency in NO_RECEIPT_CURRENCIES:
         return None
-    external_id = f"p{payment.id}-{kind}-{seq}"
-    receipt_id = ctx.session.execute(
-        insert(Receipt)
-        .values(
-            payment_id=payment.id,
-            kind=kind,
-            refund_seq=seq,
-            register=register,
-            external_id=external_id,
-            total_minor=total,
-        )
-        .on_conflict_do_nothing()
-        .returning(Receipt.id)
-    ).scalar_one_or_none()
-    if receipt_id is not None:
-        ctx.after_commit(lambda: send_task(TASK_REGISTER_RECEIPT, FISCAL, receipt_id))
-    return receipt_id
+    return {
+        "payment_id": payment.id,
+        "kind": kind,
+        "refund_seq": seq,
+        "register": register,
+        "external_id": f"p{payment.id}-{kind}-{seq}",
+        "total_minor": total,
+    }
+
+
+def sell_row(payment: Payment, order: Order) -> dict[str, Any] | None:
+    return receipt_row(payment, "sell", 0, payment.paid_minor or order.amount_minor)
+
+
+def create_receipts(ctx: DomainContext, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the receipts that are new and send their registering tasks after commit."""
+    ids = list(repository.insert_receipts(ctx.session, rows).values())
+    if ids:
+        ctx.after_commit(lambda: _send_registrations(ids))
+    return ids
+
+
+def _send_registrations(ids: list[int]) -> None:
+    send_tasks(TASK_REGISTER_RECEIPT, FISCAL, [(receipt_id,) for receipt_id in ids])
+
+
+def _create(ctx: DomainContext, row: dict[str, Any] | None) -> int | None:
+    if row is None:
+        return None
+    created = create_receipts(ctx, [row])
+    return created[0] if created else None
 
 
 def request_sell(ctx: DomainContext, payment: Payment, order: Order) -> int | None:
-    return _create(ctx, payment, "sell", 0, payment.paid_minor or order.amount_minor)
+    return _create(ctx, sell_row(payment, order))
 
 
 def request_refund(ctx: DomainContext, payment: Payment, order: Order, amount: int) -> int | None:
-    count = ctx.session.execute(
-        select(func.count())
-        .select_from(Receipt)
-        .where(Receipt.payment_id == payment.id, Receipt.kind == "sell_refund")
-    ).scalar_one()
-    return _create(ctx, payment, "sell_refund", int(count) + 1, amount)
-
-
-def _find(session: Session, event: ReceiptEvent) -> Receipt | None:
-    ours = [Receipt.register_receipt_id == event.receipt_id]
-    if event.payment_reference:
-        ours.append(Receipt.external_id == event.payment_reference)
-    stmt = select(Receipt).where(or_(*ours)).with_for_update()
-    return session.execute(stmt).scalars().first()
-
-
-def _owner(session: Session, receipt: Receipt) -> tuple[Order | None, User | None]:
-    payment = session.get(Payment, receipt.payment_id)
-    order = session.get(Order, payment.order_id) if payment and payment.order_id else None
-    user = session.get(User, order.user_id) if order else None
-    return order, user
+    seq = repository.count_refund_receipts(ctx.session, payment.id) + 1
+    return _create(ctx, receipt_row(payment, "sell_refund", seq, amount))
 
 
 def on_receipt(ctx: DomainContext, event: NormalizedEvent) -> None:
     if not isinstance(event, ReceiptEvent):
         return
-    receipt = _find(ctx.session, event)
+    receipt = repository.lock_for_report(ctx.session, event)
     if receipt is None:
         logger.warning("receipt {} ({}) is not one of ours", event.receipt_id, event.provider)
         return
@@ -101,7 +95,7 @@ def on_receipt(ctx: DomainContext, event: NormalizedEvent) -> None:
             seconds=get_settings().receipt_poll_after_s
         )
         return
-    order, user = _owner(ctx.session, receipt)
+    order, user = repository.owner(ctx.session, receipt)
     if event.status is ReceiptStatus.DONE:
         receipt.ofd_receipt_url = event.ofd_receipt_url
         receipt.fiscal = _fiscal(event)

@@ -35,8 +35,14 @@ from pipeline.live.events import announce_changes
 from pipeline.shop import catalog
 from pipeline.unit_of_work import unit_of_work
 from schema.session import make_engine, make_session_factory
-from scripts.bench.common import broker_url, database_url, free_port, start_server
-from scripts.bench.pipeline import drop, fresh_database
+from scripts.bench.common import (
+    broker_url,
+    create_bench_database,
+    database_url,
+    drop_bench_database,
+    free_port,
+    start_server,
+)
 
 SOURCES = [
     "stripe",
@@ -299,7 +305,7 @@ def main() -> None:
 
     server, started_pg = database_url()
     redis_url, started_redis = broker_url()
-    url = fresh_database(server)
+    url = create_bench_database(server, "api")
     engine = make_engine(url, pool_size=4)
     api: subprocess.Popen[bytes] | None = None
     try:
@@ -355,7 +361,7 @@ def main() -> None:
             api.wait(10)
         engine.dispose()
         if not args.keep:
-            drop(url)
+            drop_bench_database(url)
         for server_process in started_redis:
             server_process.stop()
         for pg in started_pg:

@@ -6,15 +6,23 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psycopg
+from sqlalchemy import make_url
 
 from pipeline.embedded import EmbeddedPostgres, EmbeddedRedis
+from pipeline.migrate import upgrade
+from schema.session import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_VAR = Path(os.environ.get("BENCH_DATA_DIR", "/tmp/pipeline-bench"))
@@ -22,7 +30,10 @@ SECRET = "whsec_bench_secret"
 
 
 def stripe_payload(
-    event_id: str = "evt_bench", size: int = 1536, event_type: str = "payment_intent.succeeded"
+    event_id: str = "evt_bench",
+    size: int = 1536,
+    event_type: str = "payment_intent.succeeded",
+    order_id: str = "1001",
 ) -> bytes:
     """A realistic Stripe event padded to `size` bytes (metadata carries the padding)."""
     event = {
@@ -44,7 +55,7 @@ def stripe_payload(
                 "status": "succeeded",
                 "customer": "cus_bench",
                 "description": "Order 1001",
-                "metadata": {"order_id": "1001", "telegram_user_id": "123456789", "pad": ""},
+                "metadata": {"order_id": order_id, "telegram_user_id": "123456789", "pad": ""},
             }
         },
     }
@@ -117,3 +128,34 @@ def start_server(
             time.sleep(0.1)
     process.kill()
     raise SystemExit("the benchmark server did not start")
+
+
+def create_bench_database(server: str, what: str) -> str:
+    """A fresh, migrated database named `bench_<what>_<hex>` on the server of `server`."""
+    name = f"bench_{what}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq_url(server, "postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(database=name).render_as_string(False)
+    upgrade(url)
+    return url
+
+
+def drop_bench_database(url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(libpq_url(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def bench_database(what: str, server: str) -> Iterator[str]:
+    """A fresh, migrated database of its own; dropped on the way out."""
+    url = create_bench_database(server, what)
+    try:
+        yield url
+    finally:
+        drop_bench_database(url)
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the databases and processes are cleaned up."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import redis
-from pipeline.messaging.redis_sender import redis_py_url
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +17,7 @@ from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.live.events import announce_changes
 from pipeline.messaging.queues import INGEST, queue_name
+from pipeline.messaging.urls import redis_py_url
 from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema.events import Event

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -17,9 +17,13 @@ class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, tuple[Any, ...]]] = []
 
-    def send(self, name: str, queue_name: str, *args: Any) -> str:
+    def send(self, name: str, queue_name: str, *args: Any, countdown: float | None = None) -> str:
         self.sent.append((name, queue_name, args))
         return "id"
+
+    def send_many(self, name: str, queue_name: str, arg_lists: Sequence[Sequence[Any]]) -> None:
+        for args in arg_lists:
+            self.send(name, queue_name, *args)
 
     def names(self) -> list[str]:
         return [name for name, _, _ in self.sent]

@@ -157,3 +157,30 @@ def test_a_detached_channel_fails_with_a_connection_error(
         with pytest.raises(conn.connection_errors):
             channel.qos.restore_unacked()
         channel.qos._delivered.clear()
+
+
+def test_publish_many_writes_what_a_consumer_reads_in_one_go(
+    services: TestServices, prefixed: None
+) -> None:
+    """The worker's batch send (receipts of a batch): one pipelined round trip on Redis,
+    each message as kombu writes it, read by an ordinary kombu consumer."""
+    from adapters.broker.publisher import BrokerPublisher
+    from pipeline.messaging.queues import FISCAL
+
+    got: list[Message] = []
+    publisher = BrokerPublisher(services.redis_url)
+    try:
+        publisher.publish_many([task_message("t.register", FISCAL, [n]) for n in (1, 2, 3)])
+    finally:
+        publisher.close()
+    with connect(services) as conn:
+        queue = kombu_queue(FISCAL)
+        with conn.Consumer(queue, callbacks=[lambda _, message: got.append(message)]):
+            started = time.monotonic()
+            while len(got) < 3 and time.monotonic() - started < 10:
+                with contextlib.suppress(TimeoutError):
+                    conn.drain_events(timeout=1)
+            for message in got:
+                message.ack()
+    assert sorted(m.decode()[0][0] for m in got) == [1, 2, 3]
+    assert {m.headers["task"] for m in got} == {"t.register"}

@@ -1,0 +1,108 @@
+"""Payment events of one batch applied together: one statement per step, not per event.
+
+The batch's orders are locked in one SELECT, its payments locked (or created) in one
+INSERT ... ON CONFLICT, the orders its payments are already linked to and the buyers in
+one SELECT each. Then every event goes through the same decision as on its own
+(`service.decide`), in the batch's order, against those rows in memory: two events for
+one payment, or for one order, see each other's changes as they would one at a time.
+The receipts and notifications asked for are written with one INSERT each. Rare paths
+(a mismatch alert, a refund receipt) write as they go.
+
+If any step fails, the event service rolls the whole batch back and processes each
+event on its own in a savepoint (pipeline.events.service), so one bad event cannot fail
+its neighbours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.domain.context import DomainContext, deferred
+from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
+from pipeline.notifications.announce import queue_notifications, user_notification
+from pipeline.payments import repository
+from pipeline.payments.service import Found, apply_event, decide
+from pipeline.receipts import service as receipts
+from schema.orders import Order, Payment
+from schema.users import User
+
+
+@dataclass
+class Collected:
+    """Effects kept until the batch is decided, then written together."""
+
+    ctx: DomainContext
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+
+    def notify(self, user: User, key: str, template: str, params: dict[str, Any]) -> None:
+        self.notifications.append(user_notification(user, key, template, params))
+
+    def sell_receipt(self, payment: Payment, order: Order) -> None:
+        row = receipts.sell_row(payment, order)
+        if row is not None:
+            self.receipts.append(row)
+
+    def refund_receipt(self, payment: Payment, order: Order, amount: int) -> None:
+        self.write()  # what came before goes in first, as it would one event at a time
+        receipts.request_refund(self.ctx, payment, order, amount)
+
+    def write(self) -> None:
+        notes, rows = self.notifications, self.receipts
+        self.notifications, self.receipts = [], []
+        if notes:
+            queue_notifications(self.ctx, notes)
+        if rows:
+            receipts.create_receipts(self.ctx, rows)
+
+
+def apply_batch(ctx: DomainContext, events: list[PaymentEvent]) -> None:
+    session = ctx.session
+    named = {e.order_reference for e in events if e.order_reference}
+    orders = {o.id: o for o in repository.lock_orders(session, references=named)}
+    payments = repository.lock_payments(session, events)
+    linked = {p.order_id for p, _ in payments.values() if p.order_id is not None}
+    if linked - orders.keys():
+        orders.update(
+            (o.id, o) for o in repository.lock_orders(session, ids=linked - orders.keys())
+        )
+    by_reference = {o.public_id: o for o in orders.values()}
+    buyers = repository.users(session, {o.user_id for o in orders.values()})
+
+    def linked_order(order_id: int) -> Order | None:
+        return orders.get(order_id) or repository.lock_order_by_id(session, order_id)
+
+    def user(user_id: int) -> User | None:
+        return buyers.get(user_id) or session.get(User, user_id)
+
+    effects = Collected(ctx)
+    found = Found(linked_order=linked_order, user=user, effects=effects, flush=False)
+    seen: set[repository.PaymentKey] = set()
+    for event in events:
+        key = repository.payment_key(event)
+        payment, created = payments[key]
+        order = by_reference.get(event.order_reference or "")
+        decide(ctx, event, payment, created and key not in seen, order, found)
+        seen.add(key)
+    effects.write()
+
+
+def applies(event: NormalizedEvent) -> bool:
+    """Whether the payments domain has anything to record for `event`."""
+    if not isinstance(event, PaymentEvent):
+        return False
+    # A Telegram pre-checkout query: the bot answers it, there is no payment yet.
+    return not (event.provider == "telegram" and event.status is PaymentStatus.PENDING)
+
+
+def on_payment(ctx: DomainContext, event: NormalizedEvent) -> None:
+    """Within a batch the event waits for its neighbours (`apply_batch`); an event
+    processed on its own, or in a savepoint, is applied right away."""
+    if not isinstance(event, PaymentEvent) or not applies(event):
+        return
+    batch = deferred(ctx)
+    if batch is not None:
+        batch.add(apply_batch, event)
+    else:
+        apply_event(ctx, event)

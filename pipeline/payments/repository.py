@@ -1,0 +1,133 @@
+"""The payments domain's SQL: orders and payments locked one at a time or a batch at once.
+
+Every lock is taken in a fixed order (orders by id, payments by key), so two workers
+locking overlapping sets wait for each other instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, column, literal_column, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pipeline.domain.normalized import PaymentEvent, PaymentStatus
+from schema.orders import Order, Payment
+from schema.unnest import column_arrays, unnest_insert
+from schema.users import User
+
+PaymentKey = tuple[str, str]
+
+
+def payment_key(event: PaymentEvent) -> PaymentKey:
+    return (event.provider, event.provider_payment_id)
+
+
+def lock_order(session: Session, reference: str | None) -> Order | None:
+    if not reference:
+        return None
+    stmt = select(Order).where(Order.public_id == reference).with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def lock_order_by_id(session: Session, order_id: int) -> Order | None:
+    return session.get(Order, order_id, with_for_update=True)
+
+
+def lock_orders(
+    session: Session, references: Collection[str] = (), ids: Collection[int] = ()
+) -> list[Order]:
+    """The orders named by public id or by id, locked in id order, in one statement."""
+    if not references and not ids:
+        return []
+    stmt = (
+        select(Order)
+        .where(Order.public_id.in_(sorted(references)) | Order.id.in_(sorted(ids)))
+        .order_by(Order.id)
+        .with_for_update()
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def _upsert(events: Sequence[PaymentEvent]) -> Any:
+    """INSERT of the payments' first rows; the no-op DO UPDATE makes PostgreSQL lock and
+    return an existing row as well, and `xmax = 0` tells a fresh insert from that."""
+    values = insert(Payment).values(
+        [
+            {
+                "provider": e.provider,
+                "provider_payment_id": e.provider_payment_id,
+                "status": PaymentStatus.PENDING.value,
+                "currency": e.currency,
+            }
+            for e in events
+        ]
+    )
+    return values.on_conflict_do_update(
+        index_elements=["provider", "provider_payment_id"],
+        set_={"provider": values.excluded.provider},
+    ).returning(Payment, literal_column("(xmax = 0)"))
+
+
+def lock_payment(session: Session, event: PaymentEvent) -> tuple[Payment, bool]:
+    """The payment row, locked, in one round trip; True when this call created it."""
+    row = session.execute(_upsert([event]), execution_options={"populate_existing": True}).one()
+    return row[0], bool(row[1])
+
+
+_LOCK_MANY_COLUMNS = {
+    "provider": "varchar",
+    "provider_payment_id": "varchar",
+    "status": "varchar",
+    "currency": "varchar",
+}
+# The batch form of `_upsert`, one statement text for any number of payments (schema.unnest).
+_LOCK_MANY = unnest_insert(
+    "payments",
+    _LOCK_MANY_COLUMNS,
+    "ON CONFLICT (provider, provider_payment_id) DO UPDATE SET provider = EXCLUDED.provider "
+    "RETURNING "
+    + ", ".join(f"payments.{c.name}" for c in Payment.__table__.columns)
+    + ", (xmax = 0) AS created",
+).columns(*Payment.__table__.columns, column("created", Boolean))
+
+
+def lock_payments(
+    session: Session, events: Sequence[PaymentEvent]
+) -> dict[PaymentKey, tuple[Payment, bool]]:
+    """Each distinct payment of `events`, locked (created where new), in one statement,
+    in key order."""
+    first: dict[PaymentKey, PaymentEvent] = {}
+    for event in events:
+        first.setdefault(payment_key(event), event)
+    if not first:
+        return {}
+    rows = [
+        {
+            "provider": first[key].provider,
+            "provider_payment_id": first[key].provider_payment_id,
+            "status": PaymentStatus.PENDING.value,
+            "currency": first[key].currency,
+        }
+        for key in sorted(first)
+    ]
+    stmt = select(Payment, column("created", Boolean)).from_statement(_LOCK_MANY)
+    found = session.execute(
+        stmt,
+        column_arrays(rows, _LOCK_MANY_COLUMNS),
+        execution_options={"populate_existing": True},
+    )
+    locked: dict[PaymentKey, tuple[Payment, bool]] = {}
+    for payment, created in found:
+        assert isinstance(payment, Payment)
+        locked[(payment.provider, payment.provider_payment_id)] = (payment, bool(created))
+    return locked
+
+
+def users(session: Session, ids: Collection[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    found = session.execute(select(User).where(User.id.in_(sorted(ids)))).scalars()
+    return {user.id: user for user in found}

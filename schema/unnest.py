@@ -1,0 +1,25 @@
+"""Many rows in one INSERT whose text never changes: `INSERT ... SELECT * FROM unnest(...)`.
+
+A multi-row VALUES list is a new statement for every row count: SQLAlchemy compiles it
+again and psycopg parses its placeholders again, which costs more than the database's
+own work for a batch of a hundred rows. Here each column travels as one array parameter,
+so the statement is compiled once and PostgreSQL can keep its plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import TextClause, text
+
+
+def unnest_insert(table: str, columns: Mapping[str, str], tail: str) -> TextClause:
+    """`columns`: name -> PostgreSQL type of its values; `tail`: ON CONFLICT / RETURNING."""
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
+    return text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}")
+
+
+def column_arrays(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> dict[str, Any]:
+    """The parameters of `unnest_insert`: one list per column."""
+    return {name: [row.get(name) for row in rows] for name in columns}
