@@ -62,36 +62,45 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
         process.wait()
 
 
-@contextmanager
-def receiver(env: dict[str, str], log_dir: Path, port: int | None = None) -> Iterator[str]:
-    port = port or free_port()
-    process = spawn(["receiver", "--port", str(port)], env, log_dir / "receiver.log")
-    base = f"http://127.0.0.1:{port}"
-
+def wait_receiver(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
     def healthy() -> bool:
         if process.poll() is not None:
-            raise AssertionError((log_dir / "receiver.log").read_text()[-3000:])
+            raise AssertionError(log.read_text()[-3000:])
         try:
             return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
+    wait_until(healthy, 30, "the receiver to start")
+
+
+def start_receiver(
+    env: dict[str, str], log: Path, port: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A receiver on `port`, answering; the caller stops it."""
+    process = spawn(["receiver", "--port", str(port)], env, log)
+    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(healthy, 30, "the receiver to start")
+        wait_receiver(process, base, log)
+    except BaseException:
+        stop(process)
+        raise
+    return process, base
+
+
+@contextmanager
+def receiver(env: dict[str, str], log_dir: Path, port: int | None = None) -> Iterator[str]:
+    process, base = start_receiver(env, log_dir / "receiver.log", port or free_port())
+    try:
         yield base
     finally:
         stop(process)
 
 
-@contextmanager
-def worker(
-    env: dict[str, str],
-    log_dir: Path,
-    concurrency: int = 2,
-    name: str = "worker",
-    hostname: str = "",
-) -> Iterator[subprocess.Popen[bytes]]:
-    log = log_dir / f"{name}.log"
+def start_worker(
+    env: dict[str, str], log: Path, concurrency: int = 2, hostname: str = ""
+) -> subprocess.Popen[bytes]:
+    """A worker, consuming (its log says " ready."); the caller stops it."""
     args = ["worker", f"--concurrency={concurrency}"]
     process = spawn([*args, f"--hostname={hostname}"] if hostname else args, env, log)
 
@@ -102,6 +111,22 @@ def worker(
 
     try:
         wait_until(ready, 60, "the worker to start")
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+@contextmanager
+def worker(
+    env: dict[str, str],
+    log_dir: Path,
+    concurrency: int = 2,
+    name: str = "worker",
+    hostname: str = "",
+) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_worker(env, log_dir / f"{name}.log", concurrency, hostname)
+    try:
         yield process
     finally:
         stop(process, timeout=30)
