@@ -26,11 +26,14 @@ from tests.support.tcp_proxy import BLACKHOLE, DOWN, FORWARD, proxied_url
 pytestmark = [pytest.mark.process, pytest.mark.chaos]
 
 ENQUEUE_TIMEOUT_S = 2.0
-# The 503 comes after at most ENQUEUE_TIMEOUT_S; the margin is for a loaded machine.
-ANSWER_WITHIN_S = ENQUEUE_TIMEOUT_S + 1.5
+# The 503 comes after ENQUEUE_TIMEOUT_S at most; the margins are for a loaded 2-core
+# machine, where the sender's own timer and the receiver's event loop lag behind.
+P95_WITHIN_S = ENQUEUE_TIMEOUT_S + 1.0
+MAX_WITHIN_S = ENQUEUE_TIMEOUT_S + 3.0
 EACH_MODE_S = 4.0
 RESUME_WITHIN_S = 15.0
-TOTAL, RATE = 2400, 200.0
+# About 2 s of load before the cut, 8 s during it, 4 s after.
+TOTAL, RATE = 2100, 150.0
 
 
 def readyz(base: str) -> int:
@@ -56,7 +59,7 @@ def test_broker_unreachable_answers_503_never_2xx(
             stack.start_worker(concurrency=2)
             assert readyz(stack.base) == 200
             load = SignedLoad(stack.base, TOTAL, RATE).start()
-            wait_until(lambda: load.sent >= TOTAL / 5, 60, "the load to run", 0.05)
+            wait_until(lambda: load.sent >= RATE * 2, 60, "the load to run", 0.05)
             proxy.set_mode(DOWN)
             cut_at = time.monotonic()
             time.sleep(1.0)
@@ -80,7 +83,8 @@ def test_broker_unreachable_answers_503_never_2xx(
     answered_within = [a for a in during if a.finished <= restored_at]
     after = sorted((a for a in result.answers if a.started >= restored_at), key=lambda a: a.started)
     first_2xx = next((a for a in after if a.ok), None)
-    slowest = max((a.finished - a.started for a in answered_within), default=0.0)
+    took = sorted(a.finished - a.started for a in answered_within)
+    slowest, p95 = (took[-1], took[int(len(took) * 0.95)]) if took else (0.0, 0.0)
     resumed_s = (first_2xx.finished - restored_at) if first_2xx else float("inf")
     recovery.add(
         "broker unreachable 8 s (refused, then black hole)",
@@ -88,6 +92,7 @@ def test_broker_unreachable_answers_503_never_2xx(
         figures,
         BOUND_S[kind],
         refused_503=sum(a.status == 503 for a in during),
+        p95_503_s=round(p95, 2),
         slowest_503_s=round(slowest, 2),
         ready_again_s=round(ready_again_s, 1),
         first_2xx_after_s=round(resumed_s, 1),
@@ -96,7 +101,7 @@ def test_broker_unreachable_answers_503_never_2xx(
     # (One sent during the outage but answered after it may well be a 2xx.)
     wrong = [a for a in answered_within if not refused(a)]
     assert not wrong, wrong[:5]
-    assert slowest <= ANSWER_WITHIN_S, f"a 503 took {slowest:.2f} s"
+    assert p95 <= P95_WITHIN_S and slowest <= MAX_WITHIN_S, (p95, slowest)
     assert (ready_down, ready_blackhole) == (503, 503)
     assert resumed_s <= RESUME_WITHIN_S
     assert_consistent(figures, kind, BOUND_S[kind])

@@ -43,7 +43,7 @@ from tests.support.processes import pipeline_env, receiver, spawn, stop, wait_un
 from tests.support.services import VAR
 from tests.support.signing import STRIPE_SECRET
 
-pytestmark = [pytest.mark.process, pytest.mark.chaos]
+pytestmark = [pytest.mark.process, pytest.mark.chaos, pytest.mark.chaos_long]
 
 BEFORE_S, AFTER_S = 5.0, 5.0
 RATE_PER_S = 20.0
@@ -78,9 +78,7 @@ def owned_postgres() -> Iterator[tuple[EmbeddedPostgres, str]]:
         shutil.rmtree(data, ignore_errors=True)
 
 
-@pytest.mark.parametrize(
-    ("outage_s", "retry_cap_s"), [SHORT, pytest.param(*FULL, marks=pytest.mark.chaos_long)]
-)
+@pytest.mark.parametrize(("outage_s", "retry_cap_s"), [SHORT, FULL])
 def test_postgres_crash_under_load_loses_nothing(
     outage_s: float,
     retry_cap_s: float,

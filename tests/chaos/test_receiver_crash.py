@@ -17,7 +17,7 @@ from tests.support.chaos import SignedLoad, assert_consistent, wait_consistent
 from tests.support.chaos_stack import Stack
 from tests.support.processes import wait_until
 
-pytestmark = [pytest.mark.process, pytest.mark.chaos]
+pytestmark = [pytest.mark.process, pytest.mark.chaos, pytest.mark.chaos_long]
 
 TOTAL, RATE = 2400, 200.0
 KILLS = 2

@@ -40,9 +40,8 @@ POSTPONED_WRITE_S = 2.0
 VISIBILITY_S = 20
 
 
-@pytest.mark.parametrize(
-    "appendfsync", ["everysec", pytest.param("always", marks=pytest.mark.chaos_long)]
-)
+@pytest.mark.chaos_long
+@pytest.mark.parametrize("appendfsync", ["everysec", "always"])
 def test_redis_sigkill_and_restart_with_aof_under_load(
     appendfsync: str, database_url: str, engine: Engine, tmp_path: Path, recovery: Recovery
 ) -> None:

@@ -97,7 +97,7 @@ def test_pool_processes_sigkilled_mid_batch(
         assert len(done) == 1 and int(done[0]) != pid, (slow_id, done)
 
 
-@pytest.mark.parametrize("chaos_env", [pytest.param(REDIS, marks=LONG), AMQP], indirect=True)
+@pytest.mark.parametrize("chaos_env", BOTH_LONG, indirect=True)
 def test_worker_sigkilled_and_replaced_5_s_later(
     chaos_env: dict[str, str], engine: Engine, tmp_path: Path, recovery: Recovery
 ) -> None:
