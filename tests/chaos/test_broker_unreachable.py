@@ -55,8 +55,7 @@ def test_broker_unreachable_answers_503_never_2xx(
     }
     try:
         with Stack(chaos_env, tmp_path) as stack:
-            stack.start_receiver(receiver_env)
-            stack.start_worker(concurrency=2)
+            stack.start(receiver_env=receiver_env)
             assert readyz(stack.base) == 200
             load = SignedLoad(stack.base, TOTAL, RATE).start()
             wait_until(lambda: load.sent >= RATE * 2, 60, "the load to run", 0.05)

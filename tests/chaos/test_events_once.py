@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,7 +26,7 @@ from sqlalchemy.engine import Engine
 from tests.chaos.conftest import REDIS, Recovery
 from tests.support.chaos_stack import Stack, stack_env
 from tests.support.poison_handler import POISON_TYPE
-from tests.support.processes import ROOT, wait_until
+from tests.support.processes import run_module, wait_until
 from tests.support.services import TestServices
 from tests.support.signing import stripe_event, stripe_headers
 from tests.support.slow_handler import SLOW_TYPE
@@ -63,9 +61,7 @@ def pipeline(
         RETRY_INGEST_MAX_S="1",
     )
     with Stack(env, root) as stack:
-        stack.start_receiver()
-        stack.start_beat()
-        stack.start_worker(concurrency=2)
+        stack.start(beat=True)
         yield Pipeline(stack.base, env, root)
 
 
@@ -156,13 +152,4 @@ def test_poison_event_ends_dead_stays_dead_and_replays(
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return run_module("pipeline.cli", list(args), env)

@@ -27,8 +27,7 @@ def test_receiver_sigkilled_under_load_and_restarted(
     chaos_env: dict[str, str], engine: Engine, tmp_path: Path, recovery: Recovery
 ) -> None:
     with Stack(chaos_env, tmp_path) as stack:
-        stack.start_receiver()
-        stack.start_worker(concurrency=2)
+        stack.start()
         load = SignedLoad(stack.base, TOTAL, RATE).start()
         down_s = []
         for n in range(KILLS):

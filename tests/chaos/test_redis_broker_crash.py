@@ -53,9 +53,7 @@ def test_redis_sigkill_and_restart_with_aof_under_load(
     env["BROKER_VISIBILITY_TIMEOUT_S"] = str(VISIBILITY_S)
     try:
         with Stack(env, tmp_path) as stack:
-            stack.start_receiver()
-            stack.start_beat()
-            stack.start_worker(concurrency=2)
+            stack.start(beat=True)
             load = SignedLoad(stack.base, TOTAL, RATE).start()
             wait_until(lambda: load.sent >= TOTAL / 3, 60, "the load to run", 0.05)
             broker.kill()

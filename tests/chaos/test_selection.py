@@ -4,27 +4,17 @@ or when the marker expression names chaos_long."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.support.processes import ROOT
+from tests.support.processes import run_module
 
 
 def collected(*args: str, chaos: str = "") -> set[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["CHAOS"] = chaos
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/chaos", "--collect-only", "-q", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return {line for line in done.stdout.splitlines() if "::" in line}
+    out = run_module("pytest", ["tests/chaos", "--collect-only", "-q", *args], env)
+    return {line for line in out.splitlines() if "::" in line}
 
 
 @pytest.fixture(scope="module")

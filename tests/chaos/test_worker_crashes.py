@@ -74,8 +74,8 @@ def test_pool_processes_sigkilled_mid_batch(
     slow_ids = [f"evt_slow_{uuid.uuid4().hex[:8]}" for _ in range(POOL_KILLS)]
     killed: list[int] = []
     with Stack(chaos_env, tmp_path) as stack:
-        stack.start_receiver()
-        worker = stack.start_worker(concurrency=2)
+        stack.start()
+        worker = stack.workers[0]
         load = SignedLoad(stack.base, total, rate).start()
         for n, slow_id in enumerate(slow_ids):
             wait_sent(load, total * (n + 1) / (POOL_KILLS + 2))
@@ -107,9 +107,8 @@ def test_worker_sigkilled_and_replaced_5_s_later(
     kind = chaos_env["CHAOS_BROKER"]
     total, rate = LOAD[kind]
     with Stack(chaos_env, tmp_path) as stack:
-        stack.start_receiver()
-        stack.start_beat()
-        doomed = stack.start_worker(concurrency=2)
+        stack.start(beat=True)
+        doomed = stack.workers[0]
         load = SignedLoad(stack.base, total, rate).start()
         wait_sent(load, total / 3)
         kill_group(doomed)
@@ -131,9 +130,8 @@ def test_rolling_restart_under_load(
     kind = chaos_env["CHAOS_BROKER"]
     total, rate = 3000, 100.0
     with Stack(chaos_env, tmp_path) as stack:
-        stack.start_receiver()
-        stack.start_beat()
-        current = stack.start_worker(concurrency=2)
+        stack.start(beat=True)
+        current = stack.workers[0]
         load = SignedLoad(stack.base, total, rate).start()
         for n in range(RESTARTS):
             wait_sent(load, total * (n + 1) / (RESTARTS + 3))
@@ -162,8 +160,7 @@ def test_amqp_connection_loss_under_load(
     total, rate = LOAD[AMQP]
     try:
         with Stack({**chaos_env, "BROKER_URL": through}, tmp_path) as stack:
-            stack.start_receiver(chaos_env)
-            stack.start_worker(concurrency=2)
+            stack.start(receiver_env=chaos_env)
             load = SignedLoad(stack.base, total, rate).start()
             for n in range(2):
                 wait_sent(load, total * (n + 1) / 4)

@@ -16,9 +16,10 @@ from tests.support.processes import (
     free_port,
     pipeline_env,
     spawn,
-    start_receiver,
-    start_worker,
+    spawn_worker,
     stop,
+    wait_receiver,
+    wait_worker,
 )
 from tests.support.signing import STRIPE_SECRET
 
@@ -46,6 +47,7 @@ class Stack:
         self.workers: list[subprocess.Popen[bytes]] = []
         self.started: list[subprocess.Popen[bytes]] = []
         self._receivers = 0
+        self._receiver_log = logs / "receiver.log"
 
     def __enter__(self) -> Stack:
         return self
@@ -62,13 +64,32 @@ class Stack:
         for process in reversed(self.started):
             stop(process, timeout=30)
 
+    def start(
+        self, workers: int = 1, beat: bool = False, receiver_env: dict[str, str] | None = None
+    ) -> str:
+        """A receiver, `workers` workers and maybe beat, started side by side (a loaded
+        machine takes seconds for each), answering and consuming when this returns."""
+        receiver = self._spawn_receiver(receiver_env)
+        spawned = [self._spawn_worker(2) for _ in range(workers)]
+        if beat:
+            self.start_beat()
+        wait_receiver(receiver, self.base, self._receiver_log)
+        for process, log in spawned:
+            wait_worker(process, log)
+        return self.base
+
     def start_receiver(self, env: dict[str, str] | None = None) -> str:
         """A receiver, always on the same port (a restart is what a sender would see)."""
-        self._receivers += 1
-        log = self.logs / f"receiver-{self._receivers}.log"
-        self.receiver, _ = start_receiver(env or self.env, log, self.port)
-        self.started.append(self.receiver)
+        wait_receiver(self._spawn_receiver(env), self.base, self._receiver_log)
         return self.base
+
+    def _spawn_receiver(self, env: dict[str, str] | None) -> subprocess.Popen[bytes]:
+        self._receivers += 1
+        self._receiver_log = self.logs / f"receiver-{self._receivers}.log"
+        args = ["receiver", "--port", str(self.port)]
+        self.receiver = spawn(args, env or self.env, self._receiver_log)
+        self.started.append(self.receiver)
+        return self.receiver
 
     def kill_receiver(self) -> None:
         assert self.receiver is not None
@@ -76,12 +97,18 @@ class Stack:
 
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
         """A worker with a name of its own (RabbitMQ: exclusive control queues)."""
+        process, log = self._spawn_worker(concurrency)
+        wait_worker(process, log)
+        return process
+
+    def _spawn_worker(self, concurrency: int) -> tuple[subprocess.Popen[bytes], Path]:
         n = len(self.workers) + 1
         hostname = f"{self.env['QUEUE_PREFIX']}w{n}@%h"
-        process = start_worker(self.env, self.logs / f"worker-{n}.log", concurrency, hostname)
+        log = self.logs / f"worker-{n}.log"
+        process = spawn_worker(self.env, log, concurrency, hostname)
         self.workers.append(process)
         self.started.append(process)
-        return process
+        return process, log
 
     def start_beat(self) -> None:
         self.started.append(spawn(["beat"], self.env, self.logs / "beat.log"))

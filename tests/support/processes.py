@@ -39,6 +39,20 @@ def pipeline_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_module(module: str, args: list[str], env: dict[str, str], timeout: float = 120) -> str:
+    """`python -m module args` to its end; its output, or an AssertionError with it."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
@@ -71,7 +85,7 @@ def wait_receiver(process: subprocess.Popen[bytes], base: str, log: Path) -> Non
         except httpx.HTTPError:
             return False
 
-    wait_until(healthy, 30, "the receiver to start")
+    wait_until(healthy, 60, "the receiver to start")
 
 
 def start_receiver(
@@ -97,20 +111,31 @@ def receiver(env: dict[str, str], log_dir: Path, port: int | None = None) -> Ite
         stop(process)
 
 
-def start_worker(
+def spawn_worker(
     env: dict[str, str], log: Path, concurrency: int = 2, hostname: str = ""
 ) -> subprocess.Popen[bytes]:
-    """A worker, consuming (its log says " ready."); the caller stops it."""
     args = ["worker", f"--concurrency={concurrency}"]
-    process = spawn([*args, f"--hostname={hostname}"] if hostname else args, env, log)
+    return spawn([*args, f"--hostname={hostname}"] if hostname else args, env, log)
+
+
+def wait_worker(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the worker consumes (its log says " ready.")."""
 
     def ready() -> bool:
         if process.poll() is not None:
             raise AssertionError(log.read_text()[-3000:])
         return log.exists() and " ready." in log.read_text(errors="replace")
 
+    wait_until(ready, 60, "the worker to start")
+
+
+def start_worker(
+    env: dict[str, str], log: Path, concurrency: int = 2, hostname: str = ""
+) -> subprocess.Popen[bytes]:
+    """A worker, consuming; the caller stops it."""
+    process = spawn_worker(env, log, concurrency, hostname)
     try:
-        wait_until(ready, 60, "the worker to start")
+        wait_worker(process, log)
     except BaseException:
         stop(process)
         raise
