@@ -135,11 +135,12 @@ def test_rolling_restart_under_load(
         load = SignedLoad(stack.base, total, rate).start()
         for n in range(RESTARTS):
             wait_sent(load, total * (n + 1) / (RESTARTS + 3))
+            # To the worker command alone, as an orchestrator sends it; forwarded to Celery.
             current.send_signal(signal.SIGTERM)
             restarted_at = time.monotonic()
             replacement = stack.start_worker(concurrency=2)
-            stack.warm_shutdown(current)
-            assert current.returncode == 0, f"warm shutdown exited {current.returncode}"
+            code = stack.wait_exit(current)
+            assert code == 0, f"warm shutdown exited {code}"
             current = replacement
         result = load.wait()
         figures = wait_consistent(engine, result, restarted_at, BOUND_S[kind] + 5)

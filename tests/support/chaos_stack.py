@@ -5,7 +5,6 @@ scenario failed half-way.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import uuid
 from pathlib import Path
@@ -113,14 +112,12 @@ class Stack:
     def start_beat(self) -> None:
         self.started.append(spawn(["beat"], self.env, self.logs / "beat.log"))
 
-    def warm_shutdown(self, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-        """SIGTERM to the worker's main process alone, as an orchestrator sends it: it
-        finishes its running tasks, gives back what it had prefetched and exits."""
-        process.send_signal(signal.SIGTERM)
+    @staticmethod
+    def wait_exit(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
         try:
-            process.wait(timeout)
+            return process.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"the worker did not stop within {timeout:.0f} s") from None
+            raise AssertionError(f"the process did not stop within {timeout:.0f} s") from None
 
 
 def children(pid: int) -> list[int]:
