@@ -195,7 +195,7 @@ def database_alerts(bot: FakeBotApiThread) -> list[str]:
     """The database alert and its resolve (a long outage also raises the queue backlog
     alert: the webhooks accepted meanwhile wait in the broker, as they should)."""
     sent = [str(call.get("text", "")) for call in bot.sent() if call.get("chat_id") == ALERT_CHAT]
-    return [text for text in sent if "[database_unreachable]" in text]
+    return [line for line in sent if "[database_unreachable]" in line]
 
 
 def stored_ids(engine: Any, ids: list[str]) -> set[str]:
