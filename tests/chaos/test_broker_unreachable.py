@@ -26,10 +26,10 @@ from tests.support.tcp_proxy import BLACKHOLE, DOWN, FORWARD, proxied_url
 pytestmark = [pytest.mark.process, pytest.mark.chaos]
 
 ENQUEUE_TIMEOUT_S = 2.0
-# The 503 comes after ENQUEUE_TIMEOUT_S at most; the margins are for a loaded 2-core
-# machine, where the sender's own timer and the receiver's event loop lag behind.
-P95_WITHIN_S = ENQUEUE_TIMEOUT_S + 1.0
-MAX_WITHIN_S = ENQUEUE_TIMEOUT_S + 3.0
+# The 503 comes after ENQUEUE_TIMEOUT_S at most, plus what answering takes on this machine
+# at this moment: measured as the answer time of the 2xx just before the cut (on a
+# 2-core VM at a load average of 10 that alone reached 2-4 s), plus a margin.
+MARGIN_S = 1.0
 EACH_MODE_S = 4.0
 RESUME_WITHIN_S = 15.0
 # About 2 s of load before the cut, 8 s during it, 4 s after; what is accepted stays
@@ -83,8 +83,9 @@ def test_broker_unreachable_answers_503_never_2xx(
     answered_within = [a for a in during if a.finished <= restored_at]
     after = sorted((a for a in result.answers if a.started >= restored_at), key=lambda a: a.started)
     first_2xx = next((a for a in after if a.ok), None)
-    took = sorted(a.finished - a.started for a in answered_within)
-    slowest, p95 = (took[-1], took[int(len(took) * 0.95)]) if took else (0.0, 0.0)
+    p95, slowest = p95_max(answered_within)
+    before = [a for a in result.answers if a.ok and cut_at - 2.0 <= a.finished < cut_at]
+    usual_p95, usual_max = p95_max(before)
     resumed_s = (first_2xx.finished - restored_at) if first_2xx else float("inf")
     recovery.add(
         "broker unreachable 8 s (refused, then black hole)",
@@ -92,16 +93,18 @@ def test_broker_unreachable_answers_503_never_2xx(
         figures,
         BOUND_S[kind],
         refused_503=sum(a.status == 503 for a in during),
+        usual_p95_s=round(usual_p95, 2),
         p95_503_s=round(p95, 2),
         slowest_503_s=round(slowest, 2),
         ready_again_s=round(ready_again_s, 1),
         first_2xx_after_s=round(resumed_s, 1),
     )
-    assert len(answered_within) > 100, "too little load during the outage"
+    assert len(answered_within) > 50, "too little load during the outage"
     # (One sent during the outage but answered after it may well be a 2xx.)
     wrong = [a for a in answered_within if not refused(a)]
     assert not wrong, wrong[:5]
-    assert p95 <= P95_WITHIN_S and slowest <= MAX_WITHIN_S, (p95, slowest)
+    assert p95 <= ENQUEUE_TIMEOUT_S + usual_p95 + MARGIN_S, (p95, usual_p95)
+    assert slowest <= ENQUEUE_TIMEOUT_S + usual_max + MARGIN_S, (slowest, usual_max)
     assert (ready_down, ready_blackhole) == (503, 503)
     assert resumed_s <= RESUME_WITHIN_S
     assert_consistent(figures, kind, BOUND_S[kind])
@@ -109,3 +112,8 @@ def test_broker_unreachable_answers_503_never_2xx(
 
 def refused(answer: Answer) -> bool:
     return answer.status == 503 and bool(answer.retry_after)
+
+
+def p95_max(answers: list[Answer]) -> tuple[float, float]:
+    took = sorted(a.finished - a.started for a in answers)
+    return (took[int(len(took) * 0.95)], took[-1]) if took else (0.0, 0.0)
