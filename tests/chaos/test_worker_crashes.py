@@ -140,8 +140,9 @@ def test_worker_sigkilled_and_replaced_5_s_later(
 def test_rolling_restart_under_load(
     chaos_env: dict[str, str], engine: Engine, tmp_path: Path, recovery: Recovery
 ) -> None:
-    """Three rolling restarts: SIGTERM (warm shutdown: running tasks finish, prefetched
-    messages go back) and a new worker started at the same time, as a deployment does."""
+    """Three rolling restarts as a Kubernetes Deployment of one replica does them (max
+    surge 1, max unavailable 0): a new worker is started, then the old one gets SIGTERM
+    (warm shutdown: running tasks finish, prefetched messages go back)."""
     kind = chaos_env["CHAOS_BROKER"]
     total, rate = ROLLING_LOAD
     with Stack(chaos_env, tmp_path) as stack:
@@ -150,9 +151,9 @@ def test_rolling_restart_under_load(
         load = SignedLoad(stack.base, total, rate).start()
         for n in range(RESTARTS):
             wait_sent(load, total * (n + 1) / 10)
+            replacement = stack.start_worker(concurrency=2)
             # To the worker command alone, as an orchestrator sends it; forwarded to Celery.
             current.send_signal(signal.SIGTERM)
-            replacement = stack.start_worker(concurrency=2)
             code = stack.wait_exit(current)
             assert code == 0, f"warm shutdown exited {code}"
             current = replacement
