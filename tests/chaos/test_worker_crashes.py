@@ -47,7 +47,7 @@ RESTARTS = 3
 
 LONG = pytest.mark.chaos_long
 BOTH = [REDIS, pytest.param(AMQP, marks=LONG)]
-BOTH_LONG = [pytest.param(k, marks=pytest.mark.chaos_long) for k in (REDIS, AMQP)]
+BOTH_LONG = [pytest.param(k, marks=LONG) for k in (REDIS, AMQP)]
 
 
 def wait_sent(load: SignedLoad, count: float) -> None:
