@@ -95,3 +95,11 @@ def test_referenced_scripts_exist() -> None:
     for path in WORKFLOWS:
         for script in re.findall(r"scripts/[\w./-]+\.(?:py|sh)", path.read_text()):
             assert (ROOT / script).exists(), f"{path.name}: {script} does not exist"
+
+
+def test_chaos_suite_runs_whole_nightly() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "chaos.yml")
+    assert workflow["on"]["schedule"], "nightly"
+    job = workflow["jobs"]["chaos"]
+    assert job["env"]["CHAOS"] == "all" and "-m chaos" in commands(job)
+    assert {"postgres", "redis", "rabbitmq"} <= set(job["services"])

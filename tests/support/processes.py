@@ -39,6 +39,20 @@ def pipeline_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_module(module: str, args: list[str], env: dict[str, str], timeout: float = 120) -> str:
+    """`python -m module args` to its end; its output, or an AssertionError with it."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
@@ -62,25 +76,70 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
         process.wait()
 
 
-@contextmanager
-def receiver(env: dict[str, str], log_dir: Path, port: int | None = None) -> Iterator[str]:
-    port = port or free_port()
-    process = spawn(["receiver", "--port", str(port)], env, log_dir / "receiver.log")
-    base = f"http://127.0.0.1:{port}"
-
+def wait_receiver(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
     def healthy() -> bool:
         if process.poll() is not None:
-            raise AssertionError((log_dir / "receiver.log").read_text()[-3000:])
+            raise AssertionError(log.read_text()[-3000:])
         try:
             return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
+    wait_until(healthy, 60, "the receiver to start")
+
+
+def start_receiver(
+    env: dict[str, str], log: Path, port: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A receiver on `port`, answering; the caller stops it."""
+    process = spawn(["receiver", "--port", str(port)], env, log)
+    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(healthy, 30, "the receiver to start")
+        wait_receiver(process, base, log)
+    except BaseException:
+        stop(process)
+        raise
+    return process, base
+
+
+@contextmanager
+def receiver(env: dict[str, str], log_dir: Path, port: int | None = None) -> Iterator[str]:
+    process, base = start_receiver(env, log_dir / "receiver.log", port or free_port())
+    try:
         yield base
     finally:
         stop(process)
+
+
+def spawn_worker(
+    env: dict[str, str], log: Path, concurrency: int = 2, hostname: str = ""
+) -> subprocess.Popen[bytes]:
+    args = ["worker", f"--concurrency={concurrency}"]
+    return spawn([*args, f"--hostname={hostname}"] if hostname else args, env, log)
+
+
+def wait_worker(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the worker consumes (its log says " ready.")."""
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(log.read_text()[-3000:])
+        return log.exists() and " ready." in log.read_text(errors="replace")
+
+    wait_until(ready, 60, "the worker to start")
+
+
+def start_worker(
+    env: dict[str, str], log: Path, concurrency: int = 2, hostname: str = ""
+) -> subprocess.Popen[bytes]:
+    """A worker, consuming; the caller stops it."""
+    process = spawn_worker(env, log, concurrency, hostname)
+    try:
+        wait_worker(process, log)
+    except BaseException:
+        stop(process)
+        raise
+    return process
 
 
 @contextmanager
@@ -91,17 +150,8 @@ def worker(
     name: str = "worker",
     hostname: str = "",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    log = log_dir / f"{name}.log"
-    args = ["worker", f"--concurrency={concurrency}"]
-    process = spawn([*args, f"--hostname={hostname}"] if hostname else args, env, log)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(log.read_text()[-3000:])
-        return log.exists() and " ready." in log.read_text(errors="replace")
-
+    process = start_worker(env, log_dir / f"{name}.log", concurrency, hostname)
     try:
-        wait_until(ready, 60, "the worker to start")
         yield process
     finally:
         stop(process, timeout=30)
