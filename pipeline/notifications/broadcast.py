@@ -17,7 +17,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.live.channel import Topic, announce
+from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
 from pipeline.notifications.sender import Sender, send_due
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Broadcast, Notification
@@ -94,25 +94,18 @@ def run(
     def step(status: str) -> None:
         progress.done += 1
         progress.sent += status == "sent"
-        if progress.done % 10 == 0 or progress.done == progress.total:
-            announce_progress(broadcast_id, progress, "running")
-            if show_progress:
-                sys.stderr.write(progress.line())
-                sys.stderr.flush()
+        done = progress.done % 10 == 0 or progress.done == progress.total
+        if show_progress and done:
+            sys.stderr.write(progress.line())
+            sys.stderr.flush()
 
     while _open(sessions, mine):
         if not send_due(sessions, api, limiter, budget_s=3600, where=mine, on_result=step):
             time.sleep(0.2)  # only rows told to wait (429) are left
     if show_progress:
         sys.stderr.write("\n")
-    announce_progress(broadcast_id, progress, _finish(sessions, broadcast_id))
+    _finish(sessions, broadcast_id)
     return progress
-
-
-def announce_progress(broadcast_id: int, progress: Progress, status: str) -> None:
-    """Live progress for the API's WebSocket (the broadcast row has the totals)."""
-    item = {"id": broadcast_id, "status": status, "done": progress.done, "sent": progress.sent}
-    announce(Topic.BROADCASTS, [{**item, "remaining": progress.total - progress.done}])
 
 
 def _open(sessions: sessionmaker[Session], mine: Any) -> bool:

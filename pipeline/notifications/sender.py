@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
 from pipeline.i18n import text as render
+from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
 from pipeline.retry import retry_policy
 from pipeline.settings import get_settings
 from pipeline.telegram.api import TelegramError
