@@ -6,12 +6,14 @@ from aiogram import Dispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handlers import assistant, feedback, miniapp, shop, start
-from bot.middlewares import ThrottlingMiddleware, UserMiddleware
+from bot.middlewares import BlockedUserMiddleware, ThrottlingMiddleware, UserMiddleware
 from pipeline.telegram.limiter import RateLimiter
 
 
 def create_dispatcher(sessions: sessionmaker[Session], limiter: RateLimiter | None) -> Dispatcher:
     dp = Dispatcher()
+    # Outermost: a blocked user's update is dropped before throttling or any handler.
+    dp.update.outer_middleware(BlockedUserMiddleware(sessions))
     if limiter is not None:
         dp.message.outer_middleware(ThrottlingMiddleware(limiter))
     user = UserMiddleware(sessions)

@@ -105,6 +105,8 @@ def reply(
     user = _user(uow.session, user_id)
     if not user.is_active:
         raise ProblemError(409, "Conflict", f"user {user_id} has blocked the bot")
+    if user.blocked:
+        raise ProblemError(409, "Conflict", f"user {user_id} is blocked; unblock to reply")
     message = reply_from_console(
         uow.session, user, body.text, runtime.settings.operator_chat_id or 0
     )

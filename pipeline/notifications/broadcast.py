@@ -1,4 +1,4 @@
-"""Operator broadcasts: one outbox row per active user, sent at the shared rate.
+"""Operator broadcasts: one outbox row per active, unblocked user, sent at the shared rate.
 
 The rows are written in one statement when the broadcast starts; sending marks them one
 by one, so an interrupted broadcast resumes where it stopped (same text and language:
@@ -65,7 +65,7 @@ def start(session: Session, text: str, language: str | None) -> Broadcast:
         User.chat_id,
         literal("broadcast"),
         literal(text),
-    ).where(User.is_active.is_(True))
+    ).where(User.is_active.is_(True), User.blocked.is_(False))
     if language is not None:
         users = users.where(User.language == language)
     stmt = insert(Notification).from_select(

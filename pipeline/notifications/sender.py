@@ -76,9 +76,9 @@ def deliver_one(
     """Send one claimed row and record the outcome on it (not committed); the status."""
     settings = get_settings()
     user = session.get(User, note.user_id) if note.user_id else None
-    if user is not None and not user.is_active and note.kind != "alert":
+    if user is not None and note.kind != "alert" and (user.blocked or not user.is_active):
         note.status = "skipped"
-        note.last_error = "user blocked the bot"
+        note.last_error = "blocked by an operator" if user.blocked else "user blocked the bot"
         return note.status
     limits = telegram_limits(
         note.chat_id,
