@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, defer
 
 from schema.events import Event
@@ -43,7 +43,8 @@ def conditions(f: EventFilter) -> list[Any]:
     if f.until is not None:
         where.append(Event.received_at < f.until)
     if f.text:
-        where.append(cast(Event.payload, String).ilike(f"%{_escaped(f.text)}%", escape="\\"))
+        # The expression of the trigram index ix_events_payload_trgm (migration 0016).
+        where.append(cast(Event.payload, Text).ilike(f"%{_escaped(f.text)}%", escape="\\"))
     return where
 
 
