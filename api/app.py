@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.auth.oauth import OAuthProviders
+from api.console import install_console
 from api.docs import OPENAPI_URL, install_docs
 from api.errors import install_error_handlers
 from api.live.hub import Hub
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, mailer: Mailer | None = None
         app.include_router(router, prefix=API_PREFIX)
     install_docs(app)
     install_miniapp(app)
+    install_console(app, runtime)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_endpoint() -> Response:

@@ -169,6 +169,10 @@ class Settings(RemembersSecrets):
     api_ws_queue_size: int = Field(1000, ge=10)
     # Cache-aside in Redis (catalogue, provider status, stats): seconds an entry lives.
     api_cache_ttl_s: float = Field(30.0, gt=0)
+    # Web console (/admin) sessions: logged out after this long unused, and this long
+    # after login whatever the use.
+    console_session_idle_s: int = Field(3600, ge=60)
+    console_session_ttl_s: int = Field(12 * 3600, ge=300)
     # Login codes sent by e-mail.
     login_code_ttl_s: int = Field(600, ge=60)
     login_code_attempts: int = Field(5, ge=1)

@@ -8,7 +8,7 @@ from schema.knowledge import AiCall, KnowledgeEntry
 from schema.messaging import Broadcast, FeedbackMessage, Notification
 from schema.operations import Alert, BackupRun, EventAttempt
 from schema.orders import Order, Payment, Receipt
-from schema.staff import ApiKey, LoginCode, RefreshToken, StaffSession, StaffUser
+from schema.staff import ApiKey, ConsoleSession, LoginCode, RefreshToken, StaffSession, StaffUser
 from schema.telegram import TelegramUpdate
 from schema.users import User
 
@@ -21,6 +21,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "CartItem",
+    "ConsoleSession",
     "Event",
     "EventAttempt",
     "EventStatus",

@@ -97,3 +97,19 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ConsoleSession(Base):
+    """The web console's cookie of one login session. Its login (`staff_sessions`) holds
+    the account, the absolute expiry, the idle clock (`last_used_at`) and the revocation,
+    so the API's session list and logout cover console logins too; only the hash of the
+    cookie's value is stored."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    login_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_sessions.id", ondelete="CASCADE"), unique=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

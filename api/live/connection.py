@@ -64,7 +64,7 @@ async def serve(
         await _close(websocket, CloseCode.BAD_REQUEST, reason[:120])
         return
     token = websocket.query_params.get("token") or request.token
-    scopes = await authenticate(token) if token else None
+    scopes = await authenticate(token or "")  # "": the connection's cookie, if any
     if scopes is None:
         await _close(websocket, CloseCode.UNAUTHENTICATED, "a valid token or API key is needed")
         return

@@ -1,0 +1,14 @@
+"""Every console page's router, included by `install_console` (add a page: one line here,
+one entry in `api/console/nav.py`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.console.pages import dashboard, login, sessions
+
+ROUTERS: list[APIRouter] = [
+    login.router,
+    sessions.router,
+    dashboard.router,
+]

@@ -1,0 +1,75 @@
+"""Helpers of the console's tests: sessions made through the real service, the CSRF token
+of a session, screenshots of pages in a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from api.console.auth import csrf_key
+from api.console.csrf import token_for
+from api.runtime import ApiRuntime
+from pipeline.auth import console_sessions, staff
+from pipeline.unit_of_work import unit_of_work
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Screenshots: CONSOLE_ARTIFACTS, else tests/artifacts/console/ (ignored by git).
+ARTIFACTS = Path(
+    os.environ.get("CONSOLE_ARTIFACTS")
+    or Path(__file__).resolve().parent.parent / "artifacts" / "console"
+)
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A logged-in console user: the cookie value and the CSRF token its pages carry."""
+
+    email: str
+    role: str
+    cookie: str
+    csrf: str
+    login_id: int
+
+
+def start_session(runtime: ApiRuntime, role: str, email: str | None = None) -> Operator:
+    """A console session of a (new or existing) staff account, as the login would make."""
+    with unit_of_work(runtime.sessions) as uow:
+        address = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        account = staff.find_by_email(uow.session, address) or staff.add_staff(
+            uow.session, address, role
+        )
+        started = console_sessions.start(
+            uow.session,
+            account,
+            method="code",
+            ttl_s=runtime.settings.console_session_ttl_s,
+            user_agent="tests",
+            ip="127.0.0.1",
+        )
+        login_id = started.login.id
+    csrf = token_for(csrf_key(runtime), started.cookie)
+    return Operator(address, role, started.cookie, csrf, login_id)
+
+
+def shot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as ARTIFACTS/<name>.png (look at them)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 15) -> None:
+    """Polled from the test: the console's CSP forbids the eval behind wait_for_function."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
