@@ -19,4 +19,8 @@ class NavEntry:
 
 NAV: list[NavEntry] = [
     NavEntry("dashboard", "Dashboard", "/admin/", "stats:read"),
+    NavEntry("orders", "Orders", "/admin/orders", "orders:read"),
+    NavEntry("customers", "Customers", "/admin/customers", "users:read"),
+    NavEntry("feedback", "Feedback", "/admin/feedback", "feedback:read"),
+    NavEntry("broadcasts", "Broadcasts", "/admin/broadcasts", "broadcasts:read"),
 ]

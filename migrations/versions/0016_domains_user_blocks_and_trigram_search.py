@@ -1,7 +1,7 @@
 """operators block bot users (who, when, why); trigram index for text search in event payloads
 
 Revision ID: 0016_domains
-Revises: 0015
+Revises: 0016_console (0015 on main; chained after the console skeleton merged here)
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from loguru import logger
 
 revision: str = "0016_domains"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016_console"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

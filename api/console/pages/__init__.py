@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console.pages import dashboard, login, sessions
+from api.console.pages import dashboard, login, orders, sessions
 
 ROUTERS: list[APIRouter] = [
     login.router,
     sessions.router,
     dashboard.router,
+    orders.router,
 ]
