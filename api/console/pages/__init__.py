@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console.pages import dashboard, login, orders, sessions
+from api.console.pages import customers, dashboard, login, orders, sessions
 
 ROUTERS: list[APIRouter] = [
     login.router,
     sessions.router,
     dashboard.router,
     orders.router,
+    customers.router,
 ]
