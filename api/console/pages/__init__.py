@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console.pages import customers, dashboard, login, orders, sessions
+from api.console.pages import customers, dashboard, feedback, login, orders, sessions
 
 ROUTERS: list[APIRouter] = [
     login.router,
@@ -13,4 +13,5 @@ ROUTERS: list[APIRouter] = [
     dashboard.router,
     orders.router,
     customers.router,
+    feedback.router,
 ]
