@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +43,19 @@ def prefix(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}:"
 
 
+def audience(language: str | None) -> Any:
+    """Who a broadcast goes to: active users nobody blocked, in `language` if given."""
+    where = [User.is_active.is_(True), User.blocked.is_(False)]
+    if language is not None:
+        where.append(User.language == language)
+    return and_(*where)
+
+
+def audience_size(session: Session, language: str | None) -> int:
+    stmt = select(func.count()).select_from(User).where(audience(language))
+    return int(session.scalar(stmt) or 0)
+
+
 def start(session: Session, text: str, language: str | None) -> Broadcast:
     """The running broadcast with this text, or a new one with a row per active user."""
     same_language = (
@@ -65,9 +78,7 @@ def start(session: Session, text: str, language: str | None) -> Broadcast:
         User.chat_id,
         literal("broadcast"),
         literal(text),
-    ).where(User.is_active.is_(True), User.blocked.is_(False))
-    if language is not None:
-        users = users.where(User.language == language)
+    ).where(audience(language))
     stmt = insert(Notification).from_select(
         ["dedup_key", "user_id", "chat_id", "kind", "text"], users
     )

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console.pages import customers, dashboard, feedback, login, orders, sessions
+from api.console.pages import (
+    broadcasts,
+    customers,
+    dashboard,
+    feedback,
+    login,
+    orders,
+    sessions,
+)
 
 ROUTERS: list[APIRouter] = [
     login.router,
@@ -14,4 +22,5 @@ ROUTERS: list[APIRouter] = [
     orders.router,
     customers.router,
     feedback.router,
+    broadcasts.router,
 ]
