@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,7 +45,7 @@ def prefix(broadcast_id: int) -> str:
 
 def audience(language: str | None) -> Any:
     """Who a broadcast goes to: active users nobody blocked, in `language` if given."""
-    where = [User.is_active.is_(True), User.blocked.is_(False)]
+    where: list[ColumnElement[bool]] = [User.is_active.is_(True), User.blocked.is_(False)]
     if language is not None:
         where.append(User.language == language)
     return and_(*where)
