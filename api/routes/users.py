@@ -14,6 +14,7 @@ from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.models.orders import UserOut, UserPage
 from api.pagination import CursorQuery, LimitQuery, keyset
+from pipeline.like import ESCAPE, containing
 from pipeline.shop import blocking
 from schema.users import User
 
@@ -37,11 +38,11 @@ def list_users(
 ) -> UserPage:
     stmt = select(User)
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = containing(q)
         stmt = stmt.where(
             or_(
-                User.username.ilike(pattern, escape="\\"),
-                User.first_name.ilike(pattern, escape="\\"),
+                User.username.ilike(pattern, escape=ESCAPE),
+                User.first_name.ilike(pattern, escape=ESCAPE),
                 cast(User.telegram_id, String) == q,
             )
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
+from pipeline.like import ESCAPE, containing
 from schema.catalog import Product
 from schema.messaging import FeedbackMessage
 from schema.orders import Order
@@ -29,10 +30,6 @@ class CustomerView:
     messages: list[FeedbackMessage] = field(default_factory=list)
 
 
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search(
     session: Session, f: CustomerFilter, before_id: int | None = None, limit: int = PAGE
 ) -> tuple[list[User], int | None]:
@@ -40,11 +37,11 @@ def search(
     stmt = select(User).order_by(User.id.desc()).limit(limit + 1)
     if f.query:
         q = f.query.strip().lstrip("@")
-        pattern = f"%{_escaped(q)}%"
+        pattern = containing(q)
         stmt = stmt.where(
             or_(
-                User.username.ilike(pattern, escape="\\"),
-                User.first_name.ilike(pattern, escape="\\"),
+                User.username.ilike(pattern, escape=ESCAPE),
+                User.first_name.ilike(pattern, escape=ESCAPE),
                 cast(User.telegram_id, String) == q,
             )
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session, defer
 
+from pipeline.like import ESCAPE, containing, escaped
 from schema.catalog import Product
 from schema.events import Event
 from schema.messaging import Notification
@@ -49,10 +50,6 @@ class OrderView:
         return any(p.status in ("succeeded", "partially_refunded") for p in self.payments)
 
 
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_orders(
     session: Session, f: OrderFilter, before_id: int | None = None, limit: int = PAGE
 ) -> tuple[list[OrderRow], int | None]:
@@ -70,7 +67,7 @@ def list_orders(
         stmt = stmt.where(Order.payment_method == f.method)
     if f.query:
         q = f.query.strip().lstrip("@")
-        matches = [Order.public_id == q, User.username.ilike(_escaped(q), escape="\\")]
+        matches = [Order.public_id == q, User.username.ilike(escaped(q), escape=ESCAPE)]
         if q.isdigit() and len(q) < 19:
             matches.append(User.telegram_id == int(q))
         stmt = stmt.where(or_(*matches))
@@ -131,7 +128,7 @@ def _events(session: Session, order: Order, payments: list[Payment]) -> list[Eve
     stmt = (
         select(Event)
         .options(defer(Event.raw_body), defer(Event.headers))
-        .where(or_(*(text.ilike(f"%{_escaped(n)}%", escape="\\") for n in sorted(needles))))
+        .where(or_(*(text.ilike(containing(n), escape=ESCAPE) for n in sorted(needles))))
         .order_by(Event.id.desc())
         .limit(EVENTS_SHOWN)
     )

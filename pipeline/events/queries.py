@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, defer
 
+from pipeline.like import ESCAPE, containing
 from schema.events import Event
 from schema.operations import EventAttempt
 
@@ -22,10 +23,6 @@ class EventFilter:
     until: datetime | None = None
     external_id: str | None = None
     text: str | None = None  # a substring of the payload's JSON
-
-
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def conditions(f: EventFilter) -> list[Any]:
@@ -44,7 +41,7 @@ def conditions(f: EventFilter) -> list[Any]:
         where.append(Event.received_at < f.until)
     if f.text:
         # The expression of the trigram index ix_events_payload_trgm (migration 0016).
-        where.append(cast(Event.payload, Text).ilike(f"%{_escaped(f.text)}%", escape="\\"))
+        where.append(cast(Event.payload, Text).ilike(containing(f.text), escape=ESCAPE))
     return where
 
 
