@@ -149,6 +149,7 @@ def test_up_starts_everything_embedded_processes_a_webhook_and_stops_cleanly(
         output = log.read_text()
         assert "embedded postgresql" in output and "embedded redis" in output
         assert f"api: {api}/api/docs" in output
+        assert f"console: {api}/admin" in output
         assert f"grpc: 127.0.0.1:{grpc_port}" in output
         wait_until(lambda: grpc_serving(grpc_port), 30, "the gRPC API to serve", interval=0.25)
         log_in_with_printed_code(data_dir, api, log)

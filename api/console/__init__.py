@@ -4,6 +4,7 @@ services, staff accounts and permissions as `/api/v1`. See docs/console.md."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -36,7 +37,7 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     target = "/admin/login"
     if request.method == "GET" and request.url.path not in ("/admin", "/admin/"):
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        target = f"/admin/login?next={path}"
+        target = f"/admin/login?{urlencode({'next': path})}"
     if _is_htmx(request):
         return Response(status_code=401, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)

@@ -19,8 +19,15 @@ class NavEntry:
 
 NAV: list[NavEntry] = [
     NavEntry("dashboard", "Dashboard", "/admin/", "stats:read"),
+    NavEntry("events", "Events", "/admin/events", "events:read"),
+    NavEntry("providers", "Providers", "/admin/providers", "providers:read"),
     NavEntry("orders", "Orders", "/admin/orders", "orders:read"),
     NavEntry("customers", "Customers", "/admin/customers", "users:read"),
     NavEntry("feedback", "Feedback", "/admin/feedback", "feedback:read"),
     NavEntry("broadcasts", "Broadcasts", "/admin/broadcasts", "broadcasts:read"),
 ]
+
+
+def nav_path(key: str) -> str | None:
+    """The page of a nav entry, None while that page is not built (links wait for it)."""
+    return next((entry.path for entry in NAV if entry.key == key), None)

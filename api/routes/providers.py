@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from api.auth.principal import Principal
 from api.deps import RuntimeDep, require
 from api.errors import error_responses
+from api.runtime import ApiRuntime
 from pipeline.alerts.probes import rejections
 from pipeline.providers import status
 from pipeline.providers.registry import default_registry
@@ -36,6 +37,12 @@ class ProviderStatus(BaseModel):
 
 @router.get("", responses=error_responses(401, 403, 429), summary="List providers and their health")
 def list_providers(_: Reader, runtime: RuntimeDep) -> list[ProviderStatus]:
+    return [ProviderStatus(**row) for row in provider_health(runtime)]
+
+
+def provider_health(runtime: ApiRuntime) -> list[dict[str, Any]]:
+    """Every provider's configuration and recent health (cached; the console shows it too)."""
+
     def load() -> list[dict[str, Any]]:
         window = runtime.settings.alert_signature_window_s
         with runtime.sessions() as session:
@@ -43,4 +50,5 @@ def list_providers(_: Reader, runtime: RuntimeDep) -> list[ProviderStatus]:
                 session, list(default_registry()), rejections(runtime.redis, window)
             )
 
-    return [ProviderStatus(**row) for row in runtime.cache.get(status.CACHE, "all", load)]
+    found: list[dict[str, Any]] = runtime.cache.get(status.CACHE, "all", load)
+    return found

@@ -99,6 +99,7 @@ def up(
         f"api: http://{host}:{api_port}/api/docs  (log in: `pipeline staff add EMAIL --role "
         "admin`, then POST /api/v1/auth/code; without SMTP_URL the code is printed here)"
     )
+    typer.echo(f"console: http://{host}:{api_port}/admin  (the same staff logins, in a browser)")
     typer.echo(f"grpc: {host}:{grpc_port}  (pipeline.v1.PipelineService; reflection on)")
     typer.echo("worker and beat started; Ctrl-C stops everything")
 

@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, defer
 
+from pipeline.events.queries import EventFilter, conditions
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.operations import EventAttempt
 
@@ -164,17 +165,22 @@ class Selection:
     source: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # The console's bulk retry narrows by the rest of its list filter too.
+    type: str | None = None
+    external_id: str | None = None
+    text: str | None = None
 
 
 def _selected(selection: Selection) -> list[Any]:
-    where: list[Any] = [Event.status.in_(selection.statuses)]
-    if selection.source:
-        where.append(Event.source == selection.source)
-    if selection.since:
-        where.append(Event.received_at >= selection.since)
-    if selection.until:
-        where.append(Event.received_at < selection.until)
-    return where
+    narrowed = EventFilter(
+        source=selection.source or None,
+        type=selection.type,
+        since=selection.since,
+        until=selection.until,
+        external_id=selection.external_id,
+        text=selection.text,
+    )
+    return [Event.status.in_(selection.statuses), *conditions(narrowed)]
 
 
 def count_selected(session: Session, selection: Selection) -> int:

@@ -25,6 +25,7 @@ from pipeline.settings import Settings
 from tests.api.conftest import api_client, api_env, api_runtime, api_settings
 from tests.console.support import CHROMIUM, DESKTOP, PHONE, Operator, start_session
 from tests.live.server import running
+from tests.support.services import TestServices
 
 __all__ = ["api_client", "api_env", "api_runtime", "api_settings"]  # fixtures, for pytest
 
@@ -49,6 +50,13 @@ def operator(api_runtime: ApiRuntime) -> Callable[..., Operator]:
 def signed_in(client: TestClient, who: Operator) -> TestClient:
     client.cookies.set("console", who.cookie)
     return client
+
+
+@pytest.fixture
+def broker_url(services: TestServices, api_env: pytest.MonkeyPatch) -> str:
+    """Replays and retries publish to this broker (Redis); ask for it before the app."""
+    api_env.setenv("BROKER_URL", services.redis_url)
+    return services.redis_url
 
 
 @pytest.fixture

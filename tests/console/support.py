@@ -9,14 +9,20 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.console.auth import csrf_key
 from api.console.csrf import token_for
 from api.runtime import ApiRuntime
 from pipeline.auth import console_sessions, staff
+from pipeline.live.events import announce_changes
 from pipeline.unit_of_work import unit_of_work
+from schema.events import Event
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Screenshots: CONSOLE_ARTIFACTS, else tests/artifacts/console/ (ignored by git).
@@ -73,3 +79,24 @@ def wait_until(check: Callable[[], bool], timeout: float = 15) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def add_event(sessions: sessionmaker[Session], engine: Engine, **given: Any) -> int:
+    """An event stored and announced the way a worker's commit does (announce_changes)."""
+    fields: dict[str, Any] = {
+        "source": "stripe",
+        "type": "payment_intent.succeeded",
+        "external_id": f"evt_{uuid.uuid4().hex[:12]}",
+        "status": "received",
+        "payload": {"id": "pi_1", "amount": 4200, "currency": "eur"},
+        "headers": {"content-type": "application/json"},
+        "received_at": datetime.now(UTC),
+        **given,
+    }
+    with sessions.begin() as session:
+        event = Event(**fields)
+        session.add(event)
+        session.flush()
+        event_id = event.id
+    announce_changes(engine)
+    return event_id

@@ -68,7 +68,11 @@ def log_in_by_code(client: TestClient, inbox: Inbox, email: str = EMAIL) -> str:
 def test_pages_need_a_session(console_client: TestClient) -> None:
     page = console_client.get("/admin/sessions", follow_redirects=False)
     assert page.status_code == 303
-    assert page.headers["location"] == "/admin/login?next=/admin/sessions"
+    assert page.headers["location"] == "/admin/login?next=%2Fadmin%2Fsessions"
+    listed = console_client.get("/admin/events?status=dead&source=stripe", follow_redirects=False)
+    assert listed.headers["location"].endswith(
+        "next=%2Fadmin%2Fevents%3Fstatus%3Ddead%26source%3Dstripe"
+    )
     partial = console_client.get("/admin/", headers={"HX-Request": "true"})
     assert partial.status_code == 401 and partial.headers["hx-redirect"] == "/admin/login"
 

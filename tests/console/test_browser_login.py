@@ -54,7 +54,7 @@ def test_log_in_by_e_mail_code(
     with db.begin() as session:
         staff.add_staff(session, EMAIL, "operator")
     page = open_page(browser, console_url, path="/admin/sessions")
-    assert page.url.endswith("/admin/login?next=/admin/sessions")
+    assert page.url.endswith("/admin/login?next=%2Fadmin%2Fsessions")
     page.fill("input[name=email]", EMAIL)
     shot(page, "login")
     page.click("text=Send me a code")
@@ -113,3 +113,8 @@ def test_end_another_session_after_confirming(
     page.reload()
     assert page.locator("html").get_attribute("data-theme") == "dark"
     shot(page, "sessions-dark-toggled")
+    phone = open_page(browser, console_url, who, path="/admin/sessions", phone=True)
+    phone.wait_for_selector("tr[data-session]")
+    shot(phone, "sessions-phone")
+    login = open_page(browser, console_url, path="/admin/login", phone=True, dark=True)
+    shot(login, "login-phone-dark")

@@ -60,7 +60,10 @@ def test_inbox_roles_csrf_and_refusals_over_http(
     dan, eve = threads(db)
     client = signed_in(console_client, operator("viewer"))
     inbox = client.get("/admin/feedback").text
-    assert inbox.index("Dan") < inbox.index("Eve")  # newest conversation first
+    # Newest conversation first.
+    assert inbox.index(f'href="/admin/feedback/{dan}"') < inbox.index(
+        f'href="/admin/feedback/{eve}"'
+    )
     assert 'data-unread="yes"' in inbox and 'data-unread="no"' in inbox
     page = client.get(f"/admin/feedback/{dan}").text
     assert "urgency high" in page and "Use the draft" in page and "data-reply" not in page

@@ -9,9 +9,11 @@ from api.console.pages import (
     broadcasts,
     customers,
     dashboard,
+    events,
     feedback,
     login,
     orders,
+    providers,
     sessions,
 )
 
@@ -19,6 +21,8 @@ ROUTERS: list[APIRouter] = [
     login.router,
     sessions.router,
     dashboard.router,
+    events.router,
+    providers.router,
     orders.router,
     customers.router,
     feedback.router,

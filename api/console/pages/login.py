@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import ValidationError
@@ -68,7 +68,11 @@ def _login_page(
 ) -> Response:
     binding, new = _binding(request)
     providers = [
-        {"name": c.name, "title": c.title, "url": f"/admin/login/oauth/{c.name}?next={next_path}"}
+        {
+            "name": c.name,
+            "title": c.title,
+            "url": f"/admin/login/oauth/{c.name}?{urlencode({'next': next_path})}",
+        }
         for c in runtime.oauth.configs.values()
     ]
     response = render(
