@@ -38,6 +38,7 @@ def broadcast_id(dedup_key: str) -> int | None:
 def progress_item(row: Any) -> dict[str, Any]:
     """The JSON shape of one broadcast's progress."""
     done = row.sent + row.failed
+    left = max(row.total - done, 0)  # still to send, or dropped by a cancel
     return {
         "id": row.id,
         "status": row.status,
@@ -45,7 +46,8 @@ def progress_item(row: Any) -> dict[str, Any]:
         "sent": row.sent,
         "failed": row.failed,
         "done": done,
-        "remaining": max(row.total - done, 0),
+        "remaining": left if row.status == "running" else 0,
+        "canceled": left if row.status == "canceled" else 0,
     }
 
 

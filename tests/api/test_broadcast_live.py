@@ -87,7 +87,7 @@ def test_an_api_broadcast_advances_and_finishes_on_the_websocket(
         started = progress(ws, lambda item: item["id"] == created["id"])[-1]
         assert started == {
             "id": created["id"], "status": "running", "total": USERS, "sent": 0, "failed": 0,
-            "done": 0, "remaining": USERS,
+            "done": 0, "remaining": USERS, "canceled": 0,
         }  # fmt: skip
         context._engine.cache_clear()
         try:
@@ -99,7 +99,7 @@ def test_an_api_broadcast_advances_and_finishes_on_the_websocket(
     assert done == list(range(1, USERS + 1))  # one announcement per settled row, in order
     assert seen[-1] == {
         "id": created["id"], "status": "done", "total": USERS, "sent": USERS - 1, "failed": 1,
-        "done": USERS, "remaining": 0,
+        "done": USERS, "remaining": 0, "canceled": 0,
     }  # fmt: skip
     assert len(bot_api.sent()) == USERS  # each user asked once; one had blocked the bot
     with db() as session:
@@ -122,3 +122,4 @@ def test_a_canceled_broadcast_is_announced_canceled(
         seen = progress(ws, lambda item: item["status"] != "running")
     assert [item["status"] for item in seen] == ["running", "canceled"]
     assert seen[-1]["id"] == broadcast_id and seen[-1]["sent"] == 0
+    assert (seen[-1]["canceled"], seen[-1]["remaining"]) == (USERS, 0)

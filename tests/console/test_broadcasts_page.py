@@ -125,10 +125,17 @@ def test_an_operator_cancels_a_running_broadcast(
     page.click("[data-test=broadcast-cancel]")
     page.click("[data-test=confirm-ok]")
     page.wait_for_selector("[data-test=broadcast-status]:has-text('canceled')")
+    total = RU - 1 + 3
+    assert page.inner_text("[data-field=canceled]") == str(total)
+    assert page.inner_text("[data-field=failed]") == "0"
+    assert page.get_attribute("[data-test=progress]", "value") == "0"
     shot(page, "broadcast-canceled")
+    dark = open_page(browser, console_url, who, path=page.url.removeprefix(console_url), dark=True)
+    dark.wait_for_selector("[data-test=progress]")
+    shot(dark, "broadcast-canceled-dark")
     with db() as session:
         wait_until(lambda: session.scalars(select(Broadcast.status)).one() == "canceled")
     phone = open_page(browser, console_url, who, path="/admin/broadcasts", phone=True)
     phone.wait_for_selector("table[data-test=broadcasts]")
     shot(phone, "broadcasts-phone")
-    assert page.errors == [] and phone.errors == []
+    assert page.errors == [] and phone.errors == [] and dark.errors == []

@@ -121,4 +121,7 @@ def test_a_reply_from_the_page_reaches_the_customer(
     phone = open_page(browser, console_url, who, path=f"/admin/feedback/{dan}", phone=True)
     phone.wait_for_selector("[data-test=thread]")
     shot(phone, "feedback-phone")
-    assert page.outside == [] and page.errors == [] and phone.errors == []
+    dark = open_page(browser, console_url, who, path=f"/admin/feedback/{dan}", dark=True)
+    dark.wait_for_selector("[data-test=triage]")
+    shot(dark, "feedback-dark")
+    assert page.outside == [] and page.errors == [] and phone.errors == [] and dark.errors == []

@@ -17,7 +17,9 @@
     bar.value = item.total ? done : (item.status === "done" ? 1 : 0);
     bar.className = "progress-native is-" + item.status;
     ["sent", "failed", "total"].forEach(function (f) { set(f, item[f]); });
-    set("remaining", Math.max(item.total - done, 0));
+    set("remaining", item.remaining);
+    set("canceled", item.canceled);
+    card.querySelector('[data-figure="canceled"]').classList.toggle("hidden", !item.canceled);
     card.querySelector('[data-test="progress-text"]').textContent = done + " of " + item.total;
     var badge = document.querySelector('[data-test="broadcast-status"]');
     badge.textContent = item.status;
