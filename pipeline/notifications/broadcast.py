@@ -130,17 +130,15 @@ def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
 
 
 def _finish(sessions: sessionmaker[Session], broadcast_id: int) -> str:
-    mine = Notification.dedup_key.like(prefix(broadcast_id) + "%")
+    """Settle the counters from the outbox; done once nothing is left, unless canceled."""
+    from pipeline.notifications.broadcast_admin import progress as counted  # imports us
+
     with sessions() as session:
-        rows = session.execute(
-            select(Notification.status, func.count()).where(mine).group_by(Notification.status)
-        ).all()
-        counts: dict[str, int] = {status: int(n) for status, n in rows}
         broadcast = session.get(Broadcast, broadcast_id, with_for_update=True)
         assert broadcast is not None
-        broadcast.sent = counts.get("sent", 0)
-        broadcast.failed = sum(v for k, v in counts.items() if k in {"dead", "skipped"})
-        if not counts.get("pending") and not counts.get("failed"):
+        counts = counted(session, broadcast)
+        broadcast.sent, broadcast.failed = counts["sent"], counts["failed"]
+        if broadcast.status == "running" and not counts["remaining"]:
             broadcast.status = "done"
             broadcast.finished_at = datetime.now(UTC)
         session.commit()

@@ -52,3 +52,25 @@ def test_a_cli_broadcast_is_announced_until_done(
     finally:
         fake.stop()
         get_settings.cache_clear()
+
+
+def test_a_canceled_cli_broadcast_stays_canceled(
+    db: sessionmaker[Session], live_redis: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.notifications import broadcast_admin
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:t")  # never called: nothing is left to send
+    get_settings.cache_clear()
+    with db() as session:
+        session.add_all(User(telegram_id=n, chat_id=n, language="ru") for n in (1, 2))
+        item = broadcast.start(session, "Отмена", None)
+        broadcast_admin.cancel(session, item)
+        session.commit()
+        broadcast_id = item.id
+    limiter = RateLimiter(redis_client())
+    progress = broadcast.run(db, broadcast_id, BotApi(), limiter, show_progress=False)
+    assert progress.done == 0  # nothing was left to send
+    with db() as session:
+        stored = session.get(Broadcast, broadcast_id)
+        assert stored is not None and (stored.status, stored.failed) == ("canceled", 0)
+    get_settings.cache_clear()
