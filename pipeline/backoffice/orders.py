@@ -79,6 +79,47 @@ def list_orders(
     return rows, (rows[-1].order.id if more and rows else None)
 
 
+PAYMENT_STATUSES = (
+    "pending", "waiting_for_capture", "succeeded", "partially_refunded", "refunded",
+    "canceled", "failed",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    provider: str | None = None
+    status: str | None = None
+    mismatched: bool = False
+
+
+def list_payments(
+    session: Session, f: PaymentFilter, before_id: int | None = None, limit: int = PAGE
+) -> tuple[list[tuple[Payment, Order | None]], int | None]:
+    """Newest first, each with its order (None: a payment that named no known order)."""
+    stmt = (
+        select(Payment, Order)
+        .outerjoin(Order, Order.id == Payment.order_id)
+        .order_by(Payment.id.desc())
+        .limit(limit + 1)
+    )
+    if f.provider:
+        stmt = stmt.where(Payment.provider == f.provider)
+    if f.status:
+        stmt = stmt.where(Payment.status == f.status)
+    if f.mismatched:
+        stmt = stmt.where(Payment.mismatch.is_not(None))
+    if before_id is not None:
+        stmt = stmt.where(Payment.id < before_id)
+    rows: list[tuple[Payment, Order | None]] = [(p, o) for p, o in session.execute(stmt)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1][0].id if more and rows else None)
+
+
+def providers(session: Session) -> list[str]:
+    return list(session.scalars(select(Payment.provider).distinct().order_by(Payment.provider)))
+
+
 def methods(session: Session) -> list[str]:
     stmt = select(Order.payment_method).distinct().order_by(Order.payment_method)
     return list(session.scalars(stmt))

@@ -76,6 +76,10 @@ def test_filters_detail_and_roles_over_http(
     assert OFD in detail and "payment received" in detail and "upd-9" in detail
     assert 'data-test="refund"' not in detail  # a viewer sees, does not refund
     assert client.get("/admin/orders/o-nope").status_code == 404
+    payments = client.get("/admin/payments", params={"provider": "telegram"}).text
+    assert "charge-77" in payments and public_id in payments
+    assert "charge-77" not in client.get("/admin/payments", params={"status": "refunded"}).text
+    assert "charge-77" not in client.get("/admin/payments", params={"mismatched": "true"}).text
     assert client.get("/admin/orders", params={"before": "x"}).status_code in (400, 422)
     viewer = client.cookies.get("console")
     assert viewer
@@ -106,6 +110,10 @@ def test_an_operator_refunds_in_the_browser(
     page = open_page(browser, console_url, who, path="/admin/orders")
     page.wait_for_selector("h1:has-text('Orders')")
     shot(page, "orders-list")
+    page.click("[data-test=payments-tab]")
+    page.wait_for_selector("table[data-test=payments] >> text=charge-77")
+    shot(page, "payments-list")
+    page.go_back()
     page.click(f"a:has-text('{public_id}')")
     page.wait_for_selector("[data-test=refund]")
     assert page.get_attribute("[data-test=ofd-link]", "href") == OFD

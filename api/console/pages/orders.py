@@ -1,4 +1,4 @@
-"""Orders and payments: a filtered list, one order in full, and its refund."""
+"""Orders and payments: filtered lists, one order in full, and its refund."""
 
 from __future__ import annotations
 
@@ -48,6 +48,25 @@ def order_list(
         methods=orders.methods(session),
         money=money,
     )
+
+
+@router.get("/payments")
+def payment_list(
+    request: Request,
+    console: Viewer,
+    session: SessionDep,
+    provider: Short = None,
+    status: Short = None,
+    mismatched: bool = False,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> Response:
+    where = orders.PaymentFilter(provider or None, status or None, mismatched)
+    rows, next_id = orders.list_payments(session, where, before)
+    return render(
+        request, "payments.html", console, active="orders", rows=rows, next_id=next_id,
+        where=where, statuses=orders.PAYMENT_STATUSES, providers=orders.providers(session),
+        money=money,
+    )  # fmt: skip
 
 
 @router.get("/orders/{public_id}")
