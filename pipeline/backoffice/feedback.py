@@ -48,5 +48,9 @@ def thread(session: Session, user_id: int) -> Thread | None:
     return Thread(user, sorted(session.scalars(latest), key=lambda m: m.id))
 
 
+def customer(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
 def message(session: Session, message_id: int) -> FeedbackMessage | None:
     return session.get(FeedbackMessage, message_id)

@@ -60,11 +60,11 @@ def reply(
     text = form.get("text", "").strip()
     if not text or len(text) > TEXT_MAX:
         raise ConsoleError(422, f"Write a reply of 1 to {TEXT_MAX} characters.")
-    found = feedback.thread(uow.session, user_id)
-    if found is None:
+    user = feedback.customer(uow.session, user_id)
+    if user is None:
         raise ConsoleError(404, f"There is no customer {user_id}.")
     try:
-        sent = send_reply(uow, runtime, found.user, text)
+        sent = send_reply(uow, runtime, user, text)
     except ReplyRefused as exc:
         raise ConsoleError(409, f"Not sent: {exc}.") from exc
     item = feedback.message(uow.session, sent.id)
