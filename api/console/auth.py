@@ -31,6 +31,8 @@ from pipeline.auth.permissions import ALL_SCOPES
 from pipeline.unit_of_work import unit_of_work
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Sent by a page's own timed refresh: it does not keep the session from going idle.
+POLL_HEADER = "x-console-poll"
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,11 @@ def csrf_key(runtime: ApiRuntime) -> str:
     return runtime.signer.derive(csrf.PURPOSE)
 
 
-def resolve_cookie(runtime: ApiRuntime, value: str) -> Principal | None:
+def resolve_cookie(runtime: ApiRuntime, value: str, *, touch: bool = True) -> Principal | None:
     """The staff member of a session cookie value (blocking: reads the database)."""
     with unit_of_work(runtime.sessions) as uow:  # commits the idle clock or an idle end
         active = console_sessions.resolve(
-            uow.session, value, idle_s=runtime.settings.console_session_idle_s
+            uow.session, value, idle_s=runtime.settings.console_session_idle_s, touch=touch
         )
     if active is None:
         return None
@@ -60,7 +62,8 @@ def resolve_cookie(runtime: ApiRuntime, value: str) -> Principal | None:
 
 def current_console(request: Request, runtime: RuntimeDep) -> Console:
     value = cookies.read(request, cookies.SESSION)
-    principal = resolve_cookie(runtime, value) if value else None
+    polling = request.headers.get(POLL_HEADER) == "1"
+    principal = resolve_cookie(runtime, value, touch=not polling) if value else None
     if value is None or principal is None:
         raise LoginRequired()
     return Console(principal, csrf.token_for(csrf_key(runtime), value), value)

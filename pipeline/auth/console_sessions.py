@@ -57,10 +57,11 @@ def start(
 
 
 def resolve(
-    session: Session, cookie: str, *, idle_s: int, now: datetime | None = None
+    session: Session, cookie: str, *, idle_s: int, touch: bool = True, now: datetime | None = None
 ) -> Active | None:
     """Who a cookie value stands for while its session is good. Ends a session found idle
-    and moves the idle clock of a used one: the caller commits."""
+    and moves the idle clock of a used one, unless `touch` is off (a page refreshing
+    itself is no sign of a person there): the caller commits."""
     if not cookie.startswith(COOKIE_PREFIX) or len(cookie) > 100:
         return None
     now = now or datetime.now(UTC)
@@ -78,7 +79,7 @@ def resolve(
     if now - login.last_used_at > timedelta(seconds=idle_s):
         sessions.revoke_session(session, login, "idle")
         return None
-    if now - login.last_used_at > TOUCH_EVERY:
+    if touch and now - login.last_used_at > TOUCH_EVERY:
         login.last_used_at = now
         session.flush()
     return Active(login.id, staff.id, staff.email, staff.role)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import sync_playwright
 
 from api.app import create_app
 from api.runtime import ApiRuntime
@@ -26,6 +27,7 @@ from tests.api.conftest import api_client, api_env, api_runtime, api_settings
 from tests.console.support import CHROMIUM, DESKTOP, PHONE, Operator, start_session
 from tests.live.server import running
 from tests.support.services import TestServices
+from tests.support.smtp import Inbox, smtp_server
 
 __all__ = ["api_client", "api_env", "api_runtime", "api_settings"]  # fixtures, for pytest
 
@@ -50,6 +52,14 @@ def operator(api_runtime: ApiRuntime) -> Callable[..., Operator]:
 def signed_in(client: TestClient, who: Operator) -> TestClient:
     client.cookies.set("console", who.cookie)
     return client
+
+
+@pytest.fixture
+def inbox(api_env: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """A real SMTP server for the login codes; ask for it before the app or client."""
+    with smtp_server() as (url, received):
+        api_env.setenv("SMTP_URL", url)
+        yield received
 
 
 @pytest.fixture
@@ -80,10 +90,9 @@ def served_runtime(console_app: FastAPI, console_url: str) -> ApiRuntime:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is absent (apt-get install chromium)")
-    with playwright_api.sync_playwright() as pw:
+    with sync_playwright() as pw:
         launched = pw.chromium.launch(
             executable_path=CHROMIUM,
             args=[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,19 +19,10 @@ from pipeline.auth import staff
 from schema.staff import ConsoleSession, StaffSession
 from tests.console.conftest import signed_in
 from tests.console.support import Operator, start_session
-from tests.support.smtp import Inbox, smtp_server
+from tests.support.smtp import Inbox
 
 EMAIL = "ops@example.com"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
-
-
-@pytest.fixture
-def inbox(  # ask for it before the client: it configures SMTP_URL
-    api_env: pytest.MonkeyPatch,
-) -> Iterator[Inbox]:
-    with smtp_server() as (url, received):
-        api_env.setenv("SMTP_URL", url)
-        yield received
 
 
 def login_form_token(client: TestClient) -> str:
@@ -254,3 +245,24 @@ def test_the_live_websocket_takes_the_cookie_from_the_console_origin_only(
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_a_page_refreshing_itself_does_not_keep_the_session_alive(
+    console_client: TestClient, operator: Callable[..., Operator], db: sessionmaker[Session]
+) -> None:
+    who = operator("viewer")
+    client = signed_in(console_client, who)
+    half_idle = datetime.now(UTC) - timedelta(minutes=40)
+    with db.begin() as session:
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.id == who.login_id)
+            .values(last_used_at=half_idle)
+        )
+    poll = {"HX-Request": "true", "X-Console-Poll": "1"}
+    assert client.get("/admin/", headers=poll).status_code == 200
+    with db() as session:
+        assert session.get_one(StaffSession, who.login_id).last_used_at == half_idle
+    assert client.get("/admin/").status_code == 200  # a person: the clock moves
+    with db() as session:
+        assert session.get_one(StaffSession, who.login_id).last_used_at > half_idle

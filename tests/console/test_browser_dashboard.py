@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.runtime import ApiRuntime
 from schema.operations import Alert, BackupRun
 from tests.console.conftest import open_page
-from tests.console.support import add_event, shot, start_session
+from tests.console.support import add_event, shot, start_session, wait_until
 
 
 def _history(db: sessionmaker[Session], engine: Engine) -> None:
@@ -77,3 +78,28 @@ def test_dashboard_figures_charts_and_links(
     shot(phone_dark, "dashboard-phone-dark")
     for p in (page, dark, phone, phone_dark):
         assert p.outside == [] and p.errors == []
+
+
+@pytest.fixture
+def short_cache(api_env: pytest.MonkeyPatch) -> None:
+    """Figures cached for 1 s: the page refreshes every 5 s (its floor)."""
+    api_env.setenv("API_CACHE_TTL_S", "1")
+
+
+def test_the_dashboard_refreshes_itself(
+    short_cache: None,
+    console_url: str,
+    served_runtime: ApiRuntime,
+    browser: Any,
+    db: sessionmaker[Session],
+    engine: Engine,
+) -> None:
+    who = start_session(served_runtime, "viewer")
+    page = open_page(browser, console_url, who)
+    page.wait_for_selector("#chart-source .chart-empty")
+    assert page.inner_text("[data-figure=events] .figure-value") == "0"
+    add_event(db, engine, status="dead")
+    wait_until(lambda: page.inner_text("[data-figure=events] .figure-value") == "1", 30)
+    page.wait_for_selector("#chart-source canvas")
+    assert page.inner_text("[data-figure=dead] .figure-value") == "1"
+    assert page.errors == []

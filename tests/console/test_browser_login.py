@@ -19,16 +19,9 @@ from schema.staff import StaffSession
 from scripts.fakes.oidc import CLIENT_ID, CLIENT_SECRET, FakeOidcThread
 from tests.console.conftest import open_page
 from tests.console.support import shot, start_session, wait_until
-from tests.support.smtp import Inbox, smtp_server
+from tests.support.smtp import Inbox
 
 EMAIL = "ops@example.com"
-
-
-@pytest.fixture
-def inbox(api_env: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    with smtp_server() as (url, received):
-        api_env.setenv("SMTP_URL", url)
-        yield received
 
 
 @pytest.fixture

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.console.pages import ROUTERS
 from schema.events import Event
 from tests.console.conftest import signed_in
 from tests.console.support import Operator, add_event
@@ -140,3 +143,23 @@ def test_the_filter_form_gets_only_the_table_from_htmx(
     partial = client.get("/admin/events?q=a@b.c", headers=headers)
     assert partial.status_code == 200 and "<html" not in partial.text
     assert f'data-event="{wanted}"' in partial.text and "evt_other" not in partial.text
+
+
+def test_every_console_change_needs_the_csrf_token(
+    console_client: TestClient, operator: Callable[..., Operator]
+) -> None:
+    """Every POST/PUT/PATCH/DELETE under /admin, present and future, refuses a request
+    without the token, whatever the caller may do (an admin here)."""
+    client = signed_in(console_client, operator("admin"))
+    changing = [
+        (method, route.path)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in (route.methods or set()) - {"GET", "HEAD"}
+    ]
+    assert len(changing) >= 6
+    for method, path in changing:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        answer = client.request(method, url, data={"status": "dead", "email": "a@b.c"})
+        assert answer.status_code == 403, (method, path, answer.status_code)

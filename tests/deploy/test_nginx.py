@@ -240,7 +240,11 @@ def api_upstream() -> Iterator[str]:
             await websocket.send_text(f"echo {text}")
 
     app = Starlette(
-        routes=[Route("/api/v1/headers", headers), WebSocketRoute("/api/v1/ws", echo_socket)]
+        routes=[
+            Route("/api/v1/headers", headers),
+            Route("/admin/headers", headers),  # the web console, served by the API too
+            WebSocketRoute("/api/v1/ws", echo_socket),
+        ]
     )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
@@ -274,6 +278,9 @@ def test_api_is_proxied_with_websocket_upgrades_and_its_own_csp(
         with connect(f"ws://{base}/api/v1/ws", open_timeout=10) as socket:
             socket.send("hello")
             assert socket.recv(timeout=10) == "echo hello"
+        console = httpx.get(f"http://{base}/admin/headers")
+        assert console.status_code == 200
+        assert console.headers.get_list("content-security-policy") == ["from-app"]
         # The webhook routes still go to the receiver.
         assert (
             httpx.post(f"http://{base}/webhooks/x", content=b"{}").json()["path"] == "/webhooks/x"

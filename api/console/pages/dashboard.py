@@ -103,7 +103,7 @@ def dashboard(
         console,
         active="dashboard",
         window=window,
-        cache_ttl_s=runtime.settings.api_cache_ttl_s,
+        refresh_s=max(5, round(runtime.settings.api_cache_ttl_s)),  # no faster than the cache
         range_key=range_key,
         figures=_figures(rows),
         latency=runtime.cache.get(stats.CACHE, f"latency:{minutes}", latency),

@@ -1,4 +1,4 @@
-// The dashboard's charts: uPlot (vendored) over the counts the page carries as JSON.
+// The dashboard's charts: uPlot (vendored) over the counts the page carries (data-chart).
 // Redrawn on resize and when the theme changes (axis and grid colours follow it).
 (function () {
   "use strict";
@@ -54,16 +54,23 @@
     });
   }
 
+  function current() {
+    var node = document.getElementById("dashboard-inner");
+    return node ? JSON.parse(node.dataset.chart) : null;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    var node = document.getElementById("dashboard-data");
-    if (!node) return;
-    var data = JSON.parse(node.textContent);
-    draw(data);
+    if (!current()) return;
+    draw(current());
     var timer = null;
     window.addEventListener("resize", function () {
       window.clearTimeout(timer);
-      timer = window.setTimeout(function () { draw(data); }, 150);
+      timer = window.setTimeout(function () { draw(current()); }, 150);
     });
-    document.addEventListener("console:theme", function () { draw(data); });
+    document.addEventListener("console:theme", function () { draw(current()); });
+    // The timed refresh swapped in new figures and data: draw the new charts.
+    document.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target.id === "dashboard-body") draw(current());
+    });
   });
 })();
