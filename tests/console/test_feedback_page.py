@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.notifications.sender import send_due
 from pipeline.redis_client import redis_client
+from pipeline.shop.feedback import relayed_copy_sent
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import FeedbackMessage, Notification, User
@@ -52,6 +53,18 @@ def threads(db: sessionmaker[Session]) -> tuple[int, int]:
         ])  # fmt: skip
         session.commit()
         return dan.id, eve.id
+
+
+def customer_writes(db: sessionmaker[Session], user_id: int, text: str) -> None:
+    """What the bot does with a customer's message: stored, then announced after commit."""
+    jobs: list[Callable[[], None]] = []
+    with db() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        relayed_copy_sent(session, user, text, None, -100, 1, {}, jobs.append)
+        session.commit()
+    for job in jobs:
+        job()
 
 
 def test_inbox_roles_csrf_and_refusals_over_http(
@@ -94,7 +107,7 @@ def test_a_reply_from_the_page_reaches_the_customer(
     served_runtime: Any,
     browser: Any,
 ) -> None:
-    dan, _ = threads(db)
+    dan, eve = threads(db)
     who = start_session(served_runtime, "operator")
     page = open_page(browser, console_url, who, path="/admin/feedback")
     page.wait_for_selector("table[data-test=threads]")
@@ -118,6 +131,15 @@ def test_a_reply_from_the_page_reaches_the_customer(
     page.goto(f"{console_url}/admin/feedback")
     page.wait_for_selector("table[data-test=threads]")
     assert page.get_attribute(f"tr:has(a[href='/admin/feedback/{dan}'])", "data-unread") == "no"
+    # A customer writes while the inbox is open: the list re-renders by itself.
+    page.wait_for_selector("[data-live-dot].on")
+    customer_writes(db, eve, "Is the shop open on Sunday?")
+    page.wait_for_selector(f"tr[data-unread=yes]:has(a[href='/admin/feedback/{eve}'])")
+    shot(page, "feedback-inbox-live")
+    page.goto(f"{console_url}/admin/feedback/{dan}")
+    page.wait_for_selector("[data-live-dot].on")
+    customer_writes(db, dan, "Thank you!")
+    page.wait_for_selector(".bubble.in:has-text('Thank you!')")
     phone = open_page(browser, console_url, who, path=f"/admin/feedback/{dan}", phone=True)
     phone.wait_for_selector("[data-test=thread]")
     shot(phone, "feedback-phone")
