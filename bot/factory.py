@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.fsm import make_storage
 from bot.handlers import assistant, fallback, feedback, miniapp, orders, shop, start
 from bot.i18n import UserLocale, make_i18n
-from bot.middlewares import ThrottlingMiddleware, UserMiddleware
+from bot.middlewares import BlockedUserMiddleware, ThrottlingMiddleware, UserMiddleware
 from bot.plugins import plugin_routers
 from pipeline.telegram.limiter import RateLimiter
 
@@ -22,6 +22,8 @@ def create_dispatcher(
     i18n: I18n | None = None,
 ) -> Dispatcher:
     dp = Dispatcher(storage=storage if storage is not None else make_storage())
+    # Outermost: a blocked user's update is dropped before throttling or any handler.
+    dp.update.outer_middleware(BlockedUserMiddleware(sessions))
     if limiter is not None:
         dp.message.outer_middleware(ThrottlingMiddleware(limiter))
     user = UserMiddleware(sessions)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.i18n import pick_language, text
 from pipeline.settings import get_settings
+from pipeline.shop import blocking
 from pipeline.shop.feedback_desk import FeedbackDesk
 from pipeline.shop.repository import ShopRepository
 from pipeline.shop.service import deactivate, register_user
@@ -82,6 +83,23 @@ class UserMiddleware(BaseMiddleware):
         for job in jobs:
             job()
         return result
+
+
+class BlockedUserMiddleware(BaseMiddleware):
+    """Drops every update of a user an operator blocked (pipeline.shop.blocking) before
+    anything else sees it: no handler runs and nothing is answered, not even the
+    anti-flood warning."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        if tg_user is not None:
+            with self.sessions() as session:
+                if blocking.is_blocked(session, tg_user.id):
+                    return None
+        return await handler(event, data)
 
 
 class ThrottlingMiddleware(BaseMiddleware):

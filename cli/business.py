@@ -80,26 +80,17 @@ def import_products(path: Path) -> None:
 
 @orders_app.command("refund")
 def refund(public_id: str) -> None:
-    """Refund an order: Stars via refundStarPayment; YooKassa, Stripe, CloudPayments and
-    T-Bank via their APIs."""
+    """Refund an order: Stars via refundStarPayment; YooKassa, Stripe, CloudPayments,
+    T-Bank and Robokassa via their APIs."""
     from pipeline.domain.context import JobContext
     from pipeline.events.errors import PermanentError, TransientError
     from pipeline.payments import refunds
-    from pipeline.providers.api.stripe import HttpStripeApi
-    from pipeline.providers.api.yookassa import HttpYooKassaApi
-    from pipeline.telegram.api import BotApiOnDemand, NoBotToken, TelegramError
+    from pipeline.telegram.api import NoBotToken, TelegramError
 
     with _sessions() as sessions, sessions() as session:
         ctx = JobContext(session)
         try:
-            status = refunds.refund_order(
-                ctx,
-                public_id,
-                BotApiOnDemand(),  # only a Stars refund needs the bot's token
-                HttpYooKassaApi(),
-                HttpStripeApi(),
-                refunds.http_more_refunds(),
-            )
+            status = refunds.refund_order(ctx, public_id, refunds.http_refund_clients())
         except (
             refunds.RefundError,
             TelegramError,

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    cast,
     func,
     text,
 )
@@ -78,3 +79,13 @@ class Event(Base):
     # Cursor of live updates: cleared by a trigger on insert and on every status change,
     # stamped from the `events_updated_seq` sequence in commit order when announced.
     updated_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+# Text in the payload (`?q=`, pipeline.events.queries): trigrams of the payload's JSON.
+# Needs pg_trgm; migration 0016 leaves it out where the extension cannot be had.
+Index(
+    "ix_events_payload_trgm",
+    cast(Event.payload, Text).label("payload_text"),
+    postgresql_using="gin",
+    postgresql_ops={"payload_text": "gin_trgm_ops"},
+)

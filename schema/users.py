@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, String
+from sqlalchemy import BigInteger, Boolean, DateTime, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import Base
@@ -22,5 +22,13 @@ class User(Timestamps, Base):
     first_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # False once the user blocked the bot (Telegram answered 403); true again on /start.
+    # `blocked_at` is when that happened.
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Blocked by an operator (a ban): the bot ignores the user's updates, broadcasts and
+    # notifications skip them, the Mini App refuses them. Unrelated to `is_active`, which
+    # says whether Telegram lets the bot write to them.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    blocked_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    blocked_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    blocked_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)

@@ -26,6 +26,10 @@ NAV: list[NavEntry] = [
     NavEntry("backups", "Backups", "/admin/backups", "backups:read"),
     NavEntry("staff", "Staff", "/admin/staff", "staff:admin"),
     NavEntry("apikeys", "API keys", "/admin/apikeys", "apikeys:admin"),
+    NavEntry("orders", "Orders", "/admin/orders", "orders:read"),
+    NavEntry("customers", "Customers", "/admin/customers", "users:read"),
+    NavEntry("feedback", "Feedback", "/admin/feedback", "feedback:read"),
+    NavEntry("broadcasts", "Broadcasts", "/admin/broadcasts", "broadcasts:read"),
 ]
 
 

@@ -52,8 +52,12 @@ def telegram_user(runtime: ApiRuntime, raw: str, max_age_s: float) -> WebAppUser
 
 
 def bot_user(session: Session, tg: WebAppUser) -> User:
-    """The same row the bot keeps for this Telegram user (created on first contact)."""
-    return register_user(session, tg.id, tg.id, tg.username, tg.first_name, tg.language_code)
+    """The same row the bot keeps for this Telegram user (created on first contact); 403
+    for a user an operator blocked."""
+    user = register_user(session, tg.id, tg.id, tg.username, tg.first_name, tg.language_code)
+    if user.blocked:
+        raise ProblemError(403, "Forbidden", "this account is blocked")
+    return user
 
 
 def _init_data(connection: HTTPConnection) -> str:

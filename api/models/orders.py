@@ -92,8 +92,12 @@ class UserOut(BaseModel):
     username: str | None
     first_name: str | None
     language: str
-    is_active: bool = Field(description="False: blocked (by the user or by an operator)")
-    blocked_at: datetime | None
+    is_active: bool = Field(description="False: the user blocked the bot (Telegram said 403)")
+    blocked_at: datetime | None = Field(description="When the user blocked the bot")
+    blocked: bool = Field(description="Blocked by an operator: no answers, messages or Mini App")
+    blocked_since: datetime | None
+    blocked_by: str | None = Field(description="The staff e-mail or API key that blocked")
+    blocked_reason: str | None
     created_at: datetime
 
 

@@ -48,6 +48,7 @@ class BroadcastOut(BaseModel):
     sent: int
     failed: int
     remaining: int
+    canceled: int = Field(0, description="Not sent because the broadcast was canceled")
     created_at: datetime
     finished_at: datetime | None
 

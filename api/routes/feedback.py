@@ -15,8 +15,10 @@ from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.routes.queueing import send_notifications_soon
+from api.runtime import ApiRuntime
 from pipeline.live.channel import Topic, announce
 from pipeline.shop.feedback_threads import reply_from_console, threads
+from pipeline.unit_of_work import UnitOfWork
 from schema.messaging import FeedbackMessage
 from schema.users import User
 
@@ -103,14 +105,27 @@ def reply(
 ) -> MessageOut:
     """Stored in the thread and delivered through the bot's outbox after commit."""
     user = _user(uow.session, user_id)
+    try:
+        return send_reply(uow, runtime, user, body.text)
+    except ReplyRefused as exc:
+        raise ProblemError(409, "Conflict", str(exc)) from exc
+
+
+class ReplyRefused(Exception):
+    """The user cannot be written to (shown to the operator)."""
+
+
+def send_reply(uow: UnitOfWork, runtime: ApiRuntime, user: User, text: str) -> MessageOut:
+    """An operator's reply (API or console): stored in the thread, sent through the bot's
+    outbox and announced on the live channel once committed."""
     if not user.is_active:
-        raise ProblemError(409, "Conflict", f"user {user_id} has blocked the bot")
-    message = reply_from_console(
-        uow.session, user, body.text, runtime.settings.operator_chat_id or 0
-    )
+        raise ReplyRefused(f"user {user.id} has blocked the bot")
+    if user.blocked:
+        raise ReplyRefused(f"user {user.id} is blocked; unblock to reply")
+    message = reply_from_console(uow.session, user, text, runtime.settings.operator_chat_id or 0)
     out = MessageOut.model_validate(message)
     uow.after_commit(lambda: send_notifications_soon(runtime))
     uow.after_commit(
-        lambda: announce(Topic.FEEDBACK, [{"user_id": user_id, **out.model_dump(mode="json")}])
+        lambda: announce(Topic.FEEDBACK, [{"user_id": user.id, **out.model_dump(mode="json")}])
     )
     return out

@@ -79,7 +79,8 @@ async def miniapp_live(websocket: WebSocket) -> None:
     try:
         user_id = await run_in_threadpool(_login, runtime, request.init_data)
     except ProblemError as exc:
-        await _close(websocket, CloseCode.UNAUTHENTICATED, (exc.detail or exc.title)[:120])
+        code = CloseCode.FORBIDDEN if exc.status == 403 else CloseCode.UNAUTHENTICATED
+        await _close(websocket, code, (exc.detail or exc.title)[:120])
         return
     # Registered before the catch-up read: a change committed meanwhile is queued, not lost.
     subscriber = hub.subscribe(Filters(frozenset({Topic.ORDERS}), user_id=user_id))

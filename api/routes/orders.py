@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
@@ -23,8 +23,7 @@ from api.models.orders import (
 from api.pagination import CursorQuery, LimitQuery, keyset
 from pipeline.events.errors import PermanentError, TransientError
 from pipeline.payments import refunds
-from pipeline.providers.api.yookassa import HttpYooKassaApi
-from pipeline.telegram.api import BotApi, TelegramError
+from pipeline.telegram.api import NoBotToken, TelegramError
 from schema.orders import Order, Payment, Receipt
 
 router = APIRouter(tags=["orders"])
@@ -33,21 +32,6 @@ Writer = Annotated[Principal, Depends(require("orders:write"))]
 DENIED = error_responses(401, 403, 429)
 PublicId = Annotated[str, Path(min_length=1, max_length=64, examples=["o-3f2a9c1b7d0e"])]
 Short = Annotated[str | None, Query(max_length=32)]
-
-
-class _Bot:
-    """The Bot API client, made when a Stars refund needs it (TELEGRAM_BOT_TOKEN)."""
-
-    def call(self, method: str, **params: Any) -> Any:
-        return BotApi().call(method, **params)
-
-
-class _YooKassa:
-    def create_refund(self, body: dict[str, Any], key: str) -> dict[str, Any]:
-        return HttpYooKassaApi().create_refund(body, key)
-
-    def get_payment(self, payment_id: str) -> dict[str, Any]:
-        return HttpYooKassaApi().get_payment(payment_id)
 
 
 @router.get("/orders", responses={**DENIED, **error_responses(422)}, summary="List orders")
@@ -98,16 +82,18 @@ def show_order(public_id: PublicId, _: Reader, session: SessionDep) -> OrderDeta
     summary="Refund an order",
 )
 def refund_order(public_id: PublicId, _: Writer, uow: UnitOfWorkDep) -> RefundResult:
-    """Stars through refundStarPayment, YooKassa through its refunds API. 409 when the
-    order cannot be refunded here, 502 when the provider refused or failed."""
+    """Stars through refundStarPayment; YooKassa, Stripe, CloudPayments, T-Bank and
+    Robokassa through their refund APIs (the same clients as `pipeline orders refund`).
+    409 when the order cannot be refunded here, 502 when the provider refused or failed,
+    503 when the bot's token is not set for a Stars refund."""
     try:
-        status = refunds.refund_order(uow, public_id, _Bot(), _YooKassa())
+        status = refunds.refund_order(uow, public_id, refunds.http_refund_clients())
     except refunds.RefundError as exc:
         status_code = 404 if str(exc).startswith("no order") else 409
         raise ProblemError(status_code, detail=str(exc)) from exc
     except (TelegramError, PermanentError, TransientError) as exc:
         raise ProblemError(502, "Bad Gateway", f"the provider did not refund: {exc}") from exc
-    except RuntimeError as exc:  # the provider's credentials are not configured
+    except NoBotToken as exc:
         raise ProblemError(503, "Service Unavailable", str(exc)) from exc
     return RefundResult(order=public_id, payment_status=status)
 

@@ -1,10 +1,11 @@
-"""Bot users: search, block and unblock."""
+"""Bot users: search, block (a ban by an operator) and unblock."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, cast, or_, select
 
 from api.auth.principal import Principal
@@ -13,7 +14,8 @@ from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.models.orders import UserOut, UserPage
 from api.pagination import CursorQuery, LimitQuery, keyset
-from pipeline.shop.service import deactivate, reactivate
+from pipeline.like import ESCAPE, containing
+from pipeline.shop import blocking
 from schema.users import User
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -30,21 +32,24 @@ def list_users(
         str | None, Query(min_length=1, max_length=64, description="Username, name or Telegram id")
     ] = None,
     active: bool | None = None,
+    blocked: bool | None = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> UserPage:
     stmt = select(User)
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = containing(q)
         stmt = stmt.where(
             or_(
-                User.username.ilike(pattern, escape="\\"),
-                User.first_name.ilike(pattern, escape="\\"),
+                User.username.ilike(pattern, escape=ESCAPE),
+                User.first_name.ilike(pattern, escape=ESCAPE),
                 cast(User.telegram_id, String) == q,
             )
         )
     if active is not None:
         stmt = stmt.where(User.is_active.is_(active))
+    if blocked is not None:
+        stmt = stmt.where(User.blocked.is_(blocked))
     rows, next_cursor = keyset(session, stmt, User.id, cursor, limit)
     return UserPage(items=[UserOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -56,14 +61,27 @@ def _user(session: SessionDep, user_id: int) -> User:
     return user
 
 
+class BlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=blocking.REASON_MAX, examples=["spam"])
+
+
 @router.post(
-    "/{user_id}/block", responses={**DENIED, **error_responses(404)}, summary="Block a user"
+    "/{user_id}/block",
+    responses={**DENIED, **error_responses(404, 422)},
+    summary="Block a user",
 )
-def block_user(user_id: IdPath, _: Writer, session: SessionDep) -> UserOut:
-    """No broadcasts or notifications go to an inactive user; the user's next /start
-    makes them active again (as when they unblock the bot themselves)."""
+def block_user(
+    user_id: IdPath,
+    principal: Writer,
+    session: SessionDep,
+    body: Annotated[BlockRequest | None, Body()] = None,
+) -> UserOut:
+    """A ban: the bot ignores the user's messages, broadcasts and notifications skip them,
+    the Mini App answers 403, until unblocked. Who blocked, when and why are kept."""
     user = _user(session, user_id)
-    deactivate(user)
+    blocking.block(user, principal.name, body.reason if body else None)
     session.flush()
     session.refresh(user)
     return UserOut.model_validate(user)
@@ -74,7 +92,7 @@ def block_user(user_id: IdPath, _: Writer, session: SessionDep) -> UserOut:
 )
 def unblock_user(user_id: IdPath, _: Writer, session: SessionDep) -> UserOut:
     user = _user(session, user_id)
-    reactivate(user)
+    blocking.unblock(user)
     session.flush()
     session.refresh(user)
     return UserOut.model_validate(user)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, defer
 
+from pipeline.like import ESCAPE, containing
 from schema.events import Event
 from schema.operations import EventAttempt
 
@@ -22,10 +23,6 @@ class EventFilter:
     until: datetime | None = None
     external_id: str | None = None
     text: str | None = None  # a substring of the payload's JSON
-
-
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def conditions(f: EventFilter) -> list[Any]:
@@ -43,7 +40,8 @@ def conditions(f: EventFilter) -> list[Any]:
     if f.until is not None:
         where.append(Event.received_at < f.until)
     if f.text:
-        where.append(cast(Event.payload, String).ilike(f"%{_escaped(f.text)}%", escape="\\"))
+        # The expression of the trigram index ix_events_payload_trgm (migration 0016).
+        where.append(cast(Event.payload, Text).ilike(containing(f.text), escape=ESCAPE))
     return where
 
 

@@ -1,4 +1,4 @@
-"""Operator broadcasts: one outbox row per active user, sent at the shared rate.
+"""Operator broadcasts: one outbox row per active, unblocked user, sent at the shared rate.
 
 The rows are written in one statement when the broadcast starts; sending marks them one
 by one, so an interrupted broadcast resumes where it stopped (same text and language:
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.live.channel import Topic, announce
+from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
 from pipeline.notifications.sender import Sender, send_due
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Broadcast, Notification
@@ -43,6 +43,19 @@ def prefix(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}:"
 
 
+def audience(language: str | None) -> Any:
+    """Who a broadcast goes to: active users nobody blocked, in `language` if given."""
+    where: list[ColumnElement[bool]] = [User.is_active.is_(True), User.blocked.is_(False)]
+    if language is not None:
+        where.append(User.language == language)
+    return and_(*where)
+
+
+def audience_size(session: Session, language: str | None) -> int:
+    stmt = select(func.count()).select_from(User).where(audience(language))
+    return int(session.scalar(stmt) or 0)
+
+
 def start(session: Session, text: str, language: str | None) -> Broadcast:
     """The running broadcast with this text, or a new one with a row per active user."""
     same_language = (
@@ -65,9 +78,7 @@ def start(session: Session, text: str, language: str | None) -> Broadcast:
         User.chat_id,
         literal("broadcast"),
         literal(text),
-    ).where(User.is_active.is_(True))
-    if language is not None:
-        users = users.where(User.language == language)
+    ).where(audience(language))
     stmt = insert(Notification).from_select(
         ["dedup_key", "user_id", "chat_id", "kind", "text"], users
     )
@@ -94,25 +105,18 @@ def run(
     def step(status: str) -> None:
         progress.done += 1
         progress.sent += status == "sent"
-        if progress.done % 10 == 0 or progress.done == progress.total:
-            announce_progress(broadcast_id, progress, "running")
-            if show_progress:
-                sys.stderr.write(progress.line())
-                sys.stderr.flush()
+        done = progress.done % 10 == 0 or progress.done == progress.total
+        if show_progress and done:
+            sys.stderr.write(progress.line())
+            sys.stderr.flush()
 
     while _open(sessions, mine):
         if not send_due(sessions, api, limiter, budget_s=3600, where=mine, on_result=step):
             time.sleep(0.2)  # only rows told to wait (429) are left
     if show_progress:
         sys.stderr.write("\n")
-    announce_progress(broadcast_id, progress, _finish(sessions, broadcast_id))
+    _finish(sessions, broadcast_id)
     return progress
-
-
-def announce_progress(broadcast_id: int, progress: Progress, status: str) -> None:
-    """Live progress for the API's WebSocket (the broadcast row has the totals)."""
-    item = {"id": broadcast_id, "status": status, "done": progress.done, "sent": progress.sent}
-    announce(Topic.BROADCASTS, [{**item, "remaining": progress.total - progress.done}])
 
 
 def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
@@ -126,17 +130,15 @@ def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
 
 
 def _finish(sessions: sessionmaker[Session], broadcast_id: int) -> str:
-    mine = Notification.dedup_key.like(prefix(broadcast_id) + "%")
+    """Settle the counters from the outbox; done once nothing is left, unless canceled."""
+    from pipeline.notifications.broadcast_admin import progress as counted  # imports us
+
     with sessions() as session:
-        rows = session.execute(
-            select(Notification.status, func.count()).where(mine).group_by(Notification.status)
-        ).all()
-        counts: dict[str, int] = {status: int(n) for status, n in rows}
         broadcast = session.get(Broadcast, broadcast_id, with_for_update=True)
         assert broadcast is not None
-        broadcast.sent = counts.get("sent", 0)
-        broadcast.failed = sum(v for k, v in counts.items() if k in {"dead", "skipped"})
-        if not counts.get("pending") and not counts.get("failed"):
+        counts = counted(session, broadcast)
+        broadcast.sent, broadcast.failed = counts["sent"], counts["failed"]
+        if broadcast.status == "running" and not counts["remaining"]:
             broadcast.status = "done"
             broadcast.finished_at = datetime.now(UTC)
         session.commit()

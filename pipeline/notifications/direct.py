@@ -77,6 +77,8 @@ def queue_message(
         raise NotQueued("not_found", f"no bot user with Telegram id {telegram_id}")
     if not user.is_active:
         raise NotQueued("blocked", "the user blocked the bot")
+    if user.blocked:
+        raise NotQueued("blocked", "the user is blocked by an operator")
     added = add_notification(
         session,
         dedup_key=f"{KIND}:{dedup_key or secrets.token_hex(16)}",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
 from pipeline.i18n import text as render
+from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
 from pipeline.retry import retry_policy
 from pipeline.settings import get_settings
 from pipeline.telegram.api import TelegramError
@@ -75,9 +76,9 @@ def deliver_one(
     """Send one claimed row and record the outcome on it (not committed); the status."""
     settings = get_settings()
     user = session.get(User, note.user_id) if note.user_id else None
-    if user is not None and not user.is_active and note.kind != "alert":
+    if user is not None and note.kind != "alert" and (user.blocked or not user.is_active):
         note.status = "skipped"
-        note.last_error = "user blocked the bot"
+        note.last_error = "blocked by an operator" if user.blocked else "user blocked the bot"
         return note.status
     limits = telegram_limits(
         note.chat_id,

@@ -101,38 +101,49 @@ class MoreRefunds:
     robokassa: RobokassaRefunds | None = None
 
 
-def http_more_refunds() -> MoreRefunds:
-    """The HTTP adapters from settings (imported here: the receiver never needs them)."""
+@dataclass(frozen=True)
+class RefundClients:
+    """Every refund API a refund may go through; the provider's payment picks one."""
+
+    bot: BotCaller
+    yookassa: YooKassaRefunds
+    stripe: StripeRefunds | None = None
+    more: MoreRefunds = MoreRefunds()
+
+
+def http_refund_clients() -> RefundClients:
+    """The HTTP adapters from settings: the one way the API, the CLI and the refund task
+    make them (imported here: the receiver never needs them). Each checks its credentials
+    at its first call, so a refund through one provider never needs another's; the bot is
+    made on demand, as only a Stars refund needs its token."""
     from pipeline.providers.api.cloudpayments import HttpCloudPaymentsApi
     from pipeline.providers.api.robokassa import HttpRobokassaApi
+    from pipeline.providers.api.stripe import HttpStripeApi
     from pipeline.providers.api.tbank import HttpTBankApi
+    from pipeline.providers.api.yookassa import HttpYooKassaApi
+    from pipeline.telegram.api import BotApiOnDemand
 
-    return MoreRefunds(HttpCloudPaymentsApi(), HttpTBankApi(), HttpRobokassaApi())
+    more = MoreRefunds(HttpCloudPaymentsApi(), HttpTBankApi(), HttpRobokassaApi())
+    return RefundClients(BotApiOnDemand(), HttpYooKassaApi(), HttpStripeApi(), more)
 
 
 def refund_order(
     ctx: DomainContext,
     public_id: str,
-    bot: BotCaller,
-    yookassa: YooKassaRefunds,
-    stripe: StripeRefunds | None = None,
-    more: MoreRefunds | None = None,
+    clients: RefundClients,
 ) -> str:
     """Refund what is left of the order's payment; the payment's status afterwards."""
     order, payment = _payment(ctx, public_id)
     owner = ctx.session.get(User, order.user_id)
     payer = mismatch.payer(payment) or (owner.telegram_id if owner is not None else None)
     key = f"refund-{payment.id}-{payment.refunded_minor}"
-    return refund_payment(ctx, payment, payer, key, bot, yookassa, stripe, more)
+    return refund_payment(ctx, payment, payer, key, clients)
 
 
 def refund_mismatched(
     ctx: DomainContext,
     payment_id: int,
-    bot: BotCaller,
-    yookassa: YooKassaRefunds,
-    stripe: StripeRefunds | None = None,
-    more: MoreRefunds | None = None,
+    clients: RefundClients,
 ) -> str | None:
     """Give back a payment that did not settle the order it named (the refund task), or
     release its hold. None when there is nothing (left) to do."""
@@ -144,11 +155,11 @@ def refund_mismatched(
     if payment.details.get(SENT) == key:
         return None
     if payment.status == HELD and payment.provider in mismatch.RELEASED_HERE:
-        return _release(ctx, payment, key, more or MoreRefunds())
+        return _release(ctx, payment, key, clients.more)
     if payment.status not in REFUNDABLE:
         return None
     payer = mismatch.payer(payment)
-    return refund_payment(ctx, payment, payer, key, bot, yookassa, stripe, more)
+    return refund_payment(ctx, payment, payer, key, clients)
 
 
 def _refunded(
@@ -210,15 +221,12 @@ def refund_payment(
     payment: Payment,
     payer: int | None,
     key: str,
-    bot: BotCaller,
-    yookassa: YooKassaRefunds,
-    stripe: StripeRefunds | None = None,
-    more: MoreRefunds | None = None,
+    clients: RefundClients,
 ) -> str:
     """Refund what is left of `payment` through its provider's API; its status afterwards.
     `key` makes a retried call the same refund at the provider."""
     left = payment.paid_minor - payment.refunded_minor
-    more = more or MoreRefunds()
+    bot, yookassa, stripe, more = clients.bot, clients.yookassa, clients.stripe, clients.more
     if payment.details.get(SENT) == key:
         return payment.status  # accepted already; its notification settles the payment
     if payment.provider == telegram_events.PROVIDER:

@@ -59,6 +59,7 @@ def test_broadcast_create_progress_cancel(
     assert shown["remaining"] == 2
     canceled = api_client.post(f"/api/v1/broadcasts/{broadcast['id']}/cancel", headers=operator)
     assert canceled.json()["status"] == "canceled" and canceled.json()["remaining"] == 0
+    assert canceled.json()["canceled"] == 2 and canceled.json()["failed"] == 0
     again = api_client.post(f"/api/v1/broadcasts/{broadcast['id']}/cancel", headers=operator)
     assert again.status_code == 409
     listed = api_client.get("/api/v1/broadcasts", headers=viewer).json()

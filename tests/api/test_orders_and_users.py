@@ -112,9 +112,9 @@ def test_users_search_block_and_unblock(
     user_id = found["items"][0]["id"]
     assert api_client.post(f"/api/v1/users/{user_id}/block", headers=viewer).status_code == 403
     blocked = api_client.post(f"/api/v1/users/{user_id}/block", headers=operator).json()
-    assert blocked["is_active"] is False and blocked["blocked_at"]
-    inactive = api_client.get("/api/v1/users", params={"active": False}, headers=viewer).json()
-    assert [u["id"] for u in inactive["items"]] == [user_id]
+    assert blocked["blocked"] is True and blocked["blocked_since"]
+    listed = api_client.get("/api/v1/users", params={"blocked": True}, headers=viewer).json()
+    assert [u["id"] for u in listed["items"]] == [user_id]
     unblocked = api_client.post(f"/api/v1/users/{user_id}/unblock", headers=operator).json()
-    assert unblocked["is_active"] is True
+    assert unblocked["blocked"] is False
     assert api_client.post("/api/v1/users/999/block", headers=operator).status_code == 404

@@ -16,15 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.messaging.queues import TASK_REFUND_PAYMENT
-from pipeline.payments.refunds import http_more_refunds, refund_mismatched
+from pipeline.payments.refunds import http_refund_clients, refund_mismatched
 from pipeline.payments.service import apply_event
 from pipeline.providers.api import http
 from pipeline.providers.api.http import ApiRejected
-from pipeline.providers.api.stripe import HttpStripeApi
-from pipeline.providers.api.yookassa import HttpYooKassaApi
 from pipeline.providers.tbank import make_token
 from pipeline.settings import get_settings
-from pipeline.telegram.api import BotApi
 from schema import Alert, Order, Payment
 from tests.payments.conftest import RecordingSender, make_order, run
 
@@ -88,8 +85,8 @@ def mismatched(db: sessionmaker[Session], provider: str, status: PaymentStatus, 
 
 
 def refund(db: sessionmaker[Session], payment_id: int) -> str | None:
-    apis = (BotApi(), HttpYooKassaApi(), HttpStripeApi(), http_more_refunds())
-    result: str | None = run(db, lambda ctx: refund_mismatched(ctx, payment_id, *apis))
+    apis = http_refund_clients()
+    result: str | None = run(db, lambda ctx: refund_mismatched(ctx, payment_id, apis))
     return result
 
 

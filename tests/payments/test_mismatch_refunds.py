@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.messaging.queues import TASK_REFUND_PAYMENT
-from pipeline.payments.refunds import refund_mismatched
+from pipeline.payments.refunds import RefundClients, refund_mismatched
 from pipeline.payments.service import apply_event
 from pipeline.providers.api.http import ApiRejected
 from pipeline.providers.api.stripe import HttpStripeApi
@@ -71,8 +71,8 @@ def paid_twice(db: sessionmaker[Session], method: str, currency: str, second: Pa
 
 
 def refund(db: sessionmaker[Session], payment_id: int) -> str | None:
-    apis = (BotApi(), HttpYooKassaApi(), HttpStripeApi())
-    result: str | None = run(db, lambda ctx: refund_mismatched(ctx, payment_id, *apis))
+    apis = RefundClients(BotApi(), HttpYooKassaApi(), HttpStripeApi())
+    result: str | None = run(db, lambda ctx: refund_mismatched(ctx, payment_id, apis))
     return result
 
 

@@ -8,12 +8,16 @@ import respx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.payments.refunds import RefundError, refund_order
+from pipeline.payments.refunds import RefundClients, RefundError, refund_order
 from pipeline.providers.api.yookassa import HttpYooKassaApi
 from pipeline.settings import get_settings
 from pipeline.telegram.api import BotApi, TelegramError
 from schema import Notification, Payment
 from tests.payments.conftest import RecordingSender, make_order, run
+
+
+def clients() -> RefundClients:
+    return RefundClients(BotApi(), HttpYooKassaApi())
 
 
 @pytest.fixture
@@ -60,7 +64,7 @@ def test_yookassa_refund_still_pending_changes_nothing_yet(
     route = respx.post("https://yk.test/v3/refunds").respond(
         json={"id": "rf-1", "status": "pending", "payment_id": "charge-1"}
     )
-    result = run(db, lambda ctx: refund_order(ctx, public_id, BotApi(), HttpYooKassaApi()))
+    result = run(db, lambda ctx: refund_order(ctx, public_id, clients()))
     assert result == "succeeded"  # the refund.succeeded webhook will move it
     request = route.calls.last.request
     assert request.headers["Idempotence-Key"] == "refund-1-0"
@@ -79,7 +83,7 @@ def test_stars_refund_refused_by_telegram_changes_nothing(
         )
     )
     with pytest.raises(TelegramError):
-        run(db, lambda ctx: refund_order(ctx, public_id, BotApi(), HttpYooKassaApi()))
+        run(db, lambda ctx: refund_order(ctx, public_id, clients()))
     assert status(db) == ("succeeded", 0)
 
 
@@ -88,4 +92,4 @@ def test_card_payments_made_in_telegram_are_not_refunded_here(
 ) -> None:
     public_id = paid(db, "telegram", "RUB")
     with pytest.raises(RefundError):
-        run(db, lambda ctx: refund_order(ctx, public_id, BotApi(), HttpYooKassaApi()))
+        run(db, lambda ctx: refund_order(ctx, public_id, clients()))

@@ -26,16 +26,14 @@ from pipeline.notifications.announce import alert_operators
 from pipeline.notifications.sender import send_due
 from pipeline.payments.mismatch import ALERT as MISMATCH_ALERT
 from pipeline.payments.reconcile import reconcile_payment, stale_payments
-from pipeline.payments.refunds import http_more_refunds, refund_mismatched
+from pipeline.payments.refunds import http_refund_clients, refund_mismatched
 from pipeline.providers.api.http import ApiUnavailable
 from pipeline.providers.api.ports import provider_apis
-from pipeline.providers.api.stripe import HttpStripeApi
-from pipeline.providers.api.yookassa import HttpYooKassaApi
 from pipeline.receipts.atol_register import AtolRegister
 from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
 from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
-from pipeline.telegram.api import BotApiOnDemand, TelegramError, bot_api_or_wait
+from pipeline.telegram.api import TelegramError, bot_api_or_wait
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Notification
 from workers.celery_app import app
@@ -117,14 +115,7 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
     try:
         with sessions()() as session:
             ctx = JobContext(session)
-            status = refund_mismatched(
-                ctx,
-                payment_id,
-                BotApiOnDemand(),  # only a Stars refund needs the bot's token
-                HttpYooKassaApi(),
-                HttpStripeApi(),
-                http_more_refunds(),
-            )
+            status = refund_mismatched(ctx, payment_id, http_refund_clients())
             session.commit()
         ctx.run_jobs()
     except (ApiUnavailable, TelegramError) as exc:
