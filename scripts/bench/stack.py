@@ -51,7 +51,7 @@ class Stack:
 
     def start(self, role: str, *args: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", role, *args],
+            [sys.executable, "-m", "cli", role, *args],
             env=self.env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

@@ -152,4 +152,4 @@ def test_poison_event_ends_dead_stays_dead_and_replays(
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    return run_module("pipeline.cli", list(args), env)
+    return run_module("cli", list(args), env)
