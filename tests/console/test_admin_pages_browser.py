@@ -18,9 +18,10 @@ from kombu import Connection
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.broker.declarations import kombu_queue
 from api.runtime import ApiRuntime
 from pipeline.backups.progress import Job, ProgressBoard
-from pipeline.messaging.queues import MAINTENANCE, kombu_queue
+from pipeline.messaging.queues import MAINTENANCE
 from pipeline.settings import get_settings
 from schema.catalog import Product
 from schema.operations import Alert, BackupRun
