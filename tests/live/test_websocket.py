@@ -28,6 +28,7 @@ from api.live.hub import Hub
 from api.live.protocol import CloseCode
 from pipeline.live.channel import Topic, channel_name, encode
 from pipeline.live.events import announce_changes
+from pipeline.messaging.urls import redis_py_url
 from pipeline.redis_client import redis_client
 from schema.events import Event
 from tests.live.server import running
@@ -39,7 +40,8 @@ TOKENS = {
 
 
 def _app(db: sessionmaker[Session], redis_url: str, queue_size: int = 1000) -> FastAPI:
-    hub = Hub(redis_url, channel_name(), queue_size=queue_size)
+    # The hub speaks redis-py's URL form (an embedded Redis is `redis+socket://` here).
+    hub = Hub(redis_py_url(redis_url), channel_name(), queue_size=queue_size)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
