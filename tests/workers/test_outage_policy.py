@@ -114,9 +114,15 @@ def flaky_task(app: Celery, failures: int, **options: Any) -> tuple[Any, list[in
 
 
 def test_transient_failure_of_a_task_with_work_is_retried_until_it_passes(
-    celery: Celery, log_lines: list[str], caplog: pytest.LogCaptureFixture
+    celery: Celery,
+    log_lines: list[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     task, calls = flaky_task(celery, 12, keeps_work=True, max_retries=None)
+    # A logging config applied earlier in this process (dictConfig/fileConfig default to
+    # disabling existing loggers) may have switched this one off; Celery's own is checked.
+    monkeypatch.setattr(logging.getLogger("celery.app.trace"), "disabled", False)
     caplog.set_level(logging.INFO, logger="celery.app.trace")
     result = task.apply()
     assert result.get() == 13
