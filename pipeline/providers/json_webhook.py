@@ -8,6 +8,7 @@ one JSON object; `identify` then reads the event's id and type from it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -17,19 +18,20 @@ from pipeline.providers.parsing import json_object, require_media_type
 JSON = "application/json"
 
 
-class JsonWebhookProvider:
+class JsonWebhookProvider(ABC):
     name: ClassVar[str]
 
+    @abstractmethod
     def configured(self) -> bool:
-        raise NotImplementedError
+        """Whether the provider's settings are present."""
 
+    @abstractmethod
     def authenticate(self, request: InboundRequest) -> Mapping[str, str]:
         """Raise unless the provider sent the request; the headers to keep with the event."""
-        raise NotImplementedError
 
+    @abstractmethod
     def identify(self, document: dict[str, Any]) -> tuple[str, str]:
         """The event's external id and type; `MalformedBody` when it has none."""
-        raise NotImplementedError
 
     def accept(self, request: InboundRequest) -> Accepted:
         if not self.configured():

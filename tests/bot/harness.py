@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -60,8 +60,20 @@ class HttpxSession(BaseSession):
         )
         return checked.result  # type: ignore[return-value]
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError("the bot downloads nothing")
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        """Files through the same (respx-faked) client as the methods."""
+        async with self.client.stream("GET", url, headers=headers, timeout=timeout) as response:
+            if raise_for_status:
+                response.raise_for_status()
+            async for chunk in response.aiter_bytes(chunk_size):
+                yield chunk
 
 
 @dataclass
