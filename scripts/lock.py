@@ -25,7 +25,7 @@ def poetry_bin() -> str:
     candidate = Path.home() / ".cache" / "pipeline-poetry" / "bin" / "poetry"
     if candidate.exists():
         return str(candidate)
-    sys.exit("poetry not found: run scripts/bootstrap.sh first")
+    sys.exit("poetry not found: install poetry (pipx install poetry) first")
 
 
 def main() -> None:

@@ -35,7 +35,12 @@ def prefixed(queue_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def connect(services: TestServices, transport: Any = None) -> Connection:
     options = transport_options(services.redis_url, timeout=2, visibility_timeout=VISIBILITY_S)
-    return Connection(services.redis_url, transport=transport, transport_options=options)
+    conn = Connection(services.redis_url, transport_options=options)
+    if transport is not None:
+        # Set after parsing: kombu takes the transport of a `redis+socket://` URL (the
+        # embedded Redis) from its scheme and would ignore a `transport=` argument.
+        conn.transport_cls = transport
+    return conn
 
 
 def fetch_and_die(conn: Connection) -> None:
