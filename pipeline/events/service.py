@@ -135,6 +135,8 @@ class EventService:
         the batch is then stored on its own (split around refused rows, see BatchStore)
         and processed with a savepoint per event. Transient database failures propagate:
         the task retries the whole message, which is acknowledged only after this returns.
+        The handlers' after-commit jobs have run when this returns: those of the attempt
+        that committed, never those of a rolled-back one.
         """
         rows = self._rows(envelopes)
         try:
