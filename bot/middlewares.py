@@ -2,7 +2,7 @@
 
 Handlers get typed services from the update's data (`shop: ShopRepository`,
 `feedback: FeedbackDesk`, `user: User`, `lang: str`), never the session itself: every
-query lives in pipeline/, and the session is committed here, once per update."""
+query lives in pipeline/, and the update's unit of work is committed here, once per update."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pipeline.shop.feedback_desk import FeedbackDesk
 from pipeline.shop.repository import ShopRepository
 from pipeline.shop.service import deactivate, register_user
 from pipeline.telegram.limiter import Limit, RateLimiter
+from pipeline.unit_of_work import unit_of_work
 from schema.users import User
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -61,28 +62,21 @@ class UserMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
-        jobs: list[Callable[[], None]] = []
-        with self.sessions() as session:
-            data["shop"] = ShopRepository(session)
-            # after_commit: jobs to run once the update's writes are committed
-            data["feedback"] = FeedbackDesk(session, jobs.append)
-            chat = data.get("event_chat")
-            if tg_user is not None and customer_chat(chat):
-                user = _register(session, tg_user, chat)
-                data["user"] = user
-            try:
-                result = await handler(event, data)
-            except TelegramForbiddenError:
-                # The user blocked the bot mid-conversation: keep what is known, stop writing.
-                session.rollback()
-                if tg_user is not None and "user" in data:
-                    deactivate(_register(session, tg_user, chat))
-                    session.commit()
-                return None
-            session.commit()
-        for job in jobs:
-            job()
-        return result
+        chat = data.get("event_chat")
+        try:
+            with unit_of_work(self.sessions) as uow:
+                data["shop"] = ShopRepository(uow.session)
+                data["feedback"] = FeedbackDesk(uow.session, uow.after_commit)
+                if tg_user is not None and customer_chat(chat):
+                    data["user"] = _register(uow.session, tg_user, chat)
+                return await handler(event, data)
+        except TelegramForbiddenError:
+            # The user blocked the bot mid-conversation: the update's writes and jobs are
+            # dropped; what is known of the user is kept, marked inactive.
+            if tg_user is not None and "user" in data:
+                with unit_of_work(self.sessions) as uow:
+                    deactivate(_register(uow.session, tg_user, chat))
+            return None
 
 
 class BlockedUserMiddleware(BaseMiddleware):

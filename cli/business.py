@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.common import prepare
+from pipeline.unit_of_work import unit_of_work
 
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
@@ -44,9 +45,8 @@ def broadcast(
     if lang not in (None, "ru", "en"):
         raise typer.BadParameter("--lang must be ru or en")
     with _sessions() as sessions:
-        with sessions() as session:
-            item = service.start(session, text, lang)
-            session.commit()
+        with unit_of_work(sessions) as uow:
+            item = service.start(uow.session, text, lang)
         typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
         progress = service.run(sessions, item.id, BotApi(), RateLimiter(redis_client()))
     typer.echo(f"broadcast {item.id}: sent {progress.sent} of {progress.done} handled")
@@ -55,10 +55,8 @@ def broadcast(
 @products_app.command("import")
 def import_products(path: Path) -> None:
     """Upsert products from a JSON list (code, title_ru, title_en, price_minor, ...)."""
-    from sqlalchemy.dialects.postgresql import insert
-
     from pipeline.shop.images import check_image_url
-    from schema.catalog import Product
+    from pipeline.shop.repository import upsert_products
 
     items = json.loads(path.read_text())
     for index, item in enumerate(items):
@@ -69,12 +67,8 @@ def import_products(path: Path) -> None:
         except ValueError as exc:
             typer.echo(f"products[{index}] ({item.get('code')}): {exc}", err=True)
             raise typer.Exit(2) from None
-    with _sessions() as sessions, sessions() as session:
-        for item in items:
-            stmt = insert(Product).values(**item)
-            update = {k: stmt.excluded[k] for k in item if k != "code"}
-            session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=update))
-        session.commit()
+    with _sessions() as sessions, unit_of_work(sessions) as uow:
+        upsert_products(uow.session, items)
     typer.echo(f"products: {len(items)} imported")
 
 
@@ -82,24 +76,21 @@ def import_products(path: Path) -> None:
 def refund(public_id: str) -> None:
     """Refund an order: Stars via refundStarPayment; YooKassa, Stripe, CloudPayments,
     T-Bank and Robokassa via their APIs."""
-    from pipeline.domain.context import JobContext
     from pipeline.events.errors import PermanentError, TransientError
     from pipeline.payments import refunds
     from pipeline.telegram.api import NoBotToken, TelegramError
 
-    with _sessions() as sessions, sessions() as session:
-        ctx = JobContext(session)
-        try:
-            status = refunds.refund_order(ctx, public_id, refunds.http_refund_clients())
-        except (
-            refunds.RefundError,
-            TelegramError,
-            NoBotToken,
-            PermanentError,
-            TransientError,
-        ) as exc:
-            typer.echo(f"order {public_id}: not refunded: {exc}", err=True)
-            raise typer.Exit(1) from None
-        session.commit()
-        ctx.run_jobs()  # after commit: the user's notification and the refund receipt
+    try:
+        # After the commit: the user's notification and the refund receipt.
+        with _sessions() as sessions, unit_of_work(sessions) as uow:
+            status = refunds.refund_order(uow, public_id, refunds.http_refund_clients())
+    except (
+        refunds.RefundError,
+        TelegramError,
+        NoBotToken,
+        PermanentError,
+        TransientError,
+    ) as exc:
+        typer.echo(f"order {public_id}: not refunded: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"order {public_id}: payment {status}")

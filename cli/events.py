@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import select
 
 from cli.common import DataDirOption, prepare, task_sender
+from pipeline.events.queries import EventFilter, page
+from pipeline.unit_of_work import unit_of_work
 from schema.events import Event, EventStatus
 from schema.session import make_engine, make_session_factory
 
@@ -69,13 +70,10 @@ def list_events(
     """List events, newest first."""
     services, sessions = _sessions(data_dir)
     try:
-        stmt = select(Event).order_by(Event.id.desc()).limit(limit)
-        if source:
-            stmt = stmt.where(Event.source == source)
-        if status:
-            stmt = stmt.where(Event.status == status.value)
+        selected = EventFilter(source=source or None, status=status.value if status else None)
         with sessions() as session:
-            events = [_summary(e) for e in session.scalars(stmt)]
+            rows, _ = page(session, selected, before_id=None, limit=limit)
+            events = [_summary(e) for e in rows]
     finally:
         services.stop_started()
     if as_json:
@@ -132,9 +130,8 @@ def replay_event(
     try:
         from pipeline.events.repository import reset_for_replay
 
-        with sessions() as session:
-            found = reset_for_replay(session, event_id) is not None
-            session.commit()
+        with unit_of_work(sessions) as uow:
+            found = reset_for_replay(uow.session, event_id) is not None
         if not found:
             typer.echo(f"no event {event_id}", err=True)
             raise typer.Exit(1)

@@ -19,6 +19,7 @@ def import_entries(
     or CSV with those columns (tags separated by ';'). The same question in the same
     language updates its entry."""
     from pipeline.knowledge import store
+    from pipeline.unit_of_work import unit_of_work
     from schema.session import make_engine, make_session_factory
 
     try:
@@ -28,9 +29,8 @@ def import_entries(
     services = prepare("cli", None, need_broker=False)
     engine = make_engine(services.database_url)
     try:
-        with make_session_factory(engine)() as session:
-            result = store.import_entries(session, items)
-            session.commit()
+        with unit_of_work(make_session_factory(engine)) as uow:
+            result = store.import_entries(uow.session, items)
     finally:
         engine.dispose()
         services.stop_started()

@@ -1,4 +1,5 @@
-"""One transaction with jobs that run only once it committed.
+"""One transaction with jobs that run only once it committed: the one way a transaction
+ends in this code base.
 
 Services take the session and register side effects (messages, mail, cache invalidation,
 live updates) with `after_commit`; they never commit. The caller owns the boundary:
@@ -9,25 +10,46 @@ live updates) with `after_commit`; they never commit. The caller owns the bounda
 
 commits when the block succeeds and then runs the jobs; rolls back and runs none when it
 raises. It satisfies `pipeline.domain.context.DomainContext`.
+
+Boundaries are the processes' edges: a task, a request, a bot update, a CLI command.
+Services that are handed a `sessionmaker` rather than a session (the event service's
+batches, the notification sender, a broadcast, the backup run) split their work into
+several transactions by design and end each one with `unit_of_work` too.
+
+The one exception is the savepoint: the event service runs each handler of a batch
+that is redone after a failure in its own savepoint, so that one event's failure rolls
+back only its own writes (`pipeline.events.service`). A handler's jobs join the batch's
+unit of work only when its savepoint committed (`HandlerContext.keep_jobs`). (Connections
+that only hold a session-level advisory lock across transactions, a chat's update queue
+and the live announcer, commit their lock statements themselves; they carry no work.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from loguru import logger
 from sqlalchemy.orm import Session, sessionmaker
 
+Job = Callable[[], None]
+
 
 @dataclass
 class UnitOfWork:
     session: Session
-    jobs: list[Callable[[], None]] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
 
-    def after_commit(self, job: Callable[[], None]) -> None:
+    def after_commit(self, job: Job) -> None:
         self.jobs.append(job)
+
+    def adopt(self, jobs: Iterable[Job]) -> None:
+        """Take over jobs collected for work that is now part of this transaction."""
+        self.jobs.extend(jobs)
+
+    def discard_jobs(self) -> None:
+        self.jobs.clear()
 
     def run_jobs(self) -> None:
         """Run every job once; one failing does not keep the others from running, since
@@ -49,6 +71,6 @@ def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[UnitOfWork]
             session.commit()
         except BaseException:
             session.rollback()
-            uow.jobs.clear()
+            uow.discard_jobs()
             raise
     uow.run_jobs()

@@ -15,6 +15,7 @@ from pipeline.alerts.checks import check_heartbeat
 from pipeline.alerts.probes import beat_alive, beat_heart, last_heartbeat, sync_client
 from pipeline.events.errors import one_line
 from pipeline.settings import get_settings
+from pipeline.unit_of_work import unit_of_work
 
 HEARTBEAT_EVERY_S = 15.0
 _started: dict[str, float] = {}
@@ -94,8 +95,7 @@ def start_heartbeat_watch() -> None:
     def step() -> None:
         if time.time() < grace_until:
             return
-        with sessions()() as session:
-            check_heartbeat(session, settings, last_heartbeat(client))
-            session.commit()
+        with unit_of_work(sessions()) as uow:
+            check_heartbeat(uow.session, settings, last_heartbeat(client))
 
     _loop(30.0, step, "heartbeat-watch")

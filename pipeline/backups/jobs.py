@@ -13,6 +13,7 @@ from pipeline.alerts.checks import BACKUP_FAILED
 from pipeline.backups import BackupError, BackupFile, backup_now, rotate, verify
 from pipeline.backups.progress import Tracker
 from pipeline.settings import Settings, backup_dir
+from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
 
 
@@ -38,18 +39,19 @@ def run_backup(
         removed = rotate(directory, settings.backup_keep_daily, settings.backup_keep_weekly)
     except (BackupError, OSError, RuntimeError) as exc:
         logger.error("backup failed: {}", exc)
-        with sessions() as session:
+        with unit_of_work(sessions) as uow:
             failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=str(exc))
-            session.add(failed)
+            uow.session.add(failed)
             raise_alert(
-                session, BACKUP_FAILED, f"backup failed: {str(exc)[:500]}", settings=settings
+                uow.session, BACKUP_FAILED, f"backup failed: {str(exc)[:500]}", settings=settings
             )
-            session.commit()
-            if tracker:
-                tracker.finish(str(exc), failed.id)
+            uow.session.flush()
+            failed_id = failed.id
+        if tracker:
+            tracker.finish(str(exc), failed_id)
         return None
     finished = datetime.now(UTC)
-    with sessions() as session:
+    with unit_of_work(sessions) as uow:
         run = BackupRun(
             started_at=started,
             finished_at=finished,
@@ -58,13 +60,14 @@ def run_backup(
             size_bytes=backup.path.stat().st_size,
             sha256=backup.checksum_path.read_text().split()[0],
         )
-        session.add(run)
+        uow.session.add(run)
         resolve_alert(
-            session, BACKUP_FAILED, f"backup succeeded: {backup.path.name}", settings=settings
+            uow.session, BACKUP_FAILED, f"backup succeeded: {backup.path.name}", settings=settings
         )
-        session.commit()
-        if tracker:
-            tracker.finish(run_id=run.id)
+        uow.session.flush()
+        run_id = run.id
+    if tracker:
+        tracker.finish(run_id=run_id)
     metrics.BACKUP_LAST_SUCCESS.set(finished.timestamp())
     logger.info("backup {} written; rotation removed {}", backup.path.name, len(removed))
     return backup
@@ -73,7 +76,6 @@ def run_backup(
 def alert_verify_failed(
     sessions: sessionmaker[Session], exc: Exception, settings: Settings | None = None
 ) -> None:
-    with sessions() as session:
+    with unit_of_work(sessions) as uow:
         text = f"backup verification failed: {str(exc)[:500]}"
-        raise_alert(session, BACKUP_FAILED, text, settings=settings)
-        session.commit()
+        raise_alert(uow.session, BACKUP_FAILED, text, settings=settings)

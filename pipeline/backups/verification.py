@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.backups import BackupError, BackupFile, verify
 from pipeline.backups.jobs import alert_verify_failed
 from pipeline.backups.progress import Tracker
+from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
 
 
@@ -37,12 +38,11 @@ def verify_run(
     except (BackupError, OSError) as exc:
         error = str(exc)[:2000]
         alert_verify_failed(sessions, exc)
-    with sessions() as session:
-        run = session.get(BackupRun, run_id, with_for_update=True)
+    with unit_of_work(sessions) as uow:
+        run = uow.session.get(BackupRun, run_id, with_for_update=True)
         if run is not None:
             run.verified_at = datetime.now(UTC)
             run.verify_error = error
-        session.commit()
     if tracker:
         tracker.finish(error)
     return error is None

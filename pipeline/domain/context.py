@@ -1,14 +1,14 @@
 """What domain services need from their caller: a session and after-commit jobs.
 
-`HandlerContext` (events) satisfies it; periodic jobs use `JobContext`. A handler run as
-part of a batch also carries `deferred`: work its subscribers apply set-wise, once for
-the whole batch, after every handler of the batch ran.
+`pipeline.unit_of_work.UnitOfWork` satisfies it, and so does `HandlerContext` (events),
+which hands its jobs to the batch's unit of work. A handler run as part of a batch also
+carries `deferred`: work its subscribers apply set-wise, once for the whole batch, after
+every handler of the batch ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -19,20 +19,6 @@ class DomainContext(Protocol):
     def session(self) -> Session: ...
 
     def after_commit(self, job: Callable[[], None]) -> None: ...
-
-
-@dataclass
-class JobContext:
-    session: Session
-    jobs: list[Callable[[], None]] = field(default_factory=list)
-
-    def after_commit(self, job: Callable[[], None]) -> None:
-        self.jobs.append(job)
-
-    def run_jobs(self) -> None:
-        for job in self.jobs:
-            job()
-        self.jobs.clear()
 
 
 # Applies the items of one batch together, in the batch's transaction.

@@ -1,10 +1,13 @@
 """Routing of stored events to domain handlers by (source, type).
 
-A handler runs inside the worker's transaction with the event row locked. It writes its
-state through `ctx.session` (never commits) and registers outbound jobs with
-`ctx.after_commit`, which run only once the transaction committed. A handler may be
-called more than once for an event (a batch is re-run when a neighbour fails, a task is
-redelivered); only what it committed counts, so it must be idempotent.
+A handler runs inside the worker's transaction (a `UnitOfWork`) with the event row locked.
+It writes its state through `ctx.session` (never commits) and registers outbound jobs with
+`ctx.after_commit`. They are held on the context until the handler's work is kept (it
+returned; in an isolated run, its savepoint committed), then join the batch's unit of
+work, which runs them once the transaction committed; a handler whose work was rolled
+back has its jobs dropped. A handler may be called more than once for an event (a batch
+is re-run when a neighbour fails, a task is redelivered); only what it committed counts,
+so it must be idempotent.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.domain.context import Deferred
 from pipeline.plugins import load_entry_points
+from pipeline.unit_of_work import Job, UnitOfWork
 from schema.events import Event, EventStatus
 
 ENTRY_POINT_GROUP = "pipeline.handlers"
@@ -26,15 +30,24 @@ WILDCARD = "*"
 
 @dataclass
 class HandlerContext:
-    session: Session
+    uow: UnitOfWork
     event: Event
     payload: dict[str, Any]
-    _after_commit: list[Callable[[], None]] = field(default_factory=list)
     # Set when the event is processed with its batch in one transaction (no savepoints).
     deferred: Deferred | None = None
+    _jobs: list[Job] = field(default_factory=list)
 
-    def after_commit(self, job: Callable[[], None]) -> None:
-        self._after_commit.append(job)
+    @property
+    def session(self) -> Session:
+        return self.uow.session
+
+    def after_commit(self, job: Job) -> None:
+        self._jobs.append(job)
+
+    def keep_jobs(self) -> None:
+        """The handler's work stays in the transaction: its jobs go to the unit of work."""
+        jobs, self._jobs = self._jobs, []
+        self.uow.adopt(jobs)
 
 
 # A handler returns nothing (processed) or EventStatus.IGNORED when it chose to do nothing.

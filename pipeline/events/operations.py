@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.events import repository
+from pipeline.unit_of_work import unit_of_work
 
 Queue = Callable[[int], None]
 
@@ -26,14 +27,13 @@ def retry_selected(
     """Reset and queue every event of the selection, a batch per transaction."""
     done, last_id = 0, 0
     while True:
-        with sessions() as session:
-            ids = repository.select_ids(session, selection, last_id, batch)
+        with unit_of_work(sessions) as uow:
+            ids = repository.select_ids(uow.session, selection, last_id, batch)
             if not ids:
                 return done
-            reset = repository.reset_many(session, ids, selection.statuses)
-            session.commit()
+            reset = repository.reset_many(uow.session, ids, selection.statuses)
         last_id = ids[-1]
-        for event_id in reset:
+        for event_id in reset:  # not a job: a failed send must stop the run, not be logged
             queue(event_id)
         done += len(reset)
         if on_progress is not None:

@@ -1,7 +1,16 @@
 """Storing and processing events: the logic behind the ingest and process tasks.
 
-The caller owns the boundary: this service opens a session per step and commits it,
-and hands back the follow-up work (retries, after-commit jobs) to run after commit.
+Each step is one `UnitOfWork` (`pipeline.unit_of_work`), opened here because a step may
+have to be redone differently: a batch is stored and processed in one transaction, and
+if a handler fails (or PostgreSQL refuses a row) that unit of work rolls back, with every
+after-commit job registered in it, and the batch is redone isolated. Handlers register
+their jobs through `HandlerContext.after_commit`; they join the batch's unit of work when
+the handler's work is kept and run once it committed. What is left for the caller to do
+after commit (retry messages, live updates) comes back as a `ProcessResult`.
+
+Savepoints are the one exception to "a unit of work ends every transaction": the
+isolated run gives each event its own savepoint, so that a failing handler rolls back
+only its own writes and its own jobs while its neighbours' commit with the batch.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
 from pipeline.correlation import correlation
-from pipeline.domain.context import Deferred, JobContext
+from pipeline.domain.context import Deferred
 from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.errors import PermanentError
@@ -27,6 +36,7 @@ from pipeline.providers.registry import ProviderRegistry
 from pipeline.retry import RetryPolicy
 from pipeline.sentry import capture
 from pipeline.storable import storable_json
+from pipeline.unit_of_work import UnitOfWork, unit_of_work
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.operations import EventAttempt
 
@@ -53,7 +63,6 @@ class ProcessResult:
     retry: list[tuple[int, float]] = field(default_factory=list)
     dead: list[int] = field(default_factory=list)
     skipped: int = 0
-    jobs: list[Callable[[], None]] = field(default_factory=list)
     # (source, status, seconds from received to finished): metrics once committed.
     finished: list[tuple[str, str, float]] = field(default_factory=list)
 
@@ -126,15 +135,16 @@ class EventService:
         the batch is then stored on its own (split around refused rows, see BatchStore)
         and processed with a savepoint per event. Transient database failures propagate:
         the task retries the whole message, which is acknowledged only after this returns.
+        The handlers' after-commit jobs have run when this returns: those of the attempt
+        that committed, never those of a rolled-back one.
         """
         rows = self._rows(envelopes)
         try:
-            with self.sessions() as session:
+            with unit_of_work(self.sessions) as uow:
                 stored = self._ingest_result(
-                    len(envelopes), repository.store(session, rows, self.recheck)
+                    len(envelopes), repository.store(uow.session, rows, self.recheck)
                 )
-                result = self._process_locked(session, stored.to_process, isolated=False)
-                session.commit()
+                result = self._process_locked(uow, stored.to_process, isolated=False)
         except Exception as exc:
             if not isinstance(exc, _HandlerFailed) and not is_row_problem(exc):
                 raise
@@ -175,17 +185,16 @@ class EventService:
                 metrics.EVENTS_DEAD.labels(source).inc()
 
     def _process_batch(self, ids: Sequence[int], *, isolated: bool) -> ProcessResult:
-        with self.sessions() as session:
-            result = self._process_locked(session, ids, isolated=isolated)
-            session.commit()
-        return result
+        with unit_of_work(self.sessions) as uow:
+            return self._process_locked(uow, ids, isolated=isolated)
 
     def _process_locked(
-        self, session: Session, ids: Sequence[int], *, isolated: bool
+        self, uow: UnitOfWork, ids: Sequence[int], *, isolated: bool
     ) -> ProcessResult:
         result = ProcessResult()
         if not ids:
             return result
+        session = uow.session
         events = repository.lock_unfinished(session, ids)
         result.skipped = len(ids) - len(events)
         # The rows stay locked; the objects are detached so that the handlers' many
@@ -204,20 +213,18 @@ class EventService:
                 ),
                 correlation(event.request_id),
             ):
-                self._process_one(session, event, now, result, batch)
+                self._process_one(uow, event, now, result, batch)
         if batch is not None:
-            jobs = JobContext(session)
             try:
-                batch.run(jobs)
+                batch.run(uow)
             except Exception as exc:
                 raise _HandlerFailed from exc
-            result.jobs.extend(jobs.jobs)
         repository.write_outcomes(session, events)
         return result
 
     def _process_one(
         self,
-        session: Session,
+        uow: UnitOfWork,
         event: Event,
         now: datetime,
         result: ProcessResult,
@@ -229,9 +236,8 @@ class EventService:
             self._finish(event, EventStatus.IGNORED, now, result)
             result.ignored.append(event.id)
             return
-        ctx = HandlerContext(
-            session=session, event=event, payload=event.payload or {}, deferred=batch
-        )
+        session = uow.session
+        ctx = HandlerContext(uow=uow, event=event, payload=event.payload or {}, deferred=batch)
         if batch is not None:
             try:
                 outcome = self._run(handler, ctx)
@@ -256,7 +262,8 @@ class EventService:
         status = outcome or EventStatus.PROCESSED
         self._finish(event, status, now, result)
         (result.ignored if status == EventStatus.IGNORED else result.processed).append(event.id)
-        result.jobs.extend(ctx._after_commit)
+        # Only here is the handler's work kept (a rolled-back savepoint returned above).
+        ctx.keep_jobs()
 
     @staticmethod
     def _run(handler: Handler, ctx: HandlerContext) -> EventStatus | None:
@@ -314,7 +321,6 @@ class EventService:
 
     def replay(self, event_id: int) -> bool:
         """Put an event back to `received` so the next process run handles it again."""
-        with self.sessions() as session:
-            event = repository.reset_for_replay(session, event_id)
-            session.commit()
+        with unit_of_work(self.sessions) as uow:
+            event = repository.reset_for_replay(uow.session, event_id)
         return event is not None

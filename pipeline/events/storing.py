@@ -27,6 +27,7 @@ from pipeline.storable import (
     storable_headers,
     valid_request_id,
 )
+from pipeline.unit_of_work import unit_of_work
 from schema.events import Event, EventStatus
 from schema.operations import EventAttempt
 
@@ -91,10 +92,8 @@ class BatchStore:
         if not rows:
             return []
         try:
-            with self.sessions() as session:
-                stored = repository.store(session, rows, self.recheck)
-                session.commit()
-            return stored
+            with unit_of_work(self.sessions) as uow:
+                return repository.store(uow.session, rows, self.recheck)
         except NOT_STORED as exc:
             if not is_row_problem(exc):
                 raise
@@ -108,7 +107,8 @@ class BatchStore:
         logger.bind(provider=row["source"]).error(
             "event {} stored as dead: {}", row["external_id"], error
         )
-        with self.sessions() as session:
+        with unit_of_work(self.sessions) as uow:
+            session = uow.session
             [stored] = repository.store(session, [_dead_row(row, error)])
             if stored.inserted:
                 session.add(
@@ -117,7 +117,6 @@ class BatchStore:
                 event = session.get(Event, stored.id)
                 if event is not None and self.on_dead is not None:
                     self.on_dead(session, event)
-            session.commit()
         return stored
 
 

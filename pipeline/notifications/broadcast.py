@@ -18,8 +18,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
+from pipeline.notifications.repository import any_open
 from pipeline.notifications.sender import Sender, send_due
 from pipeline.telegram.limiter import RateLimiter
+from pipeline.unit_of_work import unit_of_work
 from schema.messaging import Broadcast, Notification
 from schema.users import User
 
@@ -121,25 +123,20 @@ def run(
 
 def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
     with sessions() as session:
-        row = session.execute(
-            select(Notification.id)
-            .where(mine, Notification.status.in_(("pending", "failed")))
-            .limit(1)
-        ).first()
-    return row is not None
+        return any_open(session, mine)
 
 
 def _finish(sessions: sessionmaker[Session], broadcast_id: int) -> str:
     """Settle the counters from the outbox; done once nothing is left, unless canceled."""
     from pipeline.notifications.broadcast_admin import progress as counted  # imports us
 
-    with sessions() as session:
-        broadcast = session.get(Broadcast, broadcast_id, with_for_update=True)
+    with unit_of_work(sessions) as uow:
+        broadcast = uow.session.get(Broadcast, broadcast_id, with_for_update=True)
         assert broadcast is not None
-        counts = counted(session, broadcast)
+        counts = counted(uow.session, broadcast)
         broadcast.sent, broadcast.failed = counts["sent"], counts["failed"]
         if broadcast.status == "running" and not counts["remaining"]:
             broadcast.status = "done"
             broadcast.finished_at = datetime.now(UTC)
-        session.commit()
-        return broadcast.status
+        status = broadcast.status
+    return status

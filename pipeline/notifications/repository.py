@@ -1,14 +1,20 @@
-"""The outbox's SQL: notification rows added once per dedup key, one or many at a time."""
+"""The outbox's SQL: notification rows added once per dedup key, one or many at a time;
+the next due row claimed for sending; whether any row is still open."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from schema.messaging import Notification
 from schema.unnest import column_arrays, unnest_insert
+
+OPEN = ("pending", "failed")
 
 COLUMNS = {
     "dedup_key": "varchar",
@@ -34,3 +40,26 @@ def insert_notifications(session: Session, rows: Sequence[dict[str, Any]]) -> di
         return {}
     found = session.execute(INSERT, column_arrays(unique, COLUMNS))
     return {str(key): cast(int, id_) for key, id_ in found}
+
+
+def claim_due(
+    session: Session, now: datetime, where: ColumnElement[bool] | None = None
+) -> Notification | None:
+    """The oldest open row that is due (and matches `where`), locked for this
+    transaction; rows other senders hold are skipped."""
+    stmt = select(Notification).where(
+        Notification.status.in_(OPEN),
+        or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    stmt = stmt.order_by(Notification.id).limit(1).with_for_update(skip_locked=True)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def any_open(session: Session, where: ColumnElement[bool] | None = None) -> bool:
+    """Whether a row (matching `where`) is still to be sent, due now or later."""
+    stmt = select(Notification.id).where(Notification.status.in_(OPEN))
+    if where is not None:
+        stmt = stmt.where(where)
+    return session.execute(stmt.limit(1)).first() is not None

@@ -1,7 +1,7 @@
 """Delivering outbox rows to Telegram within its limits, from any number of workers.
 
 Each row is claimed with `FOR UPDATE SKIP LOCKED`, sent, and its outcome committed in
-its own short transaction: a crash re-sends at most the one message in flight.
+its own short unit of work: a crash re-sends at most the one message in flight.
 """
 
 from __future__ import annotations
@@ -11,16 +11,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from loguru import logger
-from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
 from pipeline.i18n import text as render
 from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
+from pipeline.notifications.repository import claim_due
 from pipeline.retry import retry_policy
 from pipeline.settings import get_settings
 from pipeline.telegram.api import TelegramError
 from pipeline.telegram.limiter import RateLimiter, telegram_limits
+from pipeline.unit_of_work import unit_of_work
 from schema.messaging import Notification
 from schema.users import User
 
@@ -30,23 +31,6 @@ MAX_INLINE_WAIT_S = 1.5
 
 class Sender(Protocol):
     def send_message(self, chat_id: int, text: str) -> dict[str, object]: ...
-
-
-Query = Select[Notification]
-
-
-def _due(now: datetime, extra: Callable[[Query], Query] | None = None) -> Query:
-    stmt = (
-        select(Notification)
-        .where(
-            Notification.status.in_(("pending", "failed")),
-            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-        )
-        .order_by(Notification.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    return extra(stmt) if extra else stmt
 
 
 def render_notification(session: Session, note: Notification) -> str:
@@ -136,18 +120,14 @@ def send_due(
     """Send due rows until none is left or the time budget is spent; how many were handled."""
     started = datetime.now(UTC)
     handled = 0
-    extra: Callable[[Query], Query] | None = None
-    if where is not None:
-        extra = lambda s: s.where(where)  # noqa: E731
     while (datetime.now(UTC) - started).total_seconds() < budget_s:
-        with sessions() as session:
+        with unit_of_work(sessions) as uow:
             now = datetime.now(UTC)
-            note = session.execute(_due(now, extra)).scalar_one_or_none()
+            note = claim_due(uow.session, now, where)
             if note is None:
                 return handled
             kind = note.kind
-            status = deliver_one(session, note, api, limiter, now)
-            session.commit()
+            status = deliver_one(uow.session, note, api, limiter, now)
         if status == "sent":
             metrics.NOTIFICATIONS_SENT.labels(kind).inc()
         elif status in {"failed", "dead", "skipped"}:

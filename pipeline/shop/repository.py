@@ -1,11 +1,14 @@
 """What the bot reads and writes of the shop, for one update's session (the caller
-commits): products on sale, orders, the pre-checkout check and the buyer's orders."""
+commits): products on sale, orders, the pre-checkout check and the buyer's orders;
+and the catalogue import's upsert."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.live.orders import receipt_urls
@@ -62,3 +65,11 @@ class ShopRepository:
 
     def deactivate(self, user: User) -> None:
         service.deactivate(user)
+
+
+def upsert_products(session: Session, items: Sequence[Mapping[str, Any]]) -> None:
+    """Insert each product, or update the one with its code (only the fields given)."""
+    for item in items:
+        stmt = insert(Product).values(**item)
+        changed = {key: stmt.excluded[key] for key in item if key != "code"}
+        session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=changed))

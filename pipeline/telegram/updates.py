@@ -18,6 +18,7 @@ from pipeline.domain.context import DomainContext
 from pipeline.messaging.queues import TASK_HANDLE_CHAT, TELEGRAM
 from pipeline.messaging.tasks import send_task
 from pipeline.telegram.repository import UpdateQueue
+from pipeline.unit_of_work import unit_of_work
 
 Processor = Callable[[dict[str, Any]], None]
 _processor: Processor | None = None
@@ -62,8 +63,8 @@ def handle_chat(sessions: sessionmaker[Session], chat_id: int) -> int | None:
             return None
         try:
             while True:
-                with sessions() as session:
-                    update = UpdateQueue(session).oldest_pending(chat_id)
+                with unit_of_work(sessions) as uow:
+                    update = UpdateQueue(uow.session).oldest_pending(chat_id)
                     if update is None:
                         return handled
                     try:
@@ -71,8 +72,7 @@ def handle_chat(sessions: sessionmaker[Session], chat_id: int) -> int | None:
                     except Exception as exc:  # a broken update must not block the chat
                         logger.opt(exception=exc).error("update {} failed", update.update_id)
                     UpdateQueue.mark_done(update)
-                    session.commit()
-                    handled += 1
+                handled += 1
         finally:
             lock.unlock_chat(chat_id)
 

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.domain.context import JobContext
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
 from pipeline.redis_client import redis_client
@@ -18,6 +17,7 @@ from pipeline.settings import get_settings
 from pipeline.telegram import updates
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
+from pipeline.unit_of_work import unit_of_work
 from schema import Order, Product, User
 from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
 
@@ -73,10 +73,8 @@ def message(update_id: int, chat: int, text: str, lang: str = "ru") -> dict[str,
 
 def feed(db: sessionmaker[Session], *payloads: dict[str, Any]) -> None:
     for payload in payloads:
-        with db() as session:
-            ctx = JobContext(session)
-            updates.queue_update(ctx, payload)
-            session.commit()
+        with unit_of_work(db) as uow:
+            updates.queue_update(uow, payload)
     for chat in {updates.chat_of(p) for p in payloads}:
         updates.handle_chat(db, chat)
 
@@ -103,10 +101,9 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     get_settings.cache_clear()
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
-    with bot_env() as session:
+    with unit_of_work(bot_env) as uow:
         for payload in reversed(payloads):  # stored out of order
-            updates.queue_update(JobContext(session), payload)
-        session.commit()
+            updates.queue_update(uow, payload)
     threads = [threading.Thread(target=updates.handle_chat, args=(bot_env, 502)) for _ in range(3)]
     for t in threads:
         t.start()

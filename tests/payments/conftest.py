@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.domain.context import JobContext
 from pipeline.messaging.tasks import use_task_sender
+from pipeline.unit_of_work import unit_of_work
 from schema import Order, Product, User
 
 
@@ -68,9 +68,5 @@ def order(db: sessionmaker[Session]) -> Order:
 
 def run(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:
     """Run a domain call in its own transaction, then its after-commit jobs."""
-    with db() as session:
-        ctx = JobContext(session)
-        result = fn(ctx, *args)
-        session.commit()
-    ctx.run_jobs()
-    return result
+    with unit_of_work(db) as uow:
+        return fn(uow, *args)

@@ -122,8 +122,6 @@ def test_each_payment_settles_its_own_order_with_one_statement_per_step(
     batch = [payment(f"evt_{o}", o, f"pi_{o}") for o in orders]
     _, result = service.ingest(batch)
     assert len(result.processed) == 3
-    for job in result.jobs:
-        job()
     found = state(db)
     assert found["orders"] == {o: "paid" for o in orders}
     assert found["payments"] == {f"pi_{o}": ("succeeded", True, False) for o in orders}

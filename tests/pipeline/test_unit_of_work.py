@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.unit_of_work import unit_of_work
@@ -44,3 +45,22 @@ def test_a_failing_job_does_not_stop_the_others(db: sessionmaker[Session]) -> No
         uow.after_commit(broken)
         uow.after_commit(lambda: ran.append("second"))
     assert ran == ["second"]
+
+
+def test_a_failed_commit_runs_no_job(db: sessionmaker[Session]) -> None:
+    ran: list[str] = []
+    with pytest.raises(IntegrityError), unit_of_work(db) as uow:
+        # Both rows are sent at the commit, where the second breaks the unique e-mail.
+        uow.session.add(StaffUser(email="same@example.com", role="viewer"))
+        uow.session.add(StaffUser(email="same@example.com", role="viewer"))
+        uow.after_commit(lambda: ran.append("job"))
+    assert ran == [] and count(db) == 0
+
+
+def test_adopted_jobs_run_after_the_commit_in_order(db: sessionmaker[Session]) -> None:
+    ran: list[str] = []
+    with unit_of_work(db) as uow:
+        uow.after_commit(lambda: ran.append("own"))
+        uow.adopt([lambda: ran.append("adopted 1"), lambda: ran.append("adopted 2")])
+        assert ran == []
+    assert ran == ["own", "adopted 1", "adopted 2"]

@@ -17,6 +17,7 @@ from pipeline.alerts.probes import rejections, sync_client
 from pipeline.messaging.queues import TASK_CHECK_ALERTS
 from pipeline.settings import get_settings
 from pipeline.triage.alerting import check_urgent_complaints
+from pipeline.unit_of_work import unit_of_work
 from workers.celery_app import app
 from workers.context import sessions
 from workers.tasks.base import LoggedTask
@@ -33,12 +34,11 @@ def check_alerts(self: LoggedTask) -> None:
         if client is not None:
             client.close()
     started = datetime.now(UTC)
-    with sessions()() as session:
-        checks.check_events(session, settings)
-        checks.check_signatures(session, settings, counts)
-        checks.check_queues(session, settings, stats)
-        checks.check_backups(session, settings)
-        check_urgent_complaints(session, settings)
-        session.commit()
+    with unit_of_work(sessions()) as uow:
+        checks.check_events(uow.session, settings)
+        checks.check_signatures(uow.session, settings, counts)
+        checks.check_queues(uow.session, settings, stats)
+        checks.check_backups(uow.session, settings)
+        check_urgent_complaints(uow.session, settings)
     announce_changed_since(sessions(), started)  # the API's live `alerts` topic
     logger.debug("alert checks done")

@@ -1,6 +1,7 @@
 """Business tasks: receipts (register, poll), reconciliation, the notification sender.
 
-Each task owns its transaction and commits it; after-commit jobs run afterwards.
+Each task owns its transactions, a unit of work each: it commits, then its after-commit
+jobs run.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from datetime import UTC, datetime
 
 from celery.utils.time import get_exponential_backoff_interval
 from loguru import logger
-from sqlalchemy import select
 
-from pipeline.domain.context import JobContext
 from pipeline.messaging.queues import (
     FISCAL,
     NOTIFY,
@@ -23,6 +22,7 @@ from pipeline.messaging.queues import (
 )
 from pipeline.messaging.tasks import send_task
 from pipeline.notifications.announce import alert_operators
+from pipeline.notifications.repository import any_open
 from pipeline.notifications.sender import send_due
 from pipeline.payments.mismatch import ALERT as MISMATCH_ALERT
 from pipeline.payments.reconcile import reconcile_payment, stale_payments
@@ -35,7 +35,7 @@ from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from pipeline.telegram.api import TelegramError, bot_api_or_wait
 from pipeline.telegram.limiter import RateLimiter
-from schema.messaging import Notification
+from pipeline.unit_of_work import unit_of_work
 from workers.celery_app import app
 from workers.context import sessions
 from workers.tasks.base import LoggedTask
@@ -62,9 +62,8 @@ PROVIDER_RETRIES = {
 )
 def register(self: LoggedTask, receipt_id: int) -> str | None:
     try:
-        with sessions()() as session:
-            uuid = register_receipt(session, receipt_id, AtolRegister(redis_client()))
-            session.commit()
+        with unit_of_work(sessions()) as uow:
+            uuid = register_receipt(uow.session, receipt_id, AtolRegister(redis_client()))
     except Exception as exc:
         # Same external_id on every attempt: the register answers a repeat with the same uuid.
         logger.warning("receipt {} not registered yet: {}", receipt_id, exc)
@@ -79,15 +78,11 @@ def poll_receipts(self: LoggedTask) -> int:
     for receipt_id in lost:
         send_task(TASK_REGISTER_RECEIPT, FISCAL, receipt_id)
     for receipt_id in waiting:
-        with sessions()() as session:
-            ctx = JobContext(session)
-            try:
-                poll_receipt(ctx, receipt_id, provider_apis().atol)
-            except Exception as exc:
-                logger.warning("receipt {} poll failed: {}", receipt_id, exc)
-                continue
-            session.commit()
-        ctx.run_jobs()
+        try:
+            with unit_of_work(sessions()) as uow:
+                poll_receipt(uow, receipt_id, provider_apis().atol)
+        except Exception as exc:  # the next run polls it again
+            logger.warning("receipt {} poll failed: {}", receipt_id, exc)
     return len(waiting) + len(lost)
 
 
@@ -97,15 +92,11 @@ def reconcile_payments(self: LoggedTask) -> int:
     with sessions()() as session:
         ids = stale_payments(session, datetime.now(UTC), settings.reconcile_pending_after_s)
     for payment_id in ids:
-        with sessions()() as session:
-            ctx = JobContext(session)
-            try:
-                reconcile_payment(ctx, payment_id)
-            except Exception as exc:
-                logger.warning("payment {} not reconciled: {}", payment_id, exc)
-                continue
-            session.commit()
-        ctx.run_jobs()
+        try:
+            with unit_of_work(sessions()) as uow:
+                reconcile_payment(uow, payment_id)
+        except Exception as exc:  # still stale: the next run tries again
+            logger.warning("payment {} not reconciled: {}", payment_id, exc)
     return len(ids)
 
 
@@ -113,11 +104,8 @@ def reconcile_payments(self: LoggedTask) -> int:
 def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
     """Give back a payment that did not settle its order; the same refund on every retry."""
     try:
-        with sessions()() as session:
-            ctx = JobContext(session)
-            status = refund_mismatched(ctx, payment_id, http_refund_clients())
-            session.commit()
-        ctx.run_jobs()
+        with unit_of_work(sessions()) as uow:
+            status = refund_mismatched(uow, payment_id, http_refund_clients())
     except (ApiUnavailable, TelegramError) as exc:
         gave_up = self.request.retries >= (self.max_retries or 0)
         if gave_up or (isinstance(exc, TelegramError) and not exc.retryable):
@@ -136,12 +124,9 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
 
 
 def _refund_failed(payment_id: int, exc: Exception) -> None:
-    with sessions()() as session:
-        ctx = JobContext(session)
-        text = f"refund of payment {payment_id} failed ({exc}): refund it by hand"
-        alert_operators(ctx, f"{MISMATCH_ALERT}{payment_id}:refund", text)
-        session.commit()
-    ctx.run_jobs()
+    text = f"refund of payment {payment_id} failed ({exc}): refund it by hand"
+    with unit_of_work(sessions()) as uow:
+        alert_operators(uow, f"{MISMATCH_ALERT}{payment_id}:refund", text)
 
 
 @app.task(name=TASK_SEND_NOTIFICATIONS, base=LoggedTask, bind=True)
@@ -158,7 +143,4 @@ def send_notifications(self: LoggedTask) -> int:
 
 def _more_due() -> bool:
     with sessions()() as session:
-        row = session.execute(
-            select(Notification.id).where(Notification.status.in_(("pending", "failed"))).limit(1)
-        ).first()
-    return row is not None
+        return any_open(session)

@@ -24,13 +24,9 @@ def schedule_retry(event_id: int, delay_s: float) -> None:
 
 
 def after_processing(result: ProcessResult) -> None:
-    """Runs after commit: live updates, outbound jobs and retry messages."""
+    """Runs after commit: live updates and retry messages (the handlers' own jobs ran
+    when the service's unit of work committed)."""
     announce_event_changes()
-    for job in result.jobs:
-        try:
-            job()
-        except Exception as exc:  # the sweeper re-dispatches what did not go out
-            logger.opt(exception=exc).error("after-commit job failed")
     for event_id, delay in result.retry:
         try:
             schedule_retry(event_id, delay)

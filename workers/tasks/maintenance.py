@@ -21,6 +21,7 @@ from pipeline.messaging.queues import (
 )
 from pipeline.messaging.tasks import task_sender
 from pipeline.settings import get_settings
+from pipeline.unit_of_work import unit_of_work
 from workers.celery_app import app
 from workers.context import sessions
 from workers.tasks.base import LoggedTask
@@ -54,9 +55,8 @@ def dispatch_due(self: LoggedTask) -> int:
 @app.task(name=TASK_PRUNE_AUTH, base=LoggedTask, bind=True)
 def prune_auth(self: LoggedTask) -> int:
     """Expired login codes and long-ended staff sessions of the operator API."""
-    with sessions()() as session:
-        deleted = purge_expired(session)
-        session.commit()
+    with unit_of_work(sessions()) as uow:
+        deleted = purge_expired(uow.session)
     return deleted
 
 
@@ -68,9 +68,8 @@ def prune_raw_bodies(self: LoggedTask) -> int:
     cutoff = datetime.now(UTC) - timedelta(days=days)
     total = 0
     while True:  # in batches: short transactions, no long lock on the events table
-        with sessions()() as session:
-            pruned = repository.prune_raw_bodies(session, cutoff, 5000)
-            session.commit()
+        with unit_of_work(sessions()) as uow:
+            pruned = repository.prune_raw_bodies(uow.session, cutoff, 5000)
         total += pruned
         if pruned < 5000:
             break
@@ -87,9 +86,8 @@ def prune_ai_calls(self: LoggedTask) -> int:
     cutoff = datetime.now(UTC) - timedelta(days=days)
     total = 0
     while True:
-        with sessions()() as session:
-            pruned = prune_calls(session, cutoff, 5000)
-            session.commit()
+        with unit_of_work(sessions()) as uow:
+            pruned = prune_calls(uow.session, cutoff, 5000)
         total += pruned
         if pruned < 5000:
             return total

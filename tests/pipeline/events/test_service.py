@@ -157,18 +157,52 @@ def test_one_failing_event_does_not_affect_its_batch(db: sessionmaker[Session]) 
     assert statuses == {"evt_ok1": "processed", "evt_bad": "failed", "evt_ok2": "processed"}
 
 
-def test_after_commit_jobs_run_only_for_committed_work(db: sessionmaker[Session]) -> None:
+def job_recording_service(
+    db: sessionmaker[Session], ran: list[tuple[str, str]], failing: str
+) -> EventService:
+    """Each handler registers a job that records its event and the status committed for
+    it by the time the job runs; the `failing` event's handler then raises."""
     registry = HandlerRegistry()
 
     @registry.handles("stripe")
     def with_job(ctx: HandlerContext) -> None:
-        ctx.after_commit(lambda: None)
-        if ctx.event.external_id == "evt_fail":
+        external_id = ctx.event.external_id
+
+        def job() -> None:
+            (status,) = [e.status for e in events(db) if e.external_id == external_id]
+            ran.append((external_id, status))
+
+        ctx.after_commit(job)
+        if external_id == failing:
             raise RuntimeError("no")
 
-    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
-    stored = service.store([stripe_envelope("evt_job"), stripe_envelope("evt_fail")])
-    assert len(service.process(stored.to_process).jobs) == 1
+    return EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+
+
+@pytest.mark.parametrize("path", ["process", "ingest"])
+def test_a_rolled_back_handler_loses_its_job_and_a_redone_batch_runs_each_job_once(
+    db: sessionmaker[Session], path: str
+) -> None:
+    ran: list[tuple[str, str]] = []
+    service = job_recording_service(db, ran, failing="evt_b")
+    # evt_a's handler runs (and registers its job) in the batch's first pass too, before
+    # evt_b fails it; that pass is rolled back and only the isolated redo's jobs run.
+    batch = [stripe_envelope("evt_a"), stripe_envelope("evt_b"), stripe_envelope("evt_c")]
+    if path == "process":
+        result = service.process(service.store(batch).to_process)
+    else:
+        _, result = service.ingest(batch)
+    assert len(result.processed) == 2 and len(result.retry) == 1
+    assert sorted(ran) == [("evt_a", "processed"), ("evt_c", "processed")]
+
+
+def test_a_lone_event_whose_savepoint_rolled_back_runs_no_job(db: sessionmaker[Session]) -> None:
+    ran: list[tuple[str, str]] = []
+    service = job_recording_service(db, ran, failing="evt_b")
+    stored = service.store([stripe_envelope("evt_b")])
+    assert len(service.process(stored.to_process).retry) == 1
+    assert ran == []
+    assert [e.status for e in events(db)] == ["failed"]
 
 
 def test_malformed_telegram_update_goes_dead(
