@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 import redis
 
 from api.live.hub import RESYNC, Filters, Hub
@@ -13,12 +14,12 @@ from pipeline.embedded import EmbeddedRedis
 from pipeline.live.channel import Topic, encode
 
 
-def test_a_lost_subscription_resyncs_every_client(tmp_path: Path) -> None:
+@pytest.mark.asyncio
+async def test_a_lost_subscription_resyncs_every_client(tmp_path: Path) -> None:
     server = EmbeddedRedis(tmp_path / "redis")
     server.start()
     url = server.client_url(0)
-
-    async def scenario() -> list[object]:
+    try:
         hub = Hub(url, "live-test")
         await hub.start()
         subscriber = hub.subscribe(Filters(frozenset({Topic.EVENTS})))
@@ -33,16 +34,12 @@ def test_a_lost_subscription_resyncs_every_client(tmp_path: Path) -> None:
                 redis.Redis.from_url(url).publish, "live-test", encode(Topic.EVENTS, [item])
             )
             second = await asyncio.wait_for(subscriber.queue.get(), 5)
-            return [first[0], second[0], second[1]]
         finally:
             await hub.stop()
-
-    try:
-        topic_first, topic_second, items = asyncio.run(scenario())
     finally:
-        server.stop()
-    assert topic_first == RESYNC
-    assert topic_second is Topic.EVENTS and items == [
+        await asyncio.to_thread(server.stop)
+    assert first[0] == RESYNC
+    assert second[0] is Topic.EVENTS and second[1] == [
         {"id": 1, "cursor": 7, "source": "stripe", "status": "processed"}
     ]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -97,7 +96,8 @@ def test_receipt_alert_resolves_when_quiet(
     assert [m[:2] for m in messages(db)] == ["🔴 ", "✅ "]
 
 
-def test_signature_burst_from_redis_counts(
+@pytest.mark.asyncio
+async def test_signature_burst_from_redis_counts(
     db: sessionmaker[Session], services: object, monkeypatch: pytest.MonkeyPatch, queue_prefix: str
 ) -> None:
     monkeypatch.setenv("QUEUE_PREFIX", queue_prefix + "sig-")
@@ -108,13 +108,10 @@ def test_signature_burst_from_redis_counts(
     client_url = redis_url(settings)
     assert client_url
 
-    async def reject(n: int) -> None:
-        client = aioredis.Redis.from_url(client_url)
-        for _ in range(n):
-            await count_rejection(client, "stripe", 60)
-        await client.aclose()
-
-    asyncio.run(reject(6))
+    client = aioredis.Redis.from_url(client_url)
+    for _ in range(6):
+        await count_rejection(client, "stripe", 60)
+    await client.aclose()
     sync = redis.Redis.from_url(client_url)
     counts = rejections(sync, 60)
     assert counts.get("stripe") == 6

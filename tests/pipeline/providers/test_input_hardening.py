@@ -161,9 +161,8 @@ def test_a_refused_source_is_not_told_the_address_resolved(
     assert "198.51.100.23" not in response.text and "10.0.0.5" not in response.text
 
 
-def test_a_content_length_of_unicode_digits_is_ignored() -> None:
-    import asyncio
-
+@pytest.mark.asyncio
+async def test_a_content_length_of_unicode_digits_is_ignored() -> None:
     from starlette.requests import Request as StarletteRequest
 
     from webhooks.receive import read_body
@@ -173,4 +172,4 @@ def test_a_content_length_of_unicode_digits_is_ignored() -> None:
 
     headers = [(b"content-length", "²".encode("latin-1"))]
     scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
-    assert asyncio.run(read_body(StarletteRequest(scope, receive), 1024)) == b"{}"
+    assert await read_body(StarletteRequest(scope, receive), 1024) == b"{}"
