@@ -63,7 +63,7 @@ def test_dedup_cooldown_and_resolve(db: sessionmaker[Session], settings: Setting
             session, "k", "disk full", now=T0 + timedelta(minutes=11), settings=settings
         )
         session.commit()
-    assert "repeated 4 more time(s)" in messages(db)[1]  # 3 folded + this one
+    assert "repeated 4 more times" in messages(db)[1]  # 3 folded + this one
     with db() as session:
         assert resolve_alert(session, "k", now=T0 + timedelta(minutes=20), settings=settings)
         assert not resolve_alert(session, "k", settings=settings)  # already resolved
@@ -71,7 +71,7 @@ def test_dedup_cooldown_and_resolve(db: sessionmaker[Session], settings: Setting
         session.commit()
         alert = session.get(Alert, "k")
         assert alert is not None and (alert.status, alert.total) == ("resolved", 5)
-    assert messages(db)[2].startswith("✅ resolved after 20 min (5 occurrence(s))")
+    assert messages(db)[2].startswith("✅ resolved after 20 min (5 occurrences)")
     with db() as session:  # firing again: a new message at once
         assert raise_alert(
             session, "k", "disk full", now=T0 + timedelta(minutes=21), settings=settings

@@ -1,5 +1,6 @@
-"""The gettext catalogues: every msgid the code uses is in every catalogue, translated
-with the same placeholders and the language's number of plural forms."""
+"""The gettext catalogues: every msgid the code uses (with its context: the Mini App's
+texts are under "miniapp") is in every catalogue, translated with the same placeholders
+and the language's number of plural forms."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from babel.messages.pofile import read_po
 from pipeline.i18n import FALLBACK, LANGUAGES, greeting, pick_language, text
 from pipeline.i18n.catalogues import po_files
 from pipeline.i18n.messages import MESSAGES, PLURALS
+from pipeline.miniapp.texts import CONTEXT, TEXTS
 from pipeline.settings import Settings
 from scripts.i18n import extract
 
@@ -32,6 +34,11 @@ def used() -> Catalog:
     return extract()
 
 
+def keys(catalog: Catalog) -> set[tuple[str | None, object]]:
+    """(msgctxt, msgid): the same msgid in two contexts is two entries."""
+    return {(m.context, m.id) for m in catalog if m.id}
+
+
 def _ids(message: Message) -> tuple[str, ...]:
     return tuple(message.id) if isinstance(message.id, tuple) else (str(message.id),)
 
@@ -47,16 +54,17 @@ def test_both_languages_have_a_catalogue() -> None:
 
 def test_the_code_uses_every_keyed_message(used: Catalog) -> None:
     """`N_`/`NP_` mark the keyed messages, so extraction finds them all."""
-    ids = {m.id for m in used if m.id}
-    assert set(MESSAGES.values()) <= ids
-    assert set(PLURALS.values()) <= ids
+    ids = keys(used)
+    assert {(None, msgid) for msgid in MESSAGES.values()} <= ids
+    assert {(None, pair) for pair in PLURALS.values()} <= ids
+    assert {(CONTEXT, msgid) for msgid in TEXTS.values()} <= ids
 
 
 @pytest.mark.parametrize("lang", sorted(po_files()))
 def test_every_msgid_in_code_is_in_the_catalogue(used: Catalog, lang: str) -> None:
     catalogue = load(po_files()[lang])
-    wanted = {m.id for m in used if m.id}
-    have = {m.id for m in catalogue if m.id}
+    wanted = keys(used)
+    have = keys(catalogue)
     assert wanted - have == set(), "run `python scripts/i18n.py extract` and translate"
     assert have - wanted == set(), "msgids no code uses: run `python scripts/i18n.py extract`"
 
