@@ -129,6 +129,7 @@ class Settings(RemembersSecrets):
 
     # Operator alerts (a Telegram chat; empty: alerts are only logged and stored).
     alert_chat_id: int | None = None
+    alert_locale: str = "en"  # the language of the alert texts (a catalogue in pipeline/locales)
     alert_cooldown_s: float = Field(900.0, ge=0)
     alert_signature_failures: int = Field(20, ge=1)  # rejections per window per provider
     alert_signature_window_s: int = Field(300, ge=10)

@@ -2,9 +2,9 @@
 # System packages some tests use when present: nginx (tests/deploy/test_nginx.py),
 # openssl (its TLS variant), chromium (the Mini App's browser tests, driven by Playwright;
 # never `playwright install`), and Prometheus with Alertmanager (promtool, amtool and the
-# whole-process alert test in tests/ops/monitoring/). Installs them with apt-get when running as root on a
-# Debian-like system; otherwise, or when that fails, says so and exits 0: the tests
-# that need them skip with a message.
+# whole-process alert test, tests/deploy/test_alerting_processes.py). Installs them
+# with apt-get when running as root on a Debian-like system; otherwise, or when that
+# fails, says so and exits 0: the tests that need them skip with a message.
 set -u
 
 need=()

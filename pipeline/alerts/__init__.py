@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from pipeline.alerts.texts import N_, NP_, say, say_n
 from pipeline.notifications.outbox import add_notification
 from pipeline.redaction import redact
 from pipeline.settings import Settings, get_settings
@@ -84,7 +85,16 @@ def raise_alert(
     repeats = alert.pending
     alert.pending, alert.last_sent_at = 0, now
     since = alert.first_at.strftime("%Y-%m-%d %H:%M UTC")
-    folded = f"[{key}] repeated {repeats} more time(s) since {since}"
+    folded = say_n(
+        settings,
+        NP_(
+            "[{key}] repeated {count} more time since {since}",
+            "[{key}] repeated {count} more times since {since}",
+        ),
+        repeats,
+        key=key,
+        since=since,
+    )
     _send(session, alert, f"🔴 {text}\n{folded}", settings)
     return True
 
@@ -109,16 +119,20 @@ def resolve_alert(
     if alert is None or alert.status != FIRING:
         return False
     alert.status, alert.resolved_at = RESOLVED, now
-    folded = f", {alert.pending} unreported repeat(s)" if alert.pending else ""
+    occurrences = say_n(settings, NP_("{count} occurrence", "{count} occurrences"), alert.total)
+    if alert.pending:
+        repeats = NP_("{count} unreported repeat", "{count} unreported repeats")
+        occurrences += ", " + say_n(settings, repeats, alert.pending)
     alert.pending = 0
-    lasted = int((now - alert.first_at).total_seconds() // 60)
-    message = text or alert.text
-    _send(
-        session,
-        alert,
-        f"✅ resolved after {lasted} min ({alert.total} occurrence(s){folded}): {message}\n[{key}]",
+    lasted = str(int((now - alert.first_at).total_seconds() // 60))
+    resolved = say(
         settings,
+        N_("resolved after {minutes} min ({occurrences}): {text}"),
+        minutes=lasted,
+        occurrences=occurrences,
+        text=text or alert.text,
     )
+    _send(session, alert, f"✅ {resolved}\n[{key}]", settings)
     return True
 
 

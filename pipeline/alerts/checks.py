@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from pipeline import metrics
 from pipeline.alerts import firing, raise_alert, resolve_alert, resolve_quiet, set_condition
 from pipeline.alerts.probes import QueueStats
+from pipeline.alerts.texts import N_, NP_, say, say_n
 from pipeline.events import repository
-from pipeline.settings import Settings
+from pipeline.settings import Settings, get_settings
 from schema.events import Event
 from schema.operations import BackupRun
 
@@ -31,17 +32,26 @@ BACKUP_OVERDUE = "backup_overdue"
 def on_event_dead(session: Session, event: Event) -> None:
     """EventService's on_dead hook: alert in the transaction that made the event dead."""
     error = (event.last_error or "")[:300]
-    raise_alert(
-        session,
-        f"{DEAD}{event.source}",
-        f"{event.source} event went dead (id {event.id}, {event.type}): {error}\n"
-        f"replay: pipeline events retry --status dead --source {event.source}",
+    text = say(
+        get_settings(),
+        N_(
+            "{source} event went dead (id {id}, {type}): {error}\n"
+            "replay: pipeline events retry --status dead --source {source}"
+        ),
+        source=event.source,
+        id=str(event.id),
+        type=event.type,
+        error=error,
     )
+    raise_alert(session, f"{DEAD}{event.source}", text)
 
 
 def alert_receipt_failed(session: Session, provider: str, detail: str) -> bool:
     """For the fiscal code: a receipt failed at the cash register."""
-    return raise_alert(session, f"{RECEIPT}{provider}", f"{provider}: receipt failed: {detail}")
+    text = say(
+        get_settings(), N_("{provider}: receipt failed: {detail}"), provider=provider, detail=detail
+    )
+    return raise_alert(session, f"{RECEIPT}{provider}", text)
 
 
 def check_events(session: Session, settings: Settings) -> None:
@@ -49,8 +59,10 @@ def check_events(session: Session, settings: Settings) -> None:
     receipt alerts once none recurred for a cooldown."""
     dead = repository.dead_sources(session)
     for alert in firing(session, DEAD):
-        if alert.key[len(DEAD) :] not in dead:
-            resolve_alert(session, alert.key, f"no dead {alert.key[len(DEAD) :]} events left")
+        source = alert.key[len(DEAD) :]
+        if source not in dead:
+            text = say(settings, N_("no dead {source} events left"), source=source)
+            resolve_alert(session, alert.key, text, settings=settings)
     for prefix in (RECEIPT, *PAYMENT_ALERTS):
         resolve_quiet(session, prefix, max(settings.alert_cooldown_s, 60.0))
     for status, count in repository.status_counts(session).items():
@@ -67,8 +79,18 @@ def check_signatures(session: Session, settings: Settings, counts: dict[str, int
             session,
             f"{SIGNATURES}{provider}",
             count >= threshold,
-            f"{provider}: {count} webhooks with bad signatures in ~{window_min} min "
-            "(a probe, or a rotated secret not yet configured)",
+            say_n(
+                settings,
+                NP_(
+                    "{provider}: {count} webhook with a bad signature in ~{minutes} min "
+                    "(a probe, or a rotated secret not yet configured)",
+                    "{provider}: {count} webhooks with bad signatures in ~{minutes} min "
+                    "(a probe, or a rotated secret not yet configured)",
+                ),
+                count,
+                provider=provider,
+                minutes=str(window_min),
+            ),
             settings=settings,
         )
 
@@ -83,8 +105,18 @@ def check_queues(session: Session, settings: Settings, stats: list[QueueStats]) 
             session,
             f"{QUEUE}{queue.queue}",
             over,
-            f"queue {queue.queue}: {queue.depth} waiting, oldest {age:.0f} s "
-            f"(thresholds {settings.alert_queue_backlog} / {settings.alert_queue_age_s:.0f} s)",
+            say(
+                settings,
+                N_(
+                    "queue {queue}: {depth} waiting, oldest {age} s "
+                    "(thresholds {backlog} / {max_age} s)"
+                ),
+                queue=queue.queue,
+                depth=str(queue.depth),
+                age=f"{age:.0f}",
+                backlog=str(settings.alert_queue_backlog),
+                max_age=f"{settings.alert_queue_age_s:.0f}",
+            ),
             settings=settings,
         )
 
@@ -94,8 +126,11 @@ def check_heartbeat(
 ) -> None:
     now = now or time.time()
     silent = last is None or now - last > settings.alert_heartbeat_s
-    since = "never seen" if last is None else f"last seen {now - last:.0f} s ago"
-    text = f"no worker heartbeat ({since})"
+    if last is None:
+        text = say(settings, N_("no worker heartbeat (never seen)"))
+    else:
+        ago = f"{now - last:.0f}"
+        text = say(settings, N_("no worker heartbeat (last seen {seconds} s ago)"), seconds=ago)
     set_condition(session, HEARTBEAT, silent, text, settings=settings)
 
 
@@ -112,12 +147,13 @@ def check_backups(session: Session, settings: Settings, now: datetime | None = N
         metrics.BACKUP_LAST_SUCCESS.set(last.timestamp())
     # Never backed up: the daily job has not run yet; its failures alert on their own.
     overdue = last is not None and now - last > timedelta(hours=settings.backup_max_age_h)
-    when = "never" if last is None else last.strftime("%Y-%m-%d %H:%M UTC")
-    set_condition(
-        session,
-        BACKUP_OVERDUE,
-        overdue,
-        f"no good backup for over {settings.backup_max_age_h:.0f} h (last: {when})",
-        settings=settings,
-    )
+    hours = f"{settings.backup_max_age_h:.0f}"
+    if last is None:
+        text = say(settings, N_("no good backup for over {hours} h (last: never)"), hours=hours)
+    else:
+        when = last.strftime("%Y-%m-%d %H:%M UTC")
+        text = say(
+            settings, N_("no good backup for over {hours} h (last: {when})"), hours=hours, when=when
+        )
+    set_condition(session, BACKUP_OVERDUE, overdue, text, settings=settings)
     metrics.ALERTS_FIRING.set(len(firing(session)))

@@ -19,6 +19,7 @@ import redis
 from loguru import logger
 
 from pipeline.alerts.probes import redis_url
+from pipeline.alerts.texts import N_, say
 from pipeline.settings import Settings, get_settings
 from pipeline.telegram.api import BotApi, TelegramError
 
@@ -148,16 +149,25 @@ class DatabaseOutage:
             return False
         return True
 
-    @staticmethod
-    def _firing_text(lasted: float, error: str) -> str:
-        return (
-            f"🔴 database unreachable for {lasted:.0f} s; webhooks are accepted and "
-            f"their storing is retried until it is back: {error}\n[database_unreachable]"
+    def _firing_text(self, lasted: float, error: str) -> str:
+        text = say(
+            self.settings,
+            N_(
+                "database unreachable for {seconds} s; webhooks are accepted and "
+                "their storing is retried until it is back: {error}"
+            ),
+            seconds=f"{lasted:.0f}",
+            error=error,
         )
+        return f"🔴 {text}\n[database_unreachable]"
 
-    @staticmethod
-    def _resolved_text(lasted: float) -> str:
-        return (
-            f"✅ resolved: database reachable again after {lasted:.0f} s; deferred "
-            "webhooks are being stored\n[database_unreachable]"
+    def _resolved_text(self, lasted: float) -> str:
+        text = say(
+            self.settings,
+            N_(
+                "resolved: database reachable again after {seconds} s; deferred "
+                "webhooks are being stored"
+            ),
+            seconds=f"{lasted:.0f}",
         )
+        return f"✅ {text}\n[database_unreachable]"

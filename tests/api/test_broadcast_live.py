@@ -18,8 +18,8 @@ from pipeline.settings import Settings
 from schema import Broadcast, User
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.conftest import bearer
-from tests.api.miniapp_support import bot_api
-from tests.live.server import running
+from tests.api.miniapp.miniapp_support import bot_api
+from tests.support.server import running
 
 __all__ = ["bot_api"]  # a fixture, for pytest
 USERS = 25

@@ -16,7 +16,7 @@ from pipeline.payments.refunds import SENT
 from pipeline.settings import get_settings
 from schema import Payment
 from tests.api.conftest import bearer
-from tests.payments.conftest import make_order
+from tests.pipeline.payments.conftest import make_order
 
 
 @pytest.fixture

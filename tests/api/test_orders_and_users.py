@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schema import Payment, Receipt, User
 from tests.api.conftest import bearer
-from tests.payments.conftest import make_order
+from tests.pipeline.payments.conftest import make_order
 
 
 @pytest.fixture

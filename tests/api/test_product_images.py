@@ -18,7 +18,7 @@ from cli import app as cli
 from pipeline.shop.images import check_image_url
 from schema.catalog import Product
 from tests.api.conftest import bearer
-from tests.api.miniapp_support import bot_api, client, tma
+from tests.api.miniapp.miniapp_support import bot_api, client, tma
 
 __all__ = ["bot_api", "client"]  # fixtures, for pytest
 PHOTO = "https://cdn.example.com/tea.jpg"

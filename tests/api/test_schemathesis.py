@@ -26,7 +26,7 @@ from schemathesis.checks import (
 from api.app import create_app
 from pipeline.auth.permissions import ALL_SCOPES
 from pipeline.settings import Settings
-from tests.live.server import running
+from tests.support.server import running
 from tests.support.services import TestServices
 
 EXAMPLES = 25

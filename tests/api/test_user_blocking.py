@@ -26,8 +26,8 @@ from pipeline.telegram.limiter import RateLimiter
 from schema import Notification, User
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.conftest import bearer
-from tests.api.miniapp_support import bot_api, client, init_data, tma
-from tests.live.server import running
+from tests.api.miniapp.miniapp_support import bot_api, client, init_data, tma
+from tests.support.server import running
 
 __all__ = ["bot_api", "client"]  # fixtures, for pytest
 M = "/api/v1/miniapp"

@@ -86,6 +86,7 @@ class SignedLoad:
         self.run_id = uuid.uuid4().hex[:8]
         self.result = LoadResult()
         self._lock = threading.Lock()
+        # The load runs beside the (sync) chaos test on its own thread, so it owns a loop.
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
     def start(self) -> SignedLoad:

@@ -28,7 +28,7 @@ from pipeline.redaction import RemembersSecrets
 from pipeline.settings import Settings, get_settings
 from schema.events import Event
 from scripts.gen_config_docs import env_name, settings_classes
-from tests.providers.cases import CASES, ENV, Request
+from tests.pipeline.providers.cases import CASES, ENV, Request
 from tests.support.sentry_capture import MemoryTransport, captured_sentry
 from tests.support.services import TestServices
 from tests.support.signing import STRIPE_SECRET

@@ -4,19 +4,28 @@
 "use strict";
 (function () {
   const API = "/api/v1/miniapp";
+  const TEXTS = "/app/i18n/";  // the gettext catalogues' texts, one JSON per language
   const tg = (window.Telegram && window.Telegram.WebApp) || null;
   // Outside Telegram (a local browser, `pipeline miniapp dev-link`) initData is in the hash.
   const initData = (tg && tg.initData) ||
     new URLSearchParams(location.hash.slice(1)).get("tgWebAppData") || "";
   const state = { view: "catalog", lang: "en", me: null, catalog: [], methods: [], cart: [],
-                  orders: new Map(), order: null, method: null, socket: null, live: false };
+                  orders: new Map(), order: null, method: null, socket: null, live: false,
+                  texts: {} };
   const $ = (id) => document.getElementById(id);
 
   function t(key, params) {
-    const texts = window.MINIAPP_TEXTS[state.lang] || window.MINIAPP_TEXTS.en;
-    let out = texts[key] || window.MINIAPP_TEXTS.en[key] || key;
+    const texts = state.texts[state.lang] || {};
+    let out = texts[key] || (state.texts.en || {})[key] || key;
     for (const [k, v] of Object.entries(params || {})) out = out.replace(`{${k}}`, v);
     return out;
+  }
+
+  // English first (the fallback of every text), then the buyer's language when it differs.
+  async function loadTexts(lang) {
+    if (state.texts[lang]) return;
+    const response = await fetch(TEXTS + encodeURIComponent(lang) + ".json");
+    if (response.ok) state.texts[lang] = await response.json();
   }
 
   function el(tag, attrs, ...children) {
@@ -310,6 +319,7 @@
   async function switchLanguage(code) {
     try {
       state.me = await api("PUT", "/me/language", { language: code });
+      await loadTexts(code);
       state.lang = code;
       await loadAll();
     } catch (e) { notify(e.message); }
@@ -369,9 +379,11 @@
     for (const button of $("tabs").querySelectorAll("button")) {
       button.addEventListener("click", () => go(button.dataset.view));
     }
+    try { await loadTexts("en"); } catch (e) { /* the keys show; the API may still answer */ }
     if (!initData) { $("main").replaceChildren(el("p", { class: "empty" }, t("offline"))); return; }
     try {
       state.me = await api("GET", "/me");
+      await loadTexts(state.me.language);
       state.lang = state.me.language;
       await loadAll();
       connect();

@@ -1,0 +1,208 @@
+"""A batch's payment events applied set-wise, through the event service's ingest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy import text as sa_text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.envelope import Envelope
+from pipeline.events.handlers import load_handler_modules
+from pipeline.events.service import EventService, RetryPolicy
+from pipeline.messaging.queues import TASK_REGISTER_RECEIPT
+from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
+from schema import Notification, Order, Payment, Product, Receipt, User
+from schema.events import Event
+from tests.pipeline.payments.conftest import RecordingSender
+
+
+@pytest.fixture(autouse=True)
+def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FISCAL_REGISTER", "atol")
+    monkeypatch.setenv("ALLOW_TEST_PAYMENTS", "true")  # the payloads are Stripe test mode
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def service(db: sessionmaker[Session]) -> EventService:
+    return EventService(
+        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+    )
+
+
+@pytest.fixture
+def orders(db: sessionmaker[Session]) -> list[str]:
+    with db() as session:
+        user = User(telegram_id=2001, chat_id=2001, language="en")
+        product = Product(code="p-batch", title_ru="Курс", title_en="Course", price_minor=10000)
+        session.add_all([user, product])
+        session.flush()
+        names = ["ord-a", "ord-b", "ord-c"]
+        for name in names:
+            session.add(
+                Order(
+                    public_id=name,
+                    user_id=user.id,
+                    product_id=product.id,
+                    amount_minor=10000,
+                    currency="RUB",
+                    payment_method="stripe",
+                )
+            )
+        session.commit()
+    return names
+
+
+@pytest.fixture
+def statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def payment(
+    event_id: str, order: str, intent: str, status: str = "succeeded", received: int = 10000
+) -> Envelope:
+    kind = "payment_intent.succeeded" if status == "succeeded" else "payment_intent.processing"
+    body = {
+        "id": event_id,
+        "object": "event",
+        "type": kind,
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": intent,
+                "object": "payment_intent",
+                "amount": 10000,
+                "amount_received": received,
+                "currency": "rub",
+                "status": status,
+                "metadata": {"order_id": order},
+            }
+        },
+    }
+    return Envelope(
+        "stripe", event_id, kind, json.dumps(body).encode(), datetime.now(UTC), {}, "req-b"
+    )
+
+
+def state(db: sessionmaker[Session]) -> dict[str, object]:
+    with db() as session:
+        return {
+            "orders": {k: v for k, v in session.execute(select(Order.public_id, Order.status))},
+            "payments": {
+                p.provider_payment_id: (p.status, p.order_id is not None, p.mismatch is not None)
+                for p in session.scalars(select(Payment))
+            },
+            "receipts": sorted(session.scalars(select(Receipt.kind))),
+            "notifications": sorted(session.scalars(select(Notification.template))),
+            "events": {k: v for k, v in session.execute(select(Event.external_id, Event.status))},
+        }
+
+
+def test_each_payment_settles_its_own_order_with_one_statement_per_step(
+    service: EventService,
+    db: sessionmaker[Session],
+    orders: list[str],
+    sent: RecordingSender,
+    statements: list[str],
+) -> None:
+    batch = [payment(f"evt_{o}", o, f"pi_{o}") for o in orders]
+    _, result = service.ingest(batch)
+    assert len(result.processed) == 3
+    found = state(db)
+    assert found["orders"] == {o: "paid" for o in orders}
+    assert found["payments"] == {f"pi_{o}": ("succeeded", True, False) for o in orders}
+    assert found["receipts"] == ["sell"] * 3
+    assert found["notifications"] == ["payment_received"] * 3
+    assert sent.names().count(TASK_REGISTER_RECEIPT) == 3
+    for table in ("payments", "receipts", "notifications"):
+        inserts = [s for s in statements if s.startswith(f"INSERT INTO {table} ")]
+        assert len(inserts) == 1, table
+    order_reads = [s for s in statements if "FROM orders" in s and "FOR UPDATE" in s]
+    assert len(order_reads) == 1
+
+
+def test_a_failing_event_leaves_its_neighbours_settled(
+    service: EventService, db: sessionmaker[Session], orders: list[str]
+) -> None:
+    # A payment id longer than its column: the set-wise insert fails, the batch is redone
+    # one event at a time and only that event is refused.
+    batch = [
+        payment("evt_ok_a", "ord-a", "pi_ok_a"),
+        payment("evt_bad", "ord-b", "pi_" + "x" * 200),
+        payment("evt_ok_c", "ord-c", "pi_ok_c"),
+    ]
+    _, result = service.ingest(batch)
+    assert len(result.processed) == 2 and len(result.dead) == 1
+    found = state(db)
+    assert found["events"] == {"evt_ok_a": "processed", "evt_bad": "dead", "evt_ok_c": "processed"}
+    assert found["orders"] == {"ord-a": "paid", "ord-b": "created", "ord-c": "paid"}
+    assert found["receipts"] == ["sell", "sell"]
+
+
+def test_two_payments_for_one_order_in_a_batch_settle_it_once(
+    service: EventService, db: sessionmaker[Session], orders: list[str]
+) -> None:
+    batch = [payment("evt_first", "ord-a", "pi_first"), payment("evt_second", "ord-a", "pi_2nd")]
+    _, result = service.ingest(batch)
+    assert len(result.processed) == 2
+    found = state(db)
+    assert found["orders"]["ord-a"] == "paid"  # type: ignore[index]
+    # The second payment finds the order already paid: recorded as a mismatch, unlinked.
+    assert found["payments"] == {
+        "pi_first": ("succeeded", True, False),
+        "pi_2nd": ("succeeded", False, True),
+    }
+    assert found["receipts"] == ["sell"]
+    assert found["notifications"].count("payment_received") == 1  # type: ignore[attr-defined]
+
+
+def test_two_events_of_one_payment_in_a_batch_apply_in_order(
+    service: EventService, db: sessionmaker[Session], orders: list[str]
+) -> None:
+    batch = [
+        payment("evt_proc", "ord-b", "pi_b", status="processing", received=0),
+        payment("evt_done", "ord-b", "pi_b"),
+    ]
+    _, result = service.ingest(batch)
+    assert len(result.processed) == 2
+    found = state(db)
+    assert found["orders"]["ord-b"] == "paid"  # type: ignore[index]
+    assert found["payments"] == {"pi_b": ("succeeded", True, False)}
+    assert found["receipts"] == ["sell"]
+    assert found["notifications"] == ["payment_received"]
+
+
+def test_the_same_batch_one_event_at_a_time_ends_the_same(
+    service: EventService, db: sessionmaker[Session], orders: list[str]
+) -> None:
+    batch = [
+        payment("evt_1", "ord-a", "pi_1"),
+        payment("evt_2", "ord-a", "pi_2"),
+        payment("evt_3", "ord-b", "pi_3", status="processing", received=0),
+        payment("evt_4", "ord-b", "pi_3"),
+    ]
+    stored = service.store(batch)
+    for event_id in stored.to_process:
+        service.process([event_id])  # a lone event is applied on its own
+    one_by_one = state(db)
+    with db() as session:
+        for table in ("events", "notifications", "receipts", "payments"):
+            session.execute(sa_text(f"DELETE FROM {table}"))
+        session.execute(sa_text("UPDATE orders SET status = 'created'"))
+        session.commit()
+    service.ingest(batch)
+    assert state(db) == one_by_one
