@@ -22,6 +22,12 @@ MASK = "[redacted]"
 # Shorter values are not searched for: they would mask ordinary words and numbers, and a
 # secret that short is no secret anyway.
 MIN_SECRET_LENGTH = 6
+# Stored error texts (events, attempts, notifications, receipts, backups) are cut here.
+STORED_ERROR_MAX_CHARS = 2000
+# Secrets of a known shape, masked whether or not this process was configured with them:
+# a Telegram bot token (`<bot id>:<35 characters>`, in Bot API URLs as `/bot<token>/`) of
+# another bot, or one that reached a message before the settings were read.
+SHAPED = re.compile(r"(?:(?<=bot)|(?<![A-Za-z0-9_:-]))[0-9]{5,}:[A-Za-z0-9_-]{30,}")
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -73,10 +79,19 @@ def known() -> frozenset[str]:
 
 
 def redact(text: str) -> str:
-    pattern = _pattern
-    if pattern is None or not text:
+    if not text:
         return text
-    return pattern.sub(MASK, text)
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return SHAPED.sub(MASK, text)
+
+
+def stored_error(text: str, limit: int = STORED_ERROR_MAX_CHARS) -> str:
+    """An error text as it may be stored (and shown in the API, the console, alerts):
+    masked, then cut to `limit` characters (in this order, so a cut cannot leave the
+    unmatched half of a secret)."""
+    return redact(text)[:limit]
 
 
 def redact_data(value: Any) -> Any:

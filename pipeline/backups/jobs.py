@@ -12,6 +12,7 @@ from pipeline.alerts import raise_alert, resolve_alert
 from pipeline.alerts.checks import BACKUP_FAILED
 from pipeline.backups import BackupError, BackupFile, backup_now, rotate, verify
 from pipeline.backups.progress import Tracker
+from pipeline.redaction import stored_error
 from pipeline.settings import Settings, backup_dir
 from schema.operations import BackupRun
 
@@ -38,15 +39,14 @@ def run_backup(
         removed = rotate(directory, settings.backup_keep_daily, settings.backup_keep_weekly)
     except (BackupError, OSError, RuntimeError) as exc:
         logger.error("backup failed: {}", exc)
+        error = stored_error(str(exc))
         with sessions() as session:
-            failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=str(exc))
+            failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=error)
             session.add(failed)
-            raise_alert(
-                session, BACKUP_FAILED, f"backup failed: {str(exc)[:500]}", settings=settings
-            )
+            raise_alert(session, BACKUP_FAILED, f"backup failed: {error[:500]}", settings=settings)
             session.commit()
             if tracker:
-                tracker.finish(str(exc), failed.id)
+                tracker.finish(error, failed.id)
         return None
     finished = datetime.now(UTC)
     with sessions() as session:

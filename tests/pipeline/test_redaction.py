@@ -7,7 +7,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts import raise_alert
-from pipeline.redaction import MASK, known, redact, redact_data
+from pipeline.redaction import (
+    MASK,
+    STORED_ERROR_MAX_CHARS,
+    known,
+    redact,
+    redact_data,
+    stored_error,
+)
 from pipeline.settings import Settings
 from schema.messaging import Notification
 
@@ -49,3 +56,22 @@ def test_alert_texts_are_masked(db: sessionmaker[Session]) -> None:
         session.commit()
         texts = [n.text or "" for n in session.scalars(select(Notification))]
     assert texts and all("alert-canary-token" not in t and MASK in t for t in texts)
+
+
+def test_telegram_bot_tokens_are_masked_without_being_configured() -> None:
+    token = "987654321:AAF" + "x" * 32  # no settings know it
+    url = f"https://api.telegram.org/bot{token}/sendMessage"
+    assert redact(f"Client error for url '{url}'") == (
+        f"Client error for url 'https://api.telegram.org/bot{MASK}/sendMessage'"
+    )
+    assert redact(f"token={token}") == f"token={MASK}"
+    assert redact("at 12:30, order 12345:7, id 1234567:short") == (
+        "at 12:30, order 12345:7, id 1234567:short"
+    )
+
+
+def test_stored_errors_are_masked_before_they_are_cut() -> None:
+    Settings(telegram_webhook_secret=SecretStr("stored-error-canary-secret"))
+    text = "x" * 10 + "stored-error-canary-secret"
+    assert stored_error(text, limit=20) == "x" * 10 + MASK
+    assert len(stored_error("y" * 5000)) == STORED_ERROR_MAX_CHARS
