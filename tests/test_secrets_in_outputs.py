@@ -314,6 +314,9 @@ def test_no_secret_reaches_any_output(
             if secret not in run.shown:
                 assert secret not in answer, f"{secret!r} is in an answer of the {process}"
     assert "[redacted]" in logs or process in {"api", "cli"}
+    if process == "worker":  # the failures were stored and alerted, masked
+        tables = {table for table, value in stored if "bot[redacted]/sendMessage" in value}
+        assert {"events", "event_attempts", "notifications"} <= tables, tables  # the alert
 
 
 def _stored_texts(db: sessionmaker[Session]) -> list[tuple[str, str]]:
