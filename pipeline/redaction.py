@@ -27,7 +27,20 @@ STORED_ERROR_MAX_CHARS = 2000
 # Secrets of a known shape, masked whether or not this process was configured with them:
 # a Telegram bot token (`<bot id>:<35 characters>`, in Bot API URLs as `/bot<token>/`) of
 # another bot, or one that reached a message before the settings were read.
-SHAPED = re.compile(r"(?:(?<=bot)|(?<![A-Za-z0-9_:-]))[0-9]{5,}:[A-Za-z0-9_-]{30,}")
+# The credentials this project issues are shaped too: API keys (`pk_<prefix>_<secret>`),
+# refresh tokens (`rt_`), console session cookies (`cs_`) and access tokens (JWTs).
+SHAPED = re.compile(
+    r"(?:(?<=bot)|(?<![A-Za-z0-9_:-]))[0-9]{5,}:[A-Za-z0-9_-]{30,}"
+    r"|(?<![A-Za-z0-9_-])(?:pk_[0-9a-f]{10}_|rt_|cs_)[A-Za-z0-9_-]{40,}"
+    r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}"
+)
+# Credentials in a URL's query (uvicorn logs a WebSocket's path with its query string:
+# `/api/v1/ws?token=…`): the value of a parameter named like one.
+CREDENTIAL_PARAMETER = re.compile(
+    r"([?&](?:token|access_token|refresh_token|api_key|apikey|key|secret|password"
+    r"|signature|sig|hash|initData|tgWebAppData)=)[^&#\s\"'<>]+",
+    re.IGNORECASE,
+)
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -84,7 +97,7 @@ def redact(text: str) -> str:
     pattern = _pattern
     if pattern is not None:
         text = pattern.sub(MASK, text)
-    return SHAPED.sub(MASK, text)
+    return CREDENTIAL_PARAMETER.sub(rf"\1{MASK}", SHAPED.sub(MASK, text))
 
 
 def stored_error(text: str, limit: int = STORED_ERROR_MAX_CHARS) -> str:

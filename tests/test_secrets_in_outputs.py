@@ -2,13 +2,18 @@
 (the database, broker and Redis URLs a password), each kind of process runs its real code
 paths, failing ones included, and no canary, nor a secret made at run time (login code,
 tokens, API key), may appear in the log sinks (loguru, stdlib logging and Celery's, all
-routed through `setup_logging`), in stored error texts, alert texts or HTTP answers."""
+routed through `setup_logging`), in Sentry events, stored error texts, alert texts or
+HTTP answers."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
+from websockets.exceptions import ConnectionClosed
 
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
@@ -29,6 +35,8 @@ from pipeline.events.service import EventService, RetryPolicy
 from pipeline.logging import setup_logging
 from pipeline.providers.registry import build_registry
 from pipeline.settings import Settings, get_settings
+from tests.live.server import free_port
+from tests.support.sentry_capture import captured_sentry
 from tests.support.services import TestServices
 from tests.support.smtp import smtp_server
 from tests.webhooks.test_secrets_stay_inside import Exploding, pieces, requests, secret_settings
@@ -38,6 +46,7 @@ BOT_TOKEN = "7000000001:AAcanaryBotToken_0123456789abcdefghij"
 DB_PASSWORD = "db-canary-pw-61"
 BROKER_PASSWORD = "broker-canary-pw-62"
 REDIS_PASSWORD = "redis-canary-pw-63"
+SMTP_PASSWORD = "smtp-canary-pw-64"
 BOT_API_URL = f"https://api.telegram.org/bot{BOT_TOKEN}/sendMessage"
 EMAIL = "ops@example.com"
 # Where an error text is stored, per table: everything an operator or a client is shown.
@@ -85,6 +94,7 @@ def run(
     secrets = secret_settings()
     secrets["TELEGRAM_BOT_TOKEN"] = BOT_TOKEN
     secrets["API_JWT_SECRET"] = "jwt-canary-Kq3vXn8R0pLw5Tz2Yb7Hd4Mf6Gc1Js9A"  # a usable key
+    secrets["SMTP_URL"] = f"smtp://mailer:{SMTP_PASSWORD}@127.0.0.1:9"  # a closed port
     urls = {
         "DATABASE_URL": with_password(database_url, DB_PASSWORD),
         "BROKER_URL": with_password(services.redis_url, BROKER_PASSWORD),
@@ -103,7 +113,8 @@ def run(
 
 def forbidden(run: Run) -> list[str]:
     configured = [p for value in run.secrets.values() for p in pieces(value)]
-    return [*configured, DB_PASSWORD, BROKER_PASSWORD, REDIS_PASSWORD, *run.made]
+    passwords = [DB_PASSWORD, BROKER_PASSWORD, REDIS_PASSWORD, SMTP_PASSWORD]
+    return [*configured, *passwords, *run.made]
 
 
 # --- the processes --------------------------------------------------------------------
@@ -184,6 +195,9 @@ def api(run: Run) -> None:
 
     with run.db.begin() as session:
         staff.add_staff(session, EMAIL, "admin")
+    with TestClient(create_app(run.settings), raise_server_exceptions=False) as client:
+        # The configured SMTP server is unreachable: the mail's failure is logged.
+        run.answers.append(client.post("/api/v1/auth/code", json={"email": EMAIL}).text)
     # The stand-in SMTP server (aiosmtpd, a test tool) logs each line it receives.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     with smtp_server() as (url, inbox):
@@ -224,6 +238,36 @@ def api(run: Run) -> None:
             run.shown |= {pair["access_token"], pair["refresh_token"], key.json()["key"]}
             run.shown |= {refreshed.json()["access_token"], refreshed.json()["refresh_token"]}
             run.answers += [tokens.text, refreshed.text, key.text]
+        live(settings, [key.json()["key"], refreshed.json()["access_token"]])
+
+
+def live(settings: Settings, tokens: list[str]) -> None:
+    """WebSocket logins with `?token=`, served by uvicorn configured as `pipeline api`
+    does: uvicorn logs a WebSocket's path with its query string."""
+    import uvicorn
+    from websockets.sync.client import connect
+
+    from api.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                            log_config=None, access_log=False, lifespan="on")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.02)
+        for token in [*tokens, "pk_0123456789_" + "x" * 43]:
+            with connect(f"ws://127.0.0.1:{port}/api/v1/ws?token={token}", open_timeout=10) as ws:
+                ws.send(json.dumps({"type": "subscribe", "topics": ["events"]}))
+                with contextlib.suppress(ConnectionClosed):  # the made-up key is refused
+                    ws.recv(timeout=10)
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def bot(run: Run) -> None:
@@ -284,7 +328,7 @@ def cli(run: Run) -> None:
 SEEN = {
     "receiver": "unreadable request: RuntimeError",
     "worker": "raised unexpected: ConnectError",
-    "api": "mail sent to",
+    "api": '"WebSocket /api/v1/ws?token=',
     "bot": "update failed",
     "cli": "telegram info failed",
 }
@@ -299,12 +343,14 @@ def test_no_secret_reaches_any_output(
 ) -> None:
     setup_logging(run.settings, process)
     try:
-        PROCESSES[process](run)
+        with captured_sentry(run.settings) as sentry:
+            PROCESSES[process](run)
         sys.stderr.flush()
         logs = "".join([*capfd.readouterr(), *run.logs])
     finally:
         logger.remove()
     stored = _stored_texts(run.db)
+    stored += [("sentry", item.decode(errors="replace")) for item in sentry.items()]
     assert SEEN[process] in logs, "the run did not log its failure: is the capture on the sinks?"
     for secret in forbidden(run):
         assert secret not in logs, f"{secret!r} is in the logs of the {process}"
@@ -317,6 +363,7 @@ def test_no_secret_reaches_any_output(
     if process == "worker":  # the failures were stored and alerted, masked
         tables = {table for table, value in stored if "bot[redacted]/sendMessage" in value}
         assert {"events", "event_attempts", "notifications"} <= tables, tables  # the alert
+        assert any(table == "sentry" for table, _ in stored), "the failures reach Sentry"
 
 
 def _stored_texts(db: sessionmaker[Session]) -> list[tuple[str, str]]:

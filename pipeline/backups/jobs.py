@@ -74,6 +74,6 @@ def alert_verify_failed(
     sessions: sessionmaker[Session], exc: Exception, settings: Settings | None = None
 ) -> None:
     with sessions() as session:
-        text = f"backup verification failed: {str(exc)[:500]}"
+        text = f"backup verification failed: {stored_error(str(exc), 500)}"
         raise_alert(session, BACKUP_FAILED, text, settings=settings)
         session.commit()

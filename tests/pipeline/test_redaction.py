@@ -75,3 +75,18 @@ def test_stored_errors_are_masked_before_they_are_cut() -> None:
     text = "x" * 10 + "stored-error-canary-secret"
     assert stored_error(text, limit=20) == "x" * 10 + MASK
     assert len(stored_error("y" * 5000)) == STORED_ERROR_MAX_CHARS
+
+
+def test_issued_credentials_and_credential_parameters_are_masked_by_shape() -> None:
+    key = "pk_0123456789_" + "k" * 43
+    refresh, cookie = "rt_" + "r" * 43, "cs_" + "c" * 43
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwic2lkIjoyfQ." + "s" * 43
+    line = f'127.0.0.1:5 - "WebSocket /api/v1/ws?token={jwt}&topics=events" [accepted]'
+    assert (
+        redact(line)
+        == f'127.0.0.1:5 - "WebSocket /api/v1/ws?token={MASK}&topics=events" [accepted]'
+    )
+    assert redact(f"{key} {refresh} {cookie} Bearer {jwt}") == f"{MASK} {MASK} {MASK} Bearer {MASK}"
+    assert redact("/miniapp?initData=query_id%3DAA&lang=ru") == f"/miniapp?initData={MASK}&lang=ru"
+    ordinary = "/api/v1/events?status=dead&source=stripe pk_test rt_short"
+    assert redact(ordinary) == ordinary
