@@ -1,21 +1,27 @@
-"""Amounts from providers' webhooks: one above 2^31 settles its order whole; a negative,
-fractional, absurd or missing one ends dead with the reason, never as a crash or a retry."""
+"""Amounts from providers' webhooks: one above 2^31 is read whole and settles its order; a
+negative, fractional or absurd one ends dead with the reason, never as a crash or a retry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.domain.normalized import PaymentEvent
+from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
+from pipeline.providers import cloudpayments_events, robokassa, tbank_events, yookassa
 from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema import Event, Order, Payment
 from tests.payments.conftest import RecordingSender, make_order
 from tests.pipeline.events.test_service import envelope
+from tests.providers.cases import fixture, fixture_json
 from tests.support.signing import stripe_event
 
 LARGE = 3_000_000_000
@@ -97,3 +103,43 @@ def test_a_zero_payment_settles_nothing(db: sessionmaker[Session], sent: Recordi
         assert session.scalars(select(Order)).one().status == "created"
         payment = session.scalars(select(Payment)).one()
         assert payment.order_id is None and "less than the order's" in (payment.mismatch or "")
+
+
+def _yookassa(value: Any) -> PaymentEvent:
+    payment = {"id": "yk-1", "status": "succeeded", "paid": True, "metadata": {"order_id": "1"},
+               "amount": {"value": value, "currency": "RUB"}}  # fmt: skip
+    return yookassa.normalize_payment(payment, "y")
+
+
+def _robokassa(value: Any) -> PaymentEvent:
+    return robokassa.normalize({"InvId": "1", "OutSum": value}, "r")
+
+
+def _cloudpayments(value: Any) -> PaymentEvent | None:
+    fields = dict(parse_qsl(fixture("cloudpayments", "pay.txt").decode()))
+    fields["Amount"] = value
+    return cloudpayments_events.normalize_payment("pay", fields, "cloudpayments", "c", "RUB")
+
+
+def _tbank(value: Any) -> PaymentEvent | None:
+    fields = {**fixture_json("tbank", "payment_confirmed.json"), "Amount": value}
+    return tbank_events.normalize_payment(fields, "t")
+
+
+# Each provider's own notation of 30,000,000.00 RUB, of an absurd and of a negative amount.
+NOTATIONS: dict[str, tuple[Callable[[Any], PaymentEvent | None], Any, Any, Any]] = {
+    "yookassa": (_yookassa, "30000000.00", "1" + "0" * 20, "-30000000.00"),
+    "robokassa": (_robokassa, "30000000.000000", "1e30", "-30000000.000000"),
+    "cloudpayments": (_cloudpayments, "30000000.00", "1e30", "-30000000.00"),
+    "tbank": (_tbank, LARGE, 10**22, -LARGE),  # kopecks, a JSON number
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOTATIONS))
+def test_each_provider_reads_amounts_above_two_to_the_31(name: str) -> None:
+    normalize, large, absurd, negative = NOTATIONS[name]
+    event = normalize(large)
+    assert event is not None and event.amount == LARGE
+    for wrong in (absurd, negative):
+        with pytest.raises(PermanentError):
+            normalize(wrong)
