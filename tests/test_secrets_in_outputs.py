@@ -249,6 +249,9 @@ def live(settings: Settings, tokens: list[str]) -> None:
 
     from api.app import create_app
 
+    # As in a fresh `pipeline api` process (an earlier test's uvicorn may have set levels).
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                             log_config=None, access_log=False, lifespan="on")  # fmt: skip
