@@ -145,11 +145,7 @@ def bot_api_failure(ctx: HandlerContext) -> None:
 
 
 def database_failure(ctx: HandlerContext) -> None:
-    raise ConnectionError(f"could not reach {ctx_settings().database_url}")
-
-
-def ctx_settings() -> Settings:
-    return get_settings()
+    raise ConnectionError(f"could not reach {get_settings().database_url}")
 
 
 def worker(run: Run) -> None:
@@ -169,19 +165,16 @@ def worker(run: Run) -> None:
         Envelope("exploding", f"w{n}", kind, body, now, {}, "r1")
         for n, (kind, body) in enumerate([("bot", b"{}"), ("db", b"{}"), ("x", b"unparsable")])
     ]
-    original = ingest_task.event_service
-    ingest_task.event_service = lambda: service  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest_task, "event_service", lambda: service)
         ingest_task.ingest.apply(args=[[e.to_message() for e in envelopes]])
         with run.db() as session:
             ids = list(session.scalars(text("SELECT id FROM events ORDER BY id")))
         for event_id in ids:
             ingest_task.process_event.apply(args=[event_id])
         # A task that fails outright: Celery's own failure log.
-        ingest_task.event_service = _exploding_service  # type: ignore[assignment]
+        patch.setattr(ingest_task, "event_service", _exploding_service)
         ingest_task.process_event.apply(args=[ids[0]])
-    finally:
-        ingest_task.event_service = original  # type: ignore[assignment]
 
 
 def _exploding_service() -> EventService:
