@@ -9,6 +9,7 @@ This is the last line; the first is not putting secrets into messages at all.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable
@@ -78,6 +79,8 @@ def remember(*values: str | None) -> None:
     """Add secret values to the set every output is redacted against."""
     global _pattern
     new = {p for v in values if v for p in _pieces(v) if len(p) >= MIN_SECRET_LENGTH}
+    # As a JSON log line writes them: a quote, backslash or non-ASCII character is escaped.
+    new |= {json.dumps(p, ensure_ascii=a)[1:-1] for p in new for a in (True, False)}
     with _lock:
         if new <= _secrets:
             return

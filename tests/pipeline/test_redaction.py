@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from urllib.parse import quote
+
+import pytest
+from loguru import logger
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts import raise_alert
+from pipeline.logging import setup_logging
 from pipeline.redaction import (
     MASK,
     STORED_ERROR_MAX_CHARS,
@@ -90,3 +96,16 @@ def test_issued_credentials_and_credential_parameters_are_masked_by_shape() -> N
     assert redact("/miniapp?initData=query_id%3DAA&lang=ru") == f"/miniapp?initData={MASK}&lang=ru"
     ordinary = "/api/v1/events?status=dead&source=stripe pk_test rt_short"
     assert redact(ordinary) == ordinary
+
+
+def test_secrets_are_masked_as_json_escapes_them(capsys: pytest.CaptureFixture[str]) -> None:
+    password = 'db-pass"with\\quote-ä'
+    Settings(database_url=f"postgresql://pipeline:{quote(password)}@db/pipeline")
+    setup_logging(Settings(log_format="json"), "worker")
+    try:
+        logger.error("connect with {} failed", password)
+    finally:
+        sys.stderr.flush()
+        logger.remove()
+    line = capsys.readouterr().err
+    assert "db-pass" not in line and MASK in line
