@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.correlation import current
+from pipeline.redaction import redact_data
 from pipeline.sentry import capture
 
 PROBLEM_TYPE_BASE = "https://pipeline.example/problems/"
@@ -75,8 +76,10 @@ def problem_response(request: Request | None, error: ProblemError) -> JSONRespon
         request_id=current(),
         errors=error.errors,
     )
+    # Masked like a log line: a detail may quote an exception, and the caller's own input
+    # (a path, a field) may hold a secret someone pasted in the wrong place.
     return JSONResponse(
-        body.model_dump(exclude_none=True),
+        redact_data(body.model_dump(exclude_none=True)),
         status_code=error.status,
         headers=error.headers,
         media_type=MEDIA_TYPE,

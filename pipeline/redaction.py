@@ -9,6 +9,7 @@ This is the last line; the first is not putting secrets into messages at all.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable
@@ -22,6 +23,25 @@ MASK = "[redacted]"
 # Shorter values are not searched for: they would mask ordinary words and numbers, and a
 # secret that short is no secret anyway.
 MIN_SECRET_LENGTH = 6
+# Stored error texts (events, attempts, notifications, receipts, backups) are cut here.
+STORED_ERROR_MAX_CHARS = 2000
+# Secrets of a known shape, masked whether or not this process was configured with them:
+# a Telegram bot token (`<bot id>:<35 characters>`, in Bot API URLs as `/bot<token>/`) of
+# another bot, or one that reached a message before the settings were read.
+# The credentials this project issues are shaped too: API keys (`pk_<prefix>_<secret>`),
+# refresh tokens (`rt_`), console session cookies (`cs_`) and access tokens (JWTs).
+SHAPED = re.compile(
+    r"(?:(?<=bot)|(?<![A-Za-z0-9_:-]))[0-9]{5,}:[A-Za-z0-9_-]{30,}"
+    r"|(?<![A-Za-z0-9_-])(?:pk_[0-9a-f]{10}_|rt_|cs_)[A-Za-z0-9_-]{40,}"
+    r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}"
+)
+# Credentials in a URL's query (uvicorn logs a WebSocket's path with its query string:
+# `/api/v1/ws?token=…`): the value of a parameter named like one.
+CREDENTIAL_PARAMETER = re.compile(
+    r"([?&](?:token|access_token|refresh_token|api_key|apikey|key|secret|password"
+    r"|signature|sig|hash|initData|tgWebAppData)=)[^&#\s\"'<>]+",
+    re.IGNORECASE,
+)
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -59,6 +79,8 @@ def remember(*values: str | None) -> None:
     """Add secret values to the set every output is redacted against."""
     global _pattern
     new = {p for v in values if v for p in _pieces(v) if len(p) >= MIN_SECRET_LENGTH}
+    # As a JSON log line writes them: a quote, backslash or non-ASCII character is escaped.
+    new |= {json.dumps(p, ensure_ascii=a)[1:-1] for p in new for a in (True, False)}
     with _lock:
         if new <= _secrets:
             return
@@ -73,10 +95,19 @@ def known() -> frozenset[str]:
 
 
 def redact(text: str) -> str:
-    pattern = _pattern
-    if pattern is None or not text:
+    if not text:
         return text
-    return pattern.sub(MASK, text)
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return CREDENTIAL_PARAMETER.sub(rf"\1{MASK}", SHAPED.sub(MASK, text))
+
+
+def stored_error(text: str, limit: int = STORED_ERROR_MAX_CHARS) -> str:
+    """An error text as it may be stored (and shown in the API, the console, alerts):
+    masked, then cut to `limit` characters (in this order, so a cut cannot leave the
+    unmatched half of a secret)."""
+    return redact(text)[:limit]
 
 
 def redact_data(value: Any) -> Any:

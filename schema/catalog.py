@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,10 +38,10 @@ class Product(Timestamps, Base):
     description_ru: Mapped[str] = mapped_column(Text, default="", server_default="")
     description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Price in minor units of `currency` (kopecks for RUB) for money payments.
-    price_minor: Mapped[int] = mapped_column(Integer)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="RUB", server_default="RUB")
     # Price in Telegram Stars (XTR); None: not sold for Stars.
-    stars_price: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stars_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # 54-FZ receipt item attributes.
     vat: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     payment_object: Mapped[str] = mapped_column(

@@ -33,7 +33,7 @@ class Order(Timestamps, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     # How the user chose to pay: telegram (provider token), stars, yookassa, ...
     payment_method: Mapped[str] = mapped_column(String(32))
@@ -56,10 +56,10 @@ class Payment(Timestamps, Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), nullable=True, index=True)
     # pending, waiting_for_capture, succeeded, canceled, failed, partially_refunded, refunded
     status: Mapped[str] = mapped_column(String(24))
-    amount_minor: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     currency: Mapped[str] = mapped_column(String(3))
-    paid_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    refunded_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # "<source>:<external_id>" of the last webhook that changed this payment.
     raw_reference: Mapped[str | None] = mapped_column(String(300), nullable=True)
     # Provider data the domain needs later (the Telegram payer and the Stripe payment
@@ -69,7 +69,7 @@ class Payment(Timestamps, Base):
     # a test payment, the order already paid); None when it matched or named no order.
     mismatch: Mapped[str | None] = mapped_column(Text, nullable=True)
     # What was paid beyond the order's amount (the order is settled; the rest is owed back).
-    overpaid_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overpaid_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Receipt(Timestamps, Base):
@@ -93,7 +93,7 @@ class Receipt(Timestamps, Base):
     register_receipt_id: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
     # pending (not yet accepted), wait, done, fail
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
-    total_minor: Mapped[int] = mapped_column(Integer)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
     fiscal: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     ofd_receipt_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -7,6 +7,7 @@ so a contract that stopped checking anything would be noticed.
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import textwrap
@@ -59,3 +60,52 @@ def test_the_contracts_see_violations(
     assert "pipeline -> webhooks" in report or "pipeline\n" in report, report
     assert "webhooks -> workers" in report, report
     assert "kombu" in report, report
+
+
+PACKAGES = ("adapters", "api", "bot", "cli", "grpc_api", "pipeline", "schema", "webhooks")
+PACKAGES += ("workers",)
+
+
+def private_uses(source: str) -> list[str]:
+    """`from our.module import _name` and `our_module._name`: another module's private
+    names, which it may change without looking for users."""
+    tree = ast.parse(source)
+    modules: set[str] = set()
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{node.module}.{alias.name}")
+                modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            modules.update(
+                alias.asname or alias.name.split(".")[0]
+                for alias in node.names
+                if alias.name.split(".")[0] in PACKAGES
+            )
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    used = {
+        str(path.relative_to(ROOT)): names
+        for name in PACKAGES
+        for path in sorted((ROOT / name).rglob("*.py"))
+        if (names := private_uses(path.read_text()))
+    }
+    assert used == {}
+
+
+def test_private_uses_are_seen() -> None:
+    source = "from api.routes import auth\nfrom api.routes.auth import _key\nauth._code_key(1)\n"
+    assert private_uses(source) == ["api.routes.auth._key", "auth._code_key"]

@@ -12,6 +12,11 @@ from pipeline.auth import sessions
 from schema.staff import StaffUser
 
 
+def login_code_key(runtime: ApiRuntime) -> str:
+    """The key login codes are hashed with (the API's and the console's code forms)."""
+    return runtime.signer.derive("login-code")
+
+
 def issue_tokens(runtime: ApiRuntime, issued: sessions.Issued) -> TokenPair:
     access = runtime.signer.issue(issued.staff.id, issued.login.id)
     return TokenPair(

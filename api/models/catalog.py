@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from pipeline.domain.money import MAX_PRICE_MINOR
 from pipeline.shop.images import check_image_url
 
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
@@ -27,7 +28,9 @@ class Translation(BaseModel):
 class ProductFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    price_minor: int = Field(ge=0, le=10**9, examples=[150000], description="Kopecks for RUB")
+    price_minor: int = Field(
+        ge=0, le=MAX_PRICE_MINOR, examples=[150000], description="Kopecks for RUB"
+    )
     currency: str = Field("RUB", pattern="^[A-Z]{3}$")
     stars_price: int | None = Field(None, gt=0, le=10**6)
     vat: str = Field("none", max_length=16)
@@ -47,7 +50,7 @@ class ProductCreate(ProductFields):
 class ProductUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    price_minor: int | None = Field(None, ge=0, le=10**9)
+    price_minor: int | None = Field(None, ge=0, le=MAX_PRICE_MINOR)
     currency: str | None = Field(None, pattern="^[A-Z]{3}$")
     stars_price: int | None = Field(None, gt=0, le=10**6)
     vat: str | None = Field(None, max_length=16)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from loguru import logger
 
-from api.auth.login import issue_tokens, log_in
+from api.auth.login import issue_tokens, log_in, login_code_key
 from api.auth.principal import Principal
 from api.deps import (
     LoginRateLimited,
@@ -59,7 +59,7 @@ def request_code(
     # A code is stored for any address, so both cases do the same database work and take
     # the same time; it is sent only where a login may follow.
     code = codes.issue_code(
-        uow.session, email, key=_code_key(runtime), ttl_s=settings.login_code_ttl_s
+        uow.session, email, key=login_code_key(runtime), ttl_s=settings.login_code_ttl_s
     )
     if codes.may_log_in(uow.session, email, settings.staff_signup_domains):
         minutes = settings.login_code_ttl_s // 60
@@ -83,10 +83,6 @@ async def send_mail(runtime: ApiRuntime, mail: Mail) -> None:
         logger.opt(exception=exc).error("login code mail to {} not sent", mail.to)
 
 
-def _code_key(runtime: RuntimeDep) -> str:
-    return runtime.signer.derive("login-code")
-
-
 @router.post(
     "/code/verify",
     dependencies=[LoginRateLimited],
@@ -101,7 +97,7 @@ def verify_code(
         session,
         body.email,
         body.code,
-        key=_code_key(runtime),
+        key=login_code_key(runtime),
         max_attempts=settings.login_code_attempts,
     )
     account = (

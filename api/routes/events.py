@@ -37,7 +37,8 @@ TEXT = "Text anywhere in the payload (case-insensitive)"
 CURSOR = "`next_cursor` of the previous page"
 
 
-def _queue(runtime: ApiRuntime) -> Queue:
+def retry_queue(runtime: ApiRuntime) -> Queue:
+    """Sends an event id to the workers to process again (the API's and the console's retry)."""
     sender = publisher(runtime)  # 503 when no broker is configured
     return lambda event_id: sender.publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
 
@@ -114,7 +115,7 @@ def show_event(event_id: IdPath, _: Reader, session: SessionDep) -> EventDetail:
 )
 def replay_event(event_id: IdPath, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep) -> Replayed:
     """Back to `received` with a fresh attempt budget, then queued (handlers are idempotent)."""
-    queue = _queue(runtime)
+    queue = retry_queue(runtime)
     if repository.reset_for_replay(uow.session, event_id) is None:
         raise ProblemError(404, "Not Found", f"no event {event_id}")
     uow.after_commit(lambda: queue(event_id))
@@ -136,6 +137,6 @@ def retry_events(body: RetryRequest, _: Writer, runtime: RuntimeDep) -> RetryRes
         matched = repository.count_selected(session, selection)
     if body.dry_run:
         return RetryResult(matched=matched, queued=0, dry_run=True)
-    queued = retry_selected(runtime.sessions, selection, _queue(runtime))
+    queued = retry_selected(runtime.sessions, selection, retry_queue(runtime))
     announce_changes(runtime.engine)
     return RetryResult(matched=matched, queued=queued, dry_run=False)

@@ -12,6 +12,7 @@ from pipeline.alerts import raise_alert, resolve_alert
 from pipeline.alerts.checks import BACKUP_FAILED
 from pipeline.backups import BackupError, BackupFile, backup_now, rotate, verify
 from pipeline.backups.progress import Tracker
+from pipeline.redaction import stored_error
 from pipeline.settings import Settings, backup_dir
 from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
@@ -39,16 +40,17 @@ def run_backup(
         removed = rotate(directory, settings.backup_keep_daily, settings.backup_keep_weekly)
     except (BackupError, OSError, RuntimeError) as exc:
         logger.error("backup failed: {}", exc)
+        error = stored_error(str(exc))
         with unit_of_work(sessions) as uow:
-            failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=str(exc))
+            failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=error)
             uow.session.add(failed)
             raise_alert(
-                uow.session, BACKUP_FAILED, f"backup failed: {str(exc)[:500]}", settings=settings
+                uow.session, BACKUP_FAILED, f"backup failed: {error[:500]}", settings=settings
             )
             uow.session.flush()
             failed_id = failed.id
         if tracker:
-            tracker.finish(str(exc), failed_id)
+            tracker.finish(error, failed_id)
         return None
     finished = datetime.now(UTC)
     with unit_of_work(sessions) as uow:
@@ -77,5 +79,5 @@ def alert_verify_failed(
     sessions: sessionmaker[Session], exc: Exception, settings: Settings | None = None
 ) -> None:
     with unit_of_work(sessions) as uow:
-        text = f"backup verification failed: {str(exc)[:500]}"
+        text = f"backup verification failed: {stored_error(str(exc), 500)}"
         raise_alert(uow.session, BACKUP_FAILED, text, settings=settings)

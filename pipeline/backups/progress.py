@@ -18,6 +18,8 @@ import orjson
 import redis
 from loguru import logger
 
+from pipeline.redaction import stored_error
+
 Kind = Literal["backup", "verify"]
 State = Literal["queued", "running", "done", "failed"]
 # Finished jobs stay listed this long; the hash itself expires a day after the last write.
@@ -146,7 +148,7 @@ class Tracker:
     def finish(self, error: str | None = None, run_id: int | None = None) -> None:
         self.job.state = "failed" if error else "done"
         self.job.phase = "failed" if error else "finished"
-        self.job.error = error[:500] if error else None
+        self.job.error = stored_error(error, 500) if error else None
         if run_id is not None:
             self.job.run_id = run_id
         self.board.write(self.job)

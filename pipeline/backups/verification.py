@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.backups import BackupError, BackupFile, verify
 from pipeline.backups.jobs import alert_verify_failed
 from pipeline.backups.progress import Tracker
+from pipeline.redaction import stored_error
 from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
 
@@ -36,7 +37,7 @@ def verify_run(
         backup = BackupFile(path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
         verify(database_url, backup, progress=tracker.step if tracker else None)
     except (BackupError, OSError) as exc:
-        error = str(exc)[:2000]
+        error = stored_error(str(exc))
         alert_verify_failed(sessions, exc)
     with unit_of_work(sessions) as uow:
         run = uow.session.get(BackupRun, run_id, with_for_update=True)

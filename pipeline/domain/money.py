@@ -35,6 +35,9 @@ _EXPONENTS: dict[str, int] = {
 }
 # Far above any real payment; keeps absurd inputs from becoming huge integers.
 MAX_MINOR_UNITS = 10**15
+# The highest price a product may have: times any quantity it stays below MAX_MINOR_UNITS,
+# and far above 2^31 (the columns are BIGINT).
+MAX_PRICE_MINOR = 10**12
 # Bounds checked before any arithmetic: `1e999990` is eight characters, and scaling it or
 # making an int of it costs seconds of CPU, then overflows the decimal context.
 MAX_AMOUNT_TEXT = 64

@@ -33,14 +33,13 @@ from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import Handler, HandlerContext, HandlerRegistry
 from pipeline.events.storing import BatchStore, event_row, is_row_problem, restore_payloads
 from pipeline.providers.registry import ProviderRegistry
+from pipeline.redaction import stored_error
 from pipeline.retry import RetryPolicy
 from pipeline.sentry import capture
 from pipeline.storable import storable_json
 from pipeline.unit_of_work import UnitOfWork, unit_of_work
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.operations import EventAttempt
-
-ERROR_MAX_CHARS = 2000
 
 __all__ = ["EventService", "IngestResult", "ProcessResult", "RetryPolicy"]
 
@@ -290,7 +289,7 @@ class EventService:
     def _failed(
         self, session: Session, event: Event, exc: Exception, now: datetime, result: ProcessResult
     ) -> None:
-        error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+        error = stored_error(f"{type(exc).__name__}: {exc}")
         capture(exc, event_id=event.id, provider=event.source, request_id=event.request_id)
         if self.retry.exhausted(event.attempts):
             self._dead(
@@ -311,7 +310,7 @@ class EventService:
 
     def _dead(self, session: Session, event: Event, error: str, result: ProcessResult) -> None:
         event.status = EventStatus.DEAD.value
-        event.last_error = error[:ERROR_MAX_CHARS]
+        event.last_error = stored_error(error)
         event.next_attempt_at = None
         self._attempt(session, event, EventStatus.DEAD.value, event.last_error)
         result.dead.append(event.id)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.errors import is_transient_db_error, one_line
+from pipeline.redaction import STORED_ERROR_MAX_CHARS, stored_error
 from pipeline.storable import (
     EXTERNAL_ID_MAX,
     SOURCE_MAX,
@@ -34,7 +35,6 @@ from schema.operations import EventAttempt
 # What a refused statement can raise: the database's error, or the driver's own when a
 # value cannot even be sent (an unencodable string, a type it cannot adapt).
 NOT_STORED = (SQLAlchemyError, ValueError, TypeError)
-ERROR_MAX_CHARS = 2000
 
 
 def is_row_problem(exc: BaseException) -> bool:
@@ -72,7 +72,7 @@ def _dead_row(row: dict[str, Any], error: str) -> dict[str, Any]:
         "payload": None,
         "headers": {},
         "status": EventStatus.DEAD.value,
-        "last_error": error[:ERROR_MAX_CHARS],
+        "last_error": stored_error(error),
     }
 
 
@@ -103,7 +103,7 @@ class BatchStore:
             return self.store(rows[:half]) + self.store(rows[half:])
 
     def _store_dead(self, row: dict[str, Any], exc: BaseException) -> repository.StoredEvent:
-        error = f"not storable: {one_line(exc, ERROR_MAX_CHARS)}"
+        error = stored_error(f"not storable: {one_line(exc, STORED_ERROR_MAX_CHARS)}")
         logger.bind(provider=row["source"]).error(
             "event {} stored as dead: {}", row["external_id"], error
         )

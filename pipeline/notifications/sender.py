@@ -17,6 +17,7 @@ from pipeline import metrics
 from pipeline.i18n import text as render
 from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
 from pipeline.notifications.repository import claim_due
+from pipeline.redaction import stored_error
 from pipeline.retry import retry_policy
 from pipeline.settings import get_settings
 from pipeline.telegram.api import TelegramError
@@ -80,7 +81,7 @@ def deliver_one(
     try:
         result = api.send_message(note.chat_id, render_notification(session, note))
     except TelegramError as exc:
-        note.last_error = str(exc)[:500]
+        note.last_error = stored_error(str(exc), 500)
         if exc.blocked:
             note.status = "skipped"
             _block_user(session, note, now)

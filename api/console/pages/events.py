@@ -16,7 +16,7 @@ from api.console.pages.event_filter import RANGE_LABELS, RETRYABLE, ListFilter, 
 from api.console.render import render
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
 from api.errors import ProblemError
-from api.routes.events import _queue
+from api.routes.events import retry_queue
 from api.runtime import ApiRuntime
 from pipeline.events import queries, repository
 from pipeline.events.operations import Queue, retry_selected
@@ -32,7 +32,7 @@ PAGE_SIZE = 50
 
 def _broker_queue(runtime: ApiRuntime) -> Queue:
     try:
-        return _queue(runtime)
+        return retry_queue(runtime)
     except ProblemError as exc:  # no broker configured
         raise ConsoleError(503, exc.detail or "No broker is configured.") from None
 

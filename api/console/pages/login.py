@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from api.auth.login import login_code_key
 from api.auth.oauth import OAuthLoginError, ProviderUnavailable
 from api.console import cookies
 from api.console.auth import check_csrf, csrf_key, resolve_cookie
@@ -189,7 +190,7 @@ async def verify_code(request: Request, runtime: RuntimeDep) -> Response:
                 uow.session,
                 body.email,
                 body.code,
-                key=auth_routes._code_key(runtime),
+                key=login_code_key(runtime),
                 max_attempts=settings.login_code_attempts,
             )
             if not ok:
