@@ -1,5 +1,9 @@
 """One Redis pub/sub subscription per API process, fanned out to the connected clients.
 
+Every publication is filtered and encoded once per distinct filter, not per client, and
+each client gets the encoded text. Publications that piled up while the process was busy
+are read together and go out as one message per client (events of several commits in one
+`events` batch), so a backlog costs one round of socket writes, not one per publication.
 Each client has a bounded queue. Offering to it never waits: a client whose queue is full
 is marked overflowed (its connection closes it with 4008) and the others go on. When the
 Redis subscription breaks and comes back, every client is told to resync: it catches up
@@ -48,14 +52,39 @@ class Filters:
 Entry = tuple[Topic | str, list[dict[str, Any]], str]
 
 
+ITEMS_AT = ',"items":['
+# Publications read in one go at most (a bound on one message's size after a backlog).
+DRAIN_MAX = 100
+
+
 def wire(topic: Topic, items: Sequence[dict[str, Any]]) -> str:
     """The client message for a batch: `{"type": "events", "cursor": N, "items": [...]}`
     (cursor: the batch's last), or `{"type": "broadcasts", "items": [...]}` and so on."""
-    message: dict[str, Any] = {"type": topic.value}
+    body = orjson.dumps(list(items)).decode()
     if topic is Topic.EVENTS:
-        message["cursor"] = items[-1]["cursor"]
-    message["items"] = list(items)
-    return orjson.dumps(message).decode()
+        return f'{{"type":"events","cursor":{int(items[-1]["cursor"])}{ITEMS_AT}{body[1:]}}}'
+    return f'{{"type":"{topic.value}"{ITEMS_AT}{body[1:]}}}'
+
+
+def merge_events(encoded: Sequence[str], cursor: int) -> str:
+    """Several `wire(Topic.EVENTS, …)` messages as one, by joining their item lists as
+    text: a client that fell behind gets one message without anything encoded again."""
+    parts = ",".join(text[text.index(ITEMS_AT) + len(ITEMS_AT) : -2] for text in encoded)
+    return f'{{"type":"events","cursor":{cursor}{ITEMS_AT}{parts}]}}'
+
+
+Publication = tuple[Topic, list[dict[str, Any]]]
+
+
+def merged(publications: Sequence[Publication]) -> list[Publication]:
+    """Consecutive publications of one topic as one (order kept: cursors ascend)."""
+    runs: list[Publication] = []
+    for topic, items in publications:
+        if runs and runs[-1][0] is topic:
+            runs[-1][1].extend(items)
+        else:
+            runs.append((topic, list(items)))
+    return runs
 
 
 @dataclass(eq=False)
@@ -114,6 +143,15 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def _dispatch(self, messages: list[dict[str, Any]]) -> None:
+        publications = [
+            decoded
+            for message in messages
+            if message.get("type") == "message" and (decoded := decode(message["data"])) is not None
+        ]
+        for topic, items in merged(publications):
+            self.fan_out(topic, items)
+
     async def _run(self) -> None:
         delay = 0.2
         first = True
@@ -128,11 +166,13 @@ class Hub:
                             subscriber.offer(RESYNC, [], "")
                     first, delay = False, 0.2
                     async for message in pubsub.listen():
-                        if message.get("type") != "message":
-                            continue
-                        decoded = decode(message["data"])
-                        if decoded is not None:
-                            self.fan_out(*decoded)
+                        messages = [message]
+                        while len(messages) < DRAIN_MAX:  # whatever else already arrived
+                            more = await pubsub.get_message(timeout=0.0)
+                            if more is None:
+                                break
+                            messages.append(more)
+                        self._dispatch(messages)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

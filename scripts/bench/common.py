@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -95,7 +95,11 @@ def free_port() -> int:
 
 
 def start_server(
-    env: dict[str, str], port: int, factory: str = "scripts.bench.app:create", workers: int = 1
+    env: dict[str, str],
+    port: int,
+    factory: str = "scripts.bench.app:create",
+    workers: int = 1,
+    extra: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
@@ -115,6 +119,7 @@ def start_server(
             str(workers),
             "--log-level",
             "warning",
+            *extra,
         ],
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
