@@ -124,7 +124,7 @@ def start_server(
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # the API's imports alone take 20 s on a busy host
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
