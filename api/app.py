@@ -96,7 +96,12 @@ def create_app(
     runtime = build_runtime(settings, mailer)
     install_task_sender()
 
-    hub = Hub(runtime.redis_url, channel_name(), queue_size=settings.api_ws_queue_size)
+    hub = Hub(
+        runtime.redis_url,
+        channel_name(),
+        queue_size=settings.api_ws_queue_size,
+        flush_s=settings.api_ws_flush_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

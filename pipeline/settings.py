@@ -169,6 +169,9 @@ class Settings(RemembersSecrets):
     api_ws_ping_interval_s: float = Field(20.0, gt=0)
     api_ws_queue_size: int = Field(1000, ge=10)
     api_ws_recheck_s: float = Field(30.0, gt=0)
+    # At most one live message per client this often: changes published sooner after the
+    # last go out together with the next (fewer socket writes; adds at most this delay).
+    api_ws_flush_s: float = Field(0.0, ge=0, le=1)
     # Cache-aside in Redis (catalogue, provider status, stats): seconds an entry lives.
     api_cache_ttl_s: float = Field(30.0, gt=0)
     # Web console (/admin) sessions: logged out after this long unused, and this long

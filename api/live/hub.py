@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 from loguru import logger
+from redis.asyncio.client import PubSub
 
 from pipeline.live.channel import Topic, decode
 
@@ -103,10 +104,16 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, redis_url: str, channel: str, *, queue_size: int = 1000) -> None:
+    def __init__(
+        self, redis_url: str, channel: str, *, queue_size: int = 1000, flush_s: float = 0.0
+    ) -> None:
         self.redis_url = redis_url
         self.channel = channel
         self.queue_size = queue_size
+        # At most one fan-out per `flush_s`: what is published sooner after the last one
+        # waits for the rest of that time and goes out with it (fewer socket writes).
+        self.flush_s = flush_s
+        self._flushed_at = 0.0
         self.subscribers: set[Subscriber] = set()
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -143,6 +150,21 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def _gather(self, pubsub: PubSub, first: dict[str, Any]) -> list[dict[str, Any]]:
+        """`first` and whatever else has arrived, or arrives until `flush_s` after the
+        last fan-out."""
+        loop = asyncio.get_running_loop()
+        until = self._flushed_at + self.flush_s
+        messages = [first]
+        while len(messages) < DRAIN_MAX:
+            more = await pubsub.get_message(timeout=max(0.0, until - loop.time()))
+            if more is not None:
+                messages.append(more)
+            elif loop.time() >= until:
+                break
+        self._flushed_at = loop.time()
+        return messages
+
     def _dispatch(self, messages: list[dict[str, Any]]) -> None:
         publications = [
             decoded
@@ -166,13 +188,8 @@ class Hub:
                             subscriber.offer(RESYNC, [], "")
                     first, delay = False, 0.2
                     async for message in pubsub.listen():
-                        messages = [message]
-                        while len(messages) < DRAIN_MAX:  # whatever else already arrived
-                            more = await pubsub.get_message(timeout=0.0)
-                            if more is None:
-                                break
-                            messages.append(more)
-                        self._dispatch(messages)
+                        if message.get("type") == "message":  # not a (un)subscribe reply
+                            self._dispatch(await self._gather(pubsub, message))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -276,7 +276,7 @@ def main() -> None:
             report(
                 bench_fanout(
                     engine, "127.0.0.1", port, key, args.clients, args.rate, args.seconds,
-                    args.client_procs,
+                    args.client_procs, api.pid,
                 )
             )  # fmt: skip
             print(f"  load average after: {load_average()}")

@@ -25,6 +25,7 @@ import struct
 import time
 from array import array
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -146,6 +147,21 @@ def _client_process(
     out.put(_clients(host, port, key, count, ready, go_home))
 
 
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if root in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -185,7 +201,7 @@ def _produce(engine: Engine, rate: int, seconds: float) -> _Produced:
 
 def bench_fanout(
     engine: Engine, host: str, port: int, key: str, clients: int, rate: int, seconds: float,
-    procs: int,
+    procs: int, api_pid: int,
 ) -> dict[str, float]:  # fmt: skip
     context = multiprocessing.get_context("spawn")
     procs = max(1, min(procs, clients))
@@ -205,9 +221,11 @@ def bench_fanout(
             raise SystemExit("WebSocket clients did not connect")
     time.sleep(1)  # let the connects' work settle
     print("  clients connected, producing ...", flush=True)
+    cpu_before = cpu_seconds(api_pid)
     produced = _produce(engine, rate, seconds)
-    committed = produced.committed
     time.sleep(3)  # the tail
+    api_cpu = cpu_seconds(api_pid) - cpu_before
+    committed = produced.committed
     go_home.set()
     arrived_delays: list[float] = []
     read_delays: list[float] = []
@@ -235,6 +253,8 @@ def bench_fanout(
         "events_per_s": produced.count / produced.seconds,
         "delivered_per_s": len(arrived_delays) / produced.seconds,
         "delivered_share": len(arrived_delays) / expected if expected else 0.0,
+        "api_cpu_per_s": api_cpu / produced.seconds,
+        "api_cpu_us_per_delivery": api_cpu / max(1, len(arrived_delays)) * 1e6,
     }
     for q in (0.5, 0.95, 0.99):
         figures[f"p{int(q * 100)}_ms"] = percentile(arrived_delays, q) * 1000
@@ -255,3 +275,7 @@ def report(figures: dict[str, float]) -> None:
     print(f"  commit to read by the client process (adds the clients' own lag): {spread}")
     spread = ", ".join(f"{q} {f['api_' + q + '_ms']:.1f} ms" for q in ("p50", "p95", "p99"))
     print(f"  published to arrival (the API process alone, without the announce): {spread}")
+    print(
+        f"  API CPU: {f['api_cpu_per_s']:.2f} s per second, "
+        f"{f['api_cpu_us_per_delivery']:.1f} us per event delivered to one client"
+    )

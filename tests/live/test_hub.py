@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 import redis
+import redis.asyncio
 
 from api.live.hub import RESYNC, Filters, Hub, merge_events, merged, wire
 from pipeline.embedded import EmbeddedRedis
@@ -95,3 +96,28 @@ def test_event_messages_join_as_text_like_one_encoded_batch() -> None:
         (Topic.ALERTS, alerts),
     ]
     assert orjson.loads(wire(Topic.ALERTS, alerts)) == {"type": "alerts", "items": alerts}
+
+
+def test_changes_published_within_the_flush_interval_go_out_together(live_redis: str) -> None:
+    url = redis_py_url(live_redis)
+
+    async def scenario() -> list[list[int]]:
+        hub = Hub(url, "live-flush", flush_s=1.0)
+        await hub.start()
+        subscriber = hub.subscribe(Filters(frozenset({Topic.EVENTS})))
+        publisher = redis.asyncio.Redis.from_url(url)
+        received = []
+        try:
+            for cursor in (1, 2, 3):  # the first goes out at once, the others wait for it
+                item = {"id": cursor, "cursor": cursor, "source": "stripe", "status": "done"}
+                await publisher.publish("live-flush", encode(Topic.EVENTS, [item]))
+                await asyncio.sleep(0.05)
+            for _ in range(2):
+                _, items, _ = await asyncio.wait_for(subscriber.queue.get(), 10)
+                received.append([item["cursor"] for item in items])
+            return received
+        finally:
+            await publisher.aclose()
+            await hub.stop()
+
+    assert asyncio.run(scenario()) == [[1], [2, 3]]
