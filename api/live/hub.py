@@ -115,6 +115,8 @@ class Hub:
         self.flush_s = flush_s
         self._flushed_at = 0.0
         self.subscribers: set[Subscriber] = set()
+        # Re-checks of open connections' credentials, shared per credential (api.live.connection).
+        self.credential_checks: dict[str, Any] = {}
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 

@@ -5,6 +5,7 @@ that piled up go out together."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import orjson
@@ -73,6 +74,7 @@ def test_publications_that_piled_up_reach_a_client_as_one_message(live_redis: st
         try:
             for items in batches:  # the loop is blocked: nothing is read meanwhile
                 publisher.publish("live-drain", encode(Topic.EVENTS, items))
+            time.sleep(0.5)  # still blocked while Redis writes the last to the hub's socket
             entry = await asyncio.wait_for(subscriber.queue.get(), 5)
             return [entry, subscriber.queue.qsize()]
         finally:
