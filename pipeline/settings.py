@@ -164,10 +164,15 @@ class Settings(RemembersSecrets):
     api_anonymous_rate_limit: str = "60/minute"
     api_login_rate_limit: str = "10/minute;50/hour"
     api_login_email_rate_limit: str = "5/10minute;20/day"
-    # Live WebSocket: heartbeat period, and how many messages may wait for one client
-    # before it is closed as too slow (4008).
+    # Live WebSocket: heartbeat period, how many messages may wait for one client before
+    # it is closed as too slow (4008), and how often an open connection's credential is
+    # checked again (a logout, revoked key or deactivated account closes it with 4401).
     api_ws_ping_interval_s: float = Field(20.0, gt=0)
     api_ws_queue_size: int = Field(1000, ge=10)
+    api_ws_recheck_s: float = Field(30.0, gt=0)
+    # At most one live message per client this often: changes published sooner after the
+    # last go out together with the next (fewer socket writes; adds at most this delay).
+    api_ws_flush_s: float = Field(0.0, ge=0, le=1)
     # Cache-aside in Redis (catalogue, provider status, stats): seconds an entry lives.
     api_cache_ttl_s: float = Field(30.0, gt=0)
     # Web console (/admin) sessions: logged out after this long unused, and this long

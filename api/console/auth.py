@@ -129,4 +129,6 @@ def api_cookie_auth(runtime: ApiRuntime, connection: HTTPConnection) -> Principa
         raise ProblemError(
             403, "CSRF token needed", "a cookie-authenticated change needs X-CSRF-Token"
         )
-    return resolve_cookie(runtime, value)
+    # A live socket is no sign of a person there (it is re-checked every 30 s): it neither
+    # moves the idle clock nor keeps a session from ending idle.
+    return resolve_cookie(runtime, value, touch=not websocket)

@@ -35,7 +35,10 @@ async def live(websocket: WebSocket) -> None:
             return None
         return frozenset(scope for scope in ALL_SCOPES if principal.allows(scope))
 
-    settings = LiveSettings(ping_interval_s=runtime.settings.api_ws_ping_interval_s)
+    settings = LiveSettings(
+        ping_interval_s=runtime.settings.api_ws_ping_interval_s,
+        recheck_s=runtime.settings.api_ws_recheck_s,
+    )
     await live_endpoint(hub, runtime.sessions, authenticate, settings)(websocket)
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -95,7 +95,11 @@ def free_port() -> int:
 
 
 def start_server(
-    env: dict[str, str], port: int, factory: str = "scripts.bench.app:create", workers: int = 1
+    env: dict[str, str],
+    port: int,
+    factory: str = "scripts.bench.app:create",
+    workers: int = 1,
+    extra: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
@@ -115,11 +119,12 @@ def start_server(
             str(workers),
             "--log-level",
             "warning",
+            *extra,
         ],
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # the API's imports alone take 20 s on a busy host
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
