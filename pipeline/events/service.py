@@ -130,10 +130,11 @@ class EventService:
         rows = self._rows(envelopes)
         try:
             with self.sessions() as session:
-                stored = self._ingest_result(
-                    len(envelopes), repository.store(session, rows, self.recheck)
+                rows_stored, locked = repository.store_locked(session, rows, self.recheck)
+                stored = self._ingest_result(len(envelopes), rows_stored)
+                result = self._process_locked(
+                    session, stored.to_process, isolated=False, locked=locked
                 )
-                result = self._process_locked(session, stored.to_process, isolated=False)
                 session.commit()
         except Exception as exc:
             if not isinstance(exc, _HandlerFailed) and not is_row_problem(exc):
@@ -181,12 +182,19 @@ class EventService:
         return result
 
     def _process_locked(
-        self, session: Session, ids: Sequence[int], *, isolated: bool
+        self,
+        session: Session,
+        ids: Sequence[int],
+        *,
+        isolated: bool,
+        locked: list[Event] | None = None,
     ) -> ProcessResult:
+        """`locked`: the events already locked and read by the caller (the ingest's
+        upsert returns them); otherwise they are locked here, skipping others' rows."""
         result = ProcessResult()
         if not ids:
             return result
-        events = repository.lock_unfinished(session, ids)
+        events = repository.lock_unfinished(session, ids) if locked is None else locked
         result.skipped = len(ids) - len(events)
         # The rows stay locked; the objects are detached so that the handlers' many
         # autoflushes do not re-examine them. Their new state is written in one statement.
