@@ -277,26 +277,6 @@ def select_ids(session: Session, selection: Selection, after_id: int, limit: int
     return list(session.scalars(stmt))
 
 
-def prune_raw_bodies(session: Session, older_than: datetime, limit: int) -> int:
-    """Drop the raw body of processed/ignored events older than the cutoff; the rows
-    (payload, status, history) stay."""
-    ids = (
-        select(Event.id)
-        .where(
-            Event.status.in_([EventStatus.PROCESSED.value, EventStatus.IGNORED.value]),
-            Event.processed_at < older_than,
-            Event.raw_body.is_not(None),
-        )
-        .limit(limit)
-        .scalar_subquery()
-    )
-    result = session.execute(
-        update(Event).where(Event.id.in_(ids)).values(raw_body=None),
-        execution_options={"synchronize_session": False},
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def status_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Event.status, func.count()).group_by(Event.status))
     return {status: int(count) for status, count in rows}
