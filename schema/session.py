@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
+import time
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -23,14 +27,41 @@ def libpq_url(url: str, database: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    return create_engine(
+def make_engine(url: str, *, pool_size: int = 5, ping_idle_s: float | None = None) -> Engine:
+    """`ping_idle_s`: ping a pooled connection at checkout only when it has been idle that
+    long, instead of at every checkout (a round trip each). A connection the server lost
+    within that time fails its first statement instead, which callers that retry
+    transient failures (the workers' tasks) absorb."""
+    engine = create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=ping_idle_s is None,
         connect_args={"connect_timeout": 5},
     )
+    if ping_idle_s is not None:
+        _ping_when_idle(engine, ping_idle_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    def stamp(_: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool replaces it and retries the checkout
+            raise DisconnectionError(str(exc)) from exc
+
+    event.listen(engine.pool, "connect", stamp)
+    event.listen(engine.pool, "checkin", stamp)
+    event.listen(engine.pool, "checkout", checkout)
+
+
+_LAST_USED = "last_used"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

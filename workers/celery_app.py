@@ -55,7 +55,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Tasks are idempotent: redeliver rather than lose when a worker dies mid-task.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 4,
+        # One message per pool process: what waits stays in the broker's queue, where the
+        # receiver sees the backlog (its queue length) and packs more webhooks per message
+        # (adapters.broker.batching), and a free process takes the oldest message.
+        "worker_prefetch_multiplier": 1,
         "task_routes": {
             TASK_INGEST: {"queue": queue_name(INGEST)},
             TASK_PROCESS_EVENT: {"queue": queue_name(INGEST)},

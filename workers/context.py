@@ -20,13 +20,17 @@ from pipeline.retry import retry_policy
 from pipeline.settings import get_settings
 from schema.session import make_engine, make_session_factory
 
+WORKER_PING_IDLE_S = 2.0
+
 
 @cache
 def _engine(pid: int) -> Engine:
     url = get_settings().database_url
     if not url:
         raise RuntimeError("DATABASE_URL is not set for the worker")
-    return make_engine(url, pool_size=2)
+    # Tasks retry transient failures, so a ping per checkout (one round trip per session
+    # and per announcement) is paid only by connections idle for a while.
+    return make_engine(url, pool_size=2, ping_idle_s=WORKER_PING_IDLE_S)
 
 
 def engine() -> Engine:

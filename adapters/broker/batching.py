@@ -3,6 +3,15 @@
 Every envelope that arrives while a publish is in flight goes out in the next message,
 so under load many webhooks share one broker round trip while a lone webhook is sent at
 once. `submit` returns only after the broker accepted the message that carries it.
+
+A message costs the workers about as much as the events in it (a transaction, its
+locks, the announcements, the task's own overhead), so when they fall behind, messages
+of one webhook each would keep them behind. A sender that can tell how many messages
+wait in the queue (Redis: the length LPUSH answers) lets the publisher see that: while
+messages wait, it holds the next one a little (LINGER_PER_WAITING_S per waiting message,
+at most LINGER_MAX_S, or until `max_batch` envelopes) so that it carries more webhooks.
+Those webhooks would have waited behind the queued messages anyway; with an empty queue
+nothing is held, so a webhook at low rate goes out at once.
 """
 
 from __future__ import annotations
@@ -20,10 +29,16 @@ from pipeline.messaging.queues import INGEST, TASK_INGEST
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 # Deadlines are checked on a tick rather than with a timer per request (cheaper).
 EXPIRY_TICK_S = 0.05
+LINGER_PER_WAITING_S = 0.005
+LINGER_MAX_S = 0.05
+# A queue length older than this says nothing about the workers any more.
+WAITING_STALE_S = 0.5
 
 
 class AsyncSender(Protocol):
-    async def publish(self, message: TaskMessage) -> None: ...
+    async def publish(self, message: TaskMessage) -> int | None:
+        """Publish; the queue's length afterwards where the broker tells it, else None."""
+        ...
 
     async def ping(self) -> None: ...
 
@@ -53,6 +68,9 @@ class BatchingPublisher:
         # Totals for benchmarks and metrics: broker messages and the envelopes they carried.
         self.messages_sent = 0
         self.envelopes_sent = 0
+        self._waiting = 0  # messages that were queued before the last one published
+        self._waiting_at = 0.0  # when that was seen
+        self._more: asyncio.Event | None = None  # set when a batch would be full
 
     def _ensure_running(self) -> asyncio.Event:
         if self._wakeup is None or any(task.done() for task in self._tasks):
@@ -73,7 +91,24 @@ class BatchingPublisher:
         self._pending.append(_Pending(message, size, future))
         self._deadlines.append((loop.time() + wait_s, future))
         self._ensure_running().set()
+        if self._more is not None and len(self._pending) >= self.max_batch:
+            self._more.set()
         await future
+
+    async def _linger(self) -> None:
+        """While the workers are behind, let the next message gather more envelopes."""
+        loop = asyncio.get_running_loop()
+        stale = loop.time() - self._waiting_at > WAITING_STALE_S
+        if self._waiting <= 0 or stale or len(self._pending) >= self.max_batch:
+            return
+        self._more = asyncio.Event()
+        try:
+            delay = min(LINGER_MAX_S, LINGER_PER_WAITING_S * self._waiting)
+            await asyncio.wait_for(self._more.wait(), delay)
+        except TimeoutError:
+            pass
+        finally:
+            self._more = None
 
     async def _expire_overdue(self) -> None:
         loop = asyncio.get_running_loop()
@@ -103,15 +138,18 @@ class BatchingPublisher:
             await wakeup.wait()
             wakeup.clear()
             while self._pending:
+                await self._linger()
                 # A request that already answered 503 is left out: the provider retries it.
                 batch = [p for p in self._take() if not p.future.done()]
                 if not batch:
                     continue
                 error: BaseException | None = None
                 try:
-                    await self.sender.publish(
+                    queued = await self.sender.publish(
                         task_message(TASK_INGEST, INGEST, [[p.message for p in batch]])
                     )
+                    self._waiting = 0 if queued is None else queued - 1
+                    self._waiting_at = asyncio.get_running_loop().time()
                     self.messages_sent += 1
                     self.envelopes_sent += len(batch)
                 except Exception as exc:

@@ -170,13 +170,14 @@ class ThreadedKombuSender:
         self._publisher = BrokerPublisher(url, timeout=timeout)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="broker-publisher")
 
-    async def publish(self, message: TaskMessage) -> None:
+    async def publish(self, message: TaskMessage) -> int | None:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._executor, self._publisher.publish, message)
         except Exception:
             await loop.run_in_executor(self._executor, self._publisher.reset)
             raise
+        return None  # a queue's length would cost a passive declare per message
 
     async def ping(self) -> None:
         await asyncio.to_thread(self._publisher.ping)

@@ -52,14 +52,16 @@ class RedisSender:
             health_check_interval=30,
         )
 
-    async def publish(self, message: TaskMessage) -> None:
+    async def publish(self, message: TaskMessage) -> int:
+        """Push the message; how many messages its queue holds now (itself included)."""
         # The message, then the token that wakes a waiting consumer (reliable_redis).
         queue = kombu_queue(message.queue).name
         async with self._client.pipeline(transaction=False) as pipe:
             pipe.lpush(queue, kombu_document(message))
             for name, *args in ring_commands(queue):
                 getattr(pipe, name)(*args)
-            await pipe.execute()
+            replies = await pipe.execute()
+        return int(replies[0])
 
     async def ping(self) -> None:
         await self._client.ping()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, select, update
+from sqlalchemy import Boolean, and_, case, column, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, defer
 
 from pipeline.events.queries import EventFilter, conditions
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.operations import EventAttempt
+from schema.unnest import column_arrays, unnest_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,50 @@ class StoredEvent:
     id: int
     status: str
     inserted: bool
+
+
+# One statement text for any batch (schema.unnest): a VALUES list is compiled again for
+# every row count, which cost more than PostgreSQL's own work for a batch of a hundred.
+_COLUMNS = {
+    "source": "varchar",
+    "type": "varchar",
+    "external_id": "varchar",
+    "status": "varchar",
+    "attempts": "integer",
+    "duplicates": "integer",
+    "payload": "jsonb",
+    "raw_body": "bytea",
+    "headers": "jsonb",
+    "request_id": "varchar",
+    "received_at": "timestamptz",
+}
+_JSON_COLUMNS = ("payload", "headers")
+_TERMINAL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))
+_AGAIN = f"events.source = ANY(CAST(:recheck AS varchar[])) AND events.status IN ({_TERMINAL})"
+_UPSERT = (
+    "ON CONFLICT (source, external_id) DO UPDATE SET "
+    "duplicates = events.duplicates + EXCLUDED.duplicates + 1, "
+    f"status = CASE WHEN {_AGAIN} THEN '{EventStatus.RECEIVED.value}' ELSE events.status END, "
+    f"attempts = CASE WHEN {_AGAIN} THEN 0 ELSE events.attempts END, "
+    f"processed_at = CASE WHEN {_AGAIN} THEN NULL ELSE events.processed_at END "
+)
+_INSERTED = "(xmax = 0) AS inserted"
+_STORE = unnest_insert("events", _COLUMNS, f"{_UPSERT} RETURNING id, status, {_INSERTED}")
+# Every column but the raw body: the rows come back as the events to process.
+_LOCKED_COLUMNS = [c for c in Event.__table__.columns if c.name != "raw_body"]
+_STORE_LOCKED = unnest_insert(
+    "events",
+    _COLUMNS,
+    f"{_UPSERT} RETURNING {', '.join(c.name for c in _LOCKED_COLUMNS)}, {_INSERTED}",
+).columns(*_LOCKED_COLUMNS, column("inserted", Boolean))
+
+
+def _store_params(rows: Sequence[dict[str, Any]], recheck: Collection[str]) -> dict[str, Any]:
+    params = column_arrays(rows, _COLUMNS)
+    for name in _JSON_COLUMNS:
+        params[name] = [None if v is None else json.dumps(v) for v in params[name]]
+    params["recheck"] = sorted(recheck)
+    return params
 
 
 def store(
@@ -35,6 +81,39 @@ def store(
     """
     if not rows:
         return []
+    if any(row.keys() - _COLUMNS.keys() for row in rows):
+        return _store_values(session, rows, recheck)  # a dead row carries its error
+    found = session.execute(_STORE, _store_params(rows, recheck))
+    return [StoredEvent(r.id, r.status, bool(r.inserted)) for r in found]
+
+
+def store_locked(
+    session: Session, rows: Sequence[dict[str, Any]], recheck: Collection[str] = ()
+) -> tuple[list[StoredEvent], list[Event]]:
+    """`store`, and the unfinished events among the rows as objects, in id order.
+
+    Every row the statement returns is locked by this transaction (inserted by it, or
+    updated by its ON CONFLICT), so the batch needs no second statement to lock and
+    read them (`lock_unfinished`); the raw bodies are not read back.
+    """
+    if not rows:
+        return [], []
+    stmt = select(Event, column("inserted", Boolean)).from_statement(_STORE_LOCKED)
+    found: list[tuple[Event, bool]] = [
+        (event, bool(inserted))
+        for event, inserted in session.execute(stmt, _store_params(rows, recheck))
+        if isinstance(event, Event)
+    ]
+    stored = [StoredEvent(e.id, e.status, inserted) for e, inserted in found]
+    unfinished = sorted(
+        (e for e, _ in found if e.status not in TERMINAL_STATUSES), key=lambda e: e.id
+    )
+    return stored, unfinished
+
+
+def _store_values(
+    session: Session, rows: Sequence[dict[str, Any]], recheck: Collection[str]
+) -> list[StoredEvent]:
     values = insert(Event).values(list(rows))
     again = and_(
         Event.source.in_(list(recheck)),
@@ -196,26 +275,6 @@ def select_ids(session: Session, selection: Selection, after_id: int, limit: int
         .limit(limit)
     )
     return list(session.scalars(stmt))
-
-
-def prune_raw_bodies(session: Session, older_than: datetime, limit: int) -> int:
-    """Drop the raw body of processed/ignored events older than the cutoff; the rows
-    (payload, status, history) stay."""
-    ids = (
-        select(Event.id)
-        .where(
-            Event.status.in_([EventStatus.PROCESSED.value, EventStatus.IGNORED.value]),
-            Event.processed_at < older_than,
-            Event.raw_body.is_not(None),
-        )
-        .limit(limit)
-        .scalar_subquery()
-    )
-    result = session.execute(
-        update(Event).where(Event.id.in_(ids)).values(raw_body=None),
-        execution_options={"synchronize_session": False},
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def status_counts(session: Session) -> dict[str, int]:

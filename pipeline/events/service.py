@@ -140,10 +140,9 @@ class EventService:
         rows = self._rows(envelopes)
         try:
             with unit_of_work(self.sessions) as uow:
-                stored = self._ingest_result(
-                    len(envelopes), repository.store(uow.session, rows, self.recheck)
-                )
-                result = self._process_locked(uow, stored.to_process, isolated=False)
+                rows_stored, locked = repository.store_locked(uow.session, rows, self.recheck)
+                stored = self._ingest_result(len(envelopes), rows_stored)
+                result = self._process_locked(uow, stored.to_process, isolated=False, locked=locked)
         except Exception as exc:
             if not isinstance(exc, _HandlerFailed) and not is_row_problem(exc):
                 raise
@@ -188,13 +187,20 @@ class EventService:
             return self._process_locked(uow, ids, isolated=isolated)
 
     def _process_locked(
-        self, uow: UnitOfWork, ids: Sequence[int], *, isolated: bool
+        self,
+        uow: UnitOfWork,
+        ids: Sequence[int],
+        *,
+        isolated: bool,
+        locked: list[Event] | None = None,
     ) -> ProcessResult:
+        """`locked`: the events already locked and read by the caller (the ingest's
+        upsert returns them); otherwise they are locked here, skipping others' rows."""
         result = ProcessResult()
         if not ids:
             return result
         session = uow.session
-        events = repository.lock_unfinished(session, ids)
+        events = repository.lock_unfinished(session, ids) if locked is None else locked
         result.skipped = len(ids) - len(events)
         # The rows stay locked; the objects are detached so that the handlers' many
         # autoflushes do not re-examine them. Their new state is written in one statement.

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import ARRAY, String, event, func, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from pipeline.live.channel import Topic, announce
 from schema.orders import Order, Payment, Receipt
@@ -33,6 +34,18 @@ def receipt_urls(session: Session, order_ids: list[int]) -> dict[int, list[str]]
         if order_id is not None and url:
             found.setdefault(order_id, []).append(url)
     return found
+
+
+def _order_urls() -> ColumnElement[list[str]]:
+    """The order's receipt links, oldest receipt first (a correlated ARRAY(SELECT ...))."""
+    links = (
+        select(Receipt.ofd_receipt_url)
+        .join(Payment, Payment.id == Receipt.payment_id)
+        .where(Payment.order_id == Order.id, Receipt.ofd_receipt_url.is_not(None))
+        .order_by(Receipt.id)
+        .scalar_subquery()
+    )
+    return func.array(links, type_=ARRAY(String))
 
 
 def order_item(order: Order, urls: list[str]) -> dict[str, Any]:
@@ -74,9 +87,12 @@ def _freeze(session: Session) -> None:
         )
     if not order_ids:
         return
-    orders = session.scalars(select(Order).where(Order.id.in_(sorted(order_ids)))).all()
-    urls = receipt_urls(session, [o.id for o in orders])
-    items = [order_item(o, urls.get(o.id, [])) for o in orders]
+    # The orders and their receipt links in one statement (the orders are usually in the
+    # session already; their rows are read for the links' sake).
+    rows = session.execute(
+        select(Order, _order_urls()).where(Order.id.in_(sorted(order_ids))).order_by(Order.id)
+    )
+    items = [order_item(order, list(urls or [])) for order, urls in rows]
     session.info.setdefault(PENDING, []).extend(items)
 
 

@@ -1,10 +1,11 @@
 """Payment events of one batch applied together: one statement per step, not per event.
 
-The batch's orders are locked in one SELECT, its payments locked (or created) in one
-INSERT ... ON CONFLICT, the orders its payments are already linked to and the buyers in
-one SELECT each. Then every event goes through the same decision as on its own
-(`service.decide`), in the batch's order, against those rows in memory: two events for
-one payment, or for one order, see each other's changes as they would one at a time.
+The batch's orders are locked in one SELECT that also reads their buyers, its payments
+locked (or created) in one INSERT ... ON CONFLICT, the orders its payments are already
+linked to (and their buyers) in one SELECT each. Then every event goes through the same
+decision as on its own (`service.decide`), in the batch's order, against those rows in
+memory: two events for one payment, or for one order, see each other's changes as they
+would one at a time.
 The receipts and notifications asked for are written with one INSERT each. Rare paths
 (a mismatch alert, a refund receipt) write as they go.
 
@@ -60,7 +61,8 @@ class Collected:
 def apply_batch(ctx: DomainContext, events: list[PaymentEvent]) -> None:
     session = ctx.session
     named = {e.order_reference for e in events if e.order_reference}
-    orders = {o.id: o for o in repository.lock_orders(session, references=named)}
+    named_orders, buyers = repository.lock_orders_with_buyers(session, named)
+    orders = {o.id: o for o in named_orders}
     payments = repository.lock_payments(session, events)
     linked = {p.order_id for p, _ in payments.values() if p.order_id is not None}
     if linked - orders.keys():
@@ -68,7 +70,7 @@ def apply_batch(ctx: DomainContext, events: list[PaymentEvent]) -> None:
             (o.id, o) for o in repository.lock_orders(session, ids=linked - orders.keys())
         )
     by_reference = {o.public_id: o for o in orders.values()}
-    buyers = repository.users(session, {o.user_id for o in orders.values()})
+    buyers.update(repository.users(session, {o.user_id for o in orders.values()} - buyers.keys()))
 
     def linked_order(order_id: int) -> Order | None:
         return orders.get(order_id) or repository.lock_order_by_id(session, order_id)

@@ -51,6 +51,29 @@ def lock_orders(
     return list(session.execute(stmt).scalars())
 
 
+def lock_orders_with_buyers(
+    session: Session, references: Collection[str]
+) -> tuple[list[Order], dict[int, User]]:
+    """`lock_orders` by public id, with the orders' buyers read in the same statement
+    (only the orders are locked)."""
+    if not references:
+        return [], {}
+    stmt = (
+        select(Order, User)
+        .outerjoin(User, User.id == Order.user_id)
+        .where(Order.public_id.in_(sorted(references)))
+        .order_by(Order.id)
+        .with_for_update(of=Order)
+    )
+    orders: list[Order] = []
+    buyers: dict[int, User] = {}
+    for order, user in session.execute(stmt):
+        orders.append(order)
+        if user is not None:
+            buyers[user.id] = user
+    return orders, buyers
+
+
 def _upsert(events: Sequence[PaymentEvent]) -> Any:
     """INSERT of the payments' first rows; the no-op DO UPDATE makes PostgreSQL lock and
     return an existing row as well, and `xmax = 0` tells a fresh insert from that."""

@@ -5,8 +5,8 @@
 2. Rounds, interleaved: the same `--events` webhooks published and drained by `pipeline
    worker` (2 processes) into the empty table (emptied again each round) and into the
    full one. Ratio full/empty; target >= 0.8.
-3. Retention: the raw-body pruning of the retention job (repository.prune_raw_bodies in
-   its bounded batches, RETENTION_RAW_BODY_DAYS=30) runs over the full table in another
+3. Retention: the raw-body pruning of the retention job (pipeline.events.retention, by
+   id ranges, RETENTION_RAW_BODY_DAYS=30) runs over the full table in another
    process while the same ingest runs again; printed: the ingest rate during pruning vs
    before it, the rows pruned per second and the longest batch (how long a batch holds
    its row locks).
@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from pipeline.events import repository
+from pipeline.events import retention
 from schema.session import libpq_url, make_engine, make_session_factory
 from scripts.bench.common import (
     ROOT,
@@ -37,7 +37,7 @@ from scripts.bench.common import (
 )
 from scripts.bench.pipeline import drain_rate, envelopes, forget_queues, publish
 
-PRUNE_BATCH = 5000  # the retention task's batch (workers.tasks.maintenance)
+PRUNE_BATCH = retention.WINDOW  # ids per batch of the retention task
 
 
 def fill(url: str, rows: int, body_bytes: int, chunk: int = 100_000) -> None:
@@ -101,28 +101,26 @@ def ingest_rate(url: str, broker: str, args: argparse.Namespace, tag: str) -> fl
 
 
 def prune(url: str) -> None:
-    """The retention job's loop, printing each bounded batch (run as its own process)."""
+    """The retention job (pipeline.events.retention: id ranges of PRUNE_BATCH ids, each its
+    own transaction), printing its batches (run as its own process)."""
     engine = make_engine(url, pool_size=1)
     sessions = make_session_factory(engine)
     cutoff = datetime.now(UTC) - timedelta(days=30)
-    total, longest, started = 0, 0.0, time.perf_counter()
-    while True:
-        batch_started = time.perf_counter()
-        with sessions() as session:
-            pruned = repository.prune_raw_bodies(session, cutoff, PRUNE_BATCH)
-            session.commit()
-        took = time.perf_counter() - batch_started
+    longest, started, batches = 0.0, time.perf_counter(), 0
+    last = [time.perf_counter()]
+
+    def batch_done(last_id: int, pruned: int) -> None:
+        nonlocal longest, batches
+        now = time.perf_counter()
+        took, last[0] = now - last[0], now
         longest = max(longest, took)
-        total += pruned
-        if total % (PRUNE_BATCH * 20) == 0 or pruned < PRUNE_BATCH:
-            print(f"  pruned {total} raw bodies (last batch {took * 1000:.0f} ms)", flush=True)
-        if pruned < PRUNE_BATCH:
-            break
+        batches += 1
+        if batches % 20 == 0:
+            print(f"  pruned up to id {last_id} (last batch {took * 1000:.0f} ms)", flush=True)
+
+    total = retention.prune_raw_bodies(sessions, cutoff, window=PRUNE_BATCH, on_batch=batch_done)
     elapsed = time.perf_counter() - started
-    print(
-        f"PRUNED {total} {elapsed:.1f} {longest * 1000:.0f}",
-        flush=True,
-    )
+    print(f"PRUNED {total} {elapsed:.1f} {longest * 1000:.0f}", flush=True)
 
 
 def main() -> None:
@@ -209,7 +207,7 @@ def main() -> None:
         _, total, elapsed, longest = summary.split()
         print(
             f"pruned {total} raw bodies in {float(elapsed):.0f} s "
-            f"({int(total) / float(elapsed):.0f} rows/s), batches of {PRUNE_BATCH}, "
+            f"({int(total) / float(elapsed):.0f} rows/s), batches of {PRUNE_BATCH} ids, "
             f"longest batch {longest} ms"
         )
 

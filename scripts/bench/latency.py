@@ -19,12 +19,15 @@ import argparse
 import asyncio
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 
 from schema.session import libpq_url
-from scripts.bench.common import exit_on_sigterm
+from scripts.bench.common import ROOT, exit_on_sigterm
 from scripts.bench.stack import percentile, pipeline_stack, post_at_rate
+
+REREAD = 300
 
 
 class Watcher(threading.Thread):
@@ -54,7 +57,11 @@ class Watcher(threading.Thread):
                             self.seen[external_id] = (now, float(processed_at))
                     elif pending is None:
                         pending = event_id
-                low = pending if pending is not None else (rows[-1][0] + 1 if rows else low)
+                if rows:
+                    # Ids are taken at insert and committed in another order: a lower id
+                    # can appear after a higher one, so the last REREAD ids are read again.
+                    ahead = pending if pending is not None else rows[-1][0] + 1
+                    low = max(low, min(ahead, rows[-1][0] + 1 - REREAD))
                 time.sleep(self.interval)
 
 
@@ -65,11 +72,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds not counted")
     parser.add_argument("--poll-ms", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--tree", type=Path, default=ROOT, help="the checkout whose receiver and worker run"
+    )
     args = parser.parse_args()
     exit_on_sigterm()
     total = int(args.rate * (args.warmup + args.seconds))
     print(f"seeding {total} orders, starting receiver and worker …", flush=True)
-    with pipeline_stack("latency", total, args.concurrency) as stack:
+    with pipeline_stack("latency", total, args.concurrency, args.tree.resolve()) as stack:
         watcher = Watcher(stack.url, args.poll_ms / 1000)
         watcher.start()
         sent: dict[str, float] = {}

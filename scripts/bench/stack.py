@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import redis
 
+from pipeline.messaging.urls import redis_py_url
 from scripts.bench.common import (
     ROOT,
     SECRET,
@@ -43,6 +45,7 @@ class Stack:
     broker: str
     env: dict[str, str]
     port: int
+    tree: Path = ROOT  # the checkout whose receiver and worker run
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -53,14 +56,14 @@ class Stack:
         process = subprocess.Popen(
             [sys.executable, "-m", "cli", role, *args],
             env=self.env,
-            cwd=ROOT,
+            cwd=self.tree,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         self.processes[role] = process
         return process
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for role, process in self.processes.items():
@@ -68,11 +71,28 @@ class Stack:
                     raise SystemExit(f"the {role} exited early ({process.returncode})")
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
+                    break
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise SystemExit("the receiver did not start")
+        else:
+            raise SystemExit("the receiver did not start")
+        if "worker" in self.processes:
+            self._wait_worker(deadline)
+
+    def _wait_worker(self, deadline: float) -> None:
+        """Until the worker consumes (its first heartbeat, sent once Celery is ready): a
+        loaded machine takes tens of seconds to start one, which is not latency."""
+        client = redis.Redis.from_url(redis_py_url(self.env["REDIS_URL"]))
+        pattern = f"{self.env['QUEUE_PREFIX']}pipeline:heartbeat:*"
+        try:
+            while time.monotonic() < deadline:
+                if next(iter(client.scan_iter(match=pattern, count=1000)), None) is not None:
+                    return
+                time.sleep(0.2)
+        finally:
+            client.close()
+        raise SystemExit("the worker did not start")
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -85,7 +105,9 @@ class Stack:
 
 
 @contextmanager
-def pipeline_stack(what: str, orders: int, concurrency: int = 2) -> Iterator[Stack]:
+def pipeline_stack(
+    what: str, orders: int, concurrency: int = 2, tree: Path = ROOT
+) -> Iterator[Stack]:
     """Database, receiver and `concurrency` worker processes, torn down afterwards."""
     broker, redis_started = broker_url()
     server, pg_started = database_url()
@@ -104,9 +126,9 @@ def pipeline_stack(what: str, orders: int, concurrency: int = 2) -> Iterator[Sta
                 "FISCAL_REGISTER": "atol",
                 "LOG_LEVEL": "WARNING",
                 "DATA_DIR": data,
-                "PYTHONPATH": str(ROOT),
+                "PYTHONPATH": str(tree),
             }
-            stack = Stack(url, broker, env, free_port())
+            stack = Stack(url, broker, env, free_port(), tree)
             try:
                 stack.start("receiver", "--port", str(stack.port))
                 stack.start(

@@ -9,7 +9,7 @@ from loguru import logger
 
 from pipeline.ai.retention import prune_calls
 from pipeline.auth.retention import purge_expired
-from pipeline.events import repository
+from pipeline.events import repository, retention
 from pipeline.events.schedule import due_database_retries
 from pipeline.messaging.queues import (
     INGEST,
@@ -65,14 +65,8 @@ def prune_raw_bodies(self: LoggedTask) -> int:
     days = get_settings().retention_raw_body_days
     if days <= 0:
         return 0
-    cutoff = datetime.now(UTC) - timedelta(days=days)
-    total = 0
-    while True:  # in batches: short transactions, no long lock on the events table
-        with unit_of_work(sessions()) as uow:
-            pruned = repository.prune_raw_bodies(uow.session, cutoff, 5000)
-        total += pruned
-        if pruned < 5000:
-            break
+    # In id ranges, each its own short transaction: no scan, no long lock on events.
+    total = retention.prune_raw_bodies(sessions(), datetime.now(UTC) - timedelta(days=days))
     if total:
         logger.info("pruned raw bodies of {} events older than {} days", total, days)
     return total

@@ -70,3 +70,25 @@ def run(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:
     """Run a domain call in its own transaction, then its after-commit jobs."""
     with unit_of_work(db) as uow:
         return fn(uow, *args)
+
+
+def stripe_orders(db: sessionmaker[Session], names: Sequence[str]) -> list[str]:
+    """Open Stripe orders of one buyer, named `names`, committed."""
+    with db() as session:
+        user = User(telegram_id=2001, chat_id=2001, language="en")
+        product = Product(code="p-batch", title_ru="Курс", title_en="Course", price_minor=10000)
+        session.add_all([user, product])
+        session.flush()
+        session.add_all(
+            Order(
+                public_id=name,
+                user_id=user.id,
+                product_id=product.id,
+                amount_minor=10000,
+                currency="RUB",
+                payment_method="stripe",
+            )
+            for name in names
+        )
+        session.commit()
+    return list(names)

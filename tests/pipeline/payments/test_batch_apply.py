@@ -18,9 +18,9 @@ from pipeline.events.service import EventService, RetryPolicy
 from pipeline.messaging.queues import TASK_REGISTER_RECEIPT
 from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
-from schema import Notification, Order, Payment, Product, Receipt, User
+from schema import Notification, Order, Payment, Receipt
 from schema.events import Event
-from tests.pipeline.payments.conftest import RecordingSender
+from tests.pipeline.payments.conftest import RecordingSender, stripe_orders
 
 
 @pytest.fixture(autouse=True)
@@ -39,25 +39,7 @@ def service(db: sessionmaker[Session]) -> EventService:
 
 @pytest.fixture
 def orders(db: sessionmaker[Session]) -> list[str]:
-    with db() as session:
-        user = User(telegram_id=2001, chat_id=2001, language="en")
-        product = Product(code="p-batch", title_ru="Курс", title_en="Course", price_minor=10000)
-        session.add_all([user, product])
-        session.flush()
-        names = ["ord-a", "ord-b", "ord-c"]
-        for name in names:
-            session.add(
-                Order(
-                    public_id=name,
-                    user_id=user.id,
-                    product_id=product.id,
-                    amount_minor=10000,
-                    currency="RUB",
-                    payment_method="stripe",
-                )
-            )
-        session.commit()
-    return names
+    return stripe_orders(db, ["ord-a", "ord-b", "ord-c"])
 
 
 @pytest.fixture

@@ -1,0 +1,80 @@
+"""Retention of raw bodies: walk the events table by primary-key ranges, never scan it.
+
+A batch is one UPDATE over `id >= low AND id < high`: PostgreSQL reads that range through
+the primary key and holds the locks of at most `size` rows for a short transaction, so
+ingest goes on beside it. The walk ends at the newest event received before the cutoff
+(found through the `received_at` index), since an event is processed after it is received.
+Ids follow arrival closely; an event stored long after it was received (a broker outage)
+may lie past that bound and is pruned by a later run, once the bound has moved past it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.unit_of_work import unit_of_work
+from schema.events import Event, EventStatus
+
+WINDOW = 5000  # ids per batch
+PRUNED_STATUSES = (EventStatus.PROCESSED.value, EventStatus.IGNORED.value)
+
+
+def id_bounds(session: Session, older_than: datetime) -> tuple[int, int] | None:
+    """[first id, last id] of the events that may be old enough, both through an index."""
+    low = session.execute(select(func.min(Event.id))).scalar()
+    high = session.execute(
+        select(Event.id)
+        .where(Event.received_at < older_than)
+        .order_by(Event.received_at.desc(), Event.id.desc())  # ties: an incremental sort
+        .limit(1)
+    ).scalar()
+    if low is None or high is None:
+        return None
+    return int(low), int(high)
+
+
+def prune_window(session: Session, older_than: datetime, low: int, high: int) -> int:
+    """Drop the raw bodies of processed/ignored events older than the cutoff among ids
+    [low, high); the rows (payload, status, history) stay."""
+    result = session.execute(
+        update(Event)
+        .where(
+            Event.id >= low,
+            Event.id < high,
+            Event.status.in_(PRUNED_STATUSES),
+            Event.processed_at < older_than,
+            Event.raw_body.is_not(None),
+        )
+        .values(raw_body=None),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def prune_raw_bodies(
+    sessions: sessionmaker[Session],
+    older_than: datetime,
+    *,
+    window: int = WINDOW,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> int:
+    """Every window in its own transaction; `on_batch(last id, pruned)` after each."""
+    with sessions() as session:
+        bounds = id_bounds(session, older_than)
+    if bounds is None:
+        return 0
+    low, last = bounds
+    total = 0
+    while low <= last:
+        high = min(low + window, last + 1)
+        with unit_of_work(sessions) as uow:
+            pruned = prune_window(uow.session, older_than, low, high)
+        total += pruned
+        if on_batch is not None:
+            on_batch(high - 1, pruned)
+        low = high
+    return total
