@@ -20,15 +20,13 @@ HEARTBEAT_EVERY_S = 15.0
 _started: dict[str, float] = {}
 
 
-def start_exporter(port: int) -> None:
+def start_exporter(port: int, sources: list[str]) -> None:
     """Serve the worker's metrics (all pool processes aggregated) from the main process."""
     if port <= 0:
         return
     from prometheus_client import start_http_server
 
-    from pipeline.providers.registry import default_registry
-
-    metrics.initialize_series(default_registry().names())
+    metrics.initialize_series(sources)
 
     registry = metrics.registry()
     try:

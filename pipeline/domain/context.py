@@ -1,4 +1,5 @@
-"""What domain services need from their caller: a session and after-commit jobs.
+"""What domain services need from their caller: a session, after-commit jobs and the
+process's dependencies (`Deps`).
 
 `HandlerContext` (events) satisfies it; periodic jobs use `JobContext`. A handler run as
 part of a batch also carries `deferred`: work its subscribers apply set-wise, once for
@@ -13,10 +14,15 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
+
 
 class DomainContext(Protocol):
     @property
     def session(self) -> Session: ...
+
+    @property
+    def deps(self) -> Deps: ...
 
     def after_commit(self, job: Callable[[], None]) -> None: ...
 
@@ -25,6 +31,8 @@ class DomainContext(Protocol):
 class JobContext:
     session: Session
     jobs: list[Callable[[], None]] = field(default_factory=list)
+    # The process's dependencies (a worker passes its runtime's).
+    deps: Deps = field(default_factory=lambda: Deps.build())
 
     def after_commit(self, job: Callable[[], None]) -> None:
         self.jobs.append(job)

@@ -9,13 +9,14 @@ redelivered); only what it committed counts, so it must be idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
 from pipeline.domain.context import Deferred
 from pipeline.plugins import load_entry_points
 from schema.events import Event, EventStatus
@@ -32,6 +33,9 @@ class HandlerContext:
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
     # Set when the event is processed with its batch in one transaction (no savepoints).
     deferred: Deferred | None = None
+    # The process's dependencies (the event service passes its own; built here only for
+    # a context made by hand).
+    deps: Deps = field(default_factory=lambda: Deps.build())
 
     def after_commit(self, job: Callable[[], None]) -> None:
         self._after_commit.append(job)
@@ -83,7 +87,9 @@ BUILTIN_MODULES = (
 )
 
 
-def load_handler_modules(extra: str = "") -> HandlerRegistry:
+def load_handler_modules(
+    extra: str = "", grpc_sources: Mapping[str, str] | None = None
+) -> HandlerRegistry:
     """Import built-in handler modules, entry-point plugins and configured extras."""
     for name in BUILTIN_MODULES:
         import_module(name)
@@ -91,7 +97,10 @@ def load_handler_modules(extra: str = "") -> HandlerRegistry:
     for name in filter(None, (part.strip() for part in extra.split(","))):
         import_module(name)
     from pipeline.events.internal import register_handlers  # it imports this module
-    from pipeline.settings import get_settings
 
-    register_handlers(handlers, get_settings().grpc_sources)
+    if grpc_sources is None:
+        from pipeline.settings import get_settings
+
+        grpc_sources = get_settings().grpc_sources
+    register_handlers(handlers, grpc_sources)
     return handlers

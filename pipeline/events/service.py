@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
 from pipeline.correlation import correlation
+from pipeline.deps import Deps
 from pipeline.domain.context import Deferred, JobContext
 from pipeline.envelope import Envelope
 from pipeline.events import repository
@@ -66,8 +67,10 @@ class EventService:
         handlers: HandlerRegistry,
         retry: RetryPolicy,
         on_dead: Callable[[Session, Event], None] | None = None,
+        deps: Deps | None = None,
     ) -> None:
         self.sessions = sessions
+        self._deps = deps
         self.providers = providers
         self.handlers = handlers
         self.retry = retry
@@ -75,6 +78,13 @@ class EventService:
         # Sources whose repeats are processed again (the worker re-fetches the object).
         self.recheck = frozenset(p.name for p in providers if getattr(p, "refetches", False))
         self.batches = BatchStore(sessions, on_dead, self.recheck)
+
+    @property
+    def deps(self) -> Deps:
+        """Handed to every handler: the caller's, or built once on first use."""
+        if self._deps is None:
+            self._deps = Deps.build()
+        return self._deps
 
     def _parse(
         self, source: str, external_id: str, body: bytes, headers: dict[str, str]
@@ -206,7 +216,7 @@ class EventService:
             ):
                 self._process_one(session, event, now, result, batch)
         if batch is not None:
-            jobs = JobContext(session)
+            jobs = JobContext(session, deps=self.deps)
             try:
                 batch.run(jobs)
             except Exception as exc:
@@ -230,7 +240,11 @@ class EventService:
             result.ignored.append(event.id)
             return
         ctx = HandlerContext(
-            session=session, event=event, payload=event.payload or {}, deferred=batch
+            session=session,
+            event=event,
+            payload=event.payload or {},
+            deferred=batch,
+            deps=self.deps,
         )
         if batch is not None:
             try:

@@ -54,12 +54,10 @@ def create_receipts(ctx: DomainContext, rows: list[dict[str, Any]]) -> list[int]
     """Insert the receipts that are new and send their registering tasks after commit."""
     ids = list(repository.insert_receipts(ctx.session, rows).values())
     if ids:
-        ctx.after_commit(lambda: _send_registrations(ids))
+        sender = ctx.deps.sender
+        args = [(receipt_id,) for receipt_id in ids]
+        ctx.after_commit(lambda: send_tasks(sender, TASK_REGISTER_RECEIPT, FISCAL, args))
     return ids
-
-
-def _send_registrations(ids: list[int]) -> None:
-    send_tasks(TASK_REGISTER_RECEIPT, FISCAL, [(receipt_id,) for receipt_id in ids])
 
 
 def _create(ctx: DomainContext, row: dict[str, Any] | None) -> int | None:

@@ -44,7 +44,8 @@ def chat_of(update: Mapping[str, Any]) -> int:
 def queue_update(ctx: DomainContext, update: Mapping[str, Any]) -> None:
     chat_id = chat_of(update)
     UpdateQueue(ctx.session).add(int(update["update_id"]), chat_id, update)
-    ctx.after_commit(lambda: send_task(TASK_HANDLE_CHAT, TELEGRAM, chat_id))
+    sender = ctx.deps.sender
+    ctx.after_commit(lambda: send_task(sender, TASK_HANDLE_CHAT, TELEGRAM, chat_id))
 
 
 def pending_chats(session: Session, limit: int = 100) -> list[int]:

@@ -28,16 +28,14 @@ from pipeline.payments.mismatch import ALERT as MISMATCH_ALERT
 from pipeline.payments.reconcile import reconcile_payment, stale_payments
 from pipeline.payments.refunds import http_refund_clients, refund_mismatched
 from pipeline.providers.api.http import ApiUnavailable
-from pipeline.providers.api.ports import provider_apis
 from pipeline.receipts.atol_register import AtolRegister
 from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
 from pipeline.redis_client import redis_client
-from pipeline.settings import get_settings
 from pipeline.telegram.api import TelegramError, bot_api_or_wait
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Notification
 from workers.celery_app import app
-from workers.context import sessions
+from workers.context import runtime, sessions
 from workers.tasks.base import LoggedTask
 
 # The sender works this long per run, then hands over to a fresh task.
@@ -63,7 +61,9 @@ PROVIDER_RETRIES = {
 def register(self: LoggedTask, receipt_id: int) -> str | None:
     try:
         with sessions()() as session:
-            uuid = register_receipt(session, receipt_id, AtolRegister(redis_client()))
+            uuid = register_receipt(
+                session, receipt_id, AtolRegister(redis_client()), runtime().deps
+            )
             session.commit()
     except Exception as exc:
         # Same external_id on every attempt: the register answers a repeat with the same uuid.
@@ -77,12 +77,12 @@ def poll_receipts(self: LoggedTask) -> int:
     with sessions()() as session:
         waiting, lost = due_receipts(session, datetime.now(UTC))
     for receipt_id in lost:
-        send_task(TASK_REGISTER_RECEIPT, FISCAL, receipt_id)
+        send_task(runtime().sender, TASK_REGISTER_RECEIPT, FISCAL, receipt_id)
     for receipt_id in waiting:
         with sessions()() as session:
-            ctx = JobContext(session)
+            ctx = JobContext(session, deps=runtime().deps)
             try:
-                poll_receipt(ctx, receipt_id, provider_apis().atol)
+                poll_receipt(ctx, receipt_id, runtime().deps.apis.atol)
             except Exception as exc:
                 logger.warning("receipt {} poll failed: {}", receipt_id, exc)
                 continue
@@ -93,12 +93,12 @@ def poll_receipts(self: LoggedTask) -> int:
 
 @app.task(name=TASK_RECONCILE_PAYMENTS, base=LoggedTask, bind=True)
 def reconcile_payments(self: LoggedTask) -> int:
-    settings = get_settings()
+    settings = runtime().settings
     with sessions()() as session:
         ids = stale_payments(session, datetime.now(UTC), settings.reconcile_pending_after_s)
     for payment_id in ids:
         with sessions()() as session:
-            ctx = JobContext(session)
+            ctx = JobContext(session, deps=runtime().deps)
             try:
                 reconcile_payment(ctx, payment_id)
             except Exception as exc:
@@ -114,8 +114,8 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
     """Give back a payment that did not settle its order; the same refund on every retry."""
     try:
         with sessions()() as session:
-            ctx = JobContext(session)
-            status = refund_mismatched(ctx, payment_id, http_refund_clients())
+            ctx = JobContext(session, deps=runtime().deps)
+            status = refund_mismatched(ctx, payment_id, http_refund_clients(ctx.deps.providers))
             session.commit()
         ctx.run_jobs()
     except (ApiUnavailable, TelegramError) as exc:
@@ -137,7 +137,7 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
 
 def _refund_failed(payment_id: int, exc: Exception) -> None:
     with sessions()() as session:
-        ctx = JobContext(session)
+        ctx = JobContext(session, deps=runtime().deps)
         text = f"refund of payment {payment_id} failed ({exc}): refund it by hand"
         alert_operators(ctx, f"{MISMATCH_ALERT}{payment_id}:refund", text)
         session.commit()
@@ -152,7 +152,7 @@ def send_notifications(self: LoggedTask) -> int:
     limiter = RateLimiter(redis_client())
     handled = send_due(sessions(), api, limiter, budget_s=SEND_BUDGET_S)
     if handled and _more_due():
-        send_task(TASK_SEND_NOTIFICATIONS, NOTIFY)
+        send_task(runtime().sender, TASK_SEND_NOTIFICATIONS, NOTIFY)
     return handled
 
 

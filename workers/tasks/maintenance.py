@@ -19,10 +19,8 @@ from pipeline.messaging.queues import (
     TASK_PRUNE_AUTH,
     TASK_PRUNE_RAW_BODIES,
 )
-from pipeline.messaging.tasks import task_sender
-from pipeline.settings import get_settings
 from workers.celery_app import app
-from workers.context import sessions
+from workers.context import runtime, sessions
 from workers.tasks.base import LoggedTask
 from workers.tasks.live import announce_event_changes
 
@@ -34,7 +32,7 @@ def dispatch_due(self: LoggedTask) -> int:
     """Retries the database schedules (due now), failed events past their retry time
     (plus a grace: a retry message normally arrives on time), and events stuck in
     received past the deadline."""
-    settings = get_settings()
+    settings = runtime().settings
     now = datetime.now(UTC)
     with sessions()() as session:
         grace = timedelta(seconds=settings.sweep_retry_grace_s)
@@ -43,8 +41,9 @@ def dispatch_due(self: LoggedTask) -> int:
         ids += [i for i in repository.due_for_retry(session, now, grace, BATCH) if i not in seen]
         stuck_before = now - timedelta(seconds=settings.sweep_stuck_after_s)
         ids += repository.stuck(session, stuck_before, BATCH)
+    sender = runtime().sender
     for event_id in ids:
-        task_sender().send(TASK_PROCESS_EVENT, INGEST, event_id)
+        sender.send(TASK_PROCESS_EVENT, INGEST, event_id)
     if ids:
         logger.info("re-dispatched {} overdue events", len(ids))
     announce_event_changes()  # whatever a crashed process left unannounced
@@ -62,7 +61,7 @@ def prune_auth(self: LoggedTask) -> int:
 
 @app.task(name=TASK_PRUNE_RAW_BODIES, base=LoggedTask, bind=True)
 def prune_raw_bodies(self: LoggedTask) -> int:
-    days = get_settings().retention_raw_body_days
+    days = runtime().settings.retention_raw_body_days
     if days <= 0:
         return 0
     cutoff = datetime.now(UTC) - timedelta(days=days)
@@ -81,7 +80,7 @@ def prune_raw_bodies(self: LoggedTask) -> int:
 
 @app.task(name=TASK_PRUNE_AI_CALLS, base=LoggedTask, bind=True)
 def prune_ai_calls(self: LoggedTask) -> int:
-    days = get_settings().ai_calls_keep_days
+    days = runtime().settings.ai_calls_keep_days
     if days <= 0:
         return 0
     cutoff = datetime.now(UTC) - timedelta(days=days)

@@ -7,7 +7,7 @@ from pipeline.messaging.tasks import send_task
 from pipeline.telegram.api import waiting_for_token
 from pipeline.telegram.updates import handle_chat, pending_chats
 from workers.celery_app import app
-from workers.context import sessions
+from workers.context import runtime, sessions
 from workers.tasks.base import LoggedTask
 
 LOCKED_RETRY_S = 1.0
@@ -19,7 +19,7 @@ def handle_chat_updates(self: LoggedTask, chat_id: int | None) -> int:
         with sessions()() as session:
             chats = pending_chats(session)
         for chat in chats:
-            send_task(TASK_HANDLE_CHAT, TELEGRAM, chat)
+            send_task(runtime().sender, TASK_HANDLE_CHAT, TELEGRAM, chat)
         return len(chats)
     if waiting_for_token():  # the updates stay stored; the sweep sends them on later
         return 0
