@@ -41,10 +41,8 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline/redaction.py": {"_pattern", "_secrets"},
     "pipeline/redis_client.py": {"_clients"},
     "pipeline/telegram/api.py": {"_warned_without_token"},
-    "pipeline/telegram/updates.py": {"_processor"},
     "workers/monitoring.py": {"_started"},
     "workers/resilience.py": {"_backoff", "_outage"},
-    "bot/updates.py": {"_runtime"},
 }
 
 

@@ -19,11 +19,15 @@ from pipeline.deps import Deps
 from pipeline.events.handlers import HandlerRegistry, load_handler_modules
 from pipeline.events.service import EventService
 from pipeline.messaging.tasks import TaskSender
+from pipeline.plugins import load_entry_points
 from pipeline.providers.registry import ProviderRegistry, build_registry
 from pipeline.providers.settings_set import ProviderSettingsSet
 from pipeline.retry import retry_policy
 from pipeline.settings import Settings
+from pipeline.telegram.updates import Processor
 from schema.session import make_engine, make_session_factory
+
+BOT_PROCESSOR_GROUP = "pipeline.bot_processor"
 
 
 @dataclass
@@ -37,6 +41,8 @@ class WorkerRuntime:
     registry: ProviderRegistry
     handlers: HandlerRegistry
     events: EventService
+    # The bot plugin's update processor (None: no bot installed).
+    bot: Processor | None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -67,6 +73,14 @@ def build_worker_runtime(settings: Settings, sender: TaskSender) -> WorkerRuntim
         on_dead=on_event_dead,
         deps=deps,
     )
+    bot = _bot_processor(settings)
     return WorkerRuntime(
-        os.getpid(), settings, deps, sender, engine, sessions, registry, handlers, events
+        os.getpid(), settings, deps, sender, engine, sessions, registry, handlers, events, bot
     )
+
+
+def _bot_processor(settings: Settings) -> Processor | None:
+    for _, factory in load_entry_points(BOT_PROCESSOR_GROUP):
+        processor: Processor = factory(settings)
+        return processor
+    return None

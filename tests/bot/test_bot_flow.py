@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.updates import BotProcessor
 from pipeline.domain.context import JobContext
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
@@ -20,6 +21,9 @@ from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import Order, Product, User
 from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
+
+# The bot's update processor of the running test (by its database), as a worker holds one.
+PROCESSOR: dict[sessionmaker[Session], BotProcessor] = {}
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +51,9 @@ def bot_env(
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
     redis_client().flushdb()
-    import bot.updates as plugin
-
-    plugin._runtime.clear()
-    updates.set_processor(plugin.process)
+    # The bot's processor, made once for the test as the worker's runtime makes it.
+    PROCESSOR.clear()
+    PROCESSOR[db] = BotProcessor(get_settings())
     return db
 
 
@@ -78,7 +81,7 @@ def feed(db: sessionmaker[Session], *payloads: dict[str, Any]) -> None:
             updates.queue_update(ctx, payload)
             session.commit()
     for chat in {updates.chat_of(p) for p in payloads}:
-        updates.handle_chat(db, chat)
+        updates.handle_chat(db, chat, PROCESSOR[db])
 
 
 def test_start_registers_user_in_telegram_language(
@@ -101,13 +104,17 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     # Neither our anti-flood nor Telegram's per-chat limit is under test here.
     monkeypatch.setenv("THROTTLE_BURST", "100")
     get_settings.cache_clear()
+    processor = BotProcessor(get_settings())  # one per process, shared by its threads
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
     with bot_env() as session:
         for payload in reversed(payloads):  # stored out of order
             updates.queue_update(JobContext(session), payload)
         session.commit()
-    threads = [threading.Thread(target=updates.handle_chat, args=(bot_env, 502)) for _ in range(3)]
+    threads = [
+        threading.Thread(target=updates.handle_chat, args=(bot_env, 502, processor))
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -23,7 +23,7 @@ def handle_chat_updates(self: LoggedTask, chat_id: int | None) -> int:
         return len(chats)
     if waiting_for_token():  # the updates stay stored; the sweep sends them on later
         return 0
-    handled = handle_chat(sessions(), chat_id)
+    handled = handle_chat(sessions(), chat_id, runtime().bot)
     if handled is None:
         # Another worker holds the chat; it may have read its list before ours landed.
         raise self.retry(countdown=LOCKED_RETRY_S)
