@@ -41,8 +41,6 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline/redaction.py": {"_pattern", "_secrets"},
     "pipeline/redis_client.py": {"_clients"},
     "pipeline/telegram/api.py": {"_warned_without_token"},
-    "workers/monitoring.py": {"_started"},
-    "workers/resilience.py": {"_backoff", "_outage"},
 }
 
 

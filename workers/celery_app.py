@@ -36,6 +36,7 @@ from pipeline.messaging.queues import (
 )
 from pipeline.sentry import init_sentry
 from pipeline.settings import Settings, get_settings
+from workers.resilience import WorkerHealth
 
 if TYPE_CHECKING:
     from workers.runtime import WorkerRuntime
@@ -94,10 +95,20 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 class WorkerApp(Celery):  # type: ignore[misc]
     """The Celery app, holding its process's runtime (one per process; see workers.runtime)."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__("pipeline", include=TASK_MODULES)
+    def __init__(self, settings: Settings, main: str = "pipeline", **options: Any) -> None:
+        super().__init__(main, **options)
         self.pipeline_settings = settings
         self._runtime: WorkerRuntime | None = None
+        self._health: WorkerHealth | None = None
+
+    @property
+    def health(self) -> WorkerHealth:
+        """This process's outage tracker, sweep back-off and task clocks (a forked child
+        starts its own)."""
+        current = self._health
+        if current is None or current.pid != os.getpid():
+            current = self._health = WorkerHealth.new(self.pipeline_settings)
+        return current
 
     @property
     def runtime(self) -> WorkerRuntime:
@@ -127,7 +138,7 @@ class WorkerApp(Celery):  # type: ignore[misc]
 def create_celery(settings: Settings | None = None) -> WorkerApp:
     settings = settings or get_settings()
     reliable_redis.install()  # Redis brokers: fetch and record a message atomically
-    celery = WorkerApp(settings)
+    celery = WorkerApp(settings, include=TASK_MODULES)
     celery.conf.update(celery_config(settings))
     return celery
 
@@ -189,14 +200,14 @@ def _beat_started(**_: Any) -> None:
 def _task_prerun(task_id: str = "", **_: Any) -> None:
     from workers import monitoring
 
-    monitoring.task_started(task_id)
+    monitoring.task_started(app.health.started, task_id)
 
 
 @signals.task_postrun.connect
 def _task_postrun(task_id: str = "", task: Any = None, **_: Any) -> None:
     from workers import monitoring
 
-    monitoring.task_finished(task_id, getattr(task, "name", "?"))
+    monitoring.task_finished(app.health.started, task_id, getattr(task, "name", "?"))
 
 
 app = create_celery()

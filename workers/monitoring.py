@@ -17,7 +17,6 @@ from pipeline.events.errors import one_line
 from pipeline.settings import get_settings
 
 HEARTBEAT_EVERY_S = 15.0
-_started: dict[str, float] = {}
 
 
 def start_exporter(port: int, sources: list[str]) -> None:
@@ -40,12 +39,12 @@ def start_exporter(port: int, sources: list[str]) -> None:
     logger.info("worker metrics on :{}/metrics", port)
 
 
-def task_started(task_id: str) -> None:
-    _started[task_id] = time.perf_counter()
+def task_started(started: dict[str, float], task_id: str) -> None:
+    started[task_id] = time.perf_counter()
 
 
-def task_finished(task_id: str, name: str) -> None:
-    began = _started.pop(task_id, None)
+def task_finished(started: dict[str, float], task_id: str, name: str) -> None:
+    began = started.pop(task_id, None)
     if began is not None:
         metrics.TASK_DURATION.labels(name).observe(time.perf_counter() - began)
 
