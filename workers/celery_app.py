@@ -97,9 +97,15 @@ class WorkerApp(Celery):  # type: ignore[misc]
 
     def __init__(self, settings: Settings, main: str = "pipeline", **options: Any) -> None:
         super().__init__(main, **options)
-        self.pipeline_settings = settings
+        self._settings: Settings | None = settings
         self._runtime: WorkerRuntime | None = None
         self._health: WorkerHealth | None = None
+
+    @property
+    def pipeline_settings(self) -> Settings:
+        if self._settings is None:  # reset: read again at the next use
+            self._settings = get_settings()
+        return self._settings
 
     @property
     def health(self) -> WorkerHealth:
@@ -128,11 +134,12 @@ class WorkerApp(Celery):  # type: ignore[misc]
 
     def reset_runtime(self, settings: Settings | None = None) -> None:
         """Drop the runtime; the next task builds it again, from `settings` or the
-        environment's (tests that change the environment)."""
+        environment's at that time (tests that change the environment)."""
         if self._runtime is not None and self._runtime.pid == os.getpid():
             self._runtime.close()
         self._runtime = None
-        self.pipeline_settings = settings or get_settings()
+        self._health = None
+        self._settings = settings
 
 
 def create_celery(settings: Settings | None = None) -> WorkerApp:

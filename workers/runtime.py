@@ -24,6 +24,7 @@ from pipeline.providers.registry import ProviderRegistry, build_registry
 from pipeline.providers.settings_set import ProviderSettingsSet
 from pipeline.retry import retry_policy
 from pipeline.settings import Settings
+from pipeline.telegram.api import TokenGate
 from pipeline.telegram.updates import Processor
 from schema.session import make_engine, make_session_factory
 
@@ -43,6 +44,7 @@ class WorkerRuntime:
     events: EventService
     # The bot plugin's update processor (None: no bot installed).
     bot: Processor | None
+    telegram: TokenGate
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,7 +77,17 @@ def build_worker_runtime(settings: Settings, sender: TaskSender) -> WorkerRuntim
     )
     bot = _bot_processor(settings)
     return WorkerRuntime(
-        os.getpid(), settings, deps, sender, engine, sessions, registry, handlers, events, bot
+        os.getpid(),
+        settings,
+        deps,
+        sender,
+        engine,
+        sessions,
+        registry,
+        handlers,
+        events,
+        bot,
+        TokenGate(settings),
     )
 
 

@@ -31,7 +31,7 @@ from pipeline.providers.api.http import ApiUnavailable
 from pipeline.receipts.atol_register import AtolRegister
 from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
 from pipeline.redis_client import redis_client
-from pipeline.telegram.api import TelegramError, bot_api_or_wait
+from pipeline.telegram.api import TelegramError
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import Notification
 from workers.celery_app import app
@@ -146,7 +146,7 @@ def _refund_failed(payment_id: int, exc: Exception) -> None:
 
 @app.task(name=TASK_SEND_NOTIFICATIONS, base=LoggedTask, bind=True)
 def send_notifications(self: LoggedTask) -> int:
-    api = bot_api_or_wait()
+    api = runtime().telegram.api_or_wait()
     if api is None:  # no token: the rows stay pending, quietly (one warning)
         return 0
     limiter = RateLimiter(redis_client())

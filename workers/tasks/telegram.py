@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pipeline.messaging.queues import TASK_HANDLE_CHAT, TELEGRAM
 from pipeline.messaging.tasks import send_task
-from pipeline.telegram.api import waiting_for_token
 from pipeline.telegram.updates import handle_chat, pending_chats
 from workers.celery_app import app
 from workers.context import runtime, sessions
@@ -21,7 +20,7 @@ def handle_chat_updates(self: LoggedTask, chat_id: int | None) -> int:
         for chat in chats:
             send_task(runtime().sender, TASK_HANDLE_CHAT, TELEGRAM, chat)
         return len(chats)
-    if waiting_for_token():  # the updates stay stored; the sweep sends them on later
+    if runtime().telegram.waiting():  # the updates stay stored; the sweep sends them on later
         return 0
     handled = handle_chat(sessions(), chat_id, runtime().bot)
     if handled is None:
