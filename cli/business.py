@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.common import prepare
+from cli.runtime import cli_runtime
 
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
@@ -18,17 +18,8 @@ orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
 
 @contextmanager
 def _sessions() -> Iterator[sessionmaker[Session]]:
-    """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
-    (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
-    from schema.session import make_engine, make_session_factory
-
-    services = prepare("cli", None)
-    engine = make_engine(services.database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-        services.stop_started()
+    with cli_runtime() as runtime:
+        yield runtime.sessions
 
 
 def broadcast(
@@ -87,10 +78,11 @@ def refund(public_id: str) -> None:
     from pipeline.payments import refunds
     from pipeline.telegram.api import NoBotToken, TelegramError
 
-    with _sessions() as sessions, sessions() as session:
-        ctx = JobContext(session)
+    with cli_runtime() as runtime, runtime.sessions() as session:
+        ctx = JobContext(session, deps=runtime.deps)
+        clients = refunds.http_refund_clients(runtime.deps.providers)
         try:
-            status = refunds.refund_order(ctx, public_id, refunds.http_refund_clients())
+            status = refunds.refund_order(ctx, public_id, clients)
         except (
             refunds.RefundError,
             TelegramError,

@@ -205,3 +205,24 @@ def test_sender_marks_blocked_users_and_skips_missing_chats(
         assert status == {601: "sent", 602: "skipped", 603: "skipped"}
         blocked = session.execute(select(User).where(User.telegram_id == 602)).scalar_one()
         assert not blocked.is_active
+
+
+def test_the_bot_builds_its_runtime_once_for_every_update(
+    bot_env: sessionmaker[Session], fake: FakeBotApiThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.updates as plugin
+
+    builds: list[int] = []
+    build = plugin.build_bot_runtime
+
+    def counted(settings: Any) -> plugin.BotRuntime:
+        builds.append(1)
+        return build(settings)
+
+    monkeypatch.setattr(plugin, "build_bot_runtime", counted)
+    feed(bot_env, message(1, 503, "/start", "en"), message(2, 503, "/help", "en"))
+    feed(bot_env, message(3, 504, "/start", "en"))
+    assert len(builds) == 1  # one loop, Bot and Dispatcher for the process
+    runtime = PROCESSOR[bot_env].runtime()
+    assert PROCESSOR[bot_env].runtime() is runtime
+    assert len(fake.sent()) >= 3
