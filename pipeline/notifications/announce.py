@@ -68,5 +68,5 @@ def queue_notifications(ctx: DomainContext, rows: list[dict[str, Any]]) -> None:
 
 def alert_operators(ctx: DomainContext, key: str, text: str) -> None:
     """Raise the operators' alert `key` (repeats within the cooldown are folded)."""
-    if raise_alert(ctx.session, key, text):
+    if raise_alert(ctx.session, key, text, settings=ctx.deps.settings):
         kick_sender(ctx)

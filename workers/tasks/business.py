@@ -150,7 +150,9 @@ def send_notifications(self: LoggedTask) -> int:
     if api is None:  # no token: the rows stay pending, quietly (one warning)
         return 0
     limiter = RateLimiter(redis_client())
-    handled = send_due(sessions(), api, limiter, budget_s=SEND_BUDGET_S)
+    handled = send_due(
+        sessions(), api, limiter, budget_s=SEND_BUDGET_S, settings=runtime().settings
+    )
     if handled and _more_due():
         send_task(runtime().sender, TASK_SEND_NOTIFICATIONS, NOTIFY)
     return handled
