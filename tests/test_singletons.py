@@ -37,7 +37,6 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline/i18n/catalogues.py": {"compiled_dir", "translations"},  # keyed by .po content
     "api/console/render.py": {"static_url"},  # a static file's content-hashed URL
     # Process-wide ports and clients still set or built at module level.
-    "pipeline/payments/snapshots.py": {"_readers"},
     "pipeline/redaction.py": {"_pattern", "_secrets"},
     "pipeline/redis_client.py": {"_clients"},
 }
