@@ -1,6 +1,6 @@
-"""The bot as a worker plugin (entry point `pipeline.bot_processor`): the processor that
-feeds each queued update to one Dispatcher per process, on one event loop with one Bot
-session reused. The worker's runtime makes one `BotProcessor` and hands it to the chat
+"""The bot as a worker plugin (entry point `pipeline.handlers`): `update_processor` makes
+the processor that feeds each queued update to one Dispatcher per process, on one event
+loop with one Bot session reused. The worker's runtime makes one and hands it to the chat
 task; everything it holds (loop, Bot, Dispatcher, database sessions, the shared rate
 limit) is built at its first update, once, in the process that handles updates."""
 
@@ -71,3 +71,8 @@ class BotProcessor:
         except Exception as exc:
             capture(exc, update_id=str(update.update_id))
             raise
+
+
+def update_processor(settings: Settings) -> BotProcessor:
+    """What the worker's runtime asks a handler plugin for: the bot's update processor."""
+    return BotProcessor(settings)

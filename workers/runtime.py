@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts.checks import on_event_dead
 from pipeline.deps import Deps
-from pipeline.events.handlers import HandlerRegistry, load_handler_modules
+from pipeline.events.handlers import ENTRY_POINT_GROUP, HandlerRegistry, load_handler_modules
 from pipeline.events.service import EventService
 from pipeline.messaging.tasks import TaskSender
 from pipeline.plugins import load_entry_points
@@ -27,8 +27,6 @@ from pipeline.settings import Settings
 from pipeline.telegram.api import TokenGate
 from pipeline.telegram.updates import Processor
 from schema.session import make_engine, make_session_factory
-
-BOT_PROCESSOR_GROUP = "pipeline.bot_processor"
 
 
 @dataclass
@@ -92,7 +90,11 @@ def build_worker_runtime(settings: Settings, sender: TaskSender) -> WorkerRuntim
 
 
 def _bot_processor(settings: Settings) -> Processor | None:
-    for _, factory in load_entry_points(BOT_PROCESSOR_GROUP):
-        processor: Processor = factory(settings)
-        return processor
+    """The update processor of the handler plugin that offers one (the bot's
+    `update_processor`), made for this process."""
+    for _, plugin in load_entry_points(ENTRY_POINT_GROUP):
+        factory = getattr(plugin, "update_processor", None)
+        if callable(factory):
+            processor: Processor = factory(settings)
+            return processor
     return None

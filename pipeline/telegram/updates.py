@@ -3,8 +3,9 @@
 The ingest handler stores each update in `telegram_updates` and, after commit, sends the
 chat's task. The task takes a PostgreSQL advisory lock on the chat, so however many
 workers run, one chat's updates are handled by one of them at a time, oldest first.
-The bot offers its processor by name (entry point `pipeline.bot_processor`), so workers
-never import it; the worker's runtime makes it once and passes it to `handle_chat`.
+The bot offers its processor through its plugin (entry point `pipeline.handlers`, its
+`update_processor`), so workers never import it; the worker's runtime makes it once and
+passes it to `handle_chat`.
 """
 
 from __future__ import annotations

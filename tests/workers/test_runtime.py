@@ -79,3 +79,4 @@ def test_a_worker_builds_its_runtime_once_for_every_event(
     assert (counts.runtimes, counts.registries, counts.provider_sets) == (1, 1, 1)
     assert counts.provider_settings == settings_read  # none read again per event
     assert app.runtime.events.deps is app.runtime.deps  # handlers get the runtime's deps
+    assert app.runtime.bot is not None  # the bot plugin's processor, made for this process
