@@ -12,7 +12,7 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from adapters.broker.task_sender import install_task_sender
+from adapters.broker.task_sender import CeleryTaskSender
 from api.auth.oauth import OAuthProviders
 from api.console import install_console
 from api.docs import OPENAPI_URL, install_docs
@@ -27,6 +27,7 @@ from api.versioning import API_PREFIX
 from pipeline import metrics
 from pipeline.auth.tokens import TokenSigner
 from pipeline.cache import Cache
+from pipeline.deps import Deps
 from pipeline.live.channel import channel_name
 from pipeline.mail import Mailer, make_mailer
 from pipeline.messaging.urls import redis_py_url
@@ -85,6 +86,7 @@ def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntim
         redis_url=client_url,
         cache=Cache(client, settings.queue_prefix, settings.api_cache_ttl_s),
         oauth=OAuthProviders.from_settings(settings, client),
+        deps=Deps(settings, sender=CeleryTaskSender(settings=settings)),
     )
 
 
@@ -94,7 +96,6 @@ def create_app(
     """`freeze_gc`: the app is its process's (see `app_from_env`), not one of many in tests."""
     settings = settings or get_settings()
     runtime = build_runtime(settings, mailer)
-    install_task_sender()
 
     hub = Hub(
         runtime.redis_url,

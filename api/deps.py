@@ -46,7 +46,7 @@ RuntimeDep = Annotated[ApiRuntime, Depends(get_runtime)]
 
 
 def get_unit_of_work(runtime: RuntimeDep) -> Iterator[UnitOfWork]:
-    with unit_of_work(runtime.sessions) as uow:
+    with unit_of_work(runtime.sessions, runtime.deps) as uow:
         yield uow
 
 

@@ -1,6 +1,7 @@
 """What one API process holds for all its requests, built once by `create_app` and kept
-on `app.state.runtime`: settings, the database engine, the token signer, the rate
-limiter, the mailer, Redis and the OAuth providers."""
+on `app.state.runtime`: settings, the core's dependencies, the database engine, the token
+signer, the rate limiter, the mailer, Redis, the OAuth providers, and (built on first
+use) the provider registry and the broker publisher."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from adapters.broker.publisher import BrokerPublisher
 from api.ratelimit import RateLimiter
 from pipeline.auth.tokens import TokenSigner
 from pipeline.cache import Cache
+from pipeline.deps import Deps
 from pipeline.mail import Mailer
+from pipeline.providers.registry import ProviderRegistry, build_registry
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,9 +43,28 @@ class ApiRuntime:
     redis: redis.Redis
     oauth: OAuthProviders
     cache: Cache
+    deps: Deps
     redis_url: str = ""  # what `redis` connects to (the live hub opens its own)
     extra_auth: list[ExtraAuth] = field(default_factory=list)
+    _registry: ProviderRegistry | None = field(default=None, repr=False)
+    _publisher: BrokerPublisher | None = field(default=None, repr=False)
+
+    def registry(self) -> ProviderRegistry:
+        """The providers (what the console and /providers list), built once."""
+        if self._registry is None:
+            self._registry = build_registry(
+                settings=self.deps.providers, grpc_sources=self.settings.grpc_sources
+            )
+        return self._registry
+
+    def publisher(self, broker_url: str) -> BrokerPublisher:
+        """Sends tasks after commit: one connection for the process."""
+        if self._publisher is None:
+            self._publisher = BrokerPublisher(broker_url, timeout=2.0, max_retries=2)
+        return self._publisher
 
     def close(self) -> None:
         self.engine.dispose()
         self.redis.close()
+        if self._publisher is not None:
+            self._publisher.close()

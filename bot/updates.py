@@ -1,11 +1,14 @@
-"""The bot as a worker plugin (entry point `pipeline.handlers`): registers the processor
-that feeds each queued update to one Dispatcher per process, on one event loop with one
-Bot session reused."""
+"""The bot as a worker plugin (entry point `pipeline.handlers`): `update_processor` makes
+the processor that feeds each queued update to one Dispatcher per process, on one event
+loop with one Bot session reused. The worker's runtime makes one and hands it to the chat
+task; everything it holds (loop, Bot, Dispatcher, database sessions, the shared rate
+limit) is built at its first update, once, in the process that handles updates."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -15,18 +18,22 @@ from aiogram.types import Update
 
 from bot.factory import create_dispatcher
 from bot.outbound import SharedRateLimit
-from pipeline.redis_client import redis_client
+from pipeline.redis_client import connect_redis
 from pipeline.sentry import capture, init_sentry
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.telegram.limiter import RateLimiter
-from pipeline.telegram.updates import set_processor
 from schema.session import make_engine, make_session_factory
 
-_runtime: dict[int, tuple[asyncio.AbstractEventLoop, Bot, Dispatcher]] = {}
+
+@dataclass
+class BotRuntime:
+    pid: int
+    loop: asyncio.AbstractEventLoop
+    bot: Bot
+    dispatcher: Dispatcher
 
 
-def _build() -> tuple[asyncio.AbstractEventLoop, Bot, Dispatcher]:
-    settings = get_settings()
+def build_bot_runtime(settings: Settings) -> BotRuntime:
     if settings.telegram_bot_token is None or not settings.database_url:
         raise RuntimeError("the bot needs TELEGRAM_BOT_TOKEN and DATABASE_URL")
     init_sentry(settings, "bot")
@@ -35,25 +42,37 @@ def _build() -> tuple[asyncio.AbstractEventLoop, Bot, Dispatcher]:
     bot = Bot(settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=server))
     sessions = make_session_factory(make_engine(settings.database_url, pool_size=2))
     try:
-        limiter: RateLimiter | None = RateLimiter(redis_client())
+        limiter: RateLimiter | None = RateLimiter(connect_redis(settings))
     except RuntimeError:
         limiter = None
     if limiter is not None:
         bot.session.middleware(SharedRateLimit(limiter))
-    return loop, bot, create_dispatcher(sessions, limiter)
+    return BotRuntime(os.getpid(), loop, bot, create_dispatcher(sessions, limiter))
 
 
-def process(payload: dict[str, Any]) -> None:
-    pid = os.getpid()
-    if pid not in _runtime:
-        _runtime[pid] = _build()
-    loop, bot, dp = _runtime[pid]
-    update = Update.model_validate(payload, context={"bot": bot})
-    try:
-        loop.run_until_complete(dp.feed_update(bot, update))
-    except Exception as exc:
-        capture(exc, update_id=str(update.update_id))
-        raise
+class BotProcessor:
+    """`pipeline.telegram.updates.Processor`: feeds one stored update to the Dispatcher."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._runtime: BotRuntime | None = None
+
+    def runtime(self) -> BotRuntime:
+        current = self._runtime
+        if current is None or current.pid != os.getpid():  # a forked child builds its own
+            current = self._runtime = build_bot_runtime(self.settings)
+        return current
+
+    def __call__(self, payload: dict[str, Any]) -> None:
+        rt = self.runtime()
+        update = Update.model_validate(payload, context={"bot": rt.bot})
+        try:
+            rt.loop.run_until_complete(rt.dispatcher.feed_update(rt.bot, update))
+        except Exception as exc:
+            capture(exc, update_id=str(update.update_id))
+            raise
 
 
-set_processor(process)
+def update_processor(settings: Settings) -> BotProcessor:
+    """What the worker's runtime asks a handler plugin for: the bot's update processor."""
+    return BotProcessor(settings)

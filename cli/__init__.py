@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from adapters.broker.task_sender import install_task_sender
 from cli import (
     api,
     backup,
@@ -63,7 +62,6 @@ def _options(
     ),
 ) -> None:
     """Webhook pipeline for Telegram-bot businesses."""
-    install_task_sender()
 
 
 @app.command("migrate")

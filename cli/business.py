@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.common import prepare
+from cli.runtime import cli_runtime
 from pipeline.unit_of_work import unit_of_work
 
 products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
@@ -19,17 +19,8 @@ orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
 
 @contextmanager
 def _sessions() -> Iterator[sessionmaker[Session]]:
-    """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
-    (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
-    from schema.session import make_engine, make_session_factory
-
-    services = prepare("cli", None)
-    engine = make_engine(services.database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-        services.stop_started()
+    with cli_runtime() as runtime:
+        yield runtime.sessions
 
 
 def broadcast(
@@ -82,8 +73,12 @@ def refund(public_id: str) -> None:
 
     try:
         # After the commit: the user's notification and the refund receipt.
-        with _sessions() as sessions, unit_of_work(sessions) as uow:
-            status = refunds.refund_order(uow, public_id, refunds.http_refund_clients())
+        with (
+            cli_runtime() as runtime,
+            unit_of_work(runtime.sessions, runtime.deps) as uow,
+        ):
+            clients = refunds.http_refund_clients(runtime.deps.providers)
+            status = refunds.refund_order(uow, public_id, clients)
     except (
         refunds.RefundError,
         TelegramError,

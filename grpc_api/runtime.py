@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.broker.batching import AsyncSender, BatchingPublisher
 from adapters.broker.celery_message import task_message
 from adapters.broker.publisher import ThreadedKombuSender, make_sender
+from adapters.broker.task_sender import CeleryTaskSender
+from pipeline.deps import Deps
 from pipeline.events.internal import InternalSource
 from pipeline.providers.registry import build_registry
 from pipeline.settings import Settings
@@ -27,6 +29,7 @@ class GrpcRuntime:
     # Single tasks (process an event, send notifications): one kombu connection.
     tasks: AsyncSender
     redis_url: str
+    deps: Deps
 
     async def send_task(self, name: str, queue: str, *args: object) -> None:
         await self.tasks.publish(task_message(name, queue, list(args)))
@@ -40,7 +43,7 @@ class GrpcRuntime:
 def check_sources(settings: Settings) -> None:
     """An internal source must not share a webhook provider's name: its submitted events
     would be parsed and trusted as that provider's, without its signature."""
-    providers = build_registry()
+    providers = build_registry(grpc_sources=settings.grpc_sources)
     clashes = [n for n in settings.grpc_sources if not isinstance(providers.get(n), InternalSource)]
     if clashes:
         raise RuntimeError(f"GRPC_SOURCES names webhook providers: {', '.join(clashes)}")
@@ -63,4 +66,5 @@ def build_runtime(settings: Settings, publisher: BatchingPublisher | None = None
         ),
         tasks=ThreadedKombuSender(settings.broker_url, timeout=2.0),
         redis_url=settings.redis_url,
+        deps=Deps(settings, sender=CeleryTaskSender(settings=settings)),
     )

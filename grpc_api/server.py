@@ -14,7 +14,6 @@ from loguru import logger
 from prometheus_client import start_http_server
 
 from adapters.broker.batching import BatchingPublisher
-from adapters.broker.task_sender import install_task_sender
 from grpc_api.observe import ObserveInterceptor
 from grpc_api.runtime import GrpcRuntime, build_runtime
 from grpc_api.service import PipelineService
@@ -59,7 +58,6 @@ async def start(
 ) -> Running:
     """Start serving; port 0 picks a free one (see `Running.port`)."""
     runtime = build_runtime(settings, publisher)
-    install_task_sender()
     server = grpc.aio.server(
         interceptors=[ObserveInterceptor()],
         options=[

@@ -171,7 +171,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
         await self._require(context, "events:write")
 
         def reset() -> bool:
-            with unit_of_work(self.rt.sessions) as uow:
+            with unit_of_work(self.rt.sessions, self.rt.deps) as uow:
                 return repository.reset_for_replay(uow.session, request.id) is not None
 
         if not await asyncio.to_thread(reset):
@@ -190,7 +190,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
         which = request.WhichOneof("message")
 
         def queue() -> Queued:
-            with unit_of_work(self.rt.sessions) as uow:
+            with unit_of_work(self.rt.sessions, self.rt.deps) as uow:
                 return queue_message(
                     uow.session,
                     request.telegram_id,

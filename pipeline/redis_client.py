@@ -7,13 +7,14 @@ import os
 import redis
 
 from pipeline.messaging.urls import redis_py_url
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 
 _clients: dict[tuple[int, str], redis.Redis] = {}
 
 
-def redis_url() -> str:
-    url = get_settings().redis_url or get_settings().broker_url or ""
+def redis_url(settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    url = settings.redis_url or settings.broker_url or ""
     if url.startswith("redis+socket://"):
         url = redis_py_url(url)
     if not url.startswith(("redis://", "rediss://", "unix://")):
@@ -27,3 +28,11 @@ def redis_client() -> redis.Redis:
     if key not in _clients:
         _clients[key] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     return _clients[key]
+
+
+def connect_redis(settings: Settings, *, timeout_s: float = 5.0) -> redis.Redis:
+    """A client of a runtime's own (it connects at its first command); RuntimeError when
+    REDIS_URL is not Redis."""
+    return redis.Redis.from_url(
+        redis_url(settings), socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+    )

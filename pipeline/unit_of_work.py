@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from loguru import logger
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
+
 Job = Callable[[], None]
 
 
@@ -40,6 +42,8 @@ Job = Callable[[], None]
 class UnitOfWork:
     session: Session
     jobs: list[Job] = field(default_factory=list)
+    # The process's dependencies (its runtime's; from the environment when none is given).
+    deps: Deps = field(default_factory=lambda: Deps.build())
 
     def after_commit(self, job: Job) -> None:
         self.jobs.append(job)
@@ -63,9 +67,11 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[UnitOfWork]:
+def unit_of_work(
+    session_factory: sessionmaker[Session], deps: Deps | None = None
+) -> Iterator[UnitOfWork]:
     with session_factory() as session:
-        uow = UnitOfWork(session)
+        uow = UnitOfWork(session, deps=deps or Deps.build())
         try:
             yield uow
             session.commit()

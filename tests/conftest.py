@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.broker.task_sender import install_task_sender
 from pipeline.embedded import EmbeddedRedis
 from pipeline.migrate import upgrade
 from pipeline.settings import get_settings
@@ -26,8 +25,6 @@ from tests.support.services import TestServices, create_database, drop_database,
 
 # Settings come from the environment; make sure a developer's .env does not leak in.
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-# As every process does at its start: domain code under test sends tasks to the broker.
-install_task_sender()
 
 
 ROOT = Path(__file__).resolve().parents[1]

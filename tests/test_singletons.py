@@ -37,19 +37,8 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline/i18n/catalogues.py": {"compiled_dir", "translations"},  # keyed by .po content
     "api/console/render.py": {"static_url"},  # a static file's content-hashed URL
     # Process-wide ports and clients still set or built at module level.
-    "pipeline/messaging/tasks.py": {"_sender"},
-    "pipeline/payments/snapshots.py": {"_readers"},
-    "pipeline/providers/api/ports.py": {"_current"},
-    "pipeline/providers/registry.py": {"_default"},
     "pipeline/redaction.py": {"_pattern", "_secrets"},
     "pipeline/redis_client.py": {"_clients"},
-    "pipeline/telegram/api.py": {"_warned_without_token"},
-    "pipeline/telegram/updates.py": {"_processor"},
-    "workers/context.py": {"_engine", "_event_service"},
-    "workers/monitoring.py": {"_started"},
-    "workers/resilience.py": {"_backoff", "_outage"},
-    "bot/updates.py": {"_runtime"},
-    "api/routes/queueing.py": {"_publisher"},
 }
 
 

@@ -14,10 +14,10 @@ from starlette.types import Receive, Scope, Send
 
 from adapters.broker.batching import BatchingPublisher
 from adapters.broker.publisher import make_sender
-from adapters.broker.task_sender import install_task_sender
 from pipeline import metrics
 from pipeline.providers.base import Provider, WebhookRejected
-from pipeline.providers.registry import ProviderRegistry, default_registry
+from pipeline.providers.registry import ProviderRegistry, build_registry
+from pipeline.providers.settings_set import ProviderSettingsSet
 from pipeline.settings import Settings, get_settings
 from webhooks.errors import install_error_handlers
 from webhooks.health import router as health_router
@@ -87,12 +87,14 @@ def create_app(
     publisher: BatchingPublisher | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    registry = registry or default_registry()
+    # Built once for the app (its providers read their settings here, not per request).
+    registry = registry or build_registry(
+        settings=ProviderSettingsSet.from_env(), grpc_sources=settings.grpc_sources
+    )
     if not settings.broker_url or not settings.database_url:
         raise RuntimeError("the receiver needs BROKER_URL and DATABASE_URL (see `pipeline up`)")
     broker_url, database_url = settings.broker_url, settings.database_url
     rejections = RejectionCounter(settings)
-    install_task_sender()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

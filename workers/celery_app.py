@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, signals
 from celery.schedules import crontab
 
 from adapters.broker import reliable_redis
 from adapters.broker.celery_client import producer_config
-from adapters.broker.task_sender import install_task_sender
+from adapters.broker.task_sender import CeleryTaskSender
 from pipeline.logging import setup_logging
 from pipeline.messaging.queues import (
     FISCAL,
@@ -36,6 +36,10 @@ from pipeline.messaging.queues import (
 )
 from pipeline.sentry import init_sentry
 from pipeline.settings import Settings, get_settings
+from workers.resilience import WorkerHealth
+
+if TYPE_CHECKING:
+    from workers.runtime import WorkerRuntime
 
 TASK_MODULES = [
     "workers.tasks.ingest",
@@ -91,25 +95,76 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_celery(settings: Settings | None = None) -> Celery:
+class WorkerApp(Celery):  # type: ignore[misc]
+    """The Celery app, holding its process's runtime (one per process; see workers.runtime)."""
+
+    def __init__(self, settings: Settings, main: str = "pipeline", **options: Any) -> None:
+        super().__init__(main, **options)
+        self._settings: Settings | None = settings
+        self._runtime: WorkerRuntime | None = None
+        self._health: WorkerHealth | None = None
+
+    @property
+    def pipeline_settings(self) -> Settings:
+        if self._settings is None:  # reset: read again at the next use
+            self._settings = get_settings()
+        return self._settings
+
+    @property
+    def health(self) -> WorkerHealth:
+        """This process's outage tracker, sweep back-off and task clocks (a forked child
+        starts its own)."""
+        current = self._health
+        if current is None or current.pid != os.getpid():
+            current = self._health = WorkerHealth.new(self.pipeline_settings)
+        return current
+
+    @property
+    def runtime(self) -> WorkerRuntime:
+        current = self._runtime
+        if current is None or current.pid != os.getpid():
+            from workers.runtime import build_worker_runtime  # the tasks' code, not beat's
+
+            current = self._runtime = build_worker_runtime(self.pipeline_settings, self._sender())
+        return current
+
+    def _sender(self) -> CeleryTaskSender:
+        """Through this app; through a client of its own when the runtime was reset to
+        another broker (tests)."""
+        if self.pipeline_settings.broker_url == self.conf.broker_url:
+            return CeleryTaskSender(self)
+        return CeleryTaskSender(settings=self.pipeline_settings)
+
+    def reset_runtime(self, settings: Settings | None = None) -> None:
+        """Drop the runtime; the next task builds it again, from `settings` or the
+        environment's at that time (tests that change the environment)."""
+        if self._runtime is not None and self._runtime.pid == os.getpid():
+            self._runtime.close()
+        self._runtime = None
+        self._health = None
+        self._settings = settings
+
+
+def create_celery(settings: Settings | None = None) -> WorkerApp:
     settings = settings or get_settings()
     reliable_redis.install()  # Redis brokers: fetch and record a message atomically
-    celery = Celery("pipeline", include=TASK_MODULES)
+    celery = WorkerApp(settings, include=TASK_MODULES)
     celery.conf.update(celery_config(settings))
     return celery
 
 
 @signals.setup_logging.connect
 def _route_celery_logs(**_: Any) -> None:
-    setup_logging(get_settings(), os.environ.get("PIPELINE_ROLE", "worker"))
+    setup_logging(app.pipeline_settings, os.environ.get("PIPELINE_ROLE", "worker"))
 
 
 @signals.worker_init.connect
 def _preload(**_: Any) -> None:
-    from workers.context import preload
+    from pipeline.providers.settings_set import ProviderSettingsSet
+    from workers.runtime import load_code
 
-    init_sentry(get_settings(), "worker")
-    preload()
+    init_sentry(app.pipeline_settings, "worker")
+    load_code(app.pipeline_settings, ProviderSettingsSet.from_env())
 
 
 @signals.worker_ready.connect
@@ -117,15 +172,22 @@ def _monitor(**_: Any) -> None:
     from workers import monitoring
     from workers.lease import start_lease_renewal
 
-    settings = get_settings()
+    settings = app.pipeline_settings
     start_lease_renewal(settings.broker_url or "", settings.broker_visibility_timeout_s)
-    monitoring.start_exporter(settings.worker_metrics_port)
+    monitoring.start_exporter(settings.worker_metrics_port, _sources(settings))
     monitoring.start_heartbeat()
 
 
+def _sources(settings: Settings) -> list[str]:
+    from pipeline.providers.registry import build_registry
+
+    return build_registry(grpc_sources=settings.grpc_sources).names()
+
+
 @signals.worker_process_init.connect
-def _child_sentry(**_: Any) -> None:
-    init_sentry(get_settings(), "worker")
+def _child_start(**_: Any) -> None:
+    init_sentry(app.pipeline_settings, "worker")
+    app.runtime  # noqa: B018 (built now: the child's first task does not wait for it)
 
 
 @signals.worker_process_shutdown.connect
@@ -139,7 +201,7 @@ def _child_gone(pid: int | None = None, **_: Any) -> None:
 def _beat_started(**_: Any) -> None:
     from workers import monitoring
 
-    init_sentry(get_settings(), "beat")
+    init_sentry(app.pipeline_settings, "beat")
     monitoring.start_beat_heartbeat()
     monitoring.start_heartbeat_watch()
 
@@ -148,15 +210,14 @@ def _beat_started(**_: Any) -> None:
 def _task_prerun(task_id: str = "", **_: Any) -> None:
     from workers import monitoring
 
-    monitoring.task_started(task_id)
+    monitoring.task_started(app.health.started, task_id)
 
 
 @signals.task_postrun.connect
 def _task_postrun(task_id: str = "", task: Any = None, **_: Any) -> None:
     from workers import monitoring
 
-    monitoring.task_finished(task_id, getattr(task, "name", "?"))
+    monitoring.task_finished(app.health.started, task_id, getattr(task, "name", "?"))
 
 
 app = create_celery()
-install_task_sender(app)

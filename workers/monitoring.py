@@ -18,18 +18,15 @@ from pipeline.settings import get_settings
 from pipeline.unit_of_work import unit_of_work
 
 HEARTBEAT_EVERY_S = 15.0
-_started: dict[str, float] = {}
 
 
-def start_exporter(port: int) -> None:
+def start_exporter(port: int, sources: list[str]) -> None:
     """Serve the worker's metrics (all pool processes aggregated) from the main process."""
     if port <= 0:
         return
     from prometheus_client import start_http_server
 
-    from pipeline.providers.registry import default_registry
-
-    metrics.initialize_series(default_registry().names())
+    metrics.initialize_series(sources)
 
     registry = metrics.registry()
     try:
@@ -43,12 +40,12 @@ def start_exporter(port: int) -> None:
     logger.info("worker metrics on :{}/metrics", port)
 
 
-def task_started(task_id: str) -> None:
-    _started[task_id] = time.perf_counter()
+def task_started(started: dict[str, float], task_id: str) -> None:
+    started[task_id] = time.perf_counter()
 
 
-def task_finished(task_id: str, name: str) -> None:
-    began = _started.pop(task_id, None)
+def task_finished(started: dict[str, float], task_id: str, name: str) -> None:
+    began = started.pop(task_id, None)
     if began is not None:
         metrics.TASK_DURATION.labels(name).observe(time.perf_counter() - began)
 
@@ -88,14 +85,14 @@ def start_heartbeat_watch() -> None:
     client = sync_client(settings)
     if client is None or not settings.database_url:
         return
-    from workers.context import sessions
+    from workers.context import deps, sessions
 
     grace_until = time.time() + settings.alert_heartbeat_s  # workers may still be starting
 
     def step() -> None:
         if time.time() < grace_until:
             return
-        with unit_of_work(sessions()) as uow:
+        with unit_of_work(sessions(), deps()) as uow:
             check_heartbeat(uow.session, settings, last_heartbeat(client))
 
     _loop(30.0, step, "heartbeat-watch")

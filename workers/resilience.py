@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from functools import cache
+from dataclasses import dataclass, field
 
 from pipeline.alerts.outage import DatabaseOutage
 from pipeline.events.backoff import full_jitter_delay
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 
 SWEEP_BACKOFF_BASE_S = 5.0
 SWEEP_BACKOFF_MAX_S = 120.0
@@ -52,19 +52,17 @@ class SweepBackoff:
             self._until.pop(name, None)
 
 
-@cache
-def _outage(pid: int) -> DatabaseOutage:
-    return DatabaseOutage()
+@dataclass
+class WorkerHealth:
+    """One worker process's view of its work: the database outage tracker (one log line
+    and one alert per outage), the sweeps' back-off, and the start times of running tasks
+    (their durations). The Celery app holds one per process (`WorkerApp.health`)."""
 
+    pid: int
+    outage: DatabaseOutage
+    backoff: SweepBackoff
+    started: dict[str, float] = field(default_factory=dict)
 
-def outage() -> DatabaseOutage:
-    return _outage(os.getpid())
-
-
-@cache
-def _backoff(pid: int) -> SweepBackoff:
-    return SweepBackoff()
-
-
-def sweep_backoff() -> SweepBackoff:
-    return _backoff(os.getpid())
+    @classmethod
+    def new(cls, settings: Settings) -> WorkerHealth:
+        return cls(os.getpid(), DatabaseOutage(settings), SweepBackoff())

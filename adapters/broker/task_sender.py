@@ -12,24 +12,24 @@ from adapters.broker.celery_client import celery_client
 from adapters.broker.celery_message import task_message
 from adapters.broker.publisher import BrokerPublisher
 from pipeline.messaging.queues import queue_name
-from pipeline.messaging.tasks import TaskSender, use_task_sender
 from pipeline.messaging.urls import is_amqp
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 
 
 class CeleryTaskSender:
-    """Sends through `app`, or through a Celery client built from BROKER_URL at the first
-    task of each process (a forked child builds its own; new settings, a new client)."""
+    """Sends through `app`, or through a Celery client built from `settings` (or the
+    environment's) at the first task of each process (a forked child builds its own)."""
 
-    def __init__(self, app: Celery | None = None) -> None:
+    def __init__(self, app: Celery | None = None, settings: Settings | None = None) -> None:
         self._app = app
+        self._settings = settings
         self._clients: dict[tuple[int, str], Celery] = {}
         self._publishers: dict[tuple[int, str], BrokerPublisher] = {}
 
     def _celery(self) -> Celery:
         if self._app is not None:
             return self._app
-        settings = get_settings()
+        settings = self._settings or get_settings()
         key = (os.getpid(), settings.broker_url or "")
         if key not in self._clients:
             self._clients[key] = celery_client(settings)
@@ -57,11 +57,3 @@ class CeleryTaskSender:
         with app.producer_or_acquire() as producer:
             for args in arg_lists:
                 app.send_task(name, args=list(args), queue=queue_name(queue), producer=producer)
-
-
-def install_task_sender(app: Celery | None = None) -> None:
-    """At a process's start: Celery sends its tasks, unless a sender is installed already
-    (a test's)."""
-    previous = use_task_sender(None)
-    sender: TaskSender = previous if previous is not None else CeleryTaskSender(app)
-    use_task_sender(sender)

@@ -26,7 +26,7 @@ def resolve_token(runtime: ApiRuntime, token_or_key: str) -> Principal | None:
 
 
 def _from_api_key(runtime: ApiRuntime, key: str) -> Principal | None:
-    with unit_of_work(runtime.sessions) as uow:  # commits the last-used time
+    with unit_of_work(runtime.sessions, runtime.deps) as uow:  # commits the last-used time
         row = apikeys.find_key(uow.session, key)
         if row is None:
             return None

@@ -51,7 +51,9 @@ def csrf_key(runtime: ApiRuntime) -> str:
 
 def resolve_cookie(runtime: ApiRuntime, value: str, *, touch: bool = True) -> Principal | None:
     """The staff member of a session cookie value (blocking: reads the database)."""
-    with unit_of_work(runtime.sessions) as uow:  # commits the idle clock or an idle end
+    with unit_of_work(
+        runtime.sessions, runtime.deps
+    ) as uow:  # commits the idle clock or an idle end
         active = console_sessions.resolve(
             uow.session, value, idle_s=runtime.settings.console_session_idle_s, touch=touch
         )

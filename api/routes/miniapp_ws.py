@@ -41,7 +41,7 @@ class Subscribe(BaseModel):
 
 def _login(runtime: ApiRuntime, raw: str) -> int:
     tg = telegram_user(runtime, raw, runtime.settings.miniapp_read_max_age_s)
-    with unit_of_work(runtime.sessions) as uow:
+    with unit_of_work(runtime.sessions, runtime.deps) as uow:
         return bot_user(uow.session, tg).id
 
 

@@ -92,7 +92,7 @@ def login_verified(
 ) -> TokenPair:
     """Tokens for the staff account of a verified e-mail (created where sign-up is allowed)."""
     settings = runtime.settings
-    with unit_of_work(runtime.sessions) as uow:
+    with unit_of_work(runtime.sessions, runtime.deps) as uow:
         account = staff.staff_for_login(
             uow.session,
             verified.email,

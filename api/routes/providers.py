@@ -13,7 +13,6 @@ from api.errors import error_responses
 from api.runtime import ApiRuntime
 from pipeline.alerts.probes import rejections
 from pipeline.providers import status
-from pipeline.providers.registry import default_registry
 
 router = APIRouter(prefix="/providers", tags=["providers"])
 Reader = Annotated[Principal, Depends(require("providers:read"))]
@@ -47,7 +46,7 @@ def provider_health(runtime: ApiRuntime) -> list[dict[str, Any]]:
         window = runtime.settings.alert_signature_window_s
         with runtime.sessions() as session:
             return status.health(
-                session, list(default_registry()), rejections(runtime.redis, window)
+                session, list(runtime.registry()), rejections(runtime.redis, window)
             )
 
     found: list[dict[str, Any]] = runtime.cache.get(status.CACHE, "all", load)

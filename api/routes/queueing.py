@@ -1,8 +1,7 @@
-"""Sending worker tasks from the API after commit (one publisher per process)."""
+"""Sending worker tasks from the API after commit (one publisher per process, on its runtime)."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from loguru import logger
@@ -14,16 +13,11 @@ from api.runtime import ApiRuntime
 from pipeline.messaging.queues import MAINTENANCE, NOTIFY, TASK_SEND_NOTIFICATIONS
 
 
-@cache
-def _publisher(broker_url: str) -> BrokerPublisher:
-    return BrokerPublisher(broker_url, timeout=2.0, max_retries=2)
-
-
 def publisher(runtime: ApiRuntime) -> BrokerPublisher:
     broker = runtime.settings.broker_url
     if not broker:
         raise ProblemError(503, "Service Unavailable", "no broker configured (BROKER_URL)")
-    return _publisher(broker)
+    return runtime.publisher(broker)
 
 
 def send_task(runtime: ApiRuntime, name: str, queue: str, *args: Any) -> None:

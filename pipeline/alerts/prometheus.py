@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.alerts import raise_alert, resolve_alert
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, handlers
-from pipeline.providers.alertmanager import AlertmanagerSettings, label_fingerprint
+from pipeline.providers.alertmanager import label_fingerprint
 from schema.events import EventStatus
 
 PREFIX = "prometheus:"
@@ -57,13 +57,14 @@ def alertmanager_notification(ctx: HandlerContext) -> EventStatus | None:
     alerts = ctx.payload.get("alerts")
     if not isinstance(alerts, list):
         raise PermanentError("Alertmanager notification has no alerts")
-    base_url = AlertmanagerSettings().runbook_base_url
+    base_url = ctx.deps.providers.alertmanager.runbook_base_url
+    settings = ctx.deps.settings
     for alert in alerts:
         if not isinstance(alert, Mapping):
             continue
         text = alert_text(alert, base_url)
         if alert.get("status") == "resolved":
-            resolve_alert(ctx.session, alert_key(alert), text)
+            resolve_alert(ctx.session, alert_key(alert), text, settings=settings)
         else:
-            raise_alert(ctx.session, alert_key(alert), text)
+            raise_alert(ctx.session, alert_key(alert), text, settings=settings)
     return None

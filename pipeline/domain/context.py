@@ -1,4 +1,5 @@
-"""What domain services need from their caller: a session and after-commit jobs.
+"""What domain services need from their caller: a session, after-commit jobs and the
+process's dependencies (`Deps`).
 
 `pipeline.unit_of_work.UnitOfWork` satisfies it, and so does `HandlerContext` (events),
 which hands its jobs to the batch's unit of work. A handler run as part of a batch also
@@ -13,10 +14,15 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
+
 
 class DomainContext(Protocol):
     @property
     def session(self) -> Session: ...
+
+    @property
+    def deps(self) -> Deps: ...
 
     def after_commit(self, job: Callable[[], None]) -> None: ...
 

@@ -12,13 +12,14 @@ so it must be idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
 from pipeline.domain.context import Deferred
 from pipeline.plugins import load_entry_points
 from pipeline.unit_of_work import Job, UnitOfWork
@@ -40,6 +41,11 @@ class HandlerContext:
     @property
     def session(self) -> Session:
         return self.uow.session
+
+    @property
+    def deps(self) -> Deps:
+        """The process's dependencies, those of the unit of work the handler runs in."""
+        return self.uow.deps
 
     def after_commit(self, job: Job) -> None:
         self._jobs.append(job)
@@ -96,7 +102,9 @@ BUILTIN_MODULES = (
 )
 
 
-def load_handler_modules(extra: str = "") -> HandlerRegistry:
+def load_handler_modules(
+    extra: str = "", grpc_sources: Mapping[str, str] | None = None
+) -> HandlerRegistry:
     """Import built-in handler modules, entry-point plugins and configured extras."""
     for name in BUILTIN_MODULES:
         import_module(name)
@@ -104,7 +112,10 @@ def load_handler_modules(extra: str = "") -> HandlerRegistry:
     for name in filter(None, (part.strip() for part in extra.split(","))):
         import_module(name)
     from pipeline.events.internal import register_handlers  # it imports this module
-    from pipeline.settings import get_settings
 
-    register_handlers(handlers, get_settings().grpc_sources)
+    if grpc_sources is None:
+        from pipeline.settings import get_settings
+
+        grpc_sources = get_settings().grpc_sources
+    register_handlers(handlers, grpc_sources)
     return handlers

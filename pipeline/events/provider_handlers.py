@@ -18,8 +18,6 @@ from pipeline.events.handlers import HandlerContext, handlers
 from pipeline.providers import atol, cloudpayments_events, orangedata, robokassa, tbank_events
 from pipeline.providers import yookassa as yookassa_provider
 from pipeline.providers.api.http import NotReady
-from pipeline.providers.api.ports import provider_apis
-from pipeline.providers.cloudpayments import CloudPaymentsSettings
 from schema.events import EventStatus
 
 
@@ -33,7 +31,7 @@ def _object_id(payload: Mapping[str, Any]) -> str:
 
 @handlers.handles("yookassa")
 def yookassa_event(ctx: HandlerContext) -> EventStatus | None:
-    api, ref = provider_apis().yookassa, raw_reference(ctx)
+    api, ref = ctx.deps.apis.yookassa, raw_reference(ctx)
     object_id = _object_id(ctx.payload)
     if ctx.event.type.startswith("payment."):
         payment = api.get_payment(object_id)
@@ -52,20 +50,20 @@ def yookassa_event(ctx: HandlerContext) -> EventStatus | None:
 
 @handlers.handles("atol")
 def atol_receipt(ctx: HandlerContext) -> EventStatus | None:
-    report = provider_apis().atol.report(ctx.event.external_id)
+    report = ctx.deps.apis.atol.report(ctx.event.external_id)
     if report.get("status") == "wait":
         raise NotReady(f"ATOL receipt {ctx.event.external_id} is still being registered")
-    currency = atol.AtolSettings().currency
+    currency = ctx.deps.providers.atol.currency
     return deliver(ctx, [atol.normalize_report(report, raw_reference(ctx), currency)])
 
 
 @handlers.handles("orangedata")
 def orangedata_receipt(ctx: HandlerContext) -> EventStatus | None:
     inn, _, document_id = ctx.event.external_id.partition(":")
-    document = provider_apis().orangedata.document_status(inn, document_id)
+    document = ctx.deps.apis.orangedata.document_status(inn, document_id)
     if document is None:
         raise NotReady(f"OrangeData document {document_id} is still in the queue")
-    currency = orangedata.OrangeDataSettings().currency
+    currency = ctx.deps.providers.orangedata.currency
     event = orangedata.normalize_document(document, document_id, raw_reference(ctx), currency)
     return deliver(ctx, [event])
 
@@ -79,7 +77,7 @@ def _cloud(ctx: HandlerContext, default_currency: str) -> EventStatus | None:
 
 @handlers.handles("cloudpayments")
 def cloudpayments_notification(ctx: HandlerContext) -> EventStatus | None:
-    return _cloud(ctx, CloudPaymentsSettings().default_currency)
+    return _cloud(ctx, ctx.deps.providers.cloudpayments.default_currency)
 
 
 @handlers.handles("cloudkassir")
@@ -94,6 +92,6 @@ def tbank_notification(ctx: HandlerContext) -> EventStatus | None:
 
 @handlers.handles("robokassa")
 def robokassa_result(ctx: HandlerContext) -> EventStatus | None:
-    currency = robokassa.RobokassaSettings().currency
+    currency = ctx.deps.providers.robokassa.currency
     event: PaymentEvent = robokassa.normalize(ctx.payload, raw_reference(ctx), currency)
     return deliver(ctx, [event])

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
 from pipeline.correlation import correlation
+from pipeline.deps import Deps
 from pipeline.domain.context import Deferred
 from pipeline.envelope import Envelope
 from pipeline.events import repository
@@ -74,8 +75,10 @@ class EventService:
         handlers: HandlerRegistry,
         retry: RetryPolicy,
         on_dead: Callable[[Session, Event], None] | None = None,
+        deps: Deps | None = None,
     ) -> None:
         self.sessions = sessions
+        self._deps = deps
         self.providers = providers
         self.handlers = handlers
         self.retry = retry
@@ -83,6 +86,13 @@ class EventService:
         # Sources whose repeats are processed again (the worker re-fetches the object).
         self.recheck = frozenset(p.name for p in providers if getattr(p, "refetches", False))
         self.batches = BatchStore(sessions, on_dead, self.recheck)
+
+    @property
+    def deps(self) -> Deps:
+        """Handed to every handler: the caller's, or built once on first use."""
+        if self._deps is None:
+            self._deps = Deps.build()
+        return self._deps
 
     def _parse(
         self, source: str, external_id: str, body: bytes, headers: dict[str, str]
@@ -139,7 +149,7 @@ class EventService:
         """
         rows = self._rows(envelopes)
         try:
-            with unit_of_work(self.sessions) as uow:
+            with unit_of_work(self.sessions, self.deps) as uow:
                 rows_stored, locked = repository.store_locked(uow.session, rows, self.recheck)
                 stored = self._ingest_result(len(envelopes), rows_stored)
                 result = self._process_locked(uow, stored.to_process, isolated=False, locked=locked)
@@ -183,7 +193,7 @@ class EventService:
                 metrics.EVENTS_DEAD.labels(source).inc()
 
     def _process_batch(self, ids: Sequence[int], *, isolated: bool) -> ProcessResult:
-        with unit_of_work(self.sessions) as uow:
+        with unit_of_work(self.sessions, self.deps) as uow:
             return self._process_locked(uow, ids, isolated=isolated)
 
     def _process_locked(
@@ -326,6 +336,6 @@ class EventService:
 
     def replay(self, event_id: int) -> bool:
         """Put an event back to `received` so the next process run handles it again."""
-        with unit_of_work(self.sessions) as uow:
+        with unit_of_work(self.sessions, self.deps) as uow:
             event = repository.reset_for_replay(uow.session, event_id)
         return event is not None

@@ -1,7 +1,7 @@
 """Sending tasks by name from domain code, after the commit that made them necessary.
 
 `TaskSender` is the port (Celery's `send_task` behind it: adapters.broker.task_sender);
-each process installs it once at start, and tests may put their own in its place.
+each process builds one in its runtime and passes it down (`Deps.sender`).
 """
 
 from __future__ import annotations
@@ -22,36 +22,26 @@ class TaskSender(Protocol):
         ...
 
 
-_sender: TaskSender | None = None
-
-
-def use_task_sender(sender: TaskSender | None) -> TaskSender | None:
-    """Install `sender` for this process; returns the one it replaces."""
-    global _sender
-    previous, _sender = _sender, sender
-    return previous
-
-
-def task_sender() -> TaskSender:
-    if _sender is None:
-        raise RuntimeError("no task sender installed in this process")
-    return _sender
-
-
-def send_task(name: str, queue: str, *args: Any) -> None:
+def send_task(sender: TaskSender | None, name: str, queue: str, *args: Any) -> None:
     """Best effort: a lost message is picked up by the periodic sweeps of each task."""
     try:
-        task_sender().send(name, queue, *args)
+        if sender is None:
+            raise RuntimeError("this process sends no tasks")
+        sender.send(name, queue, *args)
     except Exception as exc:
         logger.warning("task {} not sent now ({}); the periodic sweep will catch up", name, exc)
 
 
-def send_tasks(name: str, queue: str, arg_lists: Sequence[Sequence[Any]]) -> None:
+def send_tasks(
+    sender: TaskSender | None, name: str, queue: str, arg_lists: Sequence[Sequence[Any]]
+) -> None:
     """Best effort, like send_task, for several calls of one task, sent over one producer."""
     if not arg_lists:
         return
     try:
-        task_sender().send_many(name, queue, arg_lists)
+        if sender is None:
+            raise RuntimeError("this process sends no tasks")
+        sender.send_many(name, queue, arg_lists)
     except Exception as exc:
         logger.warning(
             "{} x task {} not sent now ({}); the periodic sweep will catch up",

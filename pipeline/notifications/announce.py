@@ -25,7 +25,8 @@ def format_amount(minor: int, currency: str) -> str:
 def kick_sender(ctx: DomainContext) -> None:
     """Ask the sender task to run once this transaction committed. Extra runs are cheap:
     the task drains whatever is due."""
-    ctx.after_commit(lambda: send_task(TASK_SEND_NOTIFICATIONS, NOTIFY))
+    sender = ctx.deps.sender
+    ctx.after_commit(lambda: send_task(sender, TASK_SEND_NOTIFICATIONS, NOTIFY))
 
 
 def notify_user(
@@ -67,5 +68,5 @@ def queue_notifications(ctx: DomainContext, rows: list[dict[str, Any]]) -> None:
 
 def alert_operators(ctx: DomainContext, key: str, text: str) -> None:
     """Raise the operators' alert `key` (repeats within the cooldown are folded)."""
-    if raise_alert(ctx.session, key, text):
+    if raise_alert(ctx.session, key, text, settings=ctx.deps.settings):
         kick_sender(ctx)

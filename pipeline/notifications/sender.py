@@ -19,7 +19,7 @@ from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announc
 from pipeline.notifications.repository import claim_due
 from pipeline.redaction import stored_error
 from pipeline.retry import retry_policy
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 from pipeline.telegram.api import TelegramError
 from pipeline.telegram.limiter import RateLimiter, telegram_limits
 from pipeline.unit_of_work import unit_of_work
@@ -34,11 +34,13 @@ class Sender(Protocol):
     def send_message(self, chat_id: int, text: str) -> dict[str, object]: ...
 
 
-def render_notification(session: Session, note: Notification) -> str:
+def render_notification(
+    session: Session, note: Notification, default_language: str | None = None
+) -> str:
     if note.text is not None:
         return note.text
     user = session.get(User, note.user_id) if note.user_id else None
-    lang = user.language if user else get_settings().default_language
+    lang = user.language if user else (default_language or get_settings().default_language)
     return render(lang, note.template or "unknown", **note.params)
 
 
@@ -57,9 +59,9 @@ def deliver_one(
     api: Sender,
     limiter: RateLimiter,
     now: datetime,
+    settings: Settings,
 ) -> str:
     """Send one claimed row and record the outcome on it (not committed); the status."""
-    settings = get_settings()
     user = session.get(User, note.user_id) if note.user_id else None
     if user is not None and note.kind != "alert" and (user.blocked or not user.is_active):
         note.status = "skipped"
@@ -79,7 +81,9 @@ def deliver_one(
         return note.status
     note.attempts += 1
     try:
-        result = api.send_message(note.chat_id, render_notification(session, note))
+        result = api.send_message(
+            note.chat_id, render_notification(session, note, settings.default_language)
+        )
     except TelegramError as exc:
         note.last_error = stored_error(str(exc), 500)
         if exc.blocked:
@@ -117,8 +121,11 @@ def send_due(
     budget_s: float = 50.0,
     where: Any = None,
     on_result: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
 ) -> int:
-    """Send due rows until none is left or the time budget is spent; how many were handled."""
+    """Send due rows until none is left or the time budget is spent; how many were handled.
+    `settings`: the process runtime's (read here, once per run, when not given)."""
+    settings = settings or get_settings()
     started = datetime.now(UTC)
     handled = 0
     while (datetime.now(UTC) - started).total_seconds() < budget_s:
@@ -128,7 +135,7 @@ def send_due(
             if note is None:
                 return handled
             kind = note.kind
-            status = deliver_one(uow.session, note, api, limiter, now)
+            status = deliver_one(uow.session, note, api, limiter, now, settings)
         if status == "sent":
             metrics.NOTIFICATIONS_SENT.labels(kind).inc()
         elif status in {"failed", "dead", "skipped"}:

@@ -41,7 +41,7 @@ class Collected:
         self.notifications.append(user_notification(user, key, template, params))
 
     def sell_receipt(self, payment: Payment, order: Order) -> None:
-        row = receipts.sell_row(payment, order)
+        row = receipts.sell_row(self.ctx.deps, payment, order)
         if row is not None:
             self.receipts.append(row)
 

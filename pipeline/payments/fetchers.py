@@ -11,26 +11,25 @@ from functools import partial
 
 import httpx
 
+from pipeline.deps import Deps
 from pipeline.domain.normalized import PaymentEvent
 from pipeline.providers import stripe_events, tbank_events
 from pipeline.providers import yookassa as yookassa_provider
 from pipeline.providers.api.http import call, json_body, rejected, timeout
-from pipeline.providers.api.ports import provider_apis
-from pipeline.providers.stripe import StripeSettings
-from pipeline.providers.tbank import TBankSettings, make_token
+from pipeline.providers.tbank import make_token
 from pipeline.settings import secret_values
 
-Fetcher = Callable[[str, str], PaymentEvent | None]
+Fetcher = Callable[[Deps, str, str], PaymentEvent | None]
 
 
-def yookassa(payment_id: str, ref: str) -> PaymentEvent | None:
-    return yookassa_provider.normalize_payment(
-        provider_apis().yookassa.get_payment(payment_id), ref
-    )
+def yookassa(deps: Deps, payment_id: str, ref: str) -> PaymentEvent | None:
+    return yookassa_provider.normalize_payment(deps.apis.yookassa.get_payment(payment_id), ref)
 
 
-def stripe(payment_id: str, ref: str, client: httpx.Client | None = None) -> PaymentEvent | None:
-    settings = StripeSettings()
+def stripe(
+    deps: Deps, payment_id: str, ref: str, client: httpx.Client | None = None
+) -> PaymentEvent | None:
+    settings = deps.providers.stripe
     keys = secret_values(settings.api_key)
     if not keys or not payment_id.startswith("pi_"):
         return None
@@ -47,10 +46,12 @@ def stripe(payment_id: str, ref: str, client: httpx.Client | None = None) -> Pay
     return found[0] if found else None
 
 
-def tbank(payment_id: str, ref: str, client: httpx.Client | None = None) -> PaymentEvent | None:
+def tbank(
+    deps: Deps, payment_id: str, ref: str, client: httpx.Client | None = None
+) -> PaymentEvent | None:
     """GetState with each configured terminal in turn: a payment belongs to one of them,
     and only its own terminal's answer carries ErrorCode 0."""
-    settings = TBankSettings()
+    settings = deps.providers.tbank
     pairs = settings.pairs()
     if not pairs:
         return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pipeline.notifications.announce import format_amount
 from pipeline.payments.order_rules import OPEN, SETTLED, allows, expired
 from pipeline.payments.state import Transition, is_paid
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from schema.orders import Order
 
 
@@ -42,6 +42,7 @@ def judge(
     test: bool,
     transition: Transition,
     settles_it: bool,
+    settings: Settings,
 ) -> Verdict:
     """What `transition` of a payment may do to `order`. `settles_it`: this payment is the
     one that already paid the order (its refunds move the order, nothing else does)."""
@@ -50,7 +51,7 @@ def judge(
         return _mismatch(f"{provider} is not how order {order.public_id} is paid")
     if currency != order.currency:
         return _mismatch(f"currency {currency}, the order is in {order.currency}")
-    if test and not get_settings().allow_test_payments:
+    if test and not settings.allow_test_payments:
         return _mismatch("a test-mode payment (ALLOW_TEST_PAYMENTS is off)")
     after = transition.after
     stated = after.paid or after.amount
@@ -64,7 +65,7 @@ def judge(
         return Verdict(Outcome.HOLD)
     if order.status not in OPEN and not settles_it:
         return _mismatch(f"order {order.public_id} is {order.status}")
-    if order.status in OPEN and expired(order.created_at):
+    if order.status in OPEN and expired(order.created_at, hours=settings.order_pay_within_h):
         return _mismatch(f"order {order.public_id} was not paid in time")
     return MOVE
 

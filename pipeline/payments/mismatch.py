@@ -11,6 +11,7 @@ be made by hand.
 
 from __future__ import annotations
 
+from pipeline.deps import Deps
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import PaymentStatus
 from pipeline.messaging.queues import MAINTENANCE, TASK_REFUND_PAYMENT
@@ -18,12 +19,10 @@ from pipeline.messaging.tasks import send_task
 from pipeline.notifications.announce import alert_operators, format_amount
 from pipeline.payments.state import Transition, is_paid
 from pipeline.providers import stripe_events, tbank_events, telegram_events
-from pipeline.providers.cloudpayments import CloudPaymentsProvider, CloudPaymentsSettings
-from pipeline.providers.robokassa import RobokassaProvider, RobokassaSettings
-from pipeline.providers.stripe import StripeSettings
-from pipeline.providers.tbank import TBankSettings
+from pipeline.providers.cloudpayments import CloudPaymentsProvider
+from pipeline.providers.robokassa import RobokassaProvider
 from pipeline.providers.yookassa import YooKassaProvider
-from pipeline.settings import get_settings, secret_values
+from pipeline.settings import secret_values
 from schema.orders import Order, Payment
 
 ALERT = "payment_mismatch:"
@@ -47,8 +46,8 @@ def tbank_terminal(payment: Payment) -> str | None:
     return target if isinstance(target, str) else None
 
 
-def _tbank_terminal_known(payment: Payment) -> bool:
-    terminals = {key for key, _ in TBankSettings().pairs()}
+def _tbank_terminal_known(deps: Deps, payment: Payment) -> bool:
+    terminals = {key for key, _ in deps.providers.tbank.pairs()}
     own = tbank_terminal(payment)
     return own in terminals if own is not None else len(terminals) == 1
 
@@ -58,22 +57,24 @@ def payer(payment: Payment) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def refundable_here(payment: Payment) -> bool:
+def refundable_here(deps: Deps, payment: Payment) -> bool:
     """Whether the refund task can give this payment's money back through the API."""
+    providers = deps.providers
     if payment.provider == telegram_events.PROVIDER:
-        token = get_settings().telegram_bot_token
+        token = deps.settings.telegram_bot_token
         return payment.currency == "XTR" and payer(payment) is not None and token is not None
     if payment.provider == YooKassaProvider.name:
-        return YooKassaProvider().configured()
+        return YooKassaProvider(providers.yookassa).configured()
     if payment.provider == stripe_events.PROVIDER:
-        return bool(secret_values(StripeSettings().api_key)) and stripe_target(payment) is not None
+        keys = secret_values(providers.stripe.api_key)
+        return bool(keys) and stripe_target(payment) is not None
     if payment.provider == CloudPaymentsProvider.name:
-        settings = CloudPaymentsSettings()
+        settings = providers.cloudpayments
         return bool(settings.public_id and secret_values(settings.api_secret))
     if payment.provider == tbank_events.PROVIDER:
-        return _tbank_terminal_known(payment)
+        return _tbank_terminal_known(deps, payment)
     if payment.provider == RobokassaProvider.name:
-        return RobokassaSettings().refunds_configured()
+        return providers.robokassa.refunds_configured()
     return False
 
 
@@ -91,7 +92,7 @@ def record(
     after = transition.after
     money = is_paid(after.status) and after.paid > after.refunded
     held = after.status is PaymentStatus.WAITING_FOR_CAPTURE
-    release = held and payment.provider in RELEASED_HERE and refundable_here(payment)
+    release = held and payment.provider in RELEASED_HERE and refundable_here(ctx.deps, payment)
     now_held = transition.became is PaymentStatus.WAITING_FOR_CAPTURE
     if not first and not (money and transition.became_paid) and not (release and now_held):
         return
@@ -102,15 +103,17 @@ def record(
         f"({format_amount(order.amount_minor, order.currency)}, {order.status}) "
         f"but does not settle it: {payment.mismatch}. The order was left unchanged."
     )
-    if money and refundable_here(payment):
+    if money and refundable_here(ctx.deps, payment):
         payment_id = payment.id
-        ctx.after_commit(lambda: send_task(TASK_REFUND_PAYMENT, MAINTENANCE, payment_id))
+        sender = ctx.deps.sender
+        ctx.after_commit(lambda: send_task(sender, TASK_REFUND_PAYMENT, MAINTENANCE, payment_id))
         action = "A refund was requested from the provider."
     elif money:
         action = f"Manual refund needed: refund it in the {payment.provider} dashboard."
     elif release:
         payment_id = payment.id
-        ctx.after_commit(lambda: send_task(TASK_REFUND_PAYMENT, MAINTENANCE, payment_id))
+        sender = ctx.deps.sender
+        ctx.after_commit(lambda: send_task(sender, TASK_REFUND_PAYMENT, MAINTENANCE, payment_id))
         action = "The money is held: its release was requested from the provider."
     elif held:
         action = f"The money is held: cancel the payment in the {payment.provider} dashboard."

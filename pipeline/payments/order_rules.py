@@ -34,9 +34,11 @@ def allows(method: str, provider: str) -> bool:
     return allowed is None or provider in allowed
 
 
-def expired(created_at: datetime | None, now: datetime | None = None) -> bool:
-    """Past ORDER_PAY_WITHIN_H (never when that is 0)."""
-    hours = get_settings().order_pay_within_h
+def expired(
+    created_at: datetime | None, now: datetime | None = None, *, hours: float | None = None
+) -> bool:
+    """Past ORDER_PAY_WITHIN_H (never when that is 0); `hours`: the caller's setting."""
+    hours = get_settings().order_pay_within_h if hours is None else hours
     if not hours or created_at is None:
         return False
     return (now or datetime.now(UTC)) - created_at > timedelta(hours=hours)

@@ -44,7 +44,7 @@ def reconcile_payment(
     fetch = fetchers.get(payment.provider)
     if fetch is None:
         return payment.status
-    event = fetch(payment.provider_payment_id, f"reconcile:{payment.provider_payment_id}")
+    event = fetch(ctx.deps, payment.provider_payment_id, f"reconcile:{payment.provider_payment_id}")
     if event is None:
         return payment.status
     transition = apply_event(ctx, event)

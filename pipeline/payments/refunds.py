@@ -17,7 +17,7 @@ refund receipt).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
@@ -32,6 +32,9 @@ from pipeline.providers.cloudpayments import CloudPaymentsProvider
 from pipeline.providers.robokassa import RobokassaProvider
 from schema.orders import Order, Payment
 from schema.users import User
+
+if TYPE_CHECKING:
+    from pipeline.providers.settings_set import ProviderSettingsSet
 
 REFUNDABLE = ("succeeded", "partially_refunded")
 HELD = "waiting_for_capture"
@@ -111,11 +114,13 @@ class RefundClients:
     more: MoreRefunds = MoreRefunds()
 
 
-def http_refund_clients() -> RefundClients:
-    """The HTTP adapters from settings: the one way the API, the CLI and the refund task
-    make them (imported here: the receiver never needs them). Each checks its credentials
+def http_refund_clients(settings: ProviderSettingsSet | None = None) -> RefundClients:
+    """The HTTP adapters from the process's provider settings (read here when it has none
+    to give): the one way the API, the CLI and the refund task make them (imported here:
+    the receiver never needs them). Each checks its credentials
     at its first call, so a refund through one provider never needs another's; the bot is
     made on demand, as only a Stars refund needs its token."""
+    from pipeline.providers import settings_set
     from pipeline.providers.api.cloudpayments import HttpCloudPaymentsApi
     from pipeline.providers.api.robokassa import HttpRobokassaApi
     from pipeline.providers.api.stripe import HttpStripeApi
@@ -123,8 +128,13 @@ def http_refund_clients() -> RefundClients:
     from pipeline.providers.api.yookassa import HttpYooKassaApi
     from pipeline.telegram.api import BotApiOnDemand
 
-    more = MoreRefunds(HttpCloudPaymentsApi(), HttpTBankApi(), HttpRobokassaApi())
-    return RefundClients(BotApiOnDemand(), HttpYooKassaApi(), HttpStripeApi(), more)
+    s = settings or settings_set.ProviderSettingsSet.from_env()
+    more = MoreRefunds(
+        HttpCloudPaymentsApi(s.cloudpayments), HttpTBankApi(s.tbank), HttpRobokassaApi(s.robokassa)
+    )
+    return RefundClients(
+        BotApiOnDemand(), HttpYooKassaApi(s.yookassa), HttpStripeApi(s.stripe), more
+    )
 
 
 def refund_order(

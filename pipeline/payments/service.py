@@ -58,7 +58,9 @@ def _remember(payment: Payment, event: PaymentEvent) -> None:
         payment.details = {**payment.details, **known}
 
 
-def _verdict(payment: Payment, order: Order, event: PaymentEvent, t: Transition) -> Verdict:
+def _verdict(
+    ctx: DomainContext, payment: Payment, order: Order, event: PaymentEvent, t: Transition
+) -> Verdict:
     if payment.mismatch is not None:
         return Verdict(Outcome.MISMATCH, payment.mismatch)
     settles_it = payment.order_id == order.id and t.before is not None and is_paid(t.before.status)
@@ -69,6 +71,7 @@ def _verdict(payment: Payment, order: Order, event: PaymentEvent, t: Transition)
         test=event.test,
         transition=t,
         settles_it=settles_it,
+        settings=ctx.deps.settings,
     )
 
 
@@ -148,7 +151,7 @@ def decide(
     logger.info("payment {}: {} -> {}", payment.id, transition.before, after.status)
     if order is None:
         return transition  # names no order of ours: recorded, nothing to move
-    verdict = _verdict(payment, order, event, transition)
+    verdict = _verdict(ctx, payment, order, event, transition)
     if verdict.outcome is Outcome.MISMATCH:
         logger.warning("payment {} does not settle {}: {}", payment.id, order.public_id, verdict)
         mismatch.record(ctx, payment, order, transition, verdict.reason)

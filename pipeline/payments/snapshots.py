@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.payments.order_rules import allows
 from pipeline.redis_client import redis_client, redis_url
+from pipeline.settings import Settings
 from schema.orders import Order
 
 KEY = "order-snapshot:"
@@ -142,15 +143,18 @@ def _forget(session: Session) -> None:
     session.info.pop(CHANGED, None)
 
 
-_readers: dict[tuple[int, str], redis.Redis] = {}
+class SnapshotReader:
+    """The receiver's read: short timeouts, since it answers a provider waiting on it.
+    The receiver's CloudPayments provider holds one (built once with its registry); it
+    connects at its first read (in the process that serves)."""
 
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._client: redis.Redis | None = None
 
-def lookup(public_id: str) -> OrderSnapshot | None:
-    """The receiver's read: short timeouts, since it answers a provider waiting on it."""
-    url = redis_url()
-    client_key = (os.getpid(), url)
-    if client_key not in _readers:
-        _readers[client_key] = redis.Redis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
-    return read(_readers[client_key], public_id)
+    def __call__(self, public_id: str) -> OrderSnapshot | None:
+        if self._client is None:
+            self._client = redis.Redis.from_url(
+                redis_url(self._settings), socket_timeout=0.5, socket_connect_timeout=0.5
+            )
+        return read(self._client, public_id)

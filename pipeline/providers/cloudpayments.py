@@ -263,4 +263,4 @@ class CloudPaymentsProvider(CloudNotifications):
         self, settings: CloudPaymentsSettings | None = None, orders: OrderLookup | None = None
     ) -> None:
         self.settings = settings or CloudPaymentsSettings()
-        self.orders = orders or snapshots.lookup
+        self.orders = orders or snapshots.SnapshotReader()

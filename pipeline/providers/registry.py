@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from pipeline.plugins import load_entry_points
 from pipeline.providers.base import Provider
+
+if TYPE_CHECKING:
+    from pipeline.providers.settings_set import ProviderSettingsSet
 
 ENTRY_POINT_GROUP = "pipeline.providers"
 
@@ -27,10 +31,17 @@ BUILTIN: tuple[str, ...] = (
 )
 
 
-def _load(ref: str) -> Callable[[], Provider]:
+def _load(ref: str) -> Callable[..., Provider]:
     module_name, _, attr = ref.partition(":")
-    factory: Callable[[], Provider] = getattr(import_module(module_name), attr)
+    factory: Callable[..., Provider] = getattr(import_module(module_name), attr)
     return factory
+
+
+def _builtin(ref: str, settings: ProviderSettingsSet | None) -> Provider:
+    """A built-in provider, with its settings from the process's set when given."""
+    factory = _load(ref)
+    own = getattr(settings, getattr(factory, "name", ""), None) if settings else None
+    return factory(own) if own is not None else factory()
 
 
 class ProviderRegistry:
@@ -59,35 +70,36 @@ class ProviderRegistry:
         return sorted(self._providers)
 
 
-def build_registry(*, with_plugins: bool = True) -> ProviderRegistry:
-    registry = ProviderRegistry([_load(ref)() for ref in BUILTIN])
+def build_registry(
+    *,
+    with_plugins: bool = True,
+    settings: ProviderSettingsSet | None = None,
+    grpc_sources: Mapping[str, str] | None = None,
+) -> ProviderRegistry:
+    """Every provider, built once by the process's runtime (which passes its settings)."""
+    registry = ProviderRegistry([_builtin(ref, settings) for ref in BUILTIN])
     if with_plugins:
         for name, factory in load_entry_points(ENTRY_POINT_GROUP):
             try:
                 registry.register(factory())
             except Exception as exc:  # a broken plugin must not take the receiver down
                 logger.error("provider plugin {} failed to load: {}", name, exc)
-    add_internal_sources(registry)
+    add_internal_sources(registry, grpc_sources)
     return registry
 
 
-def add_internal_sources(registry: ProviderRegistry) -> None:
+def add_internal_sources(
+    registry: ProviderRegistry, names: Mapping[str, str] | None = None
+) -> None:
     """The sources declared for the gRPC API, so that workers parse their events."""
     from pipeline.events.internal import InternalSource
-    from pipeline.settings import get_settings
 
-    for name in get_settings().grpc_sources:
+    if names is None:
+        from pipeline.settings import get_settings
+
+        names = get_settings().grpc_sources
+    for name in names:
         if registry.get(name) is None:
             registry.register(InternalSource(name))
         else:  # the gRPC server refuses to start with it; webhooks keep their provider
             logger.error("GRPC_SOURCES names the webhook provider {}: ignored", name)
-
-
-_default: ProviderRegistry | None = None
-
-
-def default_registry() -> ProviderRegistry:
-    global _default
-    if _default is None:
-        _default = build_registry()
-    return _default

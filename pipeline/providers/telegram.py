@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pipeline.providers.base import (
@@ -16,7 +17,7 @@ from pipeline.providers.config import ProviderSettings
 from pipeline.providers.json_webhook import JsonWebhookProvider
 from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import matches_any
-from pipeline.settings import ENV_FILE, get_settings, secret_values
+from pipeline.settings import ENV_FILE, secret_values
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 # Message fields that make a message a payment event of its own kind.
@@ -26,9 +27,11 @@ OFFICIAL_NETWORKS = ("149.154.160.0/20", "91.108.4.0/22")
 
 
 class TelegramWebhookSettings(ProviderSettings):
-    """The webhook's source allowlist; the secret itself is TELEGRAM_WEBHOOK_SECRET."""
+    """The webhook's source allowlist and its secret (TELEGRAM_WEBHOOK_SECRET)."""
 
     model_config = SettingsConfigDict(env_prefix="TELEGRAM_", env_file=ENV_FILE, extra="ignore")
+
+    webhook_secret: SecretStr | None = None
 
 
 def update_type(update: Mapping[str, object]) -> str:
@@ -54,7 +57,7 @@ class TelegramProvider(JsonWebhookProvider):
         self.settings = settings or TelegramWebhookSettings()
 
     def _secrets(self) -> list[str]:
-        return secret_values(get_settings().telegram_webhook_secret)
+        return secret_values(self.settings.webhook_secret)
 
     def configured(self) -> bool:
         return bool(self._secrets())

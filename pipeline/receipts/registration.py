@@ -14,14 +14,15 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
 from pipeline.domain.context import DomainContext
 from pipeline.domain.money import exponent
 from pipeline.providers.api.ports import AtolApi
-from pipeline.providers.atol import AtolSettings, normalize_report
+from pipeline.providers.atol import normalize_report
 from pipeline.providers.unsigned import callback_path
 from pipeline.receipts.service import on_receipt
 from pipeline.redaction import RemembersSecrets
-from pipeline.settings import ENV_FILE, get_settings
+from pipeline.settings import ENV_FILE
 from schema.catalog import Product
 from schema.orders import Order, Payment, Receipt
 
@@ -50,8 +51,10 @@ def _rub(minor: int, currency: str) -> float:
     return float(Decimal(minor).scaleb(-exponent(currency)))
 
 
-def atol_body(receipt: Receipt, payment: Payment, product: Product | None) -> dict[str, Any]:
-    s, base = ReceiptSettings(), get_settings().public_base_url.rstrip("/")
+def atol_body(
+    deps: Deps, receipt: Receipt, payment: Payment, product: Product | None
+) -> dict[str, Any]:
+    s, base = deps.providers.receipt, deps.settings.public_base_url.rstrip("/")
     total = _rub(receipt.total_minor, payment.currency)
     item = {
         "name": (product.title_ru if product else "Оплата заказа")[:128],
@@ -66,7 +69,7 @@ def atol_body(receipt: Receipt, payment: Payment, product: Product | None) -> di
     return {
         "external_id": receipt.external_id,
         "timestamp": datetime.now(UTC).strftime("%d.%m.%Y %H:%M:%S"),
-        "service": {"callback_url": base + callback_path("atol", AtolSettings())},
+        "service": {"callback_url": base + callback_path("atol", deps.providers.atol)},
         "receipt": {
             "client": {"email": s.client_email or s.company_email},
             "company": {
@@ -82,7 +85,9 @@ def atol_body(receipt: Receipt, payment: Payment, product: Product | None) -> di
     }
 
 
-def register_receipt(session: Session, receipt_id: int, register: Register) -> str | None:
+def register_receipt(
+    session: Session, receipt_id: int, register: Register, deps: Deps
+) -> str | None:
     """Send a pending receipt to the register; its uuid, or None when nothing was to do."""
     receipt = session.get(Receipt, receipt_id, with_for_update=True)
     if receipt is None or receipt.status != "pending":
@@ -92,12 +97,10 @@ def register_receipt(session: Session, receipt_id: int, register: Register) -> s
     order = session.get(Order, payment.order_id) if payment.order_id else None
     product = session.get(Product, order.product_id) if order else None
     receipt.attempts += 1
-    uuid = register.register(receipt.kind, atol_body(receipt, payment, product))
+    uuid = register.register(receipt.kind, atol_body(deps, receipt, payment, product))
     receipt.register_receipt_id = uuid
     receipt.status = "wait"
-    receipt.next_poll_at = datetime.now(UTC) + timedelta(
-        seconds=get_settings().receipt_poll_after_s
-    )
+    receipt.next_poll_at = datetime.now(UTC) + timedelta(seconds=deps.settings.receipt_poll_after_s)
     return uuid
 
 
@@ -125,7 +128,7 @@ def poll_receipt(ctx: DomainContext, receipt_id: int, api: AtolApi) -> str | Non
     report = api.report(receipt.register_receipt_id)
     if report.get("status") == "wait":
         receipt.next_poll_at = datetime.now(UTC) + timedelta(
-            seconds=get_settings().receipt_poll_after_s
+            seconds=ctx.deps.settings.receipt_poll_after_s
         )
         return "wait"
     event = normalize_report(report, f"poll:{receipt.register_receipt_id}")

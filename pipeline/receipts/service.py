@@ -12,6 +12,7 @@ from typing import Any
 from loguru import logger
 
 from pipeline.alerts.checks import RECEIPT as RECEIPT_ALERT
+from pipeline.deps import Deps
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import NormalizedEvent, ReceiptEvent, ReceiptStatus
 from pipeline.live import orders as _live_orders  # noqa: F401  (announces order changes)
@@ -20,7 +21,6 @@ from pipeline.messaging.tasks import send_tasks
 from pipeline.notifications.announce import alert_operators, notify_user
 from pipeline.receipts import repository
 from pipeline.redaction import stored_error
-from pipeline.settings import get_settings
 from schema.orders import Order, Payment
 
 RANK = {"pending": 0, "wait": 1, "done": 2, "fail": 2}
@@ -28,13 +28,11 @@ RANK = {"pending": 0, "wait": 1, "done": 2, "fail": 2}
 NO_RECEIPT_CURRENCIES = frozenset({"XTR"})
 
 
-def _register() -> str | None:
-    return get_settings().fiscal_register or None
-
-
-def receipt_row(payment: Payment, kind: str, seq: int, total: int) -> dict[str, Any] | None:
+def receipt_row(
+    deps: Deps, payment: Payment, kind: str, seq: int, total: int
+) -> dict[str, Any] | None:
     """The receipt `payment` needs, or None when no receipt is made for it."""
-    register = _register()
+    register = deps.settings.fiscal_register or None
     if register is None or payment.currency in NO_RECEIPT_CURRENCIES:
         return None
     return {
@@ -47,20 +45,18 @@ def receipt_row(payment: Payment, kind: str, seq: int, total: int) -> dict[str, 
     }
 
 
-def sell_row(payment: Payment, order: Order) -> dict[str, Any] | None:
-    return receipt_row(payment, "sell", 0, payment.paid_minor or order.amount_minor)
+def sell_row(deps: Deps, payment: Payment, order: Order) -> dict[str, Any] | None:
+    return receipt_row(deps, payment, "sell", 0, payment.paid_minor or order.amount_minor)
 
 
 def create_receipts(ctx: DomainContext, rows: list[dict[str, Any]]) -> list[int]:
     """Insert the receipts that are new and send their registering tasks after commit."""
     ids = list(repository.insert_receipts(ctx.session, rows).values())
     if ids:
-        ctx.after_commit(lambda: _send_registrations(ids))
+        sender = ctx.deps.sender
+        args = [(receipt_id,) for receipt_id in ids]
+        ctx.after_commit(lambda: send_tasks(sender, TASK_REGISTER_RECEIPT, FISCAL, args))
     return ids
-
-
-def _send_registrations(ids: list[int]) -> None:
-    send_tasks(TASK_REGISTER_RECEIPT, FISCAL, [(receipt_id,) for receipt_id in ids])
 
 
 def _create(ctx: DomainContext, row: dict[str, Any] | None) -> int | None:
@@ -71,12 +67,12 @@ def _create(ctx: DomainContext, row: dict[str, Any] | None) -> int | None:
 
 
 def request_sell(ctx: DomainContext, payment: Payment, order: Order) -> int | None:
-    return _create(ctx, sell_row(payment, order))
+    return _create(ctx, sell_row(ctx.deps, payment, order))
 
 
 def request_refund(ctx: DomainContext, payment: Payment, order: Order, amount: int) -> int | None:
     seq = repository.count_refund_receipts(ctx.session, payment.id) + 1
-    return _create(ctx, receipt_row(payment, "sell_refund", seq, amount))
+    return _create(ctx, receipt_row(ctx.deps, payment, "sell_refund", seq, amount))
 
 
 def on_receipt(ctx: DomainContext, event: NormalizedEvent) -> None:
@@ -93,7 +89,7 @@ def on_receipt(ctx: DomainContext, event: NormalizedEvent) -> None:
     receipt.next_poll_at = None
     if event.status is ReceiptStatus.WAIT:
         receipt.next_poll_at = datetime.now(UTC) + timedelta(
-            seconds=get_settings().receipt_poll_after_s
+            seconds=ctx.deps.settings.receipt_poll_after_s
         )
         return
     order, user = repository.owner(ctx.session, receipt)

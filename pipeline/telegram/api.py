@@ -42,27 +42,28 @@ def has_bot_token(settings: Settings | None = None) -> bool:
     return token is not None and bool(token.get_secret_value())
 
 
-_warned_without_token = False
+class TokenGate:
+    """Telegram-bound work (notifications, alerts, the bot's updates) stays queued while no
+    token is set, with one warning per process: a worker's runtime holds one gate."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._warned = False
 
-def waiting_for_token() -> bool:
-    """True (with one warning per process) while no token is set: Telegram-bound work
-    (notifications, alerts, the bot's updates) stays queued until it is configured."""
-    global _warned_without_token
-    if has_bot_token():
-        return False
-    if not _warned_without_token:
-        _warned_without_token = True
-        logger.warning(
-            "TELEGRAM_BOT_TOKEN is not set: notifications, alerts and bot updates wait "
-            "until it is (then restart the workers)"
-        )
-    return True
+    def waiting(self) -> bool:
+        if has_bot_token(self.settings):
+            return False
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "TELEGRAM_BOT_TOKEN is not set: notifications, alerts and bot updates wait "
+                "until it is (then restart the workers)"
+            )
+        return True
 
-
-def bot_api_or_wait() -> BotApi | None:
-    """The client, or None while no token is set (see waiting_for_token)."""
-    return None if waiting_for_token() else BotApi()
+    def api_or_wait(self) -> BotApi | None:
+        """The client, or None while no token is set."""
+        return None if self.waiting() else BotApi(self.settings)
 
 
 class BotApi:

@@ -3,7 +3,9 @@
 The ingest handler stores each update in `telegram_updates` and, after commit, sends the
 chat's task. The task takes a PostgreSQL advisory lock on the chat, so however many
 workers run, one chat's updates are handled by one of them at a time, oldest first.
-The bot registers its processor here by name (entry point), so workers never import it.
+The bot offers its processor through its plugin (entry point `pipeline.handlers`, its
+`update_processor`), so workers never import it; the worker's runtime makes it once and
+passes it to `handle_chat`.
 """
 
 from __future__ import annotations
@@ -20,13 +22,8 @@ from pipeline.messaging.tasks import send_task
 from pipeline.telegram.repository import UpdateQueue
 from pipeline.unit_of_work import unit_of_work
 
+# Feeds one update to the bot; the worker's runtime holds the bot plugin's.
 Processor = Callable[[dict[str, Any]], None]
-_processor: Processor | None = None
-
-
-def set_processor(processor: Processor | None) -> None:
-    global _processor
-    _processor = processor
 
 
 def chat_of(update: Mapping[str, Any]) -> int:
@@ -45,16 +42,19 @@ def chat_of(update: Mapping[str, Any]) -> int:
 def queue_update(ctx: DomainContext, update: Mapping[str, Any]) -> None:
     chat_id = chat_of(update)
     UpdateQueue(ctx.session).add(int(update["update_id"]), chat_id, update)
-    ctx.after_commit(lambda: send_task(TASK_HANDLE_CHAT, TELEGRAM, chat_id))
+    sender = ctx.deps.sender
+    ctx.after_commit(lambda: send_task(sender, TASK_HANDLE_CHAT, TELEGRAM, chat_id))
 
 
 def pending_chats(session: Session, limit: int = 100) -> list[int]:
     return UpdateQueue(session).pending_chats(limit)
 
 
-def handle_chat(sessions: sessionmaker[Session], chat_id: int) -> int | None:
+def handle_chat(
+    sessions: sessionmaker[Session], chat_id: int, processor: Processor | None
+) -> int | None:
     """Handle the chat's pending updates in order; None when another worker holds it."""
-    if _processor is None:
+    if processor is None:
         raise RuntimeError("no bot processor registered (is the bot plugin installed?)")
     handled = 0
     with sessions() as lock_session:
@@ -68,7 +68,7 @@ def handle_chat(sessions: sessionmaker[Session], chat_id: int) -> int | None:
                     if update is None:
                         return handled
                     try:
-                        _processor(update.payload)
+                        processor(update.payload)
                     except Exception as exc:  # a broken update must not block the chat
                         logger.opt(exception=exc).error("update {} failed", update.update_id)
                     UpdateQueue.mark_done(update)

@@ -74,7 +74,7 @@ def test_an_api_broadcast_advances_and_finishes_on_the_websocket(
     operator_token: str,
     ws_url: str,
 ) -> None:
-    from workers import context
+    from workers.celery_app import app as worker_app
     from workers.tasks.business import send_notifications
 
     add_users(db)
@@ -89,11 +89,11 @@ def test_an_api_broadcast_advances_and_finishes_on_the_websocket(
             "id": created["id"], "status": "running", "total": USERS, "sent": 0, "failed": 0,
             "done": 0, "remaining": USERS, "canceled": 0,
         }  # fmt: skip
-        context._engine.cache_clear()
+        worker_app.reset_runtime()
         try:
             assert send_notifications() == USERS  # the worker task's body, inline
         finally:
-            context._engine.cache_clear()
+            worker_app.reset_runtime()
         seen = progress(ws, lambda item: item["status"] != "running")
     done = [item["done"] for item in seen]
     assert done == list(range(1, USERS + 1))  # one announcement per settled row, in order

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.updates import BotProcessor
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
 from pipeline.redis_client import redis_client
@@ -20,6 +21,9 @@ from pipeline.telegram.limiter import RateLimiter
 from pipeline.unit_of_work import unit_of_work
 from schema import Order, Product, User
 from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
+
+# The bot's update processor of the running test (by its database), as a worker holds one.
+PROCESSOR: dict[sessionmaker[Session], BotProcessor] = {}
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +51,9 @@ def bot_env(
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
     redis_client().flushdb()
-    import bot.updates as plugin
-
-    plugin._runtime.clear()
-    updates.set_processor(plugin.process)
+    # The bot's processor, made once for the test as the worker's runtime makes it.
+    PROCESSOR.clear()
+    PROCESSOR[db] = BotProcessor(get_settings())
     return db
 
 
@@ -76,7 +79,7 @@ def feed(db: sessionmaker[Session], *payloads: dict[str, Any]) -> None:
         with unit_of_work(db) as uow:
             updates.queue_update(uow, payload)
     for chat in {updates.chat_of(p) for p in payloads}:
-        updates.handle_chat(db, chat)
+        updates.handle_chat(db, chat, PROCESSOR[db])
 
 
 def test_start_registers_user_in_telegram_language(
@@ -99,12 +102,16 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     # Neither our anti-flood nor Telegram's per-chat limit is under test here.
     monkeypatch.setenv("THROTTLE_BURST", "100")
     get_settings.cache_clear()
+    processor = BotProcessor(get_settings())  # one per process, shared by its threads
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
     with unit_of_work(bot_env) as uow:
         for payload in reversed(payloads):  # stored out of order
             updates.queue_update(uow, payload)
-    threads = [threading.Thread(target=updates.handle_chat, args=(bot_env, 502)) for _ in range(3)]
+    threads = [
+        threading.Thread(target=updates.handle_chat, args=(bot_env, 502, processor))
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -195,3 +202,24 @@ def test_sender_marks_blocked_users_and_skips_missing_chats(
         assert status == {601: "sent", 602: "skipped", 603: "skipped"}
         blocked = session.execute(select(User).where(User.telegram_id == 602)).scalar_one()
         assert not blocked.is_active
+
+
+def test_the_bot_builds_its_runtime_once_for_every_update(
+    bot_env: sessionmaker[Session], fake: FakeBotApiThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.updates as plugin
+
+    builds: list[int] = []
+    build = plugin.build_bot_runtime
+
+    def counted(settings: Any) -> plugin.BotRuntime:
+        builds.append(1)
+        return build(settings)
+
+    monkeypatch.setattr(plugin, "build_bot_runtime", counted)
+    feed(bot_env, message(1, 503, "/start", "en"), message(2, 503, "/help", "en"))
+    feed(bot_env, message(3, 504, "/start", "en"))
+    assert len(builds) == 1  # one loop, Bot and Dispatcher for the process
+    runtime = PROCESSOR[bot_env].runtime()
+    assert PROCESSOR[bot_env].runtime() is runtime
+    assert len(fake.sent()) >= 3

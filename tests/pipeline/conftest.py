@@ -34,12 +34,11 @@ def drain_ids(broker_url: str, base: str) -> list[int]:
 
 @pytest.fixture
 def worker_context(broker_url: str) -> Iterator[Callable[[], None]]:
-    """Clear the workers' per-process caches so they see this test's settings."""
-    from workers import context
+    """Drop the worker's runtime so that it is built again from this test's settings."""
+    from workers.celery_app import app
 
     def clear() -> None:
-        context._engine.cache_clear()
-        context._event_service.cache_clear()
+        app.reset_runtime()
 
     clear()
     yield clear

@@ -137,10 +137,17 @@ def test_unknown_provider_is_404_and_health_answers(client: TestClient) -> None:
 
 
 def test_unconfigured_provider_is_indistinguishable_from_an_unknown_route(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    broker_url: str, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")
     get_settings.cache_clear()
+    # The receiver reads its providers' settings when it starts.
+    with TestClient(create_app(get_settings())) as client:
+        _unconfigured_is_unknown(client)
+
+
+def _unconfigured_is_unknown(client: TestClient) -> None:
     for method in ("POST", "GET", "PUT", "DELETE", "OPTIONS", "PROPFIND"):
         for suffix in ("", "/kind"):
             unconfigured = client.request(

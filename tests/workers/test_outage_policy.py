@@ -26,6 +26,7 @@ from pipeline.events.errors import is_transient_db_error, is_unreachable
 from pipeline.settings import Settings, get_settings
 from tests.support.services import TestServices
 from workers import resilience
+from workers.celery_app import WorkerApp
 from workers.tasks.base import LoggedTask
 
 CLOSED_PORT_URL = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2"
@@ -85,8 +86,8 @@ def test_retry_delay_is_full_jitter_capped() -> None:
 
 
 @pytest.fixture
-def celery() -> Iterator[Celery]:
-    app = Celery("outage-test", set_as_current=False)
+def celery() -> Iterator[WorkerApp]:
+    app = WorkerApp(get_settings(), "outage-test", set_as_current=False)
     app.conf.update(task_publish_retry=False, broker_connection_timeout=1)
     yield app
 
@@ -114,7 +115,7 @@ def flaky_task(app: Celery, failures: int, **options: Any) -> tuple[Any, list[in
 
 
 def test_transient_failure_of_a_task_with_work_is_retried_until_it_passes(
-    celery: Celery,
+    celery: WorkerApp,
     log_lines: list[str],
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
@@ -140,17 +141,17 @@ def test_transient_failure_of_a_task_with_work_is_retried_until_it_passes(
 
 
 def test_a_sweep_skips_and_backs_off_instead_of_failing(
-    celery: Celery, log_lines: list[str]
+    celery: WorkerApp, log_lines: list[str]
 ) -> None:
     task, calls = flaky_task(celery, 1)
     assert task.apply().get() is None  # the failure: no exception, no retry
     assert task.apply().get() is None  # backing off: not even called
     assert calls == [0]
-    resilience.sweep_backoff().reset(task.name)
+    celery.health.backoff.reset(task.name)
     assert task.apply().get() == 2
 
 
-def test_a_bug_in_a_task_without_work_still_fails(celery: Celery) -> None:
+def test_a_bug_in_a_task_without_work_still_fails(celery: WorkerApp) -> None:
     @celery.task(name=f"buggy-{uuid.uuid4().hex}", base=LoggedTask, bind=True)
     def buggy(self: LoggedTask) -> None:
         raise KeyError("bug")
@@ -159,7 +160,7 @@ def test_a_bug_in_a_task_without_work_still_fails(celery: Celery) -> None:
         buggy.apply().get()
 
 
-def delivered_task(celery: Celery, task_id: str, retries: int, delivery: dict[str, str]) -> Any:
+def delivered_task(celery: WorkerApp, task_id: str, retries: int, delivery: dict[str, str]) -> Any:
     """A failing task with work, inside a request as a worker runs it (not eagerly)."""
     task, _ = flaky_task(celery, 99, keeps_work=True, max_retries=None)
     task.push_request(
@@ -174,7 +175,7 @@ def delivered_task(celery: Celery, task_id: str, retries: int, delivery: dict[st
     return task
 
 
-def test_a_retry_that_cannot_be_published_requeues_the_message(celery: Celery) -> None:
+def test_a_retry_that_cannot_be_published_requeues_the_message(celery: WorkerApp) -> None:
     celery.conf.broker_url = "redis://127.0.0.1:1/0"
     task = delivered_task(celery, "t-1", 5, {})
     try:
@@ -186,7 +187,7 @@ def test_a_retry_that_cannot_be_published_requeues_the_message(celery: Celery) -
 
 
 def test_the_retry_is_published_before_the_message_is_acknowledged(
-    celery: Celery, services: TestServices
+    celery: WorkerApp, services: TestServices
 ) -> None:
     """Celery acknowledges an acks_late message after the task returns; by then the retry
     is in the queue, with its countdown and the next retry number."""

@@ -15,17 +15,16 @@ from pipeline.alerts import checks
 from pipeline.alerts.live import announce_changed_since
 from pipeline.alerts.probes import rejections, sync_client
 from pipeline.messaging.queues import TASK_CHECK_ALERTS
-from pipeline.settings import get_settings
 from pipeline.triage.alerting import check_urgent_complaints
 from pipeline.unit_of_work import unit_of_work
 from workers.celery_app import app
-from workers.context import sessions
+from workers.context import deps, runtime, sessions
 from workers.tasks.base import LoggedTask
 
 
 @app.task(name=TASK_CHECK_ALERTS, base=LoggedTask, bind=True)
 def check_alerts(self: LoggedTask) -> None:
-    settings = get_settings()
+    settings = runtime().settings
     client = sync_client(settings)
     try:
         counts = rejections(client, settings.alert_signature_window_s) if client else {}
@@ -34,7 +33,7 @@ def check_alerts(self: LoggedTask) -> None:
         if client is not None:
             client.close()
     started = datetime.now(UTC)
-    with unit_of_work(sessions()) as uow:
+    with unit_of_work(sessions(), deps()) as uow:
         checks.check_events(uow.session, settings)
         checks.check_signatures(uow.session, settings, counts)
         checks.check_queues(uow.session, settings, stats)

@@ -19,7 +19,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from loguru import logger
 
 from pipeline.events.errors import is_transient_db_error, is_unreachable, one_line
-from workers.resilience import outage, retry_delay, sweep_backoff
+from workers.resilience import WorkerHealth, retry_delay
 
 # Before a requeue because the retry could not be published (the broker is failing too).
 REQUEUE_PAUSE_S = 1.0
@@ -35,7 +35,7 @@ class LoggedTask(Task):  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with logger.contextualize(task_id=self.request.id):
-            if not self.keeps_work and sweep_backoff().waiting(self.name):
+            if not self.keeps_work and self.health.backoff.waiting(self.name):
                 return None  # backing off after a database failure
             try:
                 result = super().__call__(*args, **kwargs)
@@ -43,14 +43,20 @@ class LoggedTask(Task):  # type: ignore[misc]
                 raise
             except Exception as exc:
                 return self._failed(exc)
-            outage().recovered()
-            sweep_backoff().reset(self.name)
+            self.health.outage.recovered()
+            self.health.backoff.reset(self.name)
             return result
+
+    @property
+    def health(self) -> WorkerHealth:
+        """The process's, from its app (`WorkerApp.health`)."""
+        health: WorkerHealth = self.app.health
+        return health
 
     def _failed(self, exc: Exception) -> None:
         transient = is_transient_db_error(exc)
         if transient and is_unreachable(exc):
-            outage().failed(one_line(exc))
+            self.health.outage.failed(one_line(exc))
         if self.keeps_work and (transient or self.retry_any_failure):
             if not transient:  # a bug or a surprise: the first time with its traceback
                 log = logger.opt(exception=exc if self.request.retries == 0 else None)
@@ -58,8 +64,8 @@ class LoggedTask(Task):  # type: ignore[misc]
             self.retry_later(exc)
         if not transient:
             raise exc
-        pause = sweep_backoff().failed(self.name)
-        if not outage().active:  # during an outage the tracker summarises instead
+        pause = self.health.backoff.failed(self.name)
+        if not self.health.outage.active:  # during an outage the tracker summarises instead
             logger.warning("{} skipped for {:.0f} s: {}", self.name, pause, one_line(exc))
         return None
 

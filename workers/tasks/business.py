@@ -28,16 +28,14 @@ from pipeline.payments.mismatch import ALERT as MISMATCH_ALERT
 from pipeline.payments.reconcile import reconcile_payment, stale_payments
 from pipeline.payments.refunds import http_refund_clients, refund_mismatched
 from pipeline.providers.api.http import ApiUnavailable
-from pipeline.providers.api.ports import provider_apis
 from pipeline.receipts.atol_register import AtolRegister
 from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
 from pipeline.redis_client import redis_client
-from pipeline.settings import get_settings
-from pipeline.telegram.api import TelegramError, bot_api_or_wait
+from pipeline.telegram.api import TelegramError
 from pipeline.telegram.limiter import RateLimiter
 from pipeline.unit_of_work import unit_of_work
 from workers.celery_app import app
-from workers.context import sessions
+from workers.context import runtime, sessions
 from workers.tasks.base import LoggedTask
 
 # The sender works this long per run, then hands over to a fresh task.
@@ -62,8 +60,8 @@ PROVIDER_RETRIES = {
 )
 def register(self: LoggedTask, receipt_id: int) -> str | None:
     try:
-        with unit_of_work(sessions()) as uow:
-            uuid = register_receipt(uow.session, receipt_id, AtolRegister(redis_client()))
+        with unit_of_work(sessions(), runtime().deps) as uow:
+            uuid = register_receipt(uow.session, receipt_id, AtolRegister(redis_client()), uow.deps)
     except Exception as exc:
         # Same external_id on every attempt: the register answers a repeat with the same uuid.
         logger.warning("receipt {} not registered yet: {}", receipt_id, exc)
@@ -76,11 +74,11 @@ def poll_receipts(self: LoggedTask) -> int:
     with sessions()() as session:
         waiting, lost = due_receipts(session, datetime.now(UTC))
     for receipt_id in lost:
-        send_task(TASK_REGISTER_RECEIPT, FISCAL, receipt_id)
+        send_task(runtime().sender, TASK_REGISTER_RECEIPT, FISCAL, receipt_id)
     for receipt_id in waiting:
         try:
-            with unit_of_work(sessions()) as uow:
-                poll_receipt(uow, receipt_id, provider_apis().atol)
+            with unit_of_work(sessions(), runtime().deps) as uow:
+                poll_receipt(uow, receipt_id, uow.deps.apis.atol)
         except Exception as exc:  # the next run polls it again
             logger.warning("receipt {} poll failed: {}", receipt_id, exc)
     return len(waiting) + len(lost)
@@ -88,12 +86,12 @@ def poll_receipts(self: LoggedTask) -> int:
 
 @app.task(name=TASK_RECONCILE_PAYMENTS, base=LoggedTask, bind=True)
 def reconcile_payments(self: LoggedTask) -> int:
-    settings = get_settings()
+    settings = runtime().settings
     with sessions()() as session:
         ids = stale_payments(session, datetime.now(UTC), settings.reconcile_pending_after_s)
     for payment_id in ids:
         try:
-            with unit_of_work(sessions()) as uow:
+            with unit_of_work(sessions(), runtime().deps) as uow:
                 reconcile_payment(uow, payment_id)
         except Exception as exc:  # still stale: the next run tries again
             logger.warning("payment {} not reconciled: {}", payment_id, exc)
@@ -104,8 +102,8 @@ def reconcile_payments(self: LoggedTask) -> int:
 def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
     """Give back a payment that did not settle its order; the same refund on every retry."""
     try:
-        with unit_of_work(sessions()) as uow:
-            status = refund_mismatched(uow, payment_id, http_refund_clients())
+        with unit_of_work(sessions(), runtime().deps) as uow:
+            status = refund_mismatched(uow, payment_id, http_refund_clients(uow.deps.providers))
     except (ApiUnavailable, TelegramError) as exc:
         gave_up = self.request.retries >= (self.max_retries or 0)
         if gave_up or (isinstance(exc, TelegramError) and not exc.retryable):
@@ -125,19 +123,21 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
 
 def _refund_failed(payment_id: int, exc: Exception) -> None:
     text = f"refund of payment {payment_id} failed ({exc}): refund it by hand"
-    with unit_of_work(sessions()) as uow:
+    with unit_of_work(sessions(), runtime().deps) as uow:
         alert_operators(uow, f"{MISMATCH_ALERT}{payment_id}:refund", text)
 
 
 @app.task(name=TASK_SEND_NOTIFICATIONS, base=LoggedTask, bind=True)
 def send_notifications(self: LoggedTask) -> int:
-    api = bot_api_or_wait()
+    api = runtime().telegram.api_or_wait()
     if api is None:  # no token: the rows stay pending, quietly (one warning)
         return 0
     limiter = RateLimiter(redis_client())
-    handled = send_due(sessions(), api, limiter, budget_s=SEND_BUDGET_S)
+    handled = send_due(
+        sessions(), api, limiter, budget_s=SEND_BUDGET_S, settings=runtime().settings
+    )
     if handled and _more_due():
-        send_task(TASK_SEND_NOTIFICATIONS, NOTIFY)
+        send_task(runtime().sender, TASK_SEND_NOTIFICATIONS, NOTIFY)
     return handled
 
 

@@ -10,9 +10,8 @@ from pipeline.envelope import Envelope
 from pipeline.events.schedule import has_retry_message
 from pipeline.events.service import ProcessResult
 from pipeline.messaging.queues import INGEST, TASK_INGEST, TASK_PROCESS_EVENT
-from pipeline.messaging.tasks import task_sender
 from workers.celery_app import app
-from workers.context import event_service
+from workers.context import runtime
 from workers.tasks.base import LoggedTask
 from workers.tasks.live import announce_event_changes
 
@@ -20,7 +19,7 @@ from workers.tasks.live import announce_event_changes
 def schedule_retry(event_id: int, delay_s: float) -> None:
     if not has_retry_message(delay_s):  # the database's: dispatch_due sends it when due
         return
-    task_sender().send(TASK_PROCESS_EVENT, INGEST, event_id, countdown=delay_s)
+    runtime().sender.send(TASK_PROCESS_EVENT, INGEST, event_id, countdown=delay_s)
 
 
 def after_processing(result: ProcessResult) -> None:
@@ -45,7 +44,7 @@ def after_processing(result: ProcessResult) -> None:
     max_retries=None,
 )
 def ingest(self: LoggedTask, messages: list[dict[str, Any]]) -> dict[str, int]:
-    service = event_service()
+    service = runtime().events
     envelopes = [Envelope.from_message(message) for message in messages]
     stored, result = service.ingest(envelopes)
     after_processing(result)
@@ -67,4 +66,4 @@ def ingest(self: LoggedTask, messages: list[dict[str, Any]]) -> dict[str, int]:
 @app.task(name=TASK_PROCESS_EVENT, base=LoggedTask, bind=True, keeps_work=True, max_retries=None)
 def process_event(self: LoggedTask, event_id: int) -> None:
     with logger.contextualize(event_id=event_id):
-        after_processing(event_service().process([event_id]))
+        after_processing(runtime().events.process([event_id]))

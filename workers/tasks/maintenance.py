@@ -19,11 +19,9 @@ from pipeline.messaging.queues import (
     TASK_PRUNE_AUTH,
     TASK_PRUNE_RAW_BODIES,
 )
-from pipeline.messaging.tasks import task_sender
-from pipeline.settings import get_settings
 from pipeline.unit_of_work import unit_of_work
 from workers.celery_app import app
-from workers.context import sessions
+from workers.context import deps, runtime, sessions
 from workers.tasks.base import LoggedTask
 from workers.tasks.live import announce_event_changes
 
@@ -35,7 +33,7 @@ def dispatch_due(self: LoggedTask) -> int:
     """Retries the database schedules (due now), failed events past their retry time
     (plus a grace: a retry message normally arrives on time), and events stuck in
     received past the deadline."""
-    settings = get_settings()
+    settings = runtime().settings
     now = datetime.now(UTC)
     with sessions()() as session:
         grace = timedelta(seconds=settings.sweep_retry_grace_s)
@@ -44,8 +42,9 @@ def dispatch_due(self: LoggedTask) -> int:
         ids += [i for i in repository.due_for_retry(session, now, grace, BATCH) if i not in seen]
         stuck_before = now - timedelta(seconds=settings.sweep_stuck_after_s)
         ids += repository.stuck(session, stuck_before, BATCH)
+    sender = runtime().sender
     for event_id in ids:
-        task_sender().send(TASK_PROCESS_EVENT, INGEST, event_id)
+        sender.send(TASK_PROCESS_EVENT, INGEST, event_id)
     if ids:
         logger.info("re-dispatched {} overdue events", len(ids))
     announce_event_changes()  # whatever a crashed process left unannounced
@@ -55,14 +54,14 @@ def dispatch_due(self: LoggedTask) -> int:
 @app.task(name=TASK_PRUNE_AUTH, base=LoggedTask, bind=True)
 def prune_auth(self: LoggedTask) -> int:
     """Expired login codes and long-ended staff sessions of the operator API."""
-    with unit_of_work(sessions()) as uow:
+    with unit_of_work(sessions(), deps()) as uow:
         deleted = purge_expired(uow.session)
     return deleted
 
 
 @app.task(name=TASK_PRUNE_RAW_BODIES, base=LoggedTask, bind=True)
 def prune_raw_bodies(self: LoggedTask) -> int:
-    days = get_settings().retention_raw_body_days
+    days = runtime().settings.retention_raw_body_days
     if days <= 0:
         return 0
     # In id ranges, each its own short transaction: no scan, no long lock on events.
@@ -74,13 +73,13 @@ def prune_raw_bodies(self: LoggedTask) -> int:
 
 @app.task(name=TASK_PRUNE_AI_CALLS, base=LoggedTask, bind=True)
 def prune_ai_calls(self: LoggedTask) -> int:
-    days = get_settings().ai_calls_keep_days
+    days = runtime().settings.ai_calls_keep_days
     if days <= 0:
         return 0
     cutoff = datetime.now(UTC) - timedelta(days=days)
     total = 0
     while True:
-        with unit_of_work(sessions()) as uow:
+        with unit_of_work(sessions(), deps()) as uow:
             pruned = prune_calls(uow.session, cutoff, 5000)
         total += pruned
         if pruned < 5000:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pipeline.messaging.queues import TASK_HANDLE_CHAT, TELEGRAM
 from pipeline.messaging.tasks import send_task
-from pipeline.telegram.api import waiting_for_token
 from pipeline.telegram.updates import handle_chat, pending_chats
 from workers.celery_app import app
-from workers.context import sessions
+from workers.context import runtime, sessions
 from workers.tasks.base import LoggedTask
 
 LOCKED_RETRY_S = 1.0
@@ -19,11 +18,11 @@ def handle_chat_updates(self: LoggedTask, chat_id: int | None) -> int:
         with sessions()() as session:
             chats = pending_chats(session)
         for chat in chats:
-            send_task(TASK_HANDLE_CHAT, TELEGRAM, chat)
+            send_task(runtime().sender, TASK_HANDLE_CHAT, TELEGRAM, chat)
         return len(chats)
-    if waiting_for_token():  # the updates stay stored; the sweep sends them on later
+    if runtime().telegram.waiting():  # the updates stay stored; the sweep sends them on later
         return 0
-    handled = handle_chat(sessions(), chat_id)
+    handled = handle_chat(sessions(), chat_id, runtime().bot)
     if handled is None:
         # Another worker holds the chat; it may have read its list before ours landed.
         raise self.retry(countdown=LOCKED_RETRY_S)

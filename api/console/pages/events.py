@@ -21,7 +21,6 @@ from api.runtime import ApiRuntime
 from pipeline.events import queries, repository
 from pipeline.events.operations import Queue, retry_selected
 from pipeline.live.events import announce_changes, latest_cursor
-from pipeline.providers.registry import default_registry
 from schema.events import Event, EventStatus
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -64,7 +63,7 @@ def _one(given: ListFilter, name: str) -> list[str]:
 
 
 @router.get("/events")
-def events(request: Request, console: Reader, session: SessionDep) -> Response:
+def events(request: Request, console: Reader, session: SessionDep, runtime: RuntimeDep) -> Response:
     given = parse(request.query_params)
     context = _list_context(request, session, given)
     if request.headers.get("hx-target") == "events-results":
@@ -74,7 +73,7 @@ def events(request: Request, console: Reader, session: SessionDep) -> Response:
         "events.html",
         console,
         active="events",
-        sources=sorted(p.name for p in default_registry()),
+        sources=sorted(p.name for p in runtime.registry()),
         statuses=[s.value for s in EventStatus],
         ranges=RANGE_LABELS,
         live_filter=json.dumps(

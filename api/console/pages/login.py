@@ -102,7 +102,7 @@ def start_console_session(
     request: Request, runtime: ApiRuntime, account: StaffUser, method: str, next_path: str
 ) -> Response:
     """The new session (ending the browser's old one), its cookie, the redirect (blocking)."""
-    with unit_of_work(runtime.sessions) as uow:
+    with unit_of_work(runtime.sessions, runtime.deps) as uow:
         old = cookies.read(request, cookies.SESSION)
         if old:
             console_sessions.end(uow.session, old, "relogin")
@@ -146,7 +146,7 @@ async def send_code(request: Request, runtime: RuntimeDep, background: Backgroun
 
     def issue() -> None:
         runtime.limiter.hit(runtime.limiter.limits.login, "login", client_ip(request, runtime))
-        with unit_of_work(runtime.sessions) as uow:
+        with unit_of_work(runtime.sessions, runtime.deps) as uow:
             auth_routes.request_code(body, uow, runtime, background)
 
     try:
@@ -185,7 +185,9 @@ async def verify_code(request: Request, runtime: RuntimeDep) -> Response:
     def check() -> StaffUser | None:
         runtime.limiter.hit(runtime.limiter.limits.login, "login", client_ip(request, runtime))
         settings = runtime.settings
-        with unit_of_work(runtime.sessions) as uow:  # the counted attempt is committed
+        with unit_of_work(
+            runtime.sessions, runtime.deps
+        ) as uow:  # the counted attempt is committed
             ok = codes.check_code(
                 uow.session,
                 body.email,
@@ -298,7 +300,7 @@ async def oauth_callback(
 
     def find() -> StaffUser | None:
         settings = runtime.settings
-        with unit_of_work(runtime.sessions) as uow:
+        with unit_of_work(runtime.sessions, runtime.deps) as uow:
             return staff.staff_for_login(
                 uow.session,
                 verified.email,
@@ -325,7 +327,7 @@ async def logout(request: Request, runtime: RuntimeDep) -> Response:
         check_csrf(runtime, value, presented)
 
         def end() -> None:
-            with unit_of_work(runtime.sessions) as uow:
+            with unit_of_work(runtime.sessions, runtime.deps) as uow:
                 console_sessions.end(uow.session, value)
 
         await run_in_threadpool(end)

@@ -1,13 +1,16 @@
-"""The ports: what a handler may ask a provider's API, and where the adapters come from.
+"""The ports: what a handler may ask a provider's API, and the httpx adapters behind them.
 
-`provider_apis()` builds the httpx adapters from settings on first use in a process;
-`use_provider_apis()` swaps in others (tests, a worker's own adapters).
+A process's `Deps` builds the adapters on first use (`Deps.apis`); tests put others in
+their place with `Deps.use_apis`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from pipeline.providers.settings_set import ProviderSettingsSet
 
 
 class YooKassaApi(Protocol):
@@ -35,22 +38,14 @@ class ProviderApis:
     orangedata: OrangeDataApi
 
 
-_current: ProviderApis | None = None
+def http_provider_apis(settings: ProviderSettingsSet) -> ProviderApis:
+    # Imported here: the receiver never needs the HTTP adapters.
+    from pipeline.providers.api.atol import HttpAtolApi
+    from pipeline.providers.api.orangedata import HttpOrangeDataApi
+    from pipeline.providers.api.yookassa import HttpYooKassaApi
 
-
-def provider_apis() -> ProviderApis:
-    global _current
-    if _current is None:
-        # Imported here: the receiver never needs the HTTP adapters.
-        from pipeline.providers.api.atol import HttpAtolApi
-        from pipeline.providers.api.orangedata import HttpOrangeDataApi
-        from pipeline.providers.api.yookassa import HttpYooKassaApi
-
-        _current = ProviderApis(HttpYooKassaApi(), HttpAtolApi(), HttpOrangeDataApi())
-    return _current
-
-
-def use_provider_apis(apis: ProviderApis | None) -> None:
-    """Replace the adapters; None rebuilds them from settings on next use."""
-    global _current
-    _current = apis
+    return ProviderApis(
+        HttpYooKassaApi(settings.yookassa),
+        HttpAtolApi(settings.atol),
+        HttpOrangeDataApi(settings.orangedata),
+    )

@@ -35,13 +35,13 @@ def worker_settings(
     services: TestServices, api_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[None]:
     """A broker for the pages to send to, and a backup directory for the worker's task."""
-    from workers import context
+    from workers.celery_app import app as worker_app
 
     api_env.setenv("BROKER_URL", services.redis_url)
     api_env.setenv("BACKUP_DIR", str(tmp_path / "backups"))
-    context._engine.cache_clear()
+    worker_app.reset_runtime()
     yield
-    context._engine.cache_clear()
+    worker_app.reset_runtime()
     get_settings.cache_clear()
 
 

@@ -23,10 +23,8 @@ from tests.pipeline.events.test_service import stripe_envelope
 def test_ingested_events_are_announced_after_commit_with_their_final_status(
     db: sessionmaker[Session], engine: Engine, live_redis: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workers.context
     from workers.tasks.ingest import after_processing
 
-    monkeypatch.setattr(workers.context, "engine", lambda: engine)
     monkeypatch.setattr("workers.tasks.live.engine", lambda: engine)
     service = EventService(
         db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.messaging.tasks import use_task_sender
+from pipeline.deps import Deps
+from pipeline.settings import get_settings
 from pipeline.unit_of_work import unit_of_work
 from schema import Order, Product, User
 
@@ -29,12 +30,17 @@ class RecordingSender:
         return [name for name, _, _ in self.sent]
 
 
+def sending_to(monkeypatch: pytest.MonkeyPatch, sender: RecordingSender) -> None:
+    """Contexts made in the test (their `Deps.build()`) send through `sender`, as a
+    process's runtime hands its sender down."""
+    monkeypatch.setattr(Deps, "build", classmethod(lambda cls: cls(get_settings(), sender=sender)))
+
+
 @pytest.fixture
-def sent() -> Iterator[RecordingSender]:
+def sent(monkeypatch: pytest.MonkeyPatch) -> RecordingSender:
     sender = RecordingSender()
-    previous = use_task_sender(sender)
-    yield sender
-    use_task_sender(previous)
+    sending_to(monkeypatch, sender)
+    return sender
 
 
 def make_order(

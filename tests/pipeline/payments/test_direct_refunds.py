@@ -121,15 +121,15 @@ def retries(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def run_task(payment_id: int) -> str | None:
     """The Celery task body, run inline (retries raise celery's Retry)."""
-    from workers import context
+    from workers.celery_app import app as worker_app
     from workers.tasks.business import refund_payment
 
-    context._engine.cache_clear()
+    worker_app.reset_runtime()
     try:
         result: str | None = refund_payment(payment_id)
         return result
     finally:
-        context._engine.cache_clear()
+        worker_app.reset_runtime()
 
 
 # --- CloudPayments --------------------------------------------------------------

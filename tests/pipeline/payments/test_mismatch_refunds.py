@@ -177,7 +177,7 @@ def test_where_no_refund_can_be_made_here_the_alert_says_so(
 def test_a_refund_the_provider_refuses_is_left_to_the_operators(
     db: sessionmaker[Session], sent: RecordingSender
 ) -> None:
-    from workers import context
+    from workers.celery_app import app as worker_app
     from workers.tasks.business import refund_payment
 
     with db() as session:
@@ -187,12 +187,12 @@ def test_a_refund_the_provider_refuses_is_left_to_the_operators(
     with db() as session:
         payment_id = session.execute(select(Payment.id)).scalar_one()
     respx.post("https://yk.test/v3/refunds").respond(400, json={"code": "invalid_request"})
-    context._engine.cache_clear()
+    worker_app.reset_runtime()
     try:
         with pytest.raises(ApiRejected):
             refund_payment(payment_id)
     finally:
-        context._engine.cache_clear()
+        worker_app.reset_runtime()
     with db() as session:
         texts = session.execute(select(Alert.text)).scalars().all()
         assert session.execute(select(Payment.status)).scalar_one() == "succeeded"

@@ -9,6 +9,7 @@ import respx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.payments.service import apply_event
 from pipeline.providers.atol import AtolSettings
@@ -69,10 +70,10 @@ def test_sell_is_idempotent_and_token_is_cached(
     )
     receipt_id = paid(db)
     with db() as session:
-        assert register_receipt(session, receipt_id, atol) == UUID
+        assert register_receipt(session, receipt_id, atol, Deps.build()) == UUID
         session.commit()
     with db() as session:  # a repeated task does nothing more
-        assert register_receipt(session, receipt_id, atol) is None
+        assert register_receipt(session, receipt_id, atol, Deps.build()) is None
     assert token.call_count == 1 and sell.call_count == 1
     body = sell.calls[0].request.read()
     assert b'"external_id":"p' in body.replace(b" ", b"") and b"/webhooks/atol" in body

@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.payments.reconcile import reconcile_payment, stale_payments
-from pipeline.providers.api.ports import use_provider_apis
 from pipeline.providers.tbank import make_token
 from pipeline.settings import get_settings
 from schema import Notification, Order, Payment
@@ -35,9 +34,7 @@ def providers(monkeypatch: pytest.MonkeyPatch) -> Any:
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    use_provider_apis(None)  # rebuilt from the settings above
-    yield
-    use_provider_apis(None)
+    yield  # each run's context reads the provider settings above
 
 
 def pending(db: sessionmaker[Session], order: Order, provider: str, payment_id: str) -> int:

@@ -28,7 +28,7 @@ from schema.session import make_engine, make_session_factory
 from tests.pipeline.payments.conftest import RecordingSender, stripe_orders
 from tests.pipeline.payments.test_batch_apply import payment, state
 from tests.support.services import TestServices
-from workers.context import WORKER_PING_IDLE_S
+from workers.runtime import WORKER_PING_IDLE_S
 
 # What the path costs: nine statements in one transaction (store and lock, orders with
 # their buyers, payments, orders, payments, notifications, receipts, outcomes, the live

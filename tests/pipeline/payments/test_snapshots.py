@@ -40,7 +40,7 @@ def test_a_new_order_is_published_after_its_commit(db: sessionmaker[Session]) ->
         "created",
         "cloudpayments",
     )
-    assert snapshots.lookup("ord-1") == snap  # the receiver's read
+    assert snapshots.SnapshotReader()("ord-1") == snap  # the receiver's read
 
 
 def test_a_status_change_is_published_and_a_rollback_is_not(db: sessionmaker[Session]) -> None:

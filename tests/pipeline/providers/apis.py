@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 import respx
 
+from pipeline.deps import Deps
 from pipeline.providers.api.atol import HttpAtolApi
 from pipeline.providers.api.orangedata import HttpOrangeDataApi
-from pipeline.providers.api.ports import ProviderApis, use_provider_apis
+from pipeline.providers.api.ports import ProviderApis
 from pipeline.providers.api.yookassa import HttpYooKassaApi
 from tests.pipeline.providers.cases import ENV, fixture_json
 
@@ -27,10 +28,10 @@ ORANGEDATA_STATUS = (
 )
 
 
-def use_test_apis() -> None:
+def use_test_apis(deps: Deps) -> None:
     """The real adapters, except that OrangeData needs no client certificate here (respx
     answers before any TLS would happen)."""
-    use_provider_apis(
+    deps.use_apis(
         ProviderApis(HttpYooKassaApi(), HttpAtolApi(), HttpOrangeDataApi(client=httpx.Client()))
     )
 

@@ -23,7 +23,6 @@ from pipeline.envelope import Envelope
 from pipeline.events.handlers import HandlerContext, load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.messaging.queues import INGEST
-from pipeline.providers.api.ports import use_provider_apis
 from pipeline.providers.registry import build_registry
 from pipeline.settings import Settings, get_settings
 from tests.pipeline.providers.cases import ENV, Request
@@ -37,9 +36,7 @@ OUTSIDE = "203.0.113.7"  # TEST-NET-3: never a provider
 def provider_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    use_provider_apis(None)
     yield
-    use_provider_apis(None)
 
 
 @pytest.fixture

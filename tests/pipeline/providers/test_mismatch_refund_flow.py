@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.events.service import EventService
 from pipeline.messaging.queues import TASK_REFUND_PAYMENT
-from pipeline.messaging.tasks import use_task_sender
 from pipeline.settings import get_settings
 from schema import Order, Payment
-from tests.pipeline.payments.conftest import RecordingSender, make_order
+from tests.pipeline.payments.conftest import RecordingSender, make_order, sending_to
 from tests.pipeline.providers.cases import CASES
 from tests.pipeline.providers.conftest import Send, drain
 
@@ -29,9 +28,8 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingSender]:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:t")
     get_settings.cache_clear()
     sender = RecordingSender()
-    previous = use_task_sender(sender)
+    sending_to(monkeypatch, sender)
     yield sender
-    use_task_sender(previous)
     get_settings.cache_clear()
 
 
@@ -62,14 +60,14 @@ def test_a_short_cloudpayments_payment_is_refunded_and_its_order_left_alone(
     [(_, _, args)] = [s for s in sent.sent if s[0] == TASK_REFUND_PAYMENT]
     assert args == (payment_id,)
 
-    from workers import context
+    from workers.celery_app import app as worker_app
     from workers.tasks.business import refund_payment
 
     route = respx.post("https://cp.test/payments/refund").respond(json={"Success": True})
-    context._engine.cache_clear()
+    worker_app.reset_runtime()
     try:
         assert refund_payment(payment_id) == "succeeded"
     finally:
-        context._engine.cache_clear()
+        worker_app.reset_runtime()
     assert json.loads(route.calls.last.request.content) == {"TransactionId": 504, "Amount": 100}
     assert b'"Amount":100.00' in route.calls.last.request.content

@@ -50,8 +50,8 @@ def status_of(db: sessionmaker[Session], event_id: int) -> tuple[str, str | None
 
 
 @pytest.fixture(autouse=True)
-def _apis() -> None:
-    use_test_apis()
+def _apis(service: EventService) -> None:
+    use_test_apis(service.deps)
 
 
 def test_yookassa_api_wins_over_a_forged_succeeded(

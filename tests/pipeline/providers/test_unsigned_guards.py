@@ -83,7 +83,7 @@ def test_an_early_forged_delivery_does_not_swallow_the_real_one(
     db: sessionmaker[Session],
     delivered: list[NormalizedEvent],
 ) -> None:
-    use_test_apis()
+    use_test_apis(service.deps)
     answers = [
         json_response(fixture_json("yookassa", "api_payment_pending.json")),
         json_response(fixture_json("yookassa", "api_payment_succeeded.json")),

@@ -150,7 +150,7 @@ def test_duplicate_is_answered_again_and_processed_once(
         response = receiver(build())
         assert response.status_code == 200
         assert response.content == success
-    use_test_apis()
+    use_test_apis(service.deps)
     with respx.mock(assert_all_called=False) as router:
         happy_paths(router)
         stored = service.store(drain(broker))

@@ -14,12 +14,15 @@ from pipeline.telegram import api
 def test_telegram_bound_tasks_wait_quietly_without_a_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from workers.celery_app import app
     from workers.tasks.business import send_notifications
     from workers.tasks.telegram import handle_chat_updates
 
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
-    monkeypatch.setattr(api, "_warned_without_token", False)
+    # A worker has a database; these tasks wait before they would use it.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://unused@127.0.0.1:9/db")
     get_settings.cache_clear()
+    app.reset_runtime()  # a worker process starting without a token
     records: list[dict[str, Any]] = []
     sink = logger.add(lambda message: records.append(message.record), level="WARNING")
     try:
@@ -29,6 +32,7 @@ def test_telegram_bound_tasks_wait_quietly_without_a_token(
     finally:
         logger.remove(sink)
         get_settings.cache_clear()
+        app.reset_runtime()
     assert len(records) == 1, [r["message"] for r in records]
     assert "TELEGRAM_BOT_TOKEN is not set" in records[0]["message"]
     assert records[0]["exception"] is None

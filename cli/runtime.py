@@ -1,0 +1,44 @@
+"""What one CLI command holds while it runs: the resolved services (configured or
+embedded), a database engine and session factory, and the core's dependencies with a
+task sender on the resolved broker. Built once per command by `cli_runtime` and passed
+to what the command calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli.common import prepare, task_sender
+from pipeline.deps import Deps
+from pipeline.runtime import Services
+from pipeline.settings import Settings, get_settings
+from schema.session import make_engine, make_session_factory
+
+
+@dataclass
+class CliRuntime:
+    settings: Settings
+    services: Services
+    engine: Engine
+    sessions: sessionmaker[Session]
+    deps: Deps
+
+
+@contextmanager
+def cli_runtime(role: str = "cli", data_dir: Path | None = None) -> Iterator[CliRuntime]:
+    """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
+    (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
+    services = prepare(role, data_dir)
+    settings = get_settings()  # with the resolved services' URLs
+    engine = make_engine(services.database_url)
+    deps = Deps(settings, sender=task_sender(services.broker_url))
+    try:
+        yield CliRuntime(settings, services, engine, make_session_factory(engine), deps)
+    finally:
+        engine.dispose()
+        services.stop_started()

@@ -1,0 +1,63 @@
+"""What core code needs from the process that runs it, built once when the process starts.
+
+Each process kind (worker, receiver, API, bot, CLI) holds one `Deps` in its runtime and
+passes it down: the event service hands it to every handler (`HandlerContext.deps`), and
+periodic jobs and units of work carry it as `ctx.deps`. Core code reads settings,
+provider settings, provider API adapters and the task sender from here, never from the
+environment per event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pipeline.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pipeline.messaging.tasks import TaskSender
+    from pipeline.providers.api.ports import ProviderApis
+    from pipeline.providers.settings_set import ProviderSettingsSet
+
+
+class Deps:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        providers: ProviderSettingsSet | None = None,
+        sender: TaskSender | None = None,
+        apis: ProviderApis | None = None,
+    ) -> None:
+        self.settings = settings
+        # Sends tasks by name; None in a process that sends none (a send is then dropped
+        # with a warning, and the periodic sweeps catch up).
+        self.sender = sender
+        self._providers = providers
+        self._apis = apis
+
+    @classmethod
+    def build(cls) -> Deps:
+        """From the environment: for a context made by hand (tests, one-off scripts)."""
+        return cls(get_settings())
+
+    @property
+    def providers(self) -> ProviderSettingsSet:
+        """Every provider's settings, read once (a runtime passes them in built)."""
+        if self._providers is None:
+            from pipeline.providers.settings_set import ProviderSettingsSet
+
+            self._providers = ProviderSettingsSet.from_env()
+        return self._providers
+
+    @property
+    def apis(self) -> ProviderApis:
+        """The provider API adapters, built on first use (the receiver never needs them)."""
+        if self._apis is None:
+            from pipeline.providers.api.ports import http_provider_apis
+
+            self._apis = http_provider_apis(self.providers)
+        return self._apis
+
+    def use_apis(self, apis: ProviderApis | None) -> None:
+        """Replace the adapters; None rebuilds them from the settings on next use."""
+        self._apis = apis

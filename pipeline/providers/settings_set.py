@@ -1,0 +1,53 @@
+"""Every built-in provider's settings, read from the environment once per process.
+
+The process's runtime builds one `ProviderSettingsSet` at start and hands it to the
+providers of its registry, to event handlers and to the domain services that call the
+providers' APIs, so nothing re-reads the environment per event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.providers.alertmanager import AlertmanagerSettings
+from pipeline.providers.atol import AtolSettings
+from pipeline.providers.cloudkassir import CloudKassirSettings
+from pipeline.providers.cloudpayments import CloudPaymentsSettings
+from pipeline.providers.orangedata import OrangeDataSettings
+from pipeline.providers.robokassa import RobokassaSettings
+from pipeline.providers.stripe import StripeSettings
+from pipeline.providers.tbank import TBankSettings
+from pipeline.providers.telegram import TelegramWebhookSettings
+from pipeline.providers.yookassa import YooKassaSettings
+from pipeline.receipts.registration import ReceiptSettings
+
+
+@dataclass(frozen=True)
+class ProviderSettingsSet:
+    telegram: TelegramWebhookSettings
+    stripe: StripeSettings
+    yookassa: YooKassaSettings
+    cloudpayments: CloudPaymentsSettings
+    cloudkassir: CloudKassirSettings
+    tbank: TBankSettings
+    robokassa: RobokassaSettings
+    atol: AtolSettings
+    orangedata: OrangeDataSettings
+    alertmanager: AlertmanagerSettings
+    receipt: ReceiptSettings
+
+    @classmethod
+    def from_env(cls) -> ProviderSettingsSet:
+        return cls(
+            telegram=TelegramWebhookSettings(),
+            stripe=StripeSettings(),
+            yookassa=YooKassaSettings(),
+            cloudpayments=CloudPaymentsSettings(),
+            cloudkassir=CloudKassirSettings(),
+            tbank=TBankSettings(),
+            robokassa=RobokassaSettings(),
+            atol=AtolSettings(),
+            orangedata=OrangeDataSettings(),
+            alertmanager=AlertmanagerSettings(),
+            receipt=ReceiptSettings(),
+        )

@@ -1,0 +1,105 @@
+"""What one worker (or beat) process holds for all its tasks, built once per process.
+
+`WorkerApp.runtime` builds it on first use and again in a forked pool child (its pid
+differs: a child never uses the parent's connections); Celery's `worker_process_init`
+builds it eagerly in each child. Tasks reach it through their app (`workers.context`)
+and pass what core code needs (`deps`, sessions, services) down as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.alerts.checks import on_event_dead
+from pipeline.deps import Deps
+from pipeline.events.handlers import ENTRY_POINT_GROUP, HandlerRegistry, load_handler_modules
+from pipeline.events.service import EventService
+from pipeline.messaging.tasks import TaskSender
+from pipeline.plugins import load_entry_points
+from pipeline.providers.registry import ProviderRegistry, build_registry
+from pipeline.providers.settings_set import ProviderSettingsSet
+from pipeline.retry import retry_policy
+from pipeline.settings import Settings
+from pipeline.telegram.api import TokenGate
+from pipeline.telegram.updates import Processor
+from schema.session import make_engine, make_session_factory
+
+
+@dataclass
+class WorkerRuntime:
+    pid: int
+    settings: Settings
+    deps: Deps
+    sender: TaskSender
+    engine: Engine
+    sessions: sessionmaker[Session]
+    registry: ProviderRegistry
+    handlers: HandlerRegistry
+    events: EventService
+    # The bot plugin's update processor (None: no bot installed).
+    bot: Processor | None
+    telegram: TokenGate
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def load_code(
+    settings: Settings, providers: ProviderSettingsSet
+) -> tuple[ProviderRegistry, HandlerRegistry]:
+    """Import the handler modules and build the providers (a prefork parent does it once,
+    so forked children start warm: the Bot API types take seconds to build)."""
+    handlers = load_handler_modules(settings.handler_modules, settings.grpc_sources)
+    return build_registry(settings=providers, grpc_sources=settings.grpc_sources), handlers
+
+
+WORKER_PING_IDLE_S = 2.0
+
+
+def build_worker_runtime(settings: Settings, sender: TaskSender) -> WorkerRuntime:
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set for the worker")
+    providers = ProviderSettingsSet.from_env()
+    deps = Deps(settings, providers=providers, sender=sender)
+    # Tasks retry transient failures, so a ping per checkout (one round trip per session
+    # and per announcement) is paid only by connections idle for a while.
+    engine = make_engine(settings.database_url, pool_size=2, ping_idle_s=WORKER_PING_IDLE_S)
+    sessions = make_session_factory(engine)
+    registry, handlers = load_code(settings, providers)
+    events = EventService(
+        sessions,
+        registry,
+        handlers,
+        retry_policy(settings, "ingest"),
+        on_dead=on_event_dead,
+        deps=deps,
+    )
+    bot = _bot_processor(settings)
+    return WorkerRuntime(
+        os.getpid(),
+        settings,
+        deps,
+        sender,
+        engine,
+        sessions,
+        registry,
+        handlers,
+        events,
+        bot,
+        TokenGate(settings),
+    )
+
+
+def _bot_processor(settings: Settings) -> Processor | None:
+    """The update processor of the handler plugin that offers one (the bot's
+    `update_processor`), made for this process."""
+    for _, plugin in load_entry_points(ENTRY_POINT_GROUP):
+        factory = getattr(plugin, "update_processor", None)
+        if callable(factory):
+            processor: Processor = factory(settings)
+            return processor
+    return None
