@@ -21,9 +21,10 @@ def test_feedback_reaches_the_operators_and_their_reply_the_user(flow: Flow) -> 
     relayed = flow.wait_text(OPERATORS, "Where is my order?")
     assert f"id {chat}" in relayed
     flow.wait_text(chat, "Sent. The operators will answer here.")
-    relayed_id = flow.scalar(
-        "SELECT operator_message_id FROM feedback_messages WHERE user_chat_id = :c", c=chat
-    )
+    # The bot answers "Sent" inside the update's handler; the row commits right after it.
+    relayed_sql = "SELECT operator_message_id FROM feedback_messages WHERE user_chat_id = :c"
+    wait_until(lambda: flow.scalar(relayed_sql, c=chat) is not None, 30, "the relayed copy")
+    relayed_id = flow.scalar(relayed_sql, c=chat)
     reply = operator_reply(next_id(), int(relayed_id), "It ships today")
     reply["message"]["chat"]["id"] = OPERATORS
     reply["message"]["reply_to_message"]["chat"]["id"] = OPERATORS
