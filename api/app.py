@@ -86,7 +86,7 @@ def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntim
         redis_url=client_url,
         cache=Cache(client, settings.queue_prefix, settings.api_cache_ttl_s),
         oauth=OAuthProviders.from_settings(settings, client),
-        deps=Deps(settings, sender=CeleryTaskSender(settings=settings)),
+        deps=Deps(settings, sender=CeleryTaskSender(settings=settings), redis=client),
     )
 
 

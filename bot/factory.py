@@ -12,6 +12,7 @@ from bot.handlers import assistant, fallback, feedback, miniapp, orders, shop, s
 from bot.i18n import UserLocale, make_i18n
 from bot.middlewares import BlockedUserMiddleware, ThrottlingMiddleware, UserMiddleware
 from bot.plugins import plugin_routers
+from pipeline.deps import Deps
 from pipeline.telegram.limiter import RateLimiter
 
 
@@ -20,13 +21,16 @@ def create_dispatcher(
     limiter: RateLimiter | None,
     storage: BaseStorage | None = None,
     i18n: I18n | None = None,
+    *,
+    deps: Deps | None = None,
 ) -> Dispatcher:
+    """`deps`: the bot process's (its Redis client serves feedback and the assistant)."""
     dp = Dispatcher(storage=storage if storage is not None else make_storage())
     # Outermost: a blocked user's update is dropped before throttling or any handler.
     dp.update.outer_middleware(BlockedUserMiddleware(sessions))
     if limiter is not None:
         dp.message.outer_middleware(ThrottlingMiddleware(limiter))
-    user = UserMiddleware(sessions)
+    user = UserMiddleware(sessions, deps or Deps.build())
     locale = UserLocale(i18n or make_i18n())
     for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
         observer.middleware(user)  # inner middlewares run in this order:

@@ -15,6 +15,7 @@ from aiogram.types import Chat, Message, TelegramObject
 from aiogram.types import User as TgUser
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.i18n import pick_language, text
 from pipeline.settings import get_settings
 from pipeline.shop import blocking
@@ -57,16 +58,17 @@ class UserMiddleware(BaseMiddleware):
     """Opens the update's session, registers the user, hands the handler its services,
     commits after the handler and then runs the after-commit jobs."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], deps: Deps) -> None:
         self.sessions = sessions
+        self.deps = deps
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
         chat = data.get("event_chat")
         try:
-            with unit_of_work(self.sessions) as uow:
+            with unit_of_work(self.sessions, self.deps) as uow:
                 data["shop"] = ShopRepository(uow.session)
-                data["feedback"] = FeedbackDesk(uow.session, uow.after_commit)
+                data["feedback"] = FeedbackDesk(uow.session, uow.after_commit, uow.deps)
                 if tg_user is not None and customer_chat(chat):
                     data["user"] = _register(uow.session, tg_user, chat)
                 return await handler(event, data)
@@ -74,7 +76,7 @@ class UserMiddleware(BaseMiddleware):
             # The user blocked the bot mid-conversation: the update's writes and jobs are
             # dropped; what is known of the user is kept, marked inactive.
             if tg_user is not None and "user" in data:
-                with unit_of_work(self.sessions) as uow:
+                with unit_of_work(self.sessions, self.deps) as uow:
                     deactivate(_register(uow.session, tg_user, chat))
             return None
 

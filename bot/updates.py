@@ -18,7 +18,7 @@ from aiogram.types import Update
 
 from bot.factory import create_dispatcher
 from bot.outbound import SharedRateLimit
-from pipeline.redis_client import connect_redis
+from pipeline.deps import Deps
 from pipeline.sentry import capture, init_sentry
 from pipeline.settings import Settings
 from pipeline.telegram.limiter import RateLimiter
@@ -41,13 +41,14 @@ def build_bot_runtime(settings: Settings) -> BotRuntime:
     server = TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/"))
     bot = Bot(settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=server))
     sessions = make_session_factory(make_engine(settings.database_url, pool_size=2))
+    deps = Deps(settings)
     try:
-        limiter: RateLimiter | None = RateLimiter(connect_redis(settings))
+        limiter: RateLimiter | None = RateLimiter(deps.redis)
     except RuntimeError:
         limiter = None
     if limiter is not None:
         bot.session.middleware(SharedRateLimit(limiter))
-    return BotRuntime(os.getpid(), loop, bot, create_dispatcher(sessions, limiter))
+    return BotRuntime(os.getpid(), loop, bot, create_dispatcher(sessions, limiter, deps=deps))
 
 
 class BotProcessor:

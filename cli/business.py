@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
 
 from cli.runtime import cli_runtime
 from pipeline.unit_of_work import unit_of_work
@@ -17,29 +14,23 @@ products_app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders: refunds.", no_args_is_help=True)
 
 
-@contextmanager
-def _sessions() -> Iterator[sessionmaker[Session]]:
-    with cli_runtime() as runtime:
-        yield runtime.sessions
-
-
 def broadcast(
     text: str = typer.Option(..., "--text", help="The message to send."),
     lang: str | None = typer.Option(None, "--lang", help="Only users with this language (ru|en)."),
 ) -> None:
     """Send a message to every active user at the shared rate; re-run to resume."""
     from pipeline.notifications import broadcast as service
-    from pipeline.redis_client import redis_client
     from pipeline.telegram.api import BotApi
     from pipeline.telegram.limiter import RateLimiter
 
     if lang not in (None, "ru", "en"):
         raise typer.BadParameter("--lang must be ru or en")
-    with _sessions() as sessions:
-        with unit_of_work(sessions) as uow:
+    with cli_runtime() as runtime:
+        with unit_of_work(runtime.sessions, runtime.deps) as uow:
             item = service.start(uow.session, text, lang)
         typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
-        progress = service.run(sessions, item.id, BotApi(), RateLimiter(redis_client()))
+        limiter = RateLimiter(runtime.deps.redis)
+        progress = service.run(runtime.sessions, item.id, BotApi(), limiter, deps=runtime.deps)
     typer.echo(f"broadcast {item.id}: sent {progress.sent} of {progress.done} handled")
 
 
@@ -58,7 +49,7 @@ def import_products(path: Path) -> None:
         except ValueError as exc:
             typer.echo(f"products[{index}] ({item.get('code')}): {exc}", err=True)
             raise typer.Exit(2) from None
-    with _sessions() as sessions, unit_of_work(sessions) as uow:
+    with cli_runtime() as runtime, unit_of_work(runtime.sessions, runtime.deps) as uow:
         upsert_products(uow.session, items)
     typer.echo(f"products: {len(items)} imported")
 

@@ -180,7 +180,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
             await self.rt.send_task(TASK_PROCESS_EVENT, INGEST, request.id)
         except Exception as exc:  # the event is `received`: the sweeper dispatches it
             logger.warning("replay of {} not queued now: {}", request.id, exc)
-        await asyncio.to_thread(announce_changes, self.rt.engine)
+        await asyncio.to_thread(announce_changes, self.rt.engine, self.rt.deps.redis)
         return pb.ReplayEventResponse(id=request.id, status=EventStatus.RECEIVED.value)
 
     async def SendNotification(

@@ -3,8 +3,8 @@
 Each process kind (worker, receiver, API, bot, CLI) holds one `Deps` in its runtime and
 passes it down: the event service hands it to every handler (`HandlerContext.deps`), and
 periodic jobs and units of work carry it as `ctx.deps`. Core code reads settings,
-provider settings, provider API adapters and the task sender from here, never from the
-environment per event.
+provider settings, provider API adapters, the task sender and the Redis client from here,
+never from the environment per event.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from pipeline.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from redis import Redis
+
     from pipeline.messaging.tasks import TaskSender
     from pipeline.providers.api.ports import ProviderApis
     from pipeline.providers.settings_set import ProviderSettingsSet
@@ -27,6 +29,7 @@ class Deps:
         providers: ProviderSettingsSet | None = None,
         sender: TaskSender | None = None,
         apis: ProviderApis | None = None,
+        redis: Redis | None = None,
     ) -> None:
         self.settings = settings
         # Sends tasks by name; None in a process that sends none (a send is then dropped
@@ -34,11 +37,12 @@ class Deps:
         self.sender = sender
         self._providers = providers
         self._apis = apis
+        self._redis = redis
 
     @classmethod
-    def build(cls) -> Deps:
+    def build(cls, redis: Redis | None = None) -> Deps:
         """From the environment: for a context made by hand (tests, one-off scripts)."""
-        return cls(get_settings())
+        return cls(get_settings(), redis=redis)
 
     @property
     def providers(self) -> ProviderSettingsSet:
@@ -57,6 +61,18 @@ class Deps:
 
             self._apis = http_provider_apis(self.providers)
         return self._apis
+
+    @property
+    def redis(self) -> Redis:
+        """The process's Redis client (caches, locks, rate limits, the live channel), built
+        on first use; RuntimeError when REDIS_URL is not Redis. A runtime builds its Deps
+        per process (a forked child its own), so the client's connections are never shared
+        across a fork."""
+        if self._redis is None:
+            from pipeline.redis_client import connect_redis
+
+            self._redis = connect_redis(self.settings)
+        return self._redis
 
     def use_apis(self, apis: ProviderApis | None) -> None:
         """Replace the adapters; None rebuilds them from the settings on next use."""

@@ -1,15 +1,15 @@
-"""One Redis client per process for caches, locks and rate limits (REDIS_URL)."""
+"""The Redis client for caches, locks and rate limits (REDIS_URL): each process's runtime
+builds one (`Deps.redis`) and passes it down."""
 
 from __future__ import annotations
 
-import os
-
 import redis
+from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
 from pipeline.messaging.urls import redis_py_url
 from pipeline.settings import Settings, get_settings
-
-_clients: dict[tuple[int, str], redis.Redis] = {}
+from pipeline.unit_of_work import session_deps
 
 
 def redis_url(settings: Settings | None = None) -> str:
@@ -22,17 +22,16 @@ def redis_url(settings: Settings | None = None) -> str:
     return url
 
 
-def redis_client() -> redis.Redis:
-    url = redis_url()
-    key = (os.getpid(), url)
-    if key not in _clients:
-        _clients[key] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-    return _clients[key]
-
-
 def connect_redis(settings: Settings, *, timeout_s: float = 5.0) -> redis.Redis:
     """A client of a runtime's own (it connects at its first command); RuntimeError when
     REDIS_URL is not Redis."""
     return redis.Redis.from_url(
         redis_url(settings), socket_timeout=timeout_s, socket_connect_timeout=timeout_s
     )
+
+
+def session_redis(session: Session) -> redis.Redis:
+    """The Redis client for a session's commit hooks: its unit of work's (the process's);
+    for a session opened outside one (a test, a script), one from the environment."""
+    deps = session_deps(session) or Deps.build()
+    return deps.redis

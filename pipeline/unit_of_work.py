@@ -36,6 +36,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.deps import Deps
 
 Job = Callable[[], None]
+# Where a unit of work leaves its Deps in its session's `info`: the session's commit hooks
+# (the live channel, the order snapshots) publish through the process's Redis client.
+DEPS_KEY = "unit_of_work.deps"
 
 
 @dataclass
@@ -66,12 +69,19 @@ class UnitOfWork:
                 logger.opt(exception=exc).error("after-commit job {} failed", job)
 
 
+def session_deps(session: Session) -> Deps | None:
+    """The Deps of the unit of work that opened `session` (None: opened outside one)."""
+    deps = session.info.get(DEPS_KEY)
+    return deps if isinstance(deps, Deps) else None
+
+
 @contextmanager
 def unit_of_work(
     session_factory: sessionmaker[Session], deps: Deps | None = None
 ) -> Iterator[UnitOfWork]:
     with session_factory() as session:
         uow = UnitOfWork(session, deps=deps or Deps.build())
+        session.info[DEPS_KEY] = uow.deps
         try:
             yield uow
             session.commit()

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -166,18 +167,18 @@ def worker(run: Run) -> None:
         for n, (kind, body) in enumerate([("bot", b"{}"), ("db", b"{}"), ("x", b"unparsable")])
     ]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ingest_task, "event_service", lambda: service)
+        patch.setattr(ingest_task, "runtime", lambda: SimpleNamespace(events=service))
         ingest_task.ingest.apply(args=[[e.to_message() for e in envelopes]])
         with run.db() as session:
             ids = list(session.scalars(text("SELECT id FROM events ORDER BY id")))
         for event_id in ids:
             ingest_task.process_event.apply(args=[event_id])
         # A task that fails outright: Celery's own failure log.
-        patch.setattr(ingest_task, "event_service", _exploding_service)
+        patch.setattr(ingest_task, "runtime", _exploding_runtime)
         ingest_task.process_event.apply(args=[ids[0]])
 
 
-def _exploding_service() -> EventService:
+def _exploding_runtime() -> SimpleNamespace:
     raise httpx.ConnectError(f"[Errno 111] Connection refused: {BOT_API_URL}")
 
 

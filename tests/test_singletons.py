@@ -38,7 +38,6 @@ ALLOWED: dict[str, set[str]] = {
     "api/console/render.py": {"static_url"},  # a static file's content-hashed URL
     # Process-wide ports and clients still set or built at module level.
     "pipeline/redaction.py": {"_pattern", "_secrets"},
-    "pipeline/redis_client.py": {"_clients"},
 }
 
 

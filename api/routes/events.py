@@ -44,7 +44,7 @@ def retry_queue(runtime: ApiRuntime) -> Queue:
 
 
 def _announce(runtime: ApiRuntime) -> None:
-    announce_changes(runtime.engine)
+    announce_changes(runtime.engine, runtime.redis)
 
 
 def _cursor(value: str | None) -> int | None:
@@ -138,5 +138,5 @@ def retry_events(body: RetryRequest, _: Writer, runtime: RuntimeDep) -> RetryRes
     if body.dry_run:
         return RetryResult(matched=matched, queued=0, dry_run=True)
     queued = retry_selected(runtime.sessions, selection, retry_queue(runtime))
-    announce_changes(runtime.engine)
+    announce_changes(runtime.engine, runtime.redis)
     return RetryResult(matched=matched, queued=queued, dry_run=False)

@@ -126,6 +126,8 @@ def send_reply(uow: UnitOfWork, runtime: ApiRuntime, user: User, text: str) -> M
     out = MessageOut.model_validate(message)
     uow.after_commit(lambda: send_notifications_soon(runtime))
     uow.after_commit(
-        lambda: announce(Topic.FEEDBACK, [{"user_id": user.id, **out.model_dump(mode="json")}])
+        lambda: announce(
+            runtime.redis, Topic.FEEDBACK, [{"user_id": user.id, **out.model_dump(mode="json")}]
+        )
     )
     return out

@@ -21,7 +21,6 @@ from pipeline.i18n import LANGUAGES, text
 from pipeline.live.orders import receipt_urls
 from pipeline.miniapp import shop
 from pipeline.miniapp.payment import NotPayable, invoice_link, yookassa_link
-from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from pipeline.shop import feedback
 from pipeline.telegram.api import BotApi, NoBotToken, TelegramError
@@ -175,7 +174,7 @@ def _relay(
     chat = get_settings().operator_chat_id
     assert chat is not None  # the callers answer without relaying otherwise
     header, labels = feedback.operator_message(
-        buyer.session, redis_client(), buyer.user, body, handoff=handoff, answer=answer
+        buyer.session, uow.deps.redis, buyer.user, body, handoff=handoff, answer=answer
     )
     try:
         sent = _bot().send_message(chat, f"Mini App · {header}")
@@ -191,6 +190,7 @@ def _relay(
         int(sent["message_id"]),
         labels,
         uow.after_commit,
+        uow.deps.redis,
     )
 
 
@@ -213,12 +213,12 @@ def post_feedback(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[s
     summary="Ask the shop's assistant; what it cannot answer goes to the operators",
 )
 def ask_assistant(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
-    reply = assist(buyer.session, redis_client(), buyer.user, body.text)
+    reply = assist(buyer.session, uow.deps.redis, buyer.user, body.text)
     if reply.handoff is None:
         return {"answer": reply.text, "language": reply.language, "handed_off": False}
     if get_settings().operator_chat_id is None:
         note = "assistant_no_answer"
-    elif not feedback.allowed(RateLimiter(redis_client()), buyer.user.telegram_id):
+    elif not feedback.allowed(RateLimiter(uow.deps.redis), buyer.user.telegram_id):
         note = "feedback_throttled"
     else:
         _relay(buyer, uow, body.text, handoff=reply.handoff, answer=reply.draft)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import redis
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,7 +12,9 @@ from pipeline.live.channel import Topic, announce
 from schema.operations import Alert
 
 
-def announce_changed_since(sessions: sessionmaker[Session], since: datetime) -> int:
+def announce_changed_since(
+    sessions: sessionmaker[Session], since: datetime, client: redis.Redis
+) -> int:
     with sessions() as session:
         changed = session.scalars(
             select(Alert).where(or_(Alert.last_at >= since, Alert.resolved_at >= since))
@@ -21,5 +24,5 @@ def announce_changed_since(sessions: sessionmaker[Session], since: datetime) -> 
              "last_at": a.last_at.isoformat()}
             for a in changed
         ]  # fmt: skip
-    announce(Topic.ALERTS, items)
+    announce(client, Topic.ALERTS, items)
     return len(items)

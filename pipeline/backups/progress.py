@@ -18,6 +18,7 @@ import orjson
 import redis
 from loguru import logger
 
+from pipeline.deps import Deps
 from pipeline.redaction import stored_error
 
 Kind = Literal["backup", "verify"]
@@ -154,14 +155,13 @@ class Tracker:
         self.board.write(self.job)
 
 
-def worker_tracker(kind: Kind, job_id: str | None, run_id: int | None = None) -> Tracker | None:
-    """The tracker of a job in a worker (an id of its own for a job beat started); None
-    when this process has no Redis to report to."""
-    from pipeline.redis_client import redis_client
-    from pipeline.settings import get_settings
-
+def worker_tracker(
+    deps: Deps, kind: Kind, job_id: str | None, run_id: int | None = None
+) -> Tracker | None:
+    """The tracker of a job in a worker (an id of its own for a job beat started), on the
+    worker's Redis client; None when this process has no Redis to report to."""
     try:
-        board = ProgressBoard(redis_client(), get_settings().queue_prefix)
+        board = ProgressBoard(deps.redis, deps.settings.queue_prefix)
     except RuntimeError as exc:
         logger.info("backup progress not reported: {}", exc)
         return None

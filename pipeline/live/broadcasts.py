@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import case, event, func, inspect, update
 from sqlalchemy.orm import Session
 
-from pipeline.live.channel import Topic, announce
+from pipeline.live.channel import Topic, announce_committed
 from schema.messaging import Broadcast, Notification
 
 OPEN = frozenset({"pending", "failed"})
@@ -118,7 +118,7 @@ def _freeze(session: Session) -> None:
 def _publish(session: Session) -> None:
     items = session.info.pop(PENDING, None)
     if items:
-        announce(Topic.BROADCASTS, items)
+        announce_committed(session, Topic.BROADCASTS, items)
 
 
 @event.listens_for(Session, "after_rollback")

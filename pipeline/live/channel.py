@@ -11,8 +11,11 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
+import redis
 from loguru import logger
+from sqlalchemy.orm import Session
 
+from pipeline.redis_client import session_redis
 from pipeline.settings import get_settings
 
 CHANNEL = "pipeline:live"
@@ -43,14 +46,25 @@ def decode(raw: bytes | str) -> tuple[Topic, list[dict[str, Any]]] | None:
         return None
 
 
-def announce(topic: Topic, items: list[dict[str, Any]]) -> None:
-    """Publish after commit. Live delivery is best effort: a client that missed an event
-    catches up from the database by cursor; other topics are re-read by their pages."""
+def announce(client: redis.Redis, topic: Topic, items: list[dict[str, Any]]) -> None:
+    """Publish after commit on the process's Redis client. Live delivery is best effort: a
+    client that missed an event catches up from the database by cursor; other topics are
+    re-read by their pages."""
     if not items:
         return
-    from pipeline.redis_client import redis_client
-
     try:
-        redis_client().publish(channel_name(), encode(topic, items))
+        client.publish(channel_name(), encode(topic, items))
     except Exception as exc:
         logger.warning("live {} update not published: {}", topic.value, exc)
+
+
+def announce_committed(session: Session, topic: Topic, items: list[dict[str, Any]]) -> None:
+    """`announce` from a session's after-commit hook."""
+    if not items:
+        return
+    try:
+        client = session_redis(session)
+    except RuntimeError as exc:
+        logger.warning("live {} update not published: {}", topic.value, exc)
+        return
+    announce(client, topic, items)

@@ -15,7 +15,7 @@ from sqlalchemy import ARRAY, String, event, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from pipeline.live.channel import Topic, announce
+from pipeline.live.channel import Topic, announce_committed
 from schema.orders import Order, Payment, Receipt
 
 CHANGED = "live_orders_changed"
@@ -100,7 +100,7 @@ def _freeze(session: Session) -> None:
 def _publish(session: Session) -> None:
     items = session.info.pop(PENDING, None)
     if items:
-        announce(Topic.ORDERS, items)
+        announce_committed(session, Topic.ORDERS, items)
 
 
 @event.listens_for(Session, "after_rollback")

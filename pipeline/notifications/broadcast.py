@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
 from pipeline.notifications.repository import any_open
 from pipeline.notifications.sender import Sender, send_due
@@ -94,7 +95,11 @@ def run(
     api: Sender,
     limiter: RateLimiter,
     show_progress: bool = True,
+    deps: Deps | None = None,
 ) -> Progress:
+    """Send the broadcast's rows until none is open. `deps`: the process runtime's (built
+    from the environment and the limiter's Redis client when not given)."""
+    deps = deps or Deps.build(redis=limiter.redis)
     with sessions() as session:
         broadcast = session.get(Broadcast, broadcast_id)
         assert broadcast is not None
@@ -113,11 +118,13 @@ def run(
             sys.stderr.flush()
 
     while _open(sessions, mine):
-        if not send_due(sessions, api, limiter, budget_s=3600, where=mine, on_result=step):
+        if not send_due(
+            sessions, api, limiter, budget_s=3600, where=mine, on_result=step, deps=deps
+        ):
             time.sleep(0.2)  # only rows told to wait (429) are left
     if show_progress:
         sys.stderr.write("\n")
-    _finish(sessions, broadcast_id)
+    _finish(sessions, broadcast_id, deps)
     return progress
 
 
@@ -126,11 +133,11 @@ def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
         return any_open(session, mine)
 
 
-def _finish(sessions: sessionmaker[Session], broadcast_id: int) -> str:
+def _finish(sessions: sessionmaker[Session], broadcast_id: int, deps: Deps) -> str:
     """Settle the counters from the outbox; done once nothing is left, unless canceled."""
     from pipeline.notifications.broadcast_admin import progress as counted  # imports us
 
-    with unit_of_work(sessions) as uow:
+    with unit_of_work(sessions, deps) as uow:
         broadcast = uow.session.get(Broadcast, broadcast_id, with_for_update=True)
         assert broadcast is not None
         counts = counted(uow.session, broadcast)

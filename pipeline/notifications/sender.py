@@ -14,6 +14,7 @@ from loguru import logger
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import metrics
+from pipeline.deps import Deps
 from pipeline.i18n import text as render
 from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
 from pipeline.notifications.repository import claim_due
@@ -122,14 +123,17 @@ def send_due(
     where: Any = None,
     on_result: Callable[[str], None] | None = None,
     settings: Settings | None = None,
+    deps: Deps | None = None,
 ) -> int:
     """Send due rows until none is left or the time budget is spent; how many were handled.
-    `settings`: the process runtime's (read here, once per run, when not given)."""
-    settings = settings or get_settings()
+    `deps` (or `settings`): the process runtime's (read here, once per run, when not given;
+    the commits then announce on the limiter's Redis client)."""
+    deps = deps or Deps(settings or get_settings(), redis=limiter.redis)
+    settings = deps.settings
     started = datetime.now(UTC)
     handled = 0
     while (datetime.now(UTC) - started).total_seconds() < budget_s:
-        with unit_of_work(sessions) as uow:
+        with unit_of_work(sessions, deps) as uow:
             now = datetime.now(UTC)
             note = claim_due(uow.session, now, where)
             if note is None:

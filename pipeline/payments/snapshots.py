@@ -22,7 +22,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from pipeline.payments.order_rules import allows
-from pipeline.redis_client import redis_client, redis_url
+from pipeline.redis_client import redis_url, session_redis
 from pipeline.settings import Settings
 from schema.orders import Order
 
@@ -130,7 +130,7 @@ def _publish(session: Session) -> None:
     if not snapshots:
         return
     try:
-        publish(redis_client(), snapshots)
+        publish(session_redis(session), snapshots)
     except (RuntimeError, redis.RedisError) as exc:
         # CloudPayments' Check declines an order it cannot see; the payment is refused
         # rather than accepted blind.

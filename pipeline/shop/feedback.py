@@ -90,6 +90,7 @@ def relayed_copy_sent(
     operator_message_id: int,
     labels: dict[str, Any],
     after_commit: Callable[[Callable[[], None]], None],
+    client: redis.Redis,
 ) -> FeedbackMessage:
     """What follows sending the operators their copy, from the bot or the Mini App: the
     row (with the triage labels), the urgent-complaints check, the console's live inbox."""
@@ -98,7 +99,7 @@ def relayed_copy_sent(
     )
     after_relay(session)
     news = {"user_id": user.id, "id": item.id, "direction": "in", "text": body}
-    after_commit(lambda: announce(Topic.FEEDBACK, [news]))
+    after_commit(lambda: announce(client, Topic.FEEDBACK, [news]))
     return item
 
 

@@ -11,7 +11,7 @@ import redis
 from sqlalchemy.orm import Session
 
 from pipeline.assistant.service import Reply, assist
-from pipeline.redis_client import redis_client
+from pipeline.deps import Deps
 from pipeline.shop import feedback
 from pipeline.telegram.limiter import RateLimiter
 from schema.messaging import FeedbackMessage
@@ -24,10 +24,11 @@ AfterCommit = Callable[[Callable[[], None]], None]
 class FeedbackDesk:
     session: Session
     after_commit: AfterCommit
+    deps: Deps
 
     @property
     def client(self) -> redis.Redis:
-        return redis_client()
+        return self.deps.redis
 
     def allowed(self, telegram_id: int) -> bool:
         """Within THROTTLE_FEEDBACK_PER_HOUR (each call spends one)."""
@@ -58,6 +59,7 @@ class FeedbackDesk:
             operator_message_id,
             labels,
             self.after_commit,
+            self.client,
         )
 
     def relayed(

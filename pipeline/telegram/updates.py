@@ -16,6 +16,7 @@ from typing import Any
 from loguru import logger
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.domain.context import DomainContext
 from pipeline.messaging.queues import TASK_HANDLE_CHAT, TELEGRAM
 from pipeline.messaging.tasks import send_task
@@ -51,11 +52,16 @@ def pending_chats(session: Session, limit: int = 100) -> list[int]:
 
 
 def handle_chat(
-    sessions: sessionmaker[Session], chat_id: int, processor: Processor | None
+    sessions: sessionmaker[Session],
+    chat_id: int,
+    processor: Processor | None,
+    deps: Deps | None = None,
 ) -> int | None:
-    """Handle the chat's pending updates in order; None when another worker holds it."""
+    """Handle the chat's pending updates in order; None when another worker holds it.
+    `deps`: the worker runtime's (from the environment when not given)."""
     if processor is None:
         raise RuntimeError("no bot processor registered (is the bot plugin installed?)")
+    deps = deps or Deps.build()
     handled = 0
     with sessions() as lock_session:
         lock = UpdateQueue(lock_session)
@@ -63,7 +69,7 @@ def handle_chat(
             return None
         try:
             while True:
-                with unit_of_work(sessions) as uow:
+                with unit_of_work(sessions, deps) as uow:
                     update = UpdateQueue(uow.session).oldest_pending(chat_id)
                     if update is None:
                         return handled

@@ -32,6 +32,8 @@ import orjson
 from sqlalchemy import Engine, text
 
 from pipeline.live.events import announce_changes
+from pipeline.redis_client import connect_redis
+from pipeline.settings import get_settings
 from schema.session import make_session_factory
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
@@ -179,6 +181,7 @@ def _produce(engine: Engine, rate: int, seconds: float) -> _Produced:
     """Commit `rate` events/s in TICKS_PER_S commits a second, announcing after each. A
     late tick commits what is due (bigger batch), so the offered rate holds on a busy host."""
     sessions = make_session_factory(engine)
+    client = connect_redis(get_settings())  # the producer's own, as a worker's runtime holds
     committed: dict[int, float] = {}
     published: dict[int, float] = {}
     produced, batch = 0, 0
@@ -191,7 +194,7 @@ def _produce(engine: Engine, rate: int, seconds: float) -> _Produced:
                 session.execute(INSERT_LIVE, {"ids": ids})
                 session.commit()
             committed[batch] = time.time()
-            announce_changes(engine)
+            announce_changes(engine, client)
             published[batch] = time.time()
             produced += due
             batch += 1

@@ -19,7 +19,6 @@ from pipeline.notifications import broadcast
 from pipeline.notifications.direct import NotQueued, queue_message
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
-from pipeline.redis_client import redis_client
 from pipeline.settings import Settings
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
@@ -27,6 +26,7 @@ from schema import Notification, User
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.conftest import bearer
 from tests.api.miniapp.miniapp_support import bot_api, client, init_data, tma
+from tests.support.redis_clients import env_redis
 from tests.support.server import running
 
 __all__ = ["bot_api", "client"]  # fixtures, for pytest
@@ -93,7 +93,7 @@ def test_broadcasts_and_notifications_skip_a_blocked_user(
         assert refused.value.reason == "blocked"
         assert queue_message(session, 811, text="hello").queued
         session.commit()
-    send_due(db, BotApi(), RateLimiter(redis_client()), budget_s=30)
+    send_due(db, BotApi(), RateLimiter(env_redis()), budget_s=30)
     assert sorted(p["chat_id"] for p in bot_api.sent()) == [811, 811]
     with db() as session:
         early = session.scalars(select(Notification).where(Notification.dedup_key == "early"))

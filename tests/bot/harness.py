@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.factory import create_dispatcher
 from bot.fsm import make_storage
-from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
+from tests.support.redis_clients import env_redis
 from tests.support.services import TestServices
 
 TOKEN = "123456:test-token"
@@ -152,7 +152,7 @@ def bot_settings(
     # Rate limits and caches: this session's own Redis, flushed per test.
     monkeypatch.setenv("REDIS_URL", private_redis_url)
     get_settings.cache_clear()
-    redis_client().flushdb()
+    env_redis().flushdb()
     return db
 
 

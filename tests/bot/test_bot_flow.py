@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.updates import BotProcessor
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
-from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from pipeline.telegram import updates
 from pipeline.telegram.api import BotApi
@@ -21,6 +20,7 @@ from pipeline.telegram.limiter import RateLimiter
 from pipeline.unit_of_work import unit_of_work
 from schema import Order, Product, User
 from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
+from tests.support.redis_clients import env_redis
 
 # The bot's update processor of the running test (by its database), as a worker holds one.
 PROCESSOR: dict[sessionmaker[Session], BotProcessor] = {}
@@ -50,7 +50,7 @@ def bot_env(
     monkeypatch.setenv("TELEGRAM_CHAT_RATE", "1000")
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
-    redis_client().flushdb()
+    env_redis().flushdb()
     # The bot's processor, made once for the test as the worker's runtime makes it.
     PROCESSOR.clear()
     PROCESSOR[db] = BotProcessor(get_settings())
@@ -191,7 +191,7 @@ def test_sender_marks_blocked_users_and_skips_missing_chats(
     fake.state.blocked.add(602)
     fake.state.unknown.add(603)
     try:
-        send_due(bot_env, BotApi(), RateLimiter(redis_client()), budget_s=10)
+        send_due(bot_env, BotApi(), RateLimiter(env_redis()), budget_s=10)
     finally:
         fake.state.blocked.clear()
         fake.state.unknown.clear()

@@ -16,11 +16,11 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.outbound import SharedRateLimit
-from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from pipeline.telegram.limiter import RateLimiter
 from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
 from tests.bot.test_bot_flow import bot_env, fake  # noqa: F401
+from tests.support.redis_clients import env_redis
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.asyncio
 async def _send(url: str, chats: list[int], per_chat: int = 1) -> None:
     """Every chat gets `per_chat` messages in order; the chats are served concurrently."""
     bot = Bot("123:test", session=AiohttpSession(api=TelegramAPIServer.from_base(url)))
-    bot.session.middleware(SharedRateLimit(RateLimiter(redis_client())))
+    bot.session.middleware(SharedRateLimit(RateLimiter(env_redis())))
 
     async def one_chat(chat: int) -> None:
         for i in range(per_chat):

@@ -27,6 +27,7 @@ from pipeline.messaging.queues import INGEST, TASK_INGEST
 from pipeline.providers.registry import build_registry
 from pipeline.retry import retry_policy
 from pipeline.settings import Settings
+from tests.support.redis_clients import env_redis
 
 
 class ServerThread:
@@ -97,5 +98,5 @@ def drain_ingest(broker_url: str, service: EventService, engine: Engine) -> Inge
                 message.ack()
         finally:
             queue.close()
-    announce_changes(engine)
+    announce_changes(engine, env_redis())
     return total

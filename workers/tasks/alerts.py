@@ -39,5 +39,8 @@ def check_alerts(self: LoggedTask) -> None:
         checks.check_queues(uow.session, settings, stats)
         checks.check_backups(uow.session, settings)
         check_urgent_complaints(uow.session, settings)
-    announce_changed_since(sessions(), started)  # the API's live `alerts` topic
+    try:  # the API's live `alerts` topic, best effort
+        announce_changed_since(sessions(), started, deps().redis)
+    except RuntimeError as exc:
+        logger.warning("alert changes not announced: {}", exc)
     logger.debug("alert checks done")

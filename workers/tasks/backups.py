@@ -15,7 +15,7 @@ from workers.tasks.base import LoggedTask
 def backup(self: LoggedTask, job: str | None = None) -> str | None:
     """`job`: the progress id the console shows (beat's daily run has none)."""
     settings = runtime().settings
-    tracker = worker_tracker("backup", job)
+    tracker = worker_tracker(runtime().deps, "backup", job)
     done = run_backup(sessions(), settings.database_url or "", settings, tracker=tracker)
     return str(done.path) if done else None
 
@@ -23,5 +23,5 @@ def backup(self: LoggedTask, job: str | None = None) -> str | None:
 @app.task(name=TASK_VERIFY_BACKUP, base=LoggedTask, bind=True)
 def verify_backup(self: LoggedTask, run_id: int, job: str | None = None) -> bool:
     """Restore one recorded backup into a scratch database and compare row counts."""
-    tracker = worker_tracker("verify", job, run_id)
+    tracker = worker_tracker(runtime().deps, "verify", job, run_id)
     return verify_run(sessions(), runtime().settings.database_url or "", run_id, tracker)

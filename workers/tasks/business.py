@@ -30,7 +30,6 @@ from pipeline.payments.refunds import http_refund_clients, refund_mismatched
 from pipeline.providers.api.http import ApiUnavailable
 from pipeline.receipts.atol_register import AtolRegister
 from pipeline.receipts.registration import due_receipts, poll_receipt, register_receipt
-from pipeline.redis_client import redis_client
 from pipeline.telegram.api import TelegramError
 from pipeline.telegram.limiter import RateLimiter
 from pipeline.unit_of_work import unit_of_work
@@ -61,7 +60,7 @@ PROVIDER_RETRIES = {
 def register(self: LoggedTask, receipt_id: int) -> str | None:
     try:
         with unit_of_work(sessions(), runtime().deps) as uow:
-            uuid = register_receipt(uow.session, receipt_id, AtolRegister(redis_client()), uow.deps)
+            uuid = register_receipt(uow.session, receipt_id, AtolRegister(uow.deps.redis), uow.deps)
     except Exception as exc:
         # Same external_id on every attempt: the register answers a repeat with the same uuid.
         logger.warning("receipt {} not registered yet: {}", receipt_id, exc)
@@ -132,10 +131,8 @@ def send_notifications(self: LoggedTask) -> int:
     api = runtime().telegram.api_or_wait()
     if api is None:  # no token: the rows stay pending, quietly (one warning)
         return 0
-    limiter = RateLimiter(redis_client())
-    handled = send_due(
-        sessions(), api, limiter, budget_s=SEND_BUDGET_S, settings=runtime().settings
-    )
+    limiter = RateLimiter(runtime().deps.redis)
+    handled = send_due(sessions(), api, limiter, budget_s=SEND_BUDGET_S, deps=runtime().deps)
     if handled and _more_due():
         send_task(runtime().sender, TASK_SEND_NOTIFICATIONS, NOTIFY)
     return handled

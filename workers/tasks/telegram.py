@@ -22,7 +22,7 @@ def handle_chat_updates(self: LoggedTask, chat_id: int | None) -> int:
         return len(chats)
     if runtime().telegram.waiting():  # the updates stay stored; the sweep sends them on later
         return 0
-    handled = handle_chat(sessions(), chat_id, runtime().bot)
+    handled = handle_chat(sessions(), chat_id, runtime().bot, runtime().deps)
     if handled is None:
         # Another worker holds the chat; it may have read its list before ours landed.
         raise self.retry(countdown=LOCKED_RETRY_S)

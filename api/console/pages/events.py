@@ -54,7 +54,7 @@ def _list_context(request: Request, session: SessionDep, given: ListFilter) -> d
 
 
 def _announce(runtime: ApiRuntime) -> None:
-    announce_changes(runtime.engine)
+    announce_changes(runtime.engine, runtime.redis)
 
 
 def _one(given: ListFilter, name: str) -> list[str]:
@@ -124,7 +124,7 @@ def retry(console: Writer, form: CsrfForm, runtime: RuntimeDep) -> Response:
     if selection is None or given.errors:
         raise ConsoleError(422, "Bulk retry needs a filter on dead or failed events.")
     queued = retry_selected(runtime.sessions, selection, _broker_queue(runtime))
-    announce_changes(runtime.engine)
+    announce_changes(runtime.engine, runtime.redis)
     flash(runtime, console, f"{queued} event{'s' if queued != 1 else ''} queued for retry.")
     return RedirectResponse(f"/admin/events?{given.querystring()}", status_code=303)
 

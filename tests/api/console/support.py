@@ -23,6 +23,7 @@ from pipeline.auth import console_sessions, staff
 from pipeline.live.events import announce_changes
 from pipeline.unit_of_work import unit_of_work
 from schema.events import Event
+from tests.support.redis_clients import env_redis
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Screenshots: CONSOLE_ARTIFACTS, else tests/artifacts/console/ (ignored by git).
@@ -98,5 +99,5 @@ def add_event(sessions: sessionmaker[Session], engine: Engine, **given: Any) -> 
         session.add(event)
         session.flush()
         event_id = event.id
-    announce_changes(engine)
+    announce_changes(engine, env_redis())
     return event_id

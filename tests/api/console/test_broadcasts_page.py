@@ -13,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.notifications.sender import send_due
-from pipeline.redis_client import redis_client
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import Broadcast, User
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.console.conftest import open_page, signed_in
 from tests.api.console.support import Operator, shot, start_session, wait_until
+from tests.support.redis_clients import env_redis
 
 RU = 12  # customers in Russian; one of them is blocked by an operator
 
@@ -98,7 +98,7 @@ def test_a_broadcast_runs_to_the_end_on_the_progress_bar(
     shot(page, "broadcast-started")
     # The notification worker's loop, in the background as in production.
     sender = threading.Thread(
-        target=send_due, args=(db, BotApi(), RateLimiter(redis_client())), daemon=True
+        target=send_due, args=(db, BotApi(), RateLimiter(env_redis())), daemon=True
     )
     sender.start()
     page.wait_for_selector("[data-test=broadcast-status]:has-text('done')", timeout=60_000)

@@ -25,6 +25,7 @@ from tests.api.console.conftest import open_page
 from tests.api.console.support import add_event, shot, start_session, wait_until
 from tests.pipeline.providers.cases import ENV, StripeCase
 from tests.pipeline.providers.conftest import drain, running_receiver
+from tests.support.redis_clients import env_redis
 
 
 def _status(db: sessionmaker[Session], event_id: int) -> str:
@@ -165,12 +166,12 @@ def test_a_webhook_posted_to_the_receiver_shows_up_live(
         assert send(StripeCase().valid()).status_code == 200
     events = EventService(db, build_registry(), load_handler_modules(), RetryPolicy(3))
     stored = events.store(drain(broker_url))
-    announce_changes(engine)
+    announce_changes(engine, env_redis())
     [event_id] = stored.to_process
     row = page.wait_for_selector(f"tr[data-event='{event_id}'] .badge", timeout=15_000)
     assert row.inner_text() == "received"
     events.process(stored.to_process)
-    announce_changes(engine)
+    announce_changes(engine, env_redis())
     wait_until(
         lambda: (
             page.inner_text(f"tr[data-event='{event_id}'] .badge")

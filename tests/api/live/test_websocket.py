@@ -29,8 +29,8 @@ from api.live.protocol import CloseCode
 from pipeline.live.channel import Topic, channel_name, encode
 from pipeline.live.events import announce_changes
 from pipeline.messaging.urls import redis_py_url
-from pipeline.redis_client import redis_client
 from schema.events import Event
+from tests.support.redis_clients import env_redis
 from tests.support.server import running
 
 TOKENS = {
@@ -78,7 +78,7 @@ def _add(db: sessionmaker[Session], engine: Engine, n: int, source: str = "strip
             for i in range(n)
         )
         session.commit()
-    announce_changes(engine)
+    announce_changes(engine, env_redis())
 
 
 @contextmanager
@@ -210,7 +210,7 @@ def test_a_slow_client_is_closed_with_4008_and_the_others_get_everything(
              "last_error": "x" * 8000}
             for n in range(1500)
         ]  # fmt: skip
-        client = redis_client()
+        client = env_redis()
         for start in range(0, len(items), 5):
             client.publish(channel_name(), encode(Topic.EVENTS, items[start : start + 5]))
             time.sleep(0.005)  # a steady pace that a reading client keeps up with
@@ -247,7 +247,7 @@ def test_idle_connections_get_pings_and_other_topics_arrive(url: str) -> None:
     with _subscribed(url, topics=["broadcasts", "alerts"]) as ws:
         _until_ready(ws)
         assert json.loads(ws.recv(timeout=5))["type"] == "ping"
-        redis_client().publish(channel_name(), encode(Topic.BROADCASTS, [{"id": 1, "done": 5}]))
+        env_redis().publish(channel_name(), encode(Topic.BROADCASTS, [{"id": 1, "done": 5}]))
         message = json.loads(ws.recv(timeout=5))
         while message["type"] == "ping":
             message = json.loads(ws.recv(timeout=5))

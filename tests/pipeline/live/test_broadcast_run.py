@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.live.channel import Topic, channel_name, decode
 from pipeline.notifications import broadcast
-from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import Broadcast, User
 from scripts.fakes.bot_api import FakeBotApiThread
+from tests.support.redis_clients import env_redis
 
 
 def test_a_cli_broadcast_is_announced_until_done(
@@ -30,10 +30,10 @@ def test_a_cli_broadcast_is_announced_until_done(
             item = broadcast.start(session, "Привет", "ru")
             session.commit()
             broadcast_id = item.id
-        pubsub = redis_client().pubsub()
+        pubsub = env_redis().pubsub()
         pubsub.subscribe(channel_name())
         assert pubsub.get_message(timeout=2)["type"] == "subscribe"
-        limiter = RateLimiter(redis_client())
+        limiter = RateLimiter(env_redis())
         progress = broadcast.run(db, broadcast_id, BotApi(), limiter, show_progress=False)
         assert progress.sent == 3
         items: list[dict[str, object]] = []
@@ -67,7 +67,7 @@ def test_a_canceled_cli_broadcast_stays_canceled(
         broadcast_admin.cancel(session, item)
         session.commit()
         broadcast_id = item.id
-    limiter = RateLimiter(redis_client())
+    limiter = RateLimiter(env_redis())
     progress = broadcast.run(db, broadcast_id, BotApi(), limiter, show_progress=False)
     assert progress.done == 0  # nothing was left to send
     with db() as session:

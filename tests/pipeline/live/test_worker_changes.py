@@ -15,9 +15,9 @@ from pipeline.events.service import EventService, RetryPolicy
 from pipeline.live.channel import Topic, channel_name, decode
 from pipeline.live.events import changes_since
 from pipeline.providers.registry import build_registry
-from pipeline.redis_client import redis_client
 from schema.operations import Alert, BackupRun
 from tests.pipeline.events.test_service import stripe_envelope
+from tests.support.redis_clients import env_redis
 
 
 def test_ingested_events_are_announced_after_commit_with_their_final_status(
@@ -29,7 +29,7 @@ def test_ingested_events_are_announced_after_commit_with_their_final_status(
     service = EventService(
         db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
     )
-    pubsub = redis_client().pubsub()
+    pubsub = env_redis().pubsub()
     pubsub.subscribe(channel_name())
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
     _, result = service.ingest([stripe_envelope("evt_live_1"), stripe_envelope("evt_live_2")])

@@ -33,7 +33,11 @@ class RecordingSender:
 def sending_to(monkeypatch: pytest.MonkeyPatch, sender: RecordingSender) -> None:
     """Contexts made in the test (their `Deps.build()`) send through `sender`, as a
     process's runtime hands its sender down."""
-    monkeypatch.setattr(Deps, "build", classmethod(lambda cls: cls(get_settings(), sender=sender)))
+    monkeypatch.setattr(
+        Deps,
+        "build",
+        classmethod(lambda cls, redis=None: cls(get_settings(), sender=sender, redis=redis)),
+    )
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ worker sees at low rate, one webhook per message — and for a batch of 100.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +15,12 @@ from typing import Any
 
 import pytest
 import redis
+from redis import Redis
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
 import pipeline.redis_client
+from pipeline.deps import Deps
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.providers.registry import build_registry
@@ -50,6 +51,8 @@ class Trips:
     transactions: int = 0
     pings: int = 0
     redis: int = 0
+    # The client the worker's runtime would hold, counting its round trips.
+    client: Redis | None = None
 
     @property
     def sql(self) -> int:
@@ -93,8 +96,8 @@ def trips(
     if not url.startswith("redis://"):
         pytest.skip("counting Redis round trips needs a TCP Redis (TEST_REDIS_URL)")
     client = redis.Redis.from_url(url, connection_class=CountingConnection)
-    monkeypatch.setitem(pipeline.redis_client._clients, (os.getpid(), url), client)
-    counted = Trips()
+    counted = Trips(client=client)
+    monkeypatch.setattr("workers.tasks.live.deps", lambda: Deps(get_settings(), redis=client))
 
     def statement(*args: Any) -> None:
         counted.statements.append(str(args[2]))
@@ -133,8 +136,13 @@ def seed(db: sessionmaker[Session], count: int) -> list[str]:
 def ingest_and_count(db: sessionmaker[Session], trips: Trips, orders: list[str], tag: str) -> Trips:
     from workers.tasks.ingest import after_processing
 
+    deps = Deps(get_settings(), sender=Deps.build().sender, redis=trips.client)
     service = EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0.01, 0.05),
+        deps=deps,
     )
     batch = [payment(f"evt_{tag}_{o}", o, f"pi_{tag}_{o}") for o in orders]
     before = Trips(list(trips.statements), trips.transactions, trips.pings, trips.redis)

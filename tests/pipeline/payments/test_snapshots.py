@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.payments import snapshots
-from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from schema import Order
 from tests.pipeline.payments.conftest import make_order
+from tests.support.redis_clients import env_redis
 from tests.support.services import TestServices
 
 
@@ -24,7 +24,7 @@ def _redis(services: TestServices, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def seen(public_id: str = "ord-1") -> snapshots.OrderSnapshot | None:
-    return snapshots.read(redis_client(), public_id)
+    return snapshots.read(env_redis(), public_id)
 
 
 def test_a_new_order_is_published_after_its_commit(db: sessionmaker[Session]) -> None:

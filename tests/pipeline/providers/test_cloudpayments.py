@@ -10,7 +10,6 @@ from urllib.parse import unquote_to_bytes
 import pytest
 
 from pipeline.payments import snapshots
-from pipeline.redis_client import redis_client
 from pipeline.settings import get_settings
 from tests.pipeline.providers.cases import (
     CloudKassirCase,
@@ -20,6 +19,7 @@ from tests.pipeline.providers.cases import (
     fixture,
 )
 from tests.pipeline.providers.conftest import Send, drain, enqueued, running_receiver
+from tests.support.redis_clients import env_redis
 
 KINDS = {
     "check": ("check.txt", "check:504"),
@@ -42,7 +42,7 @@ def publish_order(
 ) -> None:
     """The snapshot the worker publishes for order 1234567 (the fixtures' InvoiceId)."""
     snap = snapshots.OrderSnapshot(amount, currency, status, method, time.time() - age_s)
-    snapshots.publish(redis_client(), {"1234567": snap})
+    snapshots.publish(env_redis(), {"1234567": snap})
 
 
 @pytest.fixture
