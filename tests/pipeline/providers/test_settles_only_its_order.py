@@ -51,7 +51,7 @@ def _orders(db: sessionmaker[Session], named: str, amount: int, currency: str) -
 def _deliver(name: str, receiver: Send, broker: str, service: EventService) -> None:
     build = EXPECTED[name][0]
     assert receiver(build()).status_code == 200
-    use_test_apis()
+    use_test_apis(service.deps)
     with respx.mock(assert_all_called=False) as router:
         happy_paths(router)
         stored = service.store(drain(broker))
