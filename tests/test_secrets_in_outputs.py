@@ -334,10 +334,24 @@ PROCESSES: dict[str, Callable[[Run], None]] = {
 }  # fmt: skip
 
 
+def _as_in_a_fresh_process() -> None:
+    """Loggers as a new process has them: earlier tests in this process may have run a
+    `dictConfig` (which disables existing loggers, Celery's trace logger among them) or
+    uvicorn's default config (own handlers, no propagation, levels)."""
+    for name in ("celery", "celery.app.trace", "celery.worker", "uvicorn", "uvicorn.error",
+                 "uvicorn.access"):  # fmt: skip
+        found = logging.getLogger(name)
+        found.disabled = False
+        found.propagate = True
+        found.handlers.clear()
+        found.setLevel(logging.NOTSET)
+
+
 @pytest.mark.parametrize("process", sorted(PROCESSES))
 def test_no_secret_reaches_any_output(
     process: str, run: Run, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    _as_in_a_fresh_process()
     setup_logging(run.settings, process)
     try:
         with captured_sentry(run.settings) as sentry:
