@@ -69,6 +69,15 @@ class CountingConnection(redis.Connection):
         super().send_packed_command(command, check_health)
 
 
+class CountingUnixConnection(redis.UnixDomainSocketConnection):
+    """The same count over a unix socket (the embedded Redis)."""
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if CountingConnection.counter is not None:
+            CountingConnection.counter.redis += 1
+        super().send_packed_command(command, check_health)
+
+
 @pytest.fixture
 def worker_db(db: sessionmaker[Session], database_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on an engine made as the workers make theirs (workers.context), except
@@ -93,9 +102,11 @@ def trips(
     monkeypatch.setattr(workers.context, "engine", lambda: engine)
     monkeypatch.setattr("workers.tasks.live.engine", lambda: engine)
     url = pipeline.redis_client.redis_url()
-    if not url.startswith("redis://"):
-        pytest.skip("counting Redis round trips needs a TCP Redis (TEST_REDIS_URL)")
-    client = redis.Redis.from_url(url, connection_class=CountingConnection)
+    if url.startswith("unix://"):  # from_url picks the socket class itself: set it after
+        client = redis.Redis.from_url(url)
+        client.connection_pool.connection_class = CountingUnixConnection
+    else:
+        client = redis.Redis.from_url(url, connection_class=CountingConnection)
     counted = Trips(client=client)
     monkeypatch.setattr("workers.tasks.live.deps", lambda: Deps(get_settings(), redis=client))
 
