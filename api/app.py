@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,6 +30,8 @@ from pipeline.deps import Deps
 from pipeline.live.channel import channel_name
 from pipeline.mail import Mailer, make_mailer
 from pipeline.messaging.urls import redis_py_url
+from pipeline.providers.settings_set import ProviderSettingsSet
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings, get_settings
 from schema.session import make_engine, make_session_factory
 
@@ -65,7 +66,11 @@ TAGS = [
 ]
 
 
-def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntime:
+def build_runtime(
+    settings: Settings, mailer: Mailer | None = None, redactor: Redactor | None = None
+) -> ApiRuntime:
+    """`redactor`: the process's (`app_from_env` hands its log sinks and Sentry the same);
+    the runtime's `Deps` teaches it the settings and every provider's settings."""
     if not settings.database_url:
         raise RuntimeError("the API needs DATABASE_URL (see `pipeline up` or `pipeline api`)")
     redis_url = settings.redis_url or settings.broker_url or ""
@@ -86,16 +91,27 @@ def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntim
         redis_url=client_url,
         cache=Cache(client, settings.queue_prefix, settings.api_cache_ttl_s),
         oauth=OAuthProviders.from_settings(settings, client),
-        deps=Deps(settings, sender=CeleryTaskSender(settings=settings), redis=client),
+        deps=Deps(
+            settings,
+            providers=ProviderSettingsSet.from_env(),
+            sender=CeleryTaskSender(settings=settings),
+            redis=client,
+            redactor=redactor or Redactor(),
+        ),
     )
 
 
 def create_app(
-    settings: Settings | None = None, *, mailer: Mailer | None = None, freeze_gc: bool = False
+    settings: Settings | None = None,
+    *,
+    mailer: Mailer | None = None,
+    freeze_gc: bool = False,
+    redactor: Redactor | None = None,
 ) -> FastAPI:
-    """`freeze_gc`: the app is its process's (see `app_from_env`), not one of many in tests."""
+    """`freeze_gc`: the app is its process's (see `app_from_env`), not one of many in tests.
+    `redactor`: the process's (see `build_runtime`)."""
     settings = settings or get_settings()
-    runtime = build_runtime(settings, mailer)
+    runtime = build_runtime(settings, mailer, redactor)
 
     hub = Hub(
         runtime.redis_url,
@@ -162,7 +178,8 @@ def app_from_env() -> FastAPI:
     from pipeline.sentry import init_sentry
 
     settings = get_settings()
-    if os.environ.get("PIPELINE_ROLE") != "api":
-        setup_logging(settings, "api")
-    init_sentry(settings, "api")
-    return create_app(settings, freeze_gc=True)
+    redactor = Redactor(settings, *ProviderSettingsSet.from_env().all())
+    # Always (as the receiver does), so that the sinks mask with the runtime's Redactor.
+    setup_logging(settings, "api", redactor)
+    init_sentry(settings, "api", redactor)
+    return create_app(settings, freeze_gc=True, redactor=redactor)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.correlation import current
-from pipeline.redaction import redact_data
+from pipeline.redaction import Redactor
 from pipeline.sentry import capture
 
 PROBLEM_TYPE_BASE = "https://pipeline.example/problems/"
@@ -79,11 +79,17 @@ def problem_response(request: Request | None, error: ProblemError) -> JSONRespon
     # Masked like a log line: a detail may quote an exception, and the caller's own input
     # (a path, a field) may hold a secret someone pasted in the wrong place.
     return JSONResponse(
-        redact_data(body.model_dump(exclude_none=True)),
+        _redactor(request).redact_data(body.model_dump(exclude_none=True)),
         status_code=error.status,
         headers=error.headers,
         media_type=MEDIA_TYPE,
     )
+
+
+def _redactor(request: Request | None) -> Redactor:
+    """The API process's (its runtime's); secrets of known shapes only without an app."""
+    runtime = getattr(request.app.state, "runtime", None) if request is not None else None
+    return runtime.deps.redactor if runtime is not None else Redactor()
 
 
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:

@@ -19,6 +19,7 @@ from aiogram.types import Update
 from bot.factory import create_dispatcher
 from bot.outbound import SharedRateLimit
 from pipeline.deps import Deps
+from pipeline.redaction import Redactor
 from pipeline.sentry import capture, init_sentry
 from pipeline.settings import Settings
 from pipeline.telegram.limiter import RateLimiter
@@ -33,15 +34,16 @@ class BotRuntime:
     dispatcher: Dispatcher
 
 
-def build_bot_runtime(settings: Settings) -> BotRuntime:
+def build_bot_runtime(settings: Settings, redactor: Redactor) -> BotRuntime:
+    """`redactor`: the worker process's (its log sinks and stored errors use it too)."""
     if settings.telegram_bot_token is None or not settings.database_url:
         raise RuntimeError("the bot needs TELEGRAM_BOT_TOKEN and DATABASE_URL")
-    init_sentry(settings, "bot")
+    init_sentry(settings, "bot", redactor)
     loop = asyncio.new_event_loop()
     server = TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/"))
     bot = Bot(settings.telegram_bot_token.get_secret_value(), session=AiohttpSession(api=server))
     sessions = make_session_factory(make_engine(settings.database_url, pool_size=2))
-    deps = Deps(settings)
+    deps = Deps(settings, redactor=redactor)
     try:
         limiter: RateLimiter | None = RateLimiter(deps.redis)
     except RuntimeError:
@@ -54,14 +56,15 @@ def build_bot_runtime(settings: Settings) -> BotRuntime:
 class BotProcessor:
     """`pipeline.telegram.updates.Processor`: feeds one stored update to the Dispatcher."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, redactor: Redactor) -> None:
         self.settings = settings
+        self.redactor = redactor
         self._runtime: BotRuntime | None = None
 
     def runtime(self) -> BotRuntime:
         current = self._runtime
         if current is None or current.pid != os.getpid():  # a forked child builds its own
-            current = self._runtime = build_bot_runtime(self.settings)
+            current = self._runtime = build_bot_runtime(self.settings, self.redactor)
         return current
 
     def __call__(self, payload: dict[str, Any]) -> None:
@@ -74,6 +77,7 @@ class BotProcessor:
             raise
 
 
-def update_processor(settings: Settings) -> BotProcessor:
-    """What the worker's runtime asks a handler plugin for: the bot's update processor."""
-    return BotProcessor(settings)
+def update_processor(settings: Settings, redactor: Redactor) -> BotProcessor:
+    """What the worker's runtime asks a handler plugin for: the bot's update processor,
+    masking with the worker process's Redactor."""
+    return BotProcessor(settings, redactor)

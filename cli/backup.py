@@ -9,6 +9,7 @@ import typer
 
 from cli.common import DataDirOption, prepare
 from pipeline.backups import BackupError, BackupFile, list_backups, restore, verify
+from pipeline.redaction import Redactor
 from pipeline.settings import backup_dir, get_settings
 from schema.session import make_engine, make_session_factory
 
@@ -46,10 +47,13 @@ def now(
     """Dump the database now (then rotate old backups)."""
     from pipeline.backups.jobs import run_backup
 
-    services = prepare("cli", data_dir, need_broker=False)
+    redactor = Redactor()
+    services = prepare("cli", data_dir, need_broker=False, redactor=redactor)
     try:
         sessions = make_session_factory(make_engine(services.database_url, pool_size=1))
-        backup = run_backup(sessions, services.database_url, get_settings(), check=verify_after)
+        backup = run_backup(
+            sessions, services.database_url, get_settings(), check=verify_after, redactor=redactor
+        )
     finally:
         services.stop_started()
     if backup is None:
@@ -81,14 +85,15 @@ def verify_cmd(
     """Restore a backup into a scratch database and compare every table's row count."""
     from pipeline.backups.jobs import alert_verify_failed
 
-    services = prepare("cli", data_dir, need_broker=False)
+    redactor = Redactor()
+    services = prepare("cli", data_dir, need_broker=False, redactor=redactor)
     try:
         backup = _pick(backup_dir(get_settings()), file)
         try:
             result = verify(services.database_url, backup)
         except BackupError as exc:
             sessions = make_session_factory(make_engine(services.database_url, pool_size=1))
-            alert_verify_failed(sessions, exc)
+            alert_verify_failed(sessions, exc, redactor=redactor)
             typer.echo(f"verify FAILED: {exc}", err=True)
             raise typer.Exit(1) from exc
     finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from cli.common import DataDirOption, prepare
+from pipeline.redaction import Redactor
 from pipeline.sentry import init_sentry
 from pipeline.settings import get_settings
 
@@ -20,12 +21,13 @@ def grpc(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Run the gRPC API (pipeline.v1.PipelineService, health, reflection)."""
-    services = prepare("grpc", data_dir)
-    init_sentry(get_settings(), "grpc")
+    redactor = Redactor()  # the process's: log sinks, Sentry and the runtime share it
+    services = prepare("grpc", data_dir, redactor=redactor)
+    init_sentry(get_settings(), "grpc", redactor)
     server = import_module("grpc_api.server")
     try:
         settings = get_settings()
         chosen = settings.grpc_port if port is None else port
-        asyncio.run(server.serve(settings, host=host, port=chosen))
+        asyncio.run(server.serve(settings, host=host, port=chosen, redactor=redactor))
     finally:
         services.stop_started()

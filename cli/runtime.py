@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cli.common import prepare, task_sender
 from pipeline.deps import Deps
+from pipeline.redaction import Redactor
 from pipeline.runtime import Services
 from pipeline.settings import Settings, get_settings
 from schema.session import make_engine, make_session_factory
@@ -33,10 +34,11 @@ class CliRuntime:
 def cli_runtime(role: str = "cli", data_dir: Path | None = None) -> Iterator[CliRuntime]:
     """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
     (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
-    services = prepare(role, data_dir)
+    redactor = Redactor()  # the command's: its log sinks and its Deps share it
+    services = prepare(role, data_dir, redactor=redactor)
     settings = get_settings()  # with the resolved services' URLs
     engine = make_engine(services.database_url)
-    deps = Deps(settings, sender=task_sender(services.broker_url))
+    deps = Deps(settings, sender=task_sender(services.broker_url), redactor=redactor)
     try:
         yield CliRuntime(settings, services, engine, make_session_factory(engine), deps)
     finally:

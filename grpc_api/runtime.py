@@ -15,6 +15,8 @@ from adapters.broker.task_sender import CeleryTaskSender
 from pipeline.deps import Deps
 from pipeline.events.internal import InternalSource
 from pipeline.providers.registry import build_registry
+from pipeline.providers.settings_set import ProviderSettingsSet
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings
 from schema.session import make_engine, make_session_factory
 
@@ -49,7 +51,13 @@ def check_sources(settings: Settings) -> None:
         raise RuntimeError(f"GRPC_SOURCES names webhook providers: {', '.join(clashes)}")
 
 
-def build_runtime(settings: Settings, publisher: BatchingPublisher | None = None) -> GrpcRuntime:
+def build_runtime(
+    settings: Settings,
+    publisher: BatchingPublisher | None = None,
+    redactor: Redactor | None = None,
+) -> GrpcRuntime:
+    """`redactor`: the process's (`pipeline grpc` hands its log sinks and Sentry the same);
+    the runtime's `Deps` teaches it the settings and every provider's settings."""
     if not settings.broker_url or not settings.database_url or not settings.redis_url:
         raise RuntimeError("the gRPC API needs BROKER_URL, DATABASE_URL and REDIS_URL")
     check_sources(settings)
@@ -66,5 +74,10 @@ def build_runtime(settings: Settings, publisher: BatchingPublisher | None = None
         ),
         tasks=ThreadedKombuSender(settings.broker_url, timeout=2.0),
         redis_url=settings.redis_url,
-        deps=Deps(settings, sender=CeleryTaskSender(settings=settings)),
+        deps=Deps(
+            settings,
+            providers=ProviderSettingsSet.from_env(),
+            sender=CeleryTaskSender(settings=settings),
+            redactor=redactor or Redactor(),
+        ),
     )

@@ -18,6 +18,7 @@ from grpc_api.observe import ObserveInterceptor
 from grpc_api.runtime import GrpcRuntime, build_runtime
 from grpc_api.service import PipelineService
 from grpc_api.v1 import pipeline_pb2, pipeline_pb2_grpc
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings
 
 SERVICE = pipeline_pb2.DESCRIPTOR.services_by_name["PipelineService"].full_name
@@ -55,9 +56,11 @@ async def start(
     host: str = "0.0.0.0",  # noqa: S104  # a server: its address is the deployment's choice
     port: int | None = None,
     publisher: BatchingPublisher | None = None,
+    redactor: Redactor | None = None,
 ) -> Running:
-    """Start serving; port 0 picks a free one (see `Running.port`)."""
-    runtime = build_runtime(settings, publisher)
+    """Start serving; port 0 picks a free one (see `Running.port`). `redactor`: the
+    process's, shared with its log sinks and Sentry."""
+    runtime = build_runtime(settings, publisher, redactor)
     server = grpc.aio.server(
         interceptors=[ObserveInterceptor()],
         options=[
@@ -83,14 +86,16 @@ async def start(
     return Running(server, runtime, checker, bound)
 
 
-async def serve(settings: Settings, *, host: str, port: int) -> None:
+async def serve(
+    settings: Settings, *, host: str, port: int, redactor: Redactor | None = None
+) -> None:
     """Run until SIGTERM or SIGINT, then drain calls in flight."""
     if settings.grpc_metrics_port:
         try:
             start_http_server(settings.grpc_metrics_port)
         except OSError as exc:  # metrics are not worth refusing calls for
             logger.warning("no metrics on port {}: {}", settings.grpc_metrics_port, exc)
-    running = await start(settings, host=host, port=port)
+    running = await start(settings, host=host, port=port, redactor=redactor)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

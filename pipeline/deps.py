@@ -3,14 +3,15 @@
 Each process kind (worker, receiver, API, bot, CLI) holds one `Deps` in its runtime and
 passes it down: the event service hands it to every handler (`HandlerContext.deps`), and
 periodic jobs and units of work carry it as `ctx.deps`. Core code reads settings,
-provider settings, provider API adapters, the task sender and the Redis client from here,
-never from the environment per event.
+provider settings, provider API adapters, the task sender, the Redis client and the
+process's `Redactor` from here, never from the environment per event.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class Deps:
         sender: TaskSender | None = None,
         apis: ProviderApis | None = None,
         redis: Redis | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.settings = settings
         # Sends tasks by name; None in a process that sends none (a send is then dropped
@@ -38,6 +40,11 @@ class Deps:
         self._providers = providers
         self._apis = apis
         self._redis = redis
+        # The process's Redactor (its log sinks and Sentry hold the same object): it learns
+        # every settings object this Deps holds, whenever that is read.
+        self._redactor = redactor
+        if redactor is not None:
+            redactor.learn(settings, *(providers.all() if providers is not None else ()))
 
     @classmethod
     def build(cls, redis: Redis | None = None) -> Deps:
@@ -51,7 +58,18 @@ class Deps:
             from pipeline.providers.settings_set import ProviderSettingsSet
 
             self._providers = ProviderSettingsSet.from_env()
+            if self._redactor is not None:
+                self._redactor.learn(*self._providers.all())
         return self._providers
+
+    @property
+    def redactor(self) -> Redactor:
+        """What masks secrets in text this process writes out (stored errors, alerts):
+        the runtime's; for a Deps made by hand, one built here from its settings and its
+        providers' settings."""
+        if self._redactor is None:
+            self._redactor = Redactor(self.settings, *self.providers.all())
+        return self._redactor
 
     @property
     def apis(self) -> ProviderApis:
@@ -77,3 +95,10 @@ class Deps:
     def use_apis(self, apis: ProviderApis | None) -> None:
         """Replace the adapters; None rebuilds them from the settings on next use."""
         self._apis = apis
+
+
+def redactor_of(settings: Settings | None = None) -> Redactor:
+    """For a context made by hand (a test, a script): a Redactor of `settings` (or the
+    environment's) and of every provider's settings read from the environment. A process's
+    code paths pass its runtime's instead."""
+    return Deps(settings or get_settings()).redactor

@@ -2,7 +2,8 @@
 
 Text for people, JSON (one object a line) for production. Lines about an event carry
 `event_id`, task lines `task_id`, receiver lines `request_id`, through `logger.bind` /
-`logger.contextualize`.
+`logger.contextualize`. The sinks mask secrets with the process's `Redactor`, the one
+its runtime hands to Sentry and to what stores error texts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, TextIO
 
 from loguru import logger
 
-from pipeline.redaction import redact
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings
 
 TEXT_FORMAT = (
@@ -26,9 +27,11 @@ CONTEXT_KEYS = ("request_id", "event_id", "task_id", "provider", "correlation_id
 
 
 class RedactingSink:
-    """stderr, with every known secret masked in what is written (text and JSON alike)."""
+    """stderr, with every secret the process's Redactor knows masked in what is written
+    (text and JSON alike)."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, redactor: Redactor, stream: TextIO | None = None) -> None:
+        self.redactor = redactor
         self._stream = stream
 
     @property
@@ -36,7 +39,7 @@ class RedactingSink:
         return self._stream or sys.stderr  # looked up late: tests swap sys.stderr
 
     def write(self, message: str) -> None:
-        self.stream.write(redact(message))
+        self.stream.write(self.redactor.redact(message))
 
     def flush(self) -> None:
         self.stream.flush()
@@ -69,7 +72,8 @@ def _with_context(record: Any) -> bool:
     return True
 
 
-def setup_logging(settings: Settings, role: str) -> None:
+def setup_logging(settings: Settings, role: str, redactor: Redactor) -> None:
+    """Route every log of the process to one sink masked by `redactor` (the process's)."""
     os.environ["PIPELINE_ROLE"] = role  # child processes (Celery pool, uvicorn workers)
     logger.remove()
     logger.configure(extra={"role": role})
@@ -78,11 +82,15 @@ def setup_logging(settings: Settings, role: str) -> None:
     level = settings.log_level
     if settings.log_format == "json":
         logger.add(
-            RedactingSink(), level=level, filter=_with_context, serialize=True, diagnose=False
+            RedactingSink(redactor),
+            level=level,
+            filter=_with_context,
+            serialize=True,
+            diagnose=False,
         )
     else:
         logger.add(
-            RedactingSink(),
+            RedactingSink(redactor),
             level=level,
             format=TEXT_FORMAT,
             filter=_with_context,

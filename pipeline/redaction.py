@@ -1,10 +1,14 @@
-"""Secret values, known to the process so that nothing it writes out can carry them.
+"""Masking secrets in everything a process writes out.
 
-Every settings class that holds a secret derives from `RemembersSecrets`: building it
-records the values of its `SecretStr` fields (and the passwords inside its URL fields).
-Log sinks and Sentry's `before_send` pass their text through `redact`, so a secret that
-slips into an exception message or a header is replaced before it leaves the process.
-This is the last line; the first is not putting secrets into messages at all.
+Two layers. Secrets of a known shape (Telegram bot tokens, the credentials this project
+issues, credential parameters of a URL) are masked by the pure `mask_shapes`, with no
+configuration at all. The secret values of the running configuration are masked by a
+`Redactor`: each process builds one from the settings its runtime reads (settings classes
+derive from `HasSecrets` and list their values with `secret_values()`; building one has
+no side effect) and hands that object to its log sinks, Sentry's `before_send`, the API's
+error bodies, alert texts and stored error texts. A process that reads settings later
+adds them to its Redactor itself (`Redactor.learn`). This is the last line; the first is
+not putting secrets into messages at all.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ import json
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 MASK = "[redacted]"
@@ -43,9 +47,12 @@ CREDENTIAL_PARAMETER = re.compile(
     re.IGNORECASE,
 )
 
-_lock = threading.Lock()
-_secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+
+def mask_shapes(text: str) -> str:
+    """Secrets recognisable by their shape masked; needs no configuration."""
+    if not text:
+        return text
+    return CREDENTIAL_PARAMETER.sub(rf"\1{MASK}", SHAPED.sub(MASK, text))
 
 
 def _pieces(value: str) -> Iterable[str]:
@@ -75,61 +82,76 @@ def _url_credentials(url: str, *, user: bool = False) -> Iterable[str]:
         yield username
 
 
-def remember(*values: str | None) -> None:
-    """Add secret values to the set every output is redacted against."""
-    global _pattern
-    new = {p for v in values if v for p in _pieces(v) if len(p) >= MIN_SECRET_LENGTH}
-    # As a JSON log line writes them: a quote, backslash or non-ASCII character is escaped.
-    new |= {json.dumps(p, ensure_ascii=a)[1:-1] for p in new for a in (True, False)}
-    with _lock:
-        if new <= _secrets:
-            return
-        _secrets.update(new)
-        # Longest first: a value that contains another is masked whole.
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
-
-
-def known() -> frozenset[str]:
-    return frozenset(_secrets)
-
-
-def redact(text: str) -> str:
-    if not text:
-        return text
-    pattern = _pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
-    return CREDENTIAL_PARAMETER.sub(rf"\1{MASK}", SHAPED.sub(MASK, text))
-
-
-def stored_error(text: str, limit: int = STORED_ERROR_MAX_CHARS) -> str:
-    """An error text as it may be stored (and shown in the API, the console, alerts):
-    masked, then cut to `limit` characters (in this order, so a cut cannot leave the
-    unmatched half of a secret)."""
-    return redact(text)[:limit]
-
-
-def redact_data(value: Any) -> Any:
-    """`redact` applied to every string (and key) inside dicts, lists and tuples."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {redact_data(k): redact_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(redact_data(v) for v in value)
-    return value
-
-
-# Base for settings classes: their secrets are remembered as soon as they are read. (A
-# comment, not a docstring: subclasses would inherit it into the configuration reference.)
-class RemembersSecrets(BaseSettings):
-    @model_validator(mode="after")
-    def _remember_secrets(self) -> Self:
+# Base for settings classes that hold secrets. (A comment, not a docstring: subclasses
+# would inherit it into the configuration reference.)
+class HasSecrets(BaseSettings):
+    def secret_values(self) -> list[str]:
+        """The values of the `SecretStr` fields and the passwords of the `*_url` fields,
+        for a `Redactor` to mask (it splits them into their pieces)."""
+        found: list[str] = []
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr):
-                remember(value.get_secret_value())
+                found.append(value.get_secret_value())
             elif isinstance(value, str) and name.endswith("_url") and "@" in value:
-                remember(*_url_credentials(value))
+                found.extend(_url_credentials(value))
+        return [v for v in found if v]
+
+
+class Redactor:
+    """The secret values one process masks, with the shapes: one per process, built from
+    the settings its runtime reads, and shared by everything that writes text out."""
+
+    def __init__(self, *sources: HasSecrets | None) -> None:
+        self._lock = threading.Lock()
+        self._secrets: frozenset[str] = frozenset()
+        self._pattern: re.Pattern[str] | None = None
+        self.learn(*sources)
+
+    def learn(self, *sources: HasSecrets | None) -> Redactor:
+        """Add the secrets of settings objects (read after this Redactor was built)."""
+        self.remember(*(v for s in sources if s is not None for v in s.secret_values()))
         return self
+
+    def remember(self, *values: str | None) -> None:
+        """Add secret values (each split into its pieces) to what is masked."""
+        new = {p for v in values if v for p in _pieces(v) if len(p) >= MIN_SECRET_LENGTH}
+        # As a JSON log line writes them: a quote, backslash or non-ASCII character is
+        # escaped.
+        new |= {json.dumps(p, ensure_ascii=a)[1:-1] for p in new for a in (True, False)}
+        with self._lock:
+            if new <= self._secrets:
+                return
+            secrets = self._secrets | new
+            # Longest first: a value that contains another is masked whole.
+            ordered = sorted(secrets, key=len, reverse=True)
+            # Pattern before set: a reader without the lock sees a pattern at least as new.
+            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            self._secrets = secrets
+
+    def known(self) -> frozenset[str]:
+        return self._secrets
+
+    def redact(self, text: str) -> str:
+        if not text:
+            return text
+        pattern = self._pattern
+        if pattern is not None:
+            text = pattern.sub(MASK, text)
+        return mask_shapes(text)
+
+    def redact_data(self, value: Any) -> Any:
+        """`redact` applied to every string (and key) inside dicts, lists and tuples."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact_data(k): self.redact_data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.redact_data(v) for v in value)
+        return value
+
+    def stored_error(self, text: str, limit: int = STORED_ERROR_MAX_CHARS) -> str:
+        """An error text as it may be stored (and shown in the API, the console, alerts):
+        masked, then cut to `limit` characters (in this order, so a cut cannot leave the
+        unmatched half of a secret)."""
+        return self.redact(text)[:limit]

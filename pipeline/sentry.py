@@ -2,7 +2,8 @@
 
 Uncaught exceptions reach Sentry through the SDK's integrations (FastAPI, Celery); the
 events service catches handler failures to retry them, so it reports those itself with
-`capture`, tagged with the event id.
+`capture`, tagged with the event id. What leaves for Sentry is masked by the process's
+`Redactor` (the one its log sinks use).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, cast
 
-from pipeline.redaction import redact
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,12 +23,16 @@ except ImportError:  # pragma: no cover
     sentry_sdk = None  # type: ignore[assignment]
 
 
-def init_sentry(settings: Settings, role: str, *, transport: Any = None) -> bool:
-    """Start Sentry when SENTRY_DSN is set; `transport` replaces the HTTP one (tests)."""
+def init_sentry(
+    settings: Settings, role: str, redactor: Redactor, *, transport: Any = None
+) -> bool:
+    """Start Sentry when SENTRY_DSN is set, its events masked by `redactor` (the
+    process's); `transport` replaces the HTTP one (tests)."""
     if settings.sentry_dsn is None or not settings.sentry_dsn.get_secret_value():
         return False
     if sentry_sdk is None:
         raise RuntimeError("SENTRY_DSN is set but sentry-sdk is not installed")
+    scrubber = Scrubber(redactor)
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.sentry_environment,
@@ -36,8 +41,8 @@ def init_sentry(settings: Settings, role: str, *, transport: Any = None) -> bool
         # Webhook bodies carry personal data and signed values; frames hold secrets.
         max_request_body_size="never",
         include_local_variables=False,
-        before_send=scrub_event,
-        before_breadcrumb=scrub_breadcrumb,
+        before_send=scrubber.event,
+        before_breadcrumb=scrubber.breadcrumb,
         transport=transport,
         **_no_personal_data(),
     )
@@ -62,40 +67,44 @@ FRAME_VARIABLES = "vars"
 REQUEST_DROPPED = frozenset({"data", "cookies", "env"})
 
 
-def _scrub(value: Any, key: str = "") -> Any:
-    if isinstance(value, str):
-        if key == "query_string":
-            value = SENSITIVE_QUERY.sub(rf"\1{FILTERED}", value)
-        return redact(value)
-    if isinstance(value, dict):
-        dropped = REQUEST_DROPPED if key == "request" else frozenset()
-        return {
-            k: FILTERED if isinstance(k, str) and SENSITIVE_KEY.search(k) else _scrub(v, k)
-            for k, v in value.items()
-            if k != FRAME_VARIABLES and k not in dropped
-        }
-    if isinstance(value, list | tuple):
-        if key == "headers":  # headers as (name, value) pairs
-            return [_scrub_pair(v) for v in value]
-        return [_scrub(v, key) for v in value]
-    return value
+class Scrubber:
+    """Sentry's `before_send` and `before_breadcrumb` for one process: secret headers and
+    fields filtered by name, frame variables and request bodies dropped, the secrets its
+    Redactor knows (and secrets of known shapes) masked anywhere."""
 
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
 
-def _scrub_pair(pair: Any) -> Any:
-    if isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[0], str):
-        return [pair[0], FILTERED if SENSITIVE_KEY.search(pair[0]) else _scrub(pair[1])]
-    return _scrub(pair)
+    def event(self, event: Event, hint: Hint | None = None) -> Event:
+        return cast("Event", self._scrub(event))
 
+    def breadcrumb(self, crumb: Breadcrumb, hint: BreadcrumbHint | None = None) -> Breadcrumb:
+        """The same for a breadcrumb (a log line, an HTTP call)."""
+        return cast("Breadcrumb", self._scrub(crumb))
 
-def scrub_event(event: Event, hint: Hint | None = None) -> Event:
-    """`before_send`: secret headers and fields filtered by name, frame variables and
-    request bodies dropped, known secret values masked anywhere."""
-    return cast("Event", _scrub(event))
+    def _scrub(self, value: Any, key: str = "") -> Any:
+        if isinstance(value, str):
+            if key == "query_string":
+                value = SENSITIVE_QUERY.sub(rf"\1{FILTERED}", value)
+            return self.redactor.redact(value)
+        if isinstance(value, dict):
+            dropped = REQUEST_DROPPED if key == "request" else frozenset()
+            return {
+                k: FILTERED if isinstance(k, str) and SENSITIVE_KEY.search(k) else self._scrub(v, k)
+                for k, v in value.items()
+                if k != FRAME_VARIABLES and k not in dropped
+            }
+        if isinstance(value, list | tuple):
+            if key == "headers":  # headers as (name, value) pairs
+                return [self._scrub_pair(v) for v in value]
+            return [self._scrub(v, key) for v in value]
+        return value
 
-
-def scrub_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint | None = None) -> Breadcrumb:
-    """`before_breadcrumb`: the same for a breadcrumb (a log line, an HTTP call)."""
-    return cast("Breadcrumb", _scrub(crumb))
+    def _scrub_pair(self, pair: Any) -> Any:
+        if isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[0], str):
+            name = pair[0]
+            return [name, FILTERED if SENSITIVE_KEY.search(name) else self._scrub(pair[1])]
+        return self._scrub(pair)
 
 
 def _no_personal_data() -> dict[str, Any]:

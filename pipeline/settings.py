@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from pipeline.redaction import RemembersSecrets
+from pipeline.redaction import HasSecrets
 
 ENV_FILE = ".env"
 
@@ -34,7 +34,7 @@ class OAuthProvider(BaseModel):
     userinfo_url: str | None = None
 
 
-class Settings(RemembersSecrets):
+class Settings(HasSecrets):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     # Infrastructure. Empty URLs mean "use the embedded servers in DATA_DIR".

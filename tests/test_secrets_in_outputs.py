@@ -3,7 +3,8 @@
 paths, failing ones included, and no canary, nor a secret made at run time (login code,
 tokens, API key), may appear in the log sinks (loguru, stdlib logging and Celery's, all
 routed through `setup_logging`), in Sentry events, stored error texts, alert texts or
-HTTP answers."""
+HTTP answers. Each run's log sinks and Sentry mask with a Redactor that starts empty and
+that the process's runtime teaches its settings, as the processes do."""
 
 from __future__ import annotations
 
@@ -30,12 +31,16 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.logging import setup_logging
 from pipeline.providers.registry import build_registry
+from pipeline.providers.settings_set import ProviderSettingsSet
+from pipeline.redaction import MIN_SECRET_LENGTH, Redactor
 from pipeline.settings import Settings, get_settings
+from scripts.gen_config_docs import env_name, settings_classes
 from tests.support.sentry_capture import captured_sentry
 from tests.support.server import free_port
 from tests.support.services import TestServices
@@ -75,6 +80,12 @@ class Run:
     logs: list[str] = field(default_factory=list)  # sinks not on the process's stderr
     made: list[str] = field(default_factory=list)  # secrets created while running
     shown: set[str] = field(default_factory=set)  # made secrets an answer must carry
+    # The process's Redactor: its sinks and Sentry use it, its runtime teaches it.
+    redactor: Redactor = field(default_factory=Redactor)
+
+    def deps(self) -> Deps:
+        """The runtime's Deps, as a worker builds it (the bot gets the worker's Redactor)."""
+        return Deps(self.settings, providers=ProviderSettingsSet.from_env(), redactor=self.redactor)
 
 
 def with_password(url: str, password: str) -> str:
@@ -127,7 +138,8 @@ def receiver(run: Run) -> None:
     registry = build_registry()
     registry.register(Exploding())
     with TestClient(
-        create_app(run.settings, registry=registry), raise_server_exceptions=False
+        create_app(run.settings, registry=registry, redactor=run.redactor),
+        raise_server_exceptions=False,
     ) as client:
         for request in requests(run.secrets):
             response = client.request(
@@ -160,7 +172,7 @@ def worker(run: Run) -> None:
     registry = build_registry()
     registry.register(Exploding())
     service = EventService(run.db, registry, handlers, RetryPolicy(max_attempts=2),
-                           on_dead=on_event_dead)  # fmt: skip
+                           on_dead=on_event_dead, deps=run.deps())  # fmt: skip
     now = datetime.now(UTC)
     envelopes = [
         Envelope("exploding", f"w{n}", kind, body, now, {}, "r1")
@@ -189,7 +201,8 @@ def api(run: Run) -> None:
 
     with run.db.begin() as session:
         staff.add_staff(session, EMAIL, "admin")
-    with TestClient(create_app(run.settings), raise_server_exceptions=False) as client:
+    app = create_app(run.settings, redactor=run.redactor)
+    with TestClient(app, raise_server_exceptions=False) as client:
         # The configured SMTP server is unreachable: the mail's failure is logged.
         run.answers.append(client.post("/api/v1/auth/code", json={"email": EMAIL}).text)
     # The stand-in SMTP server (aiosmtpd, a test tool) logs each line it receives.
@@ -198,7 +211,8 @@ def api(run: Run) -> None:
         settings = run.settings.model_copy(
             update={"smtp_url": SecretStr(url), "smtp_from": "p@example.com"}
         )
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        app = create_app(settings, redactor=run.redactor)
+        with TestClient(app, raise_server_exceptions=False) as client:
             answers = [client.post("/api/v1/auth/code", json={"email": EMAIL})]
             code = inbox.last_code(EMAIL)
             run.made.append(code)
@@ -232,10 +246,10 @@ def api(run: Run) -> None:
             run.shown |= {pair["access_token"], pair["refresh_token"], key.json()["key"]}
             run.shown |= {refreshed.json()["access_token"], refreshed.json()["refresh_token"]}
             run.answers += [tokens.text, refreshed.text, key.text]
-        live(settings, [key.json()["key"], refreshed.json()["access_token"]])
+        live(settings, run.redactor, [key.json()["key"], refreshed.json()["access_token"]])
 
 
-def live(settings: Settings, tokens: list[str]) -> None:
+def live(settings: Settings, redactor: Redactor, tokens: list[str]) -> None:
     """WebSocket logins with `?token=`, served by uvicorn configured as `pipeline api`
     does: uvicorn logs a WebSocket's path with its query string."""
     import uvicorn
@@ -247,7 +261,7 @@ def live(settings: Settings, tokens: list[str]) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).setLevel(logging.NOTSET)
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(settings, redactor=redactor), host="127.0.0.1", port=port,
                             log_config=None, access_log=False, lifespan="on")  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -282,7 +296,7 @@ def bot(run: Run) -> None:
     async def feed() -> None:
         storage = make_storage(prefix="canary-fsm", url=run.settings.redis_url)
         telegram = Bot(BOT_TOKEN, session=HttpxSession())
-        dp = create_dispatcher(run.db, None, storage)
+        dp = create_dispatcher(run.db, None, storage, deps=run.deps())
         update = {"update_id": 1, "message": {
             "message_id": 1, "date": 1, "chat": {"id": 42, "type": "private"},
             "from": {"id": 42, "is_bot": False, "first_name": "Ann"}, "text": "/start",
@@ -305,6 +319,8 @@ def cli(run: Run) -> None:
     """Commands that read the database, call the Bot API and fail."""
     from cli import app
 
+    # What `prepare` teaches a command's Redactor (commands that call it build their own).
+    run.redactor.learn(run.settings, *ProviderSettingsSet.from_env().all())
     runner = CliRunner()
     with respx.mock() as router:
         router.post(url__startswith="https://api.telegram.org/").mock(
@@ -352,9 +368,9 @@ def test_no_secret_reaches_any_output(
     process: str, run: Run, capfd: pytest.CaptureFixture[str]
 ) -> None:
     _as_in_a_fresh_process()
-    setup_logging(run.settings, process)
+    setup_logging(run.settings, process, run.redactor)
     try:
-        with captured_sentry(run.settings) as sentry:
+        with captured_sentry(run.settings, run.redactor) as sentry:
             PROCESSES[process](run)
         sys.stderr.flush()
         logs = "".join([*capfd.readouterr(), *run.logs])
@@ -363,6 +379,7 @@ def test_no_secret_reaches_any_output(
     stored = _stored_texts(run.db)
     stored += [("sentry", item.decode(errors="replace")) for item in sentry.items()]
     assert SEEN[process] in logs, "the run did not log its failure: is the capture on the sinks?"
+    assert set(provider_secrets(run)) <= run.redactor.known(), "its runtime taught it them"
     for secret in forbidden(run):
         assert secret not in logs, f"{secret!r} is in the logs of the {process}"
         for table, value in stored:
@@ -375,6 +392,72 @@ def test_no_secret_reaches_any_output(
         tables = {table for table, value in stored if "bot[redacted]/sendMessage" in value}
         assert {"events", "event_attempts", "notifications"} <= tables, tables  # the alert
         assert any(table == "sentry" for table, _ in stored), "the failures reach Sentry"
+
+
+def provider_secrets(run: Run) -> list[str]:
+    """The configured secrets of the providers' settings (not the app's `Settings`)."""
+    names = {
+        env_name(cls, name, info)
+        for cls in settings_classes()
+        if cls is not Settings
+        for name, info in cls.model_fields.items()
+        if "SecretStr" in str(info.annotation)
+    }
+    assert len(names) >= 8
+    found = [p for name in names for p in pieces(run.secrets[name])]
+    return [p for p in found if len(p) >= MIN_SECRET_LENGTH]
+
+
+def runtime_redactor(process: str, run: Run) -> Redactor:
+    """The Redactor the process kind's own runtime builds from the environment."""
+    if process == "receiver":
+        from webhooks.main import create_app
+
+        redactor: Redactor = create_app(run.settings).state.redactor
+        return redactor
+    if process == "worker":  # and the bot, which the worker's runtime makes
+        from workers.celery_app import WorkerApp
+
+        worker = WorkerApp(run.settings)
+        runtime = worker.runtime
+        try:
+            assert runtime.deps.redactor is worker.redactor
+            assert runtime.bot is not None and getattr(runtime.bot, "redactor", None) is (
+                worker.redactor
+            )
+        finally:
+            runtime.close()
+        return worker.redactor
+    if process == "api":
+        from api.app import build_runtime
+
+        api_runtime = build_runtime(run.settings)
+        api_runtime.close()
+        return api_runtime.deps.redactor
+    if process == "grpc":
+        from grpc_api.runtime import build_runtime as build_grpc_runtime
+
+        grpc_runtime = build_grpc_runtime(run.settings)
+        asyncio.run(grpc_runtime.close())
+        return grpc_runtime.deps.redactor
+    from cli.runtime import cli_runtime
+
+    try:
+        with cli_runtime() as cli_run:
+            return cli_run.deps.redactor
+    finally:
+        logger.remove()
+
+
+@pytest.mark.parametrize("process", ["receiver", "worker", "api", "grpc", "cli"])
+def test_each_runtime_redactor_knows_every_configured_secret(process: str, run: Run) -> None:
+    redactor = runtime_redactor(process, run)
+    configured = [p for value in run.secrets.values() for p in pieces(value)]
+    passwords = [DB_PASSWORD, BROKER_PASSWORD, REDIS_PASSWORD, SMTP_PASSWORD]
+    expected = [p for p in [*configured, *passwords] if len(p) >= MIN_SECRET_LENGTH]
+    assert set(provider_secrets(run)) <= set(expected)
+    missing = sorted(p for p in expected if p in redactor.redact(f"<{p}>"))
+    assert not missing, f"the {process}'s Redactor does not mask {missing}"
 
 
 def _stored_texts(db: sessionmaker[Session]) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ import pytest
 from loguru import logger
 
 from pipeline.logging import setup_logging
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings
 from scripts.gen_config_docs import env_name, settings_classes
 
@@ -33,7 +34,7 @@ def test_every_setting_is_in_env_example() -> None:
 
 
 def test_json_logs_carry_event_and_task_ids(capsys: pytest.CaptureFixture[str]) -> None:
-    setup_logging(Settings(log_format="json", log_level="INFO"), "worker")
+    setup_logging(Settings(log_format="json", log_level="INFO"), "worker", Redactor())
     try:
         with logger.contextualize(event_id=42, task_id="t-1"):
             logger.info("processed")

@@ -36,8 +36,6 @@ ALLOWED: dict[str, set[str]] = {
     "adapters/broker/declarations.py": {"_declaration"},
     "pipeline/i18n/catalogues.py": {"compiled_dir", "translations"},  # keyed by .po content
     "api/console/render.py": {"static_url"},  # a static file's content-hashed URL
-    # Process-wide ports and clients still set or built at module level.
-    "pipeline/redaction.py": {"_pattern", "_secrets"},
 }
 
 

@@ -18,6 +18,7 @@ from pipeline import metrics
 from pipeline.providers.base import Provider, WebhookRejected
 from pipeline.providers.registry import ProviderRegistry, build_registry
 from pipeline.providers.settings_set import ProviderSettingsSet
+from pipeline.redaction import HasSecrets, Redactor
 from pipeline.settings import Settings, get_settings
 from webhooks.errors import install_error_handlers
 from webhooks.health import router as health_router
@@ -85,12 +86,16 @@ def create_app(
     settings: Settings | None = None,
     registry: ProviderRegistry | None = None,
     publisher: BatchingPublisher | None = None,
+    redactor: Redactor | None = None,
 ) -> FastAPI:
+    """`redactor`: the process's, which its log sinks and Sentry use (`app_from_env`);
+    it learns the settings and every provider's settings the app holds."""
     settings = settings or get_settings()
     # Built once for the app (its providers read their settings here, not per request).
     registry = registry or build_registry(
         settings=ProviderSettingsSet.from_env(), grpc_sources=settings.grpc_sources
     )
+    redactor = (redactor or Redactor()).learn(settings, *_provider_settings(registry))
     if not settings.broker_url or not settings.database_url:
         raise RuntimeError("the receiver needs BROKER_URL and DATABASE_URL (see `pipeline up`)")
     broker_url, database_url = settings.broker_url, settings.database_url
@@ -114,6 +119,7 @@ def create_app(
     app = FastAPI(title="Webhook receiver", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.registry = registry
+    app.state.redactor = redactor
     app.state.database_url = database_url
     install_error_handlers(app)
     app.include_router(health_router)
@@ -124,14 +130,23 @@ def create_app(
     return app
 
 
+def _provider_settings(registry: ProviderRegistry) -> list[HasSecrets]:
+    """The settings each provider of the registry verifies with."""
+    found = (getattr(provider, "settings", None) for provider in registry)
+    return [s for s in found if isinstance(s, HasSecrets)]
+
+
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory webhooks.main:app_from_env`."""
     from pipeline.logging import setup_logging
     from pipeline.sentry import init_sentry
 
     settings = get_settings()
+    providers = ProviderSettingsSet.from_env()
+    redactor = Redactor(settings, *providers.all())
     # Always, also in a uvicorn worker process: loguru's default handler there would print
     # variable values (secrets among them) in tracebacks.
-    setup_logging(settings, "receiver")
-    init_sentry(settings, "receiver")
-    return create_app(settings)
+    setup_logging(settings, "receiver", redactor)
+    init_sentry(settings, "receiver", redactor)
+    registry = build_registry(settings=providers, grpc_sources=settings.grpc_sources)
+    return create_app(settings, registry, redactor=redactor)

@@ -34,11 +34,13 @@ from pipeline.messaging.queues import (
     TELEGRAM,
     queue_name,
 )
+from pipeline.redaction import Redactor
 from pipeline.sentry import init_sentry
 from pipeline.settings import Settings, get_settings
 from workers.resilience import WorkerHealth
 
 if TYPE_CHECKING:
+    from pipeline.providers.settings_set import ProviderSettingsSet
     from workers.runtime import WorkerRuntime
 
 TASK_MODULES = [
@@ -101,6 +103,8 @@ class WorkerApp(Celery):  # type: ignore[misc]
     def __init__(self, settings: Settings, main: str = "pipeline", **options: Any) -> None:
         super().__init__(main, **options)
         self._settings: Settings | None = settings
+        self._providers: ProviderSettingsSet | None = None
+        self._redactor: Redactor | None = None
         self._runtime: WorkerRuntime | None = None
         self._health: WorkerHealth | None = None
 
@@ -109,6 +113,24 @@ class WorkerApp(Celery):  # type: ignore[misc]
         if self._settings is None:  # reset: read again at the next use
             self._settings = get_settings()
         return self._settings
+
+    @property
+    def providers(self) -> ProviderSettingsSet:
+        """Every provider's settings, read once (a forked child keeps the parent's)."""
+        if self._providers is None:
+            from pipeline.providers.settings_set import ProviderSettingsSet
+
+            self._providers = ProviderSettingsSet.from_env()
+        return self._providers
+
+    @property
+    def redactor(self) -> Redactor:
+        """The process's Redactor: the log sinks, Sentry and the runtime's `Deps` share it.
+        Built once for the app and inherited by forked children (their sinks are the
+        parent's); what is read later (a reset runtime's settings) is added to it."""
+        if self._redactor is None:
+            self._redactor = Redactor(self.pipeline_settings, *self.providers.all())
+        return self._redactor
 
     @property
     def health(self) -> WorkerHealth:
@@ -125,7 +147,9 @@ class WorkerApp(Celery):  # type: ignore[misc]
         if current is None or current.pid != os.getpid():
             from workers.runtime import build_worker_runtime  # the tasks' code, not beat's
 
-            current = self._runtime = build_worker_runtime(self.pipeline_settings, self._sender())
+            current = self._runtime = build_worker_runtime(
+                self.pipeline_settings, self._sender(), self.providers, self.redactor
+            )
         return current
 
     def _sender(self) -> CeleryTaskSender:
@@ -137,12 +161,14 @@ class WorkerApp(Celery):  # type: ignore[misc]
 
     def reset_runtime(self, settings: Settings | None = None) -> None:
         """Drop the runtime; the next task builds it again, from `settings` or the
-        environment's at that time (tests that change the environment)."""
+        environment's at that time (tests that change the environment). The Redactor stays
+        (the sinks hold it): the new runtime's settings are added to it."""
         if self._runtime is not None and self._runtime.pid == os.getpid():
             self._runtime.close()
         self._runtime = None
         self._health = None
         self._settings = settings
+        self._providers = None
 
 
 def create_celery(settings: Settings | None = None) -> WorkerApp:
@@ -155,16 +181,16 @@ def create_celery(settings: Settings | None = None) -> WorkerApp:
 
 @signals.setup_logging.connect
 def _route_celery_logs(**_: Any) -> None:
-    setup_logging(app.pipeline_settings, os.environ.get("PIPELINE_ROLE", "worker"))
+    role = os.environ.get("PIPELINE_ROLE", "worker")
+    setup_logging(app.pipeline_settings, role, app.redactor)
 
 
 @signals.worker_init.connect
 def _preload(**_: Any) -> None:
-    from pipeline.providers.settings_set import ProviderSettingsSet
     from workers.runtime import load_code
 
-    init_sentry(app.pipeline_settings, "worker")
-    load_code(app.pipeline_settings, ProviderSettingsSet.from_env())
+    init_sentry(app.pipeline_settings, "worker", app.redactor)
+    load_code(app.pipeline_settings, app.providers)
 
 
 @signals.worker_ready.connect
@@ -186,7 +212,7 @@ def _sources(settings: Settings) -> list[str]:
 
 @signals.worker_process_init.connect
 def _child_start(**_: Any) -> None:
-    init_sentry(app.pipeline_settings, "worker")
+    init_sentry(app.pipeline_settings, "worker", app.redactor)
     app.runtime  # noqa: B018 (built now: the child's first task does not wait for it)
 
 
@@ -201,7 +227,7 @@ def _child_gone(pid: int | None = None, **_: Any) -> None:
 def _beat_started(**_: Any) -> None:
     from workers import monitoring
 
-    init_sentry(app.pipeline_settings, "beat")
+    init_sentry(app.pipeline_settings, "beat", app.redactor)
     monitoring.start_beat_heartbeat()
     monitoring.start_heartbeat_watch()
 

@@ -22,6 +22,7 @@ from pipeline.messaging.tasks import TaskSender
 from pipeline.plugins import load_entry_points
 from pipeline.providers.registry import ProviderRegistry, build_registry
 from pipeline.providers.settings_set import ProviderSettingsSet
+from pipeline.redaction import Redactor
 from pipeline.retry import retry_policy
 from pipeline.settings import Settings
 from pipeline.telegram.api import TokenGate
@@ -60,11 +61,18 @@ def load_code(
 WORKER_PING_IDLE_S = 2.0
 
 
-def build_worker_runtime(settings: Settings, sender: TaskSender) -> WorkerRuntime:
+def build_worker_runtime(
+    settings: Settings,
+    sender: TaskSender,
+    providers: ProviderSettingsSet | None = None,
+    redactor: Redactor | None = None,
+) -> WorkerRuntime:
+    """`providers` and `redactor`: the worker app's (read from the environment when not
+    given); the runtime's `Deps` adds its settings to the Redactor."""
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set for the worker")
-    providers = ProviderSettingsSet.from_env()
-    deps = Deps(settings, providers=providers, sender=sender)
+    providers = providers or ProviderSettingsSet.from_env()
+    deps = Deps(settings, providers=providers, sender=sender, redactor=redactor)
     # Tasks retry transient failures, so a ping per checkout (one round trip per session
     # and per announcement) is paid only by connections idle for a while.
     engine = make_engine(settings.database_url, pool_size=2, ping_idle_s=WORKER_PING_IDLE_S)
@@ -78,7 +86,7 @@ def build_worker_runtime(settings: Settings, sender: TaskSender) -> WorkerRuntim
         on_dead=on_event_dead,
         deps=deps,
     )
-    bot = _bot_processor(settings)
+    bot = _bot_processor(settings, deps.redactor)
     return WorkerRuntime(
         os.getpid(),
         settings,
@@ -94,12 +102,12 @@ def build_worker_runtime(settings: Settings, sender: TaskSender) -> WorkerRuntim
     )
 
 
-def _bot_processor(settings: Settings) -> Processor | None:
+def _bot_processor(settings: Settings, redactor: Redactor) -> Processor | None:
     """The update processor of the handler plugin that offers one (the bot's
-    `update_processor`), made for this process."""
+    `update_processor`), made for this process and masking with its Redactor."""
     for _, plugin in load_entry_points(ENTRY_POINT_GROUP):
         factory = getattr(plugin, "update_processor", None)
         if callable(factory):
-            processor: Processor = factory(settings)
+            processor: Processor = factory(settings, redactor)
             return processor
     return None

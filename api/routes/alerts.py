@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.auth.principal import Principal
-from api.deps import SessionDep, require
+from api.deps import RuntimeDep, SessionDep, require
 from api.errors import error_responses
 from pipeline.alerts import listing
-from pipeline.providers.alertmanager import AlertmanagerSettings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 Reader = Annotated[Principal, Depends(require("alerts:read"))]
@@ -38,11 +37,12 @@ class AlertOut(BaseModel):
 def list_alerts(
     _: Reader,
     session: SessionDep,
+    runtime: RuntimeDep,
     active: Annotated[bool, Query(description="Only firing ones.")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertOut]:
     """Firing alerts first, then the most recent."""
-    base_url = AlertmanagerSettings().runbook_base_url
+    base_url = runtime.deps.providers.alertmanager.runbook_base_url
     out = []
     for a in listing.recent(session, active=active, limit=limit):
         book = listing.runbook(a.key, a.text, base_url)

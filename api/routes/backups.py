@@ -54,7 +54,7 @@ class Queued(BaseModel):
 
 
 def board(runtime: ApiRuntime) -> ProgressBoard:
-    return ProgressBoard(runtime.redis, runtime.settings.queue_prefix)
+    return ProgressBoard(runtime.redis, runtime.settings.queue_prefix, runtime.deps.redactor)
 
 
 def _send(runtime: ApiRuntime, job: Job, name: str, *args: object) -> None:

@@ -15,9 +15,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.alerts.texts import N_, NP_, say, say_n
+from pipeline.deps import redactor_of
 from pipeline.notifications.outbox import add_notification
-from pipeline.redaction import redact
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings, get_settings
+from pipeline.unit_of_work import session_deps
 from schema.operations import Alert
 
 FIRING = "firing"
@@ -38,6 +40,13 @@ def _send(session: Session, alert: Alert, text: str, settings: Settings) -> None
         kind=KIND,
         text=text,
     )
+
+
+def _redactor(session: Session, settings: Settings, given: Redactor | None) -> Redactor:
+    if given is not None:
+        return given
+    deps = session_deps(session)
+    return deps.redactor if deps is not None else redactor_of(settings)
 
 
 def _lock(session: Session, key: str, text: str, now: datetime) -> Alert:
@@ -62,13 +71,16 @@ def raise_alert(
     *,
     now: datetime | None = None,
     settings: Settings | None = None,
+    redactor: Redactor | None = None,
 ) -> bool:
     """Record one occurrence of `key`. Sends a message when the alert starts firing or
     the cooldown since the last message has passed (naming the folded repeats); returns
-    whether a message was written."""
+    whether a message was written. `redactor`: the process's (by default the one of the
+    session's unit of work)."""
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
-    key, text = key[:200], redact(text)  # error texts go to a chat: no secret with them
+    # Error texts go to a chat: no secret with them.
+    key, text = key[:200], _redactor(session, settings, redactor).redact(text)
     alert = _lock(session, key, text, now)
     alert.total += 1
     alert.pending += 1

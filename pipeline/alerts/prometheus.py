@@ -58,7 +58,7 @@ def alertmanager_notification(ctx: HandlerContext) -> EventStatus | None:
     if not isinstance(alerts, list):
         raise PermanentError("Alertmanager notification has no alerts")
     base_url = ctx.deps.providers.alertmanager.runbook_base_url
-    settings = ctx.deps.settings
+    settings, redactor = ctx.deps.settings, ctx.deps.redactor
     for alert in alerts:
         if not isinstance(alert, Mapping):
             continue
@@ -66,5 +66,5 @@ def alertmanager_notification(ctx: HandlerContext) -> EventStatus | None:
         if alert.get("status") == "resolved":
             resolve_alert(ctx.session, alert_key(alert), text, settings=settings)
         else:
-            raise_alert(ctx.session, alert_key(alert), text, settings=settings)
+            raise_alert(ctx.session, alert_key(alert), text, settings=settings, redactor=redactor)
     return None

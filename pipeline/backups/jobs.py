@@ -12,7 +12,8 @@ from pipeline.alerts import raise_alert, resolve_alert
 from pipeline.alerts.checks import BACKUP_FAILED
 from pipeline.backups import BackupError, BackupFile, backup_now, rotate, verify
 from pipeline.backups.progress import Tracker
-from pipeline.redaction import stored_error
+from pipeline.deps import redactor_of
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings, backup_dir
 from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
@@ -25,8 +26,11 @@ def run_backup(
     *,
     check: bool = False,
     tracker: Tracker | None = None,
+    redactor: Redactor | None = None,
 ) -> BackupFile | None:
-    """Dump (and optionally verify) now; a failure is recorded and alerted, not raised."""
+    """Dump (and optionally verify) now; a failure is recorded and alerted, not raised,
+    its text masked by `redactor` (the process's; by hand, one of `settings`)."""
+    redactor = redactor or redactor_of(settings)
     started = datetime.now(UTC)
     directory = backup_dir(settings)
     try:
@@ -40,13 +44,12 @@ def run_backup(
         removed = rotate(directory, settings.backup_keep_daily, settings.backup_keep_weekly)
     except (BackupError, OSError, RuntimeError) as exc:
         logger.error("backup failed: {}", exc)
-        error = stored_error(str(exc))
+        error = redactor.stored_error(str(exc))
         with unit_of_work(sessions) as uow:
             failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=error)
             uow.session.add(failed)
-            raise_alert(
-                uow.session, BACKUP_FAILED, f"backup failed: {error[:500]}", settings=settings
-            )
+            text = f"backup failed: {error[:500]}"
+            raise_alert(uow.session, BACKUP_FAILED, text, settings=settings, redactor=redactor)
             uow.session.flush()
             failed_id = failed.id
         if tracker:
@@ -76,8 +79,12 @@ def run_backup(
 
 
 def alert_verify_failed(
-    sessions: sessionmaker[Session], exc: Exception, settings: Settings | None = None
+    sessions: sessionmaker[Session],
+    exc: Exception,
+    settings: Settings | None = None,
+    redactor: Redactor | None = None,
 ) -> None:
+    redactor = redactor or redactor_of(settings)
     with unit_of_work(sessions) as uow:
-        text = f"backup verification failed: {stored_error(str(exc), 500)}"
-        raise_alert(uow.session, BACKUP_FAILED, text, settings=settings)
+        text = f"backup verification failed: {redactor.stored_error(str(exc), 500)}"
+        raise_alert(uow.session, BACKUP_FAILED, text, settings=settings, redactor=redactor)

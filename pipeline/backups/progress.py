@@ -19,7 +19,7 @@ import redis
 from loguru import logger
 
 from pipeline.deps import Deps
-from pipeline.redaction import stored_error
+from pipeline.redaction import Redactor
 
 Kind = Literal["backup", "verify"]
 State = Literal["queued", "running", "done", "failed"]
@@ -78,11 +78,13 @@ class Job:
 
 
 class ProgressBoard:
-    """The jobs' hash in Redis; every method swallows Redis errors (logged)."""
+    """The jobs' hash in Redis; every method swallows Redis errors (logged). A job's error
+    is masked by `redactor` (the process's; by hand, secrets of known shapes only)."""
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, redactor: Redactor | None = None) -> None:
         self.client = client
         self.key = hash_key(prefix)
+        self.redactor = redactor or Redactor()
 
     def write(self, job: Job) -> None:
         job.updated_at = time.time()
@@ -149,7 +151,7 @@ class Tracker:
     def finish(self, error: str | None = None, run_id: int | None = None) -> None:
         self.job.state = "failed" if error else "done"
         self.job.phase = "failed" if error else "finished"
-        self.job.error = stored_error(error, 500) if error else None
+        self.job.error = self.board.redactor.stored_error(error, 500) if error else None
         if run_id is not None:
             self.job.run_id = run_id
         self.board.write(self.job)
@@ -161,7 +163,7 @@ def worker_tracker(
     """The tracker of a job in a worker (an id of its own for a job beat started), on the
     worker's Redis client; None when this process has no Redis to report to."""
     try:
-        board = ProgressBoard(deps.redis, deps.settings.queue_prefix)
+        board = ProgressBoard(deps.redis, deps.settings.queue_prefix, deps.redactor)
     except RuntimeError as exc:
         logger.info("backup progress not reported: {}", exc)
         return None

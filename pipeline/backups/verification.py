@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.backups import BackupError, BackupFile, verify
 from pipeline.backups.jobs import alert_verify_failed
 from pipeline.backups.progress import Tracker
-from pipeline.redaction import stored_error
+from pipeline.deps import redactor_of
+from pipeline.redaction import Redactor
 from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
 
@@ -21,7 +22,10 @@ def verify_run(
     database_url: str,
     run_id: int,
     tracker: Tracker | None = None,
+    redactor: Redactor | None = None,
 ) -> bool:
+    """Verify the run's file; `redactor` (the process's) masks the error kept on it."""
+    redactor = redactor or redactor_of()
     with sessions() as session:
         run = session.get(BackupRun, run_id)
         file = run.file if run is not None and run.ok else None
@@ -37,8 +41,8 @@ def verify_run(
         backup = BackupFile(path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
         verify(database_url, backup, progress=tracker.step if tracker else None)
     except (BackupError, OSError) as exc:
-        error = stored_error(str(exc))
-        alert_verify_failed(sessions, exc)
+        error = redactor.stored_error(str(exc))
+        alert_verify_failed(sessions, exc, redactor=redactor)
     with unit_of_work(sessions) as uow:
         run = uow.session.get(BackupRun, run_id, with_for_update=True)
         if run is not None:

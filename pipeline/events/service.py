@@ -34,7 +34,6 @@ from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import Handler, HandlerContext, HandlerRegistry
 from pipeline.events.storing import BatchStore, event_row, is_row_problem, restore_payloads
 from pipeline.providers.registry import ProviderRegistry
-from pipeline.redaction import stored_error
 from pipeline.retry import RetryPolicy
 from pipeline.sentry import capture
 from pipeline.storable import storable_json
@@ -85,7 +84,7 @@ class EventService:
         self.on_dead = on_dead
         # Sources whose repeats are processed again (the worker re-fetches the object).
         self.recheck = frozenset(p.name for p in providers if getattr(p, "refetches", False))
-        self.batches = BatchStore(sessions, on_dead, self.recheck)
+        self.batches = BatchStore(sessions, on_dead, self.recheck, lambda: self.deps)
 
     @property
     def deps(self) -> Deps:
@@ -305,7 +304,7 @@ class EventService:
     def _failed(
         self, session: Session, event: Event, exc: Exception, now: datetime, result: ProcessResult
     ) -> None:
-        error = stored_error(f"{type(exc).__name__}: {exc}")
+        error = self.deps.redactor.stored_error(f"{type(exc).__name__}: {exc}")
         capture(exc, event_id=event.id, provider=event.source, request_id=event.request_id)
         if self.retry.exhausted(event.attempts):
             self._dead(
@@ -326,7 +325,7 @@ class EventService:
 
     def _dead(self, session: Session, event: Event, error: str, result: ProcessResult) -> None:
         event.status = EventStatus.DEAD.value
-        event.last_error = stored_error(error)
+        event.last_error = self.deps.redactor.stored_error(error)
         event.next_attempt_at = None
         self._attempt(session, event, EventStatus.DEAD.value, event.last_error)
         result.dead.append(event.id)

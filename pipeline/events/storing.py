@@ -16,10 +16,11 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.errors import is_transient_db_error, one_line
-from pipeline.redaction import STORED_ERROR_MAX_CHARS, stored_error
+from pipeline.redaction import STORED_ERROR_MAX_CHARS
 from pipeline.storable import (
     EXTERNAL_ID_MAX,
     SOURCE_MAX,
@@ -61,7 +62,8 @@ def event_row(envelope: Envelope, payload: Any, repeats: int) -> dict[str, Any]:
 
 
 def _dead_row(row: dict[str, Any], error: str) -> dict[str, Any]:
-    """The least that can be stored: keys, raw body (bytea takes any bytes), the error.
+    """The least that can be stored: keys, raw body (bytea takes any bytes), the error
+    (masked and cut already).
     The storable rules are applied again: the row may not have come through event_row."""
     return {
         **row,
@@ -72,7 +74,7 @@ def _dead_row(row: dict[str, Any], error: str) -> dict[str, Any]:
         "payload": None,
         "headers": {},
         "status": EventStatus.DEAD.value,
-        "last_error": stored_error(error),
+        "last_error": error,
     }
 
 
@@ -82,10 +84,13 @@ class BatchStore:
         sessions: sessionmaker[Session],
         on_dead: Callable[[Session, Event], None] | None = None,
         recheck: Collection[str] = (),
+        deps: Callable[[], Deps] = Deps.build,
     ) -> None:
         self.sessions = sessions
         self.on_dead = on_dead
         self.recheck = recheck
+        # The event service's (its process's Redactor masks the stored error).
+        self.deps = deps
 
     def store(self, rows: Sequence[dict[str, Any]]) -> list[repository.StoredEvent]:
         """Insert and commit `rows`, splitting the batch around rows PostgreSQL refuses."""
@@ -103,11 +108,12 @@ class BatchStore:
             return self.store(rows[:half]) + self.store(rows[half:])
 
     def _store_dead(self, row: dict[str, Any], exc: BaseException) -> repository.StoredEvent:
-        error = stored_error(f"not storable: {one_line(exc, STORED_ERROR_MAX_CHARS)}")
+        deps = self.deps()
+        error = deps.redactor.stored_error(f"not storable: {one_line(exc, STORED_ERROR_MAX_CHARS)}")
         logger.bind(provider=row["source"]).error(
             "event {} stored as dead: {}", row["external_id"], error
         )
-        with unit_of_work(self.sessions) as uow:
+        with unit_of_work(self.sessions, deps) as uow:  # its on_dead alert masks with it
             session = uow.session
             [stored] = repository.store(session, [_dead_row(row, error)])
             if stored.inserted:

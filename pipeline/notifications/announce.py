@@ -68,5 +68,5 @@ def queue_notifications(ctx: DomainContext, rows: list[dict[str, Any]]) -> None:
 
 def alert_operators(ctx: DomainContext, key: str, text: str) -> None:
     """Raise the operators' alert `key` (repeats within the cooldown are folded)."""
-    if raise_alert(ctx.session, key, text, settings=ctx.deps.settings):
+    if raise_alert(ctx.session, key, text, settings=ctx.deps.settings, redactor=ctx.deps.redactor):
         kick_sender(ctx)

@@ -18,7 +18,7 @@ from pipeline.deps import Deps
 from pipeline.i18n import text as render
 from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
 from pipeline.notifications.repository import claim_due
-from pipeline.redaction import stored_error
+from pipeline.redaction import Redactor
 from pipeline.retry import retry_policy
 from pipeline.settings import Settings, get_settings
 from pipeline.telegram.api import TelegramError
@@ -61,8 +61,10 @@ def deliver_one(
     limiter: RateLimiter,
     now: datetime,
     settings: Settings,
+    redactor: Redactor,
 ) -> str:
-    """Send one claimed row and record the outcome on it (not committed); the status."""
+    """Send one claimed row and record the outcome on it (not committed); the status.
+    `redactor`: the process's, masking the error kept on the row."""
     user = session.get(User, note.user_id) if note.user_id else None
     if user is not None and note.kind != "alert" and (user.blocked or not user.is_active):
         note.status = "skipped"
@@ -86,7 +88,7 @@ def deliver_one(
             note.chat_id, render_notification(session, note, settings.default_language)
         )
     except TelegramError as exc:
-        note.last_error = stored_error(str(exc), 500)
+        note.last_error = redactor.stored_error(str(exc), 500)
         if exc.blocked:
             note.status = "skipped"
             _block_user(session, note, now)
@@ -139,7 +141,7 @@ def send_due(
             if note is None:
                 return handled
             kind = note.kind
-            status = deliver_one(uow.session, note, api, limiter, now, settings)
+            status = deliver_one(uow.session, note, api, limiter, now, settings, deps.redactor)
         if status == "sent":
             metrics.NOTIFICATIONS_SENT.labels(kind).inc()
         elif status in {"failed", "dead", "skipped"}:

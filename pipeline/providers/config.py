@@ -10,11 +10,11 @@ from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from pipeline.providers.networks import Networks, joined, parse_networks
-from pipeline.redaction import RemembersSecrets
+from pipeline.redaction import HasSecrets
 from pipeline.settings import ENV_FILE
 
 
-class ProviderSettings(RemembersSecrets):
+class ProviderSettings(HasSecrets):
     model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
 
     # Comma-separated networks allowed to post (empty and not enforcing official: off).

@@ -20,6 +20,7 @@ from pipeline.providers.tbank import TBankSettings
 from pipeline.providers.telegram import TelegramWebhookSettings
 from pipeline.providers.yookassa import YooKassaSettings
 from pipeline.receipts.registration import ReceiptSettings
+from pipeline.redaction import HasSecrets
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,7 @@ class ProviderSettingsSet:
             alertmanager=AlertmanagerSettings(),
             receipt=ReceiptSettings(),
         )
+
+    def all(self) -> tuple[HasSecrets, ...]:
+        """Every settings object of the set (what a process's Redactor learns)."""
+        return tuple(s for s in vars(self).values() if isinstance(s, HasSecrets))

@@ -21,7 +21,7 @@ from pipeline.providers.api.ports import AtolApi
 from pipeline.providers.atol import normalize_report
 from pipeline.providers.unsigned import callback_path
 from pipeline.receipts.service import on_receipt
-from pipeline.redaction import RemembersSecrets
+from pipeline.redaction import HasSecrets
 from pipeline.settings import ENV_FILE
 from schema.catalog import Product
 from schema.orders import Order, Payment, Receipt
@@ -31,7 +31,7 @@ PENDING_GRACE = timedelta(minutes=2)
 BATCH = 100
 
 
-class ReceiptSettings(RemembersSecrets):
+class ReceiptSettings(HasSecrets):
     model_config = SettingsConfigDict(env_prefix="RECEIPT_", env_file=ENV_FILE, extra="ignore")
 
     company_inn: str = ""

@@ -20,7 +20,6 @@ from pipeline.messaging.queues import FISCAL, TASK_REGISTER_RECEIPT
 from pipeline.messaging.tasks import send_tasks
 from pipeline.notifications.announce import alert_operators, notify_user
 from pipeline.receipts import repository
-from pipeline.redaction import stored_error
 from schema.orders import Order, Payment
 
 RANK = {"pending": 0, "wait": 1, "done": 2, "fail": 2}
@@ -101,7 +100,7 @@ def on_receipt(ctx: DomainContext, event: NormalizedEvent) -> None:
             template = "receipt_ready" if receipt.kind == "sell" else "refund_receipt_ready"
             notify_user(ctx, user, f"receipt:{receipt.id}:done", template, params)
         return
-    receipt.error = stored_error(event.error) if event.error else None
+    receipt.error = ctx.deps.redactor.stored_error(event.error) if event.error else None
     logger.error("receipt {} failed: {}", receipt.external_id, event.error)
     alert_operators(
         ctx,

@@ -4,8 +4,8 @@ The ingest handler stores each update in `telegram_updates` and, after commit, s
 chat's task. The task takes a PostgreSQL advisory lock on the chat, so however many
 workers run, one chat's updates are handled by one of them at a time, oldest first.
 The bot offers its processor through its plugin (entry point `pipeline.handlers`, its
-`update_processor`), so workers never import it; the worker's runtime makes it once and
-passes it to `handle_chat`.
+`update_processor(settings, redactor)`, with the worker process's Redactor), so workers
+never import it; the worker's runtime makes it once and passes it to `handle_chat`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.updates import BotProcessor
+from pipeline.deps import redactor_of
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
 from pipeline.settings import get_settings
@@ -53,7 +54,7 @@ def bot_env(
     env_redis().flushdb()
     # The bot's processor, made once for the test as the worker's runtime makes it.
     PROCESSOR.clear()
-    PROCESSOR[db] = BotProcessor(get_settings())
+    PROCESSOR[db] = BotProcessor(get_settings(), redactor_of())
     return db
 
 
@@ -102,7 +103,9 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     # Neither our anti-flood nor Telegram's per-chat limit is under test here.
     monkeypatch.setenv("THROTTLE_BURST", "100")
     get_settings.cache_clear()
-    processor = BotProcessor(get_settings())  # one per process, shared by its threads
+    processor = BotProcessor(
+        get_settings(), redactor_of()
+    )  # one per process, shared by its threads
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
     with unit_of_work(bot_env) as uow:
@@ -212,9 +215,9 @@ def test_the_bot_builds_its_runtime_once_for_every_update(
     builds: list[int] = []
     build = plugin.build_bot_runtime
 
-    def counted(settings: Any) -> plugin.BotRuntime:
+    def counted(settings: Any, redactor: Any) -> plugin.BotRuntime:
         builds.append(1)
-        return build(settings)
+        return build(settings, redactor)
 
     monkeypatch.setattr(plugin, "build_bot_runtime", counted)
     feed(bot_env, message(1, 503, "/start", "en"), message(2, 503, "/help", "en"))

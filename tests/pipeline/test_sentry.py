@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from pydantic import SecretStr
 
+from pipeline.redaction import Redactor
 from pipeline.sentry import capture, flush, init_sentry
 from pipeline.settings import Settings
 
@@ -46,13 +47,14 @@ def sentry_server() -> Iterator[tuple[str, list[bytes]]]:
 
 
 def test_off_without_dsn() -> None:
-    assert not init_sentry(Settings(), "worker")
+    assert not init_sentry(Settings(), "worker", Redactor())
     assert capture(RuntimeError("x"), event_id=1) is None
 
 
 def test_handled_failure_is_sent_with_the_event_id(sentry_server: tuple[str, list[bytes]]) -> None:
     dsn, received = sentry_server
-    assert init_sentry(Settings(sentry_dsn=SecretStr(dsn)), "worker")
+    settings = Settings(sentry_dsn=SecretStr(dsn))
+    assert init_sentry(settings, "worker", Redactor(settings))
     try:
         raise TimeoutError("provider timed out")
     except TimeoutError as exc:

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
+from pipeline.redaction import Redactor
 from pipeline.sentry import init_sentry
 from pipeline.settings import Settings
 
@@ -37,11 +38,14 @@ class MemoryTransport(Transport):
 
 
 @contextmanager
-def captured_sentry(settings: Settings | None = None) -> Iterator[MemoryTransport]:
-    """Sentry initialised the way the pipeline does it, events kept in memory."""
+def captured_sentry(
+    settings: Settings | None = None, redactor: Redactor | None = None
+) -> Iterator[MemoryTransport]:
+    """Sentry initialised the way the pipeline does it, events kept in memory; masked by
+    `redactor` (the process's; by default one of `settings`)."""
     settings = settings or Settings(sentry_dsn=SecretStr("https://key@sentry.invalid/1"))
     transport = MemoryTransport()
-    assert init_sentry(settings, "test", transport=transport)
+    assert init_sentry(settings, "test", redactor or Redactor(settings), transport=transport)
     try:
         yield transport
     finally:

@@ -18,13 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.logging import setup_logging
 from pipeline.providers.base import Accepted, InboundRequest, Reply
 from pipeline.providers.registry import build_registry
-from pipeline.redaction import RemembersSecrets
+from pipeline.providers.settings_set import ProviderSettingsSet
+from pipeline.redaction import HasSecrets, Redactor
 from pipeline.settings import Settings, get_settings
 from schema.events import Event
 from scripts.gen_config_docs import env_name, settings_classes
@@ -70,14 +72,14 @@ def pieces(value: str) -> list[str]:
     return found
 
 
-def test_every_settings_class_remembers_its_secrets() -> None:
+def test_every_settings_class_lists_its_secrets() -> None:
     secret_classes = [
         cls
         for cls in settings_classes()
         if any("SecretStr" in str(f.annotation) for f in cls.model_fields.values())
     ]
     assert len(secret_classes) >= 8  # the core and the signed / API providers
-    assert all(issubclass(cls, RemembersSecrets) for cls in secret_classes)
+    assert all(issubclass(cls, HasSecrets) for cls in secret_classes)
 
 
 class Exploding:
@@ -205,10 +207,12 @@ def test_no_secret_in_logs_or_sentry_events(
     registry = build_registry()
     registry.register(Exploding())
     statuses: list[tuple[str, int]] = []
-    setup_logging(settings, "receiver")
+    # Empty until the app teaches it its settings: the receiver's runtime must do that.
+    redactor = Redactor()
+    setup_logging(settings, "receiver", redactor)
     try:
-        with captured_sentry(settings) as sentry:
-            app = create_app(settings, registry=registry)
+        with captured_sentry(settings, redactor) as sentry:
+            app = create_app(settings, registry=registry, redactor=redactor)
             with TestClient(app, raise_server_exceptions=False) as client:
                 for request in requests(secrets):
                     response = client.request(
@@ -238,7 +242,9 @@ def test_no_secret_leaves_a_failing_worker(
     handlers.register("exploding", "*", failing_handler)
     registry = build_registry()
     registry.register(Exploding())
-    service = EventService(db, registry, handlers, RetryPolicy(max_attempts=2))
+    redactor = Redactor()  # the worker's, taught by its runtime's Deps
+    deps = Deps(get_settings(), providers=ProviderSettingsSet.from_env(), redactor=redactor)
+    service = EventService(db, registry, handlers, RetryPolicy(max_attempts=2), deps=deps)
     secret_header = {"x-telegram-bot-api-secret-token": "tg-secret-1"}
     for log_format in ("text", "json"):
         envelopes = [
@@ -247,9 +253,9 @@ def test_no_secret_leaves_a_failing_worker(
             for n, body in enumerate([b"unparsable", b"{}"])
         ]  # fmt: skip
         settings = Settings(log_format=log_format, log_level="DEBUG")  # type: ignore[arg-type]
-        setup_logging(settings, "worker")
+        setup_logging(settings, "worker", redactor)
         try:
-            with captured_sentry(settings) as sentry:
+            with captured_sentry(settings, redactor) as sentry:
                 service.ingest(envelopes)  # first attempt: fails, to be retried
                 service.process([e.id for e in _all_events(db)])  # second: dead
             sys.stderr.flush()
@@ -343,8 +349,8 @@ def test_sentry_collects_no_bodies_task_arguments_or_user_data() -> None:
 
 
 def test_sentry_breadcrumbs_are_scrubbed(secrets: dict[str, str]) -> None:
-    Settings()  # the secrets are read, hence known
-    with captured_sentry() as sentry:
+    redactor = Redactor(Settings(), *ProviderSettingsSet.from_env().all())
+    with captured_sentry(redactor=redactor) as sentry:
         import sentry_sdk
 
         sentry_sdk.add_breadcrumb(message=f"called with {secrets['STRIPE_API_KEY']}")
@@ -357,7 +363,8 @@ def test_sentry_breadcrumbs_are_scrubbed(secrets: dict[str, str]) -> None:
 
 def test_log_tracebacks_carry_no_variable_values(capsys: pytest.CaptureFixture[str]) -> None:
     for log_format in ("text", "json"):
-        setup_logging(Settings(log_format=log_format), "receiver")  # type: ignore[arg-type]
+        settings = Settings(log_format=log_format)  # type: ignore[arg-type]
+        setup_logging(settings, "receiver", Redactor(settings))
         from loguru import logger
 
         local_value = "-".join(["frame", "local", "value"])  # built at run time
@@ -373,8 +380,8 @@ def test_log_tracebacks_carry_no_variable_values(capsys: pytest.CaptureFixture[s
 
 
 def test_secret_in_an_exception_message_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
-    Settings(sentry_dsn=SecretStr("https://maskme0key0123@sentry.invalid/1"))
-    setup_logging(Settings(), "worker")
+    settings = Settings(sentry_dsn=SecretStr("https://maskme0key0123@sentry.invalid/1"))
+    setup_logging(settings, "worker", Redactor(settings))
     from loguru import logger
 
     try:
@@ -387,7 +394,7 @@ def test_secret_in_an_exception_message_is_masked(capsys: pytest.CaptureFixture[
 
 
 def test_header_pairs_are_filtered_by_name_and_source_lines_kept() -> None:
-    from pipeline.sentry import FILTERED, scrub_event
+    from pipeline.sentry import FILTERED, Scrubber
 
     event: Any = {
         "request": {"headers": [["Authorization", "Basic abc"], ["Accept", "*/*"]], "data": "x"},
@@ -395,7 +402,7 @@ def test_header_pairs_are_filtered_by_name_and_source_lines_kept() -> None:
             {"pre_context": ["token = read()", "check(token)"], "vars": {"token": "t"}}
         ]}}]},
     }  # fmt: skip
-    scrubbed: Any = scrub_event(event)
+    scrubbed: Any = Scrubber(Redactor()).event(event)
     assert scrubbed["request"] == {"headers": [["Authorization", FILTERED], ["Accept", "*/*"]]}
     (frame,) = scrubbed["exception"]["values"][0]["stacktrace"]["frames"]
     assert frame == {"pre_context": ["token = read()", "check(token)"]}

@@ -11,9 +11,8 @@ from starlette.responses import Response
 
 from api.console.auth import Console, require
 from api.console.render import render
-from api.deps import SessionDep
+from api.deps import RuntimeDep, SessionDep
 from pipeline.alerts import listing
-from pipeline.providers.alertmanager import AlertmanagerSettings
 
 router = APIRouter(prefix="/admin/alerts", include_in_schema=False)
 Reader = Annotated[Console, Depends(require("alerts:read"))]
@@ -22,10 +21,14 @@ LIMIT = 200
 
 @router.get("")
 def alerts_page(
-    request: Request, console: Reader, session: SessionDep, show: str = "all"
+    request: Request,
+    console: Reader,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    show: str = "all",
 ) -> Response:
     active_only = show == "active"
-    base_url = AlertmanagerSettings().runbook_base_url
+    base_url = runtime.deps.providers.alertmanager.runbook_base_url
     rows = [
         (alert, listing.runbook(alert.key, alert.text, base_url))
         for alert in listing.recent(session, active=active_only, limit=LIMIT)
