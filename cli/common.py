@@ -27,17 +27,19 @@ def prepare(
     *,
     need_broker: bool = True,
     redactor: Redactor | None = None,
+    providers: ProviderSettingsSet | None = None,
 ) -> Services:
     """Resolve the services, export them to this process' settings, set up logging.
     `redactor`: the command's, for what it writes out besides the logs (stored errors,
     its runtime's `Deps`); it learns the settings (read again with the services' URLs)
-    and every provider's settings, and masks the log sinks."""
+    and every provider's settings (`providers`, the runtime's, or read here), and masks
+    the log sinks."""
     if data_dir is not None:
         os.environ["DATA_DIR"] = str(data_dir)
     get_settings.cache_clear()
     settings = get_settings()
     redactor = redactor if redactor is not None else Redactor()
-    redactor.learn(settings, *ProviderSettingsSet.from_env().all())
+    redactor.learn(settings, *(providers or ProviderSettingsSet.from_env()).all())
     setup_logging(settings, role, redactor)
     services = resolve_services(settings, need_broker=need_broker)
     os.environ.update(services.env())

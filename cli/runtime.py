@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cli.common import prepare, task_sender
 from pipeline.deps import Deps
+from pipeline.providers.settings_set import ProviderSettingsSet
 from pipeline.redaction import Redactor
 from pipeline.runtime import Services
 from pipeline.settings import Settings, get_settings
@@ -34,11 +35,13 @@ class CliRuntime:
 def cli_runtime(role: str = "cli", data_dir: Path | None = None) -> Iterator[CliRuntime]:
     """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
     (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
-    redactor = Redactor()  # the command's: its log sinks and its Deps share it
-    services = prepare(role, data_dir, redactor=redactor)
+    # The command's: its log sinks and its Deps share the Redactor and provider settings.
+    redactor, providers = Redactor(), ProviderSettingsSet.from_env()
+    services = prepare(role, data_dir, redactor=redactor, providers=providers)
     settings = get_settings()  # with the resolved services' URLs
     engine = make_engine(services.database_url)
-    deps = Deps(settings, sender=task_sender(services.broker_url), redactor=redactor)
+    sender = task_sender(services.broker_url)
+    deps = Deps(settings, providers=providers, sender=sender, redactor=redactor)
     try:
         yield CliRuntime(settings, services, engine, make_session_factory(engine), deps)
     finally:

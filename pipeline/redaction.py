@@ -119,6 +119,8 @@ class Redactor:
         # As a JSON log line writes them: a quote, backslash or non-ASCII character is
         # escaped.
         new |= {json.dumps(p, ensure_ascii=a)[1:-1] for p in new for a in (True, False)}
+        if new <= self._secrets:  # the usual case (a runtime's Deps re-teaching its settings)
+            return
         with self._lock:
             if new <= self._secrets:
                 return
