@@ -12,8 +12,9 @@ from pipeline.alerts import raise_alert, resolve_alert
 from pipeline.alerts.checks import BACKUP_FAILED
 from pipeline.backups import BackupError, BackupFile, backup_now, rotate, verify
 from pipeline.backups.progress import Tracker
+from pipeline.deps import Deps
 from pipeline.redaction import stored_error
-from pipeline.settings import Settings, backup_dir
+from pipeline.settings import backup_dir
 from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
 
@@ -21,12 +22,14 @@ from schema.operations import BackupRun
 def run_backup(
     sessions: sessionmaker[Session],
     database_url: str,
-    settings: Settings,
+    deps: Deps,
     *,
     check: bool = False,
     tracker: Tracker | None = None,
 ) -> BackupFile | None:
-    """Dump (and optionally verify) now; a failure is recorded and alerted, not raised."""
+    """Dump (and optionally verify) now; a failure is recorded and alerted, not raised.
+    `deps`: the process's (its settings say where backups go and how many are kept)."""
+    settings = deps.settings
     started = datetime.now(UTC)
     directory = backup_dir(settings)
     try:
@@ -41,7 +44,7 @@ def run_backup(
     except (BackupError, OSError, RuntimeError) as exc:
         logger.error("backup failed: {}", exc)
         error = stored_error(str(exc))
-        with unit_of_work(sessions) as uow:
+        with unit_of_work(sessions, deps) as uow:
             failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=error)
             uow.session.add(failed)
             raise_alert(
@@ -53,7 +56,7 @@ def run_backup(
             tracker.finish(error, failed_id)
         return None
     finished = datetime.now(UTC)
-    with unit_of_work(sessions) as uow:
+    with unit_of_work(sessions, deps) as uow:
         run = BackupRun(
             started_at=started,
             finished_at=finished,
@@ -75,9 +78,7 @@ def run_backup(
     return backup
 
 
-def alert_verify_failed(
-    sessions: sessionmaker[Session], exc: Exception, settings: Settings | None = None
-) -> None:
-    with unit_of_work(sessions) as uow:
+def alert_verify_failed(sessions: sessionmaker[Session], deps: Deps, exc: Exception) -> None:
+    with unit_of_work(sessions, deps) as uow:
         text = f"backup verification failed: {stored_error(str(exc), 500)}"
-        raise_alert(uow.session, BACKUP_FAILED, text, settings=settings)
+        raise_alert(uow.session, BACKUP_FAILED, text, settings=deps.settings)

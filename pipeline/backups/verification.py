@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.backups import BackupError, BackupFile, verify
 from pipeline.backups.jobs import alert_verify_failed
 from pipeline.backups.progress import Tracker
+from pipeline.deps import Deps
 from pipeline.redaction import stored_error
 from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
@@ -18,6 +19,7 @@ from schema.operations import BackupRun
 
 def verify_run(
     sessions: sessionmaker[Session],
+    deps: Deps,
     database_url: str,
     run_id: int,
     tracker: Tracker | None = None,
@@ -38,8 +40,8 @@ def verify_run(
         verify(database_url, backup, progress=tracker.step if tracker else None)
     except (BackupError, OSError) as exc:
         error = stored_error(str(exc))
-        alert_verify_failed(sessions, exc)
-    with unit_of_work(sessions) as uow:
+        alert_verify_failed(sessions, deps, exc)
+    with unit_of_work(sessions, deps) as uow:
         run = uow.session.get(BackupRun, run_id, with_for_update=True)
         if run is not None:
             run.verified_at = datetime.now(UTC)

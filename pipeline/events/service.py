@@ -85,7 +85,7 @@ class EventService:
         self.on_dead = on_dead
         # Sources whose repeats are processed again (the worker re-fetches the object).
         self.recheck = frozenset(p.name for p in providers if getattr(p, "refetches", False))
-        self.batches = BatchStore(sessions, on_dead, self.recheck)
+        self._batches: BatchStore | None = None
 
     @property
     def deps(self) -> Deps:
@@ -93,6 +93,13 @@ class EventService:
         if self._deps is None:
             self._deps = Deps.build()
         return self._deps
+
+    @property
+    def batches(self) -> BatchStore:
+        """Stores batches with this service's Deps (built with them, on first use)."""
+        if self._batches is None:
+            self._batches = BatchStore(self.sessions, self.deps, self.on_dead, self.recheck)
+        return self._batches
 
     def _parse(
         self, source: str, external_id: str, body: bytes, headers: dict[str, str]

@@ -16,6 +16,7 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.errors import is_transient_db_error, one_line
@@ -80,10 +81,12 @@ class BatchStore:
     def __init__(
         self,
         sessions: sessionmaker[Session],
+        deps: Deps,
         on_dead: Callable[[Session, Event], None] | None = None,
         recheck: Collection[str] = (),
     ) -> None:
         self.sessions = sessions
+        self.deps = deps  # the process's, from whoever builds the store (the event service)
         self.on_dead = on_dead
         self.recheck = recheck
 
@@ -92,7 +95,7 @@ class BatchStore:
         if not rows:
             return []
         try:
-            with unit_of_work(self.sessions) as uow:
+            with unit_of_work(self.sessions, self.deps) as uow:
                 return repository.store(uow.session, rows, self.recheck)
         except NOT_STORED as exc:
             if not is_row_problem(exc):
@@ -107,7 +110,7 @@ class BatchStore:
         logger.bind(provider=row["source"]).error(
             "event {} stored as dead: {}", row["external_id"], error
         )
-        with unit_of_work(self.sessions) as uow:
+        with unit_of_work(self.sessions, self.deps) as uow:
             session = uow.session
             [stored] = repository.store(session, [_dead_row(row, error)])
             if stored.inserted:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.updates import BotProcessor
+from pipeline.deps import Deps
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
 from pipeline.settings import get_settings
@@ -76,7 +77,7 @@ def message(update_id: int, chat: int, text: str, lang: str = "ru") -> dict[str,
 
 def feed(db: sessionmaker[Session], *payloads: dict[str, Any]) -> None:
     for payload in payloads:
-        with unit_of_work(db) as uow:
+        with unit_of_work(db, Deps.build()) as uow:
             updates.queue_update(uow, payload)
     for chat in {updates.chat_of(p) for p in payloads}:
         updates.handle_chat(db, chat, PROCESSOR[db])
@@ -105,7 +106,7 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     processor = BotProcessor(get_settings())  # one per process, shared by its threads
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
-    with unit_of_work(bot_env) as uow:
+    with unit_of_work(bot_env, Deps.build()) as uow:
         for payload in reversed(payloads):  # stored out of order
             updates.queue_update(uow, payload)
     threads = [

@@ -14,14 +14,15 @@ from workers.tasks.base import LoggedTask
 @app.task(name=TASK_BACKUP, base=LoggedTask, bind=True)
 def backup(self: LoggedTask, job: str | None = None) -> str | None:
     """`job`: the progress id the console shows (beat's daily run has none)."""
-    settings = runtime().settings
-    tracker = worker_tracker(runtime().deps, "backup", job)
-    done = run_backup(sessions(), settings.database_url or "", settings, tracker=tracker)
+    deps = runtime().deps
+    tracker = worker_tracker(deps, "backup", job)
+    done = run_backup(sessions(), deps.settings.database_url or "", deps, tracker=tracker)
     return str(done.path) if done else None
 
 
 @app.task(name=TASK_VERIFY_BACKUP, base=LoggedTask, bind=True)
 def verify_backup(self: LoggedTask, run_id: int, job: str | None = None) -> bool:
     """Restore one recorded backup into a scratch database and compare row counts."""
-    tracker = worker_tracker(runtime().deps, "verify", job, run_id)
-    return verify_run(sessions(), runtime().settings.database_url or "", run_id, tracker)
+    deps = runtime().deps
+    tracker = worker_tracker(deps, "verify", job, run_id)
+    return verify_run(sessions(), deps, deps.settings.database_url or "", run_id, tracker)

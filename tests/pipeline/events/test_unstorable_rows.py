@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
@@ -127,7 +128,7 @@ def test_rows_that_skipped_the_storable_rules_are_split_off(db: sessionmaker[Ses
     good = [row(f"good_{n}", {"n": n}) for n in range(13)]
     rows = [*good[:5], *bad.values(), *good[5:]]
 
-    stored = BatchStore(db).store(rows)
+    stored = BatchStore(db, Deps.build()).store(rows)
 
     assert len(stored) == len(rows)
     events = by_id(db)
