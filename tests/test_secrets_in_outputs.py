@@ -30,6 +30,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService, RetryPolicy
@@ -282,7 +283,7 @@ def bot(run: Run) -> None:
     async def feed() -> None:
         storage = make_storage(prefix="canary-fsm", url=run.settings.redis_url)
         telegram = Bot(BOT_TOKEN, session=HttpxSession())
-        dp = create_dispatcher(run.db, None, storage)
+        dp = create_dispatcher(run.db, None, storage, deps=Deps.build())
         update = {"update_id": 1, "message": {
             "message_id": 1, "date": 1, "chat": {"id": 42, "type": "private"},
             "from": {"id": 42, "is_bot": False, "first_name": "Ann"}, "text": "/start",
