@@ -161,7 +161,7 @@ def worker(run: Run) -> None:
     registry = build_registry()
     registry.register(Exploding())
     service = EventService(run.db, registry, handlers, RetryPolicy(max_attempts=2),
-                           on_dead=on_event_dead)  # fmt: skip
+                           on_dead=on_event_dead, deps=Deps.build())  # fmt: skip
     now = datetime.now(UTC)
     envelopes = [
         Envelope("exploding", f"w{n}", kind, body, now, {}, "r1")

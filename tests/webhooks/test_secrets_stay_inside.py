@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService, RetryPolicy
@@ -238,7 +239,7 @@ def test_no_secret_leaves_a_failing_worker(
     handlers.register("exploding", "*", failing_handler)
     registry = build_registry()
     registry.register(Exploding())
-    service = EventService(db, registry, handlers, RetryPolicy(max_attempts=2))
+    service = EventService(db, registry, handlers, RetryPolicy(max_attempts=2), deps=Deps.build())
     secret_header = {"x-telegram-bot-api-secret-token": "tg-secret-1"}
     for log_format in ("text", "json"):
         envelopes = [

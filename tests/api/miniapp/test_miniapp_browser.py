@@ -151,7 +151,9 @@ def pay_in_telegram(db: sessionmaker[Session], public_id: str, broker_url: str) 
     with running_receiver(broker_url) as (_, send):
         posted = send(TelegramCase().signed(orjson.dumps(update)))
     assert posted.status_code == 200, posted.text
-    events = EventService(db, build_registry(), load_handler_modules(), RetryPolicy(3))
+    events = EventService(
+        db, build_registry(), load_handler_modules(), RetryPolicy(3), deps=Deps.build()
+    )
     stored = events.store(drain(broker_url))
     assert stored.stored == 1, stored
     result = events.process(stored.to_process)

@@ -51,7 +51,11 @@ def poisoned(engine: Engine, db: sessionmaker[Session]) -> Iterator[Engine]:
 @pytest.fixture
 def service(db: sessionmaker[Session]) -> EventService:
     return EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0.01, 0.05),
+        deps=Deps.build(),
     )
 
 

@@ -28,7 +28,11 @@ def test_ingested_events_are_announced_after_commit_with_their_final_status(
 
     monkeypatch.setattr("workers.tasks.live.engine", lambda: engine)
     service = EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0.01, 0.05),
+        deps=Deps.build(),
     )
     pubsub = env_redis().pubsub()
     pubsub.subscribe(channel_name())
