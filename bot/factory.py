@@ -22,7 +22,7 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     i18n: I18n | None = None,
     *,
-    deps: Deps | None = None,
+    deps: Deps,
 ) -> Dispatcher:
     """`deps`: the bot process's (its Redis client serves feedback and the assistant)."""
     dp = Dispatcher(storage=storage if storage is not None else make_storage())
@@ -30,7 +30,7 @@ def create_dispatcher(
     dp.update.outer_middleware(BlockedUserMiddleware(sessions))
     if limiter is not None:
         dp.message.outer_middleware(ThrottlingMiddleware(limiter))
-    user = UserMiddleware(sessions, deps or Deps.build())
+    user = UserMiddleware(sessions, deps)
     locale = UserLocale(i18n or make_i18n())
     for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
         observer.middleware(user)  # inner middlewares run in this order:

@@ -8,10 +8,9 @@ from pathlib import Path
 import typer
 
 from cli.common import DataDirOption, prepare
+from cli.runtime import cli_runtime
 from pipeline.backups import BackupError, BackupFile, list_backups, restore, verify
-from pipeline.redaction import Redactor
 from pipeline.settings import backup_dir, get_settings
-from schema.session import make_engine, make_session_factory
 
 app = typer.Typer(help="Database backups: dump, list, verify, restore.", no_args_is_help=True)
 
@@ -47,15 +46,9 @@ def now(
     """Dump the database now (then rotate old backups)."""
     from pipeline.backups.jobs import run_backup
 
-    redactor = Redactor()
-    services = prepare("cli", data_dir, need_broker=False, redactor=redactor)
-    try:
-        sessions = make_session_factory(make_engine(services.database_url, pool_size=1))
-        backup = run_backup(
-            sessions, services.database_url, get_settings(), check=verify_after, redactor=redactor
-        )
-    finally:
-        services.stop_started()
+    with cli_runtime("cli", data_dir, need_broker=False, pool_size=1) as runtime:
+        url = runtime.services.database_url
+        backup = run_backup(runtime.sessions, url, runtime.deps, check=verify_after)
     if backup is None:
         typer.echo("backup failed (see the log; an alert was raised)", err=True)
         raise typer.Exit(1)
@@ -85,19 +78,14 @@ def verify_cmd(
     """Restore a backup into a scratch database and compare every table's row count."""
     from pipeline.backups.jobs import alert_verify_failed
 
-    redactor = Redactor()
-    services = prepare("cli", data_dir, need_broker=False, redactor=redactor)
-    try:
-        backup = _pick(backup_dir(get_settings()), file)
+    with cli_runtime("cli", data_dir, need_broker=False, pool_size=1) as runtime:
+        backup = _pick(backup_dir(runtime.settings), file)
         try:
-            result = verify(services.database_url, backup)
+            result = verify(runtime.services.database_url, backup)
         except BackupError as exc:
-            sessions = make_session_factory(make_engine(services.database_url, pool_size=1))
-            alert_verify_failed(sessions, exc, redactor=redactor)
+            alert_verify_failed(runtime.sessions, runtime.deps, exc)
             typer.echo(f"verify FAILED: {exc}", err=True)
             raise typer.Exit(1) from exc
-    finally:
-        services.stop_started()
     typer.echo(f"verified {backup.path.name}: {result.tables} tables, {result.rows} rows match")
 
 

@@ -30,7 +30,7 @@ def broadcast(
             item = service.start(uow.session, text, lang)
         typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
         limiter = RateLimiter(runtime.deps.redis)
-        progress = service.run(runtime.sessions, item.id, BotApi(), limiter, deps=runtime.deps)
+        progress = service.run(runtime.sessions, item.id, BotApi(), limiter, runtime.deps)
     typer.echo(f"broadcast {item.id}: sent {progress.sent} of {progress.done} handled")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import AbstractContextManager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -11,11 +12,12 @@ from typing import Any
 
 import typer
 
-from cli.common import DataDirOption, prepare, task_sender
+from cli.common import DataDirOption
+from cli.runtime import CliRuntime, cli_runtime
 from pipeline.events.queries import EventFilter, page
+from pipeline.messaging.tasks import TaskSender
 from pipeline.unit_of_work import unit_of_work
 from schema.events import Event, EventStatus
-from schema.session import make_engine, make_session_factory
 
 app = typer.Typer(help="Inspect and replay stored events.", no_args_is_help=True)
 
@@ -54,9 +56,17 @@ def _detail(event: Event) -> dict[str, Any]:
     return data
 
 
-def _sessions(data_dir: Path | None, need_broker: bool = False) -> Any:
-    services = prepare("cli", data_dir, need_broker=need_broker)
-    return services, make_session_factory(make_engine(services.database_url, pool_size=1))
+def _runtime(
+    data_dir: Path | None, need_broker: bool = False
+) -> AbstractContextManager[CliRuntime]:
+    """The command's runtime; a broker only for the commands that queue events."""
+    return cli_runtime("cli", data_dir, need_broker=need_broker, pool_size=1)
+
+
+def _sender(runtime: CliRuntime) -> TaskSender:
+    if runtime.deps.sender is None:  # a runtime resolved with need_broker has one
+        raise RuntimeError("no broker to queue events on")
+    return runtime.deps.sender
 
 
 @app.command("list")
@@ -68,14 +78,10 @@ def list_events(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """List events, newest first."""
-    services, sessions = _sessions(data_dir)
-    try:
+    with _runtime(data_dir) as runtime, runtime.sessions() as session:
         selected = EventFilter(source=source or None, status=status.value if status else None)
-        with sessions() as session:
-            rows, _ = page(session, selected, before_id=None, limit=limit)
-            events = [_summary(e) for e in rows]
-    finally:
-        services.stop_started()
+        rows, _ = page(session, selected, before_id=None, limit=limit)
+        events = [_summary(e) for e in rows]
     if as_json:
         typer.echo(json.dumps(events, ensure_ascii=False, indent=2))
         return
@@ -99,13 +105,9 @@ def show_event(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Show one event with its payload."""
-    services, sessions = _sessions(data_dir)
-    try:
-        with sessions() as session:
-            event = session.get(Event, event_id)
-            detail = _detail(event) if event else None
-    finally:
-        services.stop_started()
+    with _runtime(data_dir) as runtime, runtime.sessions() as session:
+        event = session.get(Event, event_id)
+        detail = _detail(event) if event else None
     if detail is None:
         typer.echo(f"no event {event_id}", err=True)
         raise typer.Exit(1)
@@ -124,21 +126,17 @@ def replay_event(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Process an event again (handlers are idempotent)."""
+    from pipeline.events.repository import reset_for_replay
     from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 
-    services, sessions = _sessions(data_dir, need_broker=True)
-    try:
-        from pipeline.events.repository import reset_for_replay
-
-        with unit_of_work(sessions) as uow:
+    with _runtime(data_dir, need_broker=True) as runtime:
+        with unit_of_work(runtime.sessions, runtime.deps) as uow:
             found = reset_for_replay(uow.session, event_id) is not None
         if not found:
             typer.echo(f"no event {event_id}", err=True)
             raise typer.Exit(1)
-        task_id = task_sender(services.broker_url).send(TASK_PROCESS_EVENT, INGEST, event_id)
+        task_id = _sender(runtime).send(TASK_PROCESS_EVENT, INGEST, event_id)
         typer.echo(f"event {event_id} queued for processing (task {task_id})")
-    finally:
-        services.stop_started()
 
 
 class RetryStatus(StrEnum):
@@ -169,20 +167,20 @@ def retry_events(
     from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 
     selection = repository.Selection((status.value,), source, _utc(since), _utc(until))
-    services, sessions = _sessions(data_dir, need_broker=not dry_run)
-    try:
-        with sessions() as session:
+    with _runtime(data_dir, need_broker=not dry_run) as runtime:
+        with runtime.sessions() as session:
             total = repository.count_selected(session, selection)
         if dry_run:
             typer.echo(f"would retry {total} {status.value} events")
             return
-        sender = task_sender(services.broker_url)
+        sender = _sender(runtime)
 
         def process(event_id: int) -> None:
             sender.send(TASK_PROCESS_EVENT, INGEST, event_id)
 
         done = retry_selected(
-            sessions,
+            runtime.sessions,
+            runtime.deps,
             selection,
             process,
             batch=batch,
@@ -190,8 +188,6 @@ def retry_events(
         )
         sys.stderr.write("\n")
         typer.echo(f"queued {done} events for processing")
-    finally:
-        services.stop_started()
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import prepare
+from cli.runtime import cli_runtime
 
 knowledge_app = typer.Typer(help="The FAQ the assistant answers from.", no_args_is_help=True)
 
@@ -20,18 +20,14 @@ def import_entries(
     language updates its entry."""
     from pipeline.knowledge import store
     from pipeline.unit_of_work import unit_of_work
-    from schema.session import make_engine, make_session_factory
 
     try:
         items = store.read_file(path)
     except store.BadEntry as exc:
         raise typer.BadParameter(str(exc), param_hint="FILE") from exc
-    services = prepare("cli", None, need_broker=False)
-    engine = make_engine(services.database_url)
-    try:
-        with unit_of_work(make_session_factory(engine)) as uow:
-            result = store.import_entries(uow.session, items)
-    finally:
-        engine.dispose()
-        services.stop_started()
+    with (
+        cli_runtime("cli", need_broker=False, pool_size=1) as runtime,
+        unit_of_work(runtime.sessions, runtime.deps) as uow,
+    ):
+        result = store.import_entries(uow.session, items)
     typer.echo(f"knowledge: {result.created} added, {result.updated} updated")

@@ -32,15 +32,25 @@ class CliRuntime:
 
 
 @contextmanager
-def cli_runtime(role: str = "cli", data_dir: Path | None = None) -> Iterator[CliRuntime]:
+def cli_runtime(
+    role: str = "cli",
+    data_dir: Path | None = None,
+    *,
+    need_broker: bool = True,
+    pool_size: int = 5,
+) -> Iterator[CliRuntime]:
     """Sessions on DATABASE_URL, or on the embedded servers `pipeline up` runs in DATA_DIR
-    (their URLs are exported too: the broker for after-commit tasks, Redis for limits)."""
+    (their URLs are exported too: the broker for after-commit tasks, Redis for limits).
+    `need_broker=False`: a command that sends no task starts no embedded broker; its Deps
+    has a sender only when a broker is configured."""
     # The command's: its log sinks and its Deps share the Redactor and provider settings.
     redactor, providers = Redactor(), ProviderSettingsSet.from_env()
-    services = prepare(role, data_dir, redactor=redactor, providers=providers)
+    services = prepare(
+        role, data_dir, need_broker=need_broker, redactor=redactor, providers=providers
+    )
     settings = get_settings()  # with the resolved services' URLs
-    engine = make_engine(services.database_url)
-    sender = task_sender(services.broker_url)
+    engine = make_engine(services.database_url, pool_size=pool_size)
+    sender = task_sender(services.broker_url) if services.broker_url else None
     deps = Deps(settings, providers=providers, sender=sender, redactor=redactor)
     try:
         yield CliRuntime(settings, services, engine, make_session_factory(engine), deps)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import typer
 
-from cli.common import DataDirOption, prepare
+from cli.common import DataDirOption
+from cli.runtime import cli_runtime
 from pipeline.unit_of_work import UnitOfWork, unit_of_work
 
 staff_app = typer.Typer(help="Staff accounts of the operator API.", no_args_is_help=True)
@@ -18,16 +19,13 @@ apikeys_app = typer.Typer(help="API keys of the operator API.", no_args_is_help=
 
 @contextmanager
 def _unit_of_work(data_dir: Path | None) -> Iterator[UnitOfWork]:
-    from schema.session import make_engine, make_session_factory
-
-    services = prepare("cli", data_dir, need_broker=False)
-    engine = make_engine(services.database_url, pool_size=1)
-    try:
-        with unit_of_work(make_session_factory(engine)) as uow:
-            yield uow
-    finally:
-        engine.dispose()
-        services.stop_started()
+    """The command's runtime (no broker: these commands send no task) and one unit of
+    work on it."""
+    with (
+        cli_runtime("cli", data_dir, need_broker=False, pool_size=1) as runtime,
+        unit_of_work(runtime.sessions, runtime.deps) as uow,
+    ):
+        yield uow
 
 
 def _fail(message: str) -> typer.Exit:

@@ -15,6 +15,7 @@ from grpc_api import errors
 from pipeline.auth import apikeys
 from pipeline.auth.permissions import allows
 from pipeline.auth.secrets import sha256_hex
+from pipeline.deps import Deps
 from pipeline.unit_of_work import unit_of_work
 
 CACHE_TTL_S = 5.0
@@ -42,9 +43,9 @@ def credential(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | None
     return None
 
 
-def find_caller(sessions: sessionmaker[Session], key: str) -> Caller | None:
-    """Blocking: reads the key (and records its use)."""
-    with unit_of_work(sessions) as uow:
+def find_caller(sessions: sessionmaker[Session], deps: Deps, key: str) -> Caller | None:
+    """Blocking: reads the key (and records its use) with the server's sessions and Deps."""
+    with unit_of_work(sessions, deps) as uow:
         row = apikeys.find_key(uow.session, key)
         if row is None:
             return None
@@ -73,18 +74,20 @@ class KeyCache:
         self._found[digest] = (time.monotonic() + self.ttl_s, caller)
 
 
-async def authenticate(sessions: sessionmaker[Session], key: str, cache: KeyCache) -> Caller | None:
+async def authenticate(
+    sessions: sessionmaker[Session], deps: Deps, key: str, cache: KeyCache
+) -> Caller | None:
     digest = sha256_hex(key)
     caller = cache.get(digest)
     if caller is None:
-        caller = await asyncio.to_thread(find_caller, sessions, key)
+        caller = await asyncio.to_thread(find_caller, sessions, deps, key)
         if caller is not None:  # unknown keys are not cached: they cost their sender
             cache.put(digest, caller)
     return caller
 
 
 async def require(
-    context: Context, sessions: sessionmaker[Session], scope: str, cache: KeyCache
+    context: Context, sessions: sessionmaker[Session], deps: Deps, scope: str, cache: KeyCache
 ) -> Caller:
     """The caller, allowed `scope`; otherwise the call ends UNAUTHENTICATED or
     PERMISSION_DENIED."""
@@ -93,7 +96,7 @@ async def require(
         await errors.abort_status(
             context, errors.unauthenticated("an API key is needed (x-api-key metadata)")
         )
-    caller = await authenticate(sessions, key, cache)
+    caller = await authenticate(sessions, deps, key, cache)
     if caller is None:
         await errors.abort_status(context, errors.unauthenticated("unknown or revoked API key"))
     if not allows(caller.scopes, scope):

@@ -40,7 +40,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
         self.keys = KeyCache()
 
     async def _require(self, context: Context, scope: str) -> None:
-        await require(context, self.rt.sessions, scope, self.keys)
+        await require(context, self.rt.sessions, self.rt.deps, scope, self.keys)
 
     # Submitting -------------------------------------------------------------------------
 

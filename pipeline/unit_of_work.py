@@ -4,12 +4,14 @@ ends in this code base.
 Services take the session and register side effects (messages, mail, cache invalidation,
 live updates) with `after_commit`; they never commit. The caller owns the boundary:
 
-    with unit_of_work(sessions) as uow:
+    with unit_of_work(sessions, deps) as uow:
         service(uow.session, ...)
         uow.after_commit(lambda: publish(...))
 
 commits when the block succeeds and then runs the jobs; rolls back and runs none when it
-raises. It satisfies `pipeline.domain.context.DomainContext`.
+raises. It satisfies `pipeline.domain.context.DomainContext`. `deps` is the process's
+`Deps`, built once by its runtime and handed down: a unit of work never reads the
+environment for one.
 
 Boundaries are the processes' edges: a task, a request, a bot update, a CLI command.
 Services that are handed a `sessionmaker` rather than a session (the event service's
@@ -44,9 +46,9 @@ DEPS_KEY = "unit_of_work.deps"
 @dataclass
 class UnitOfWork:
     session: Session
+    # The process's dependencies: its runtime's, handed down by the caller.
+    deps: Deps
     jobs: list[Job] = field(default_factory=list)
-    # The process's dependencies (its runtime's; from the environment when none is given).
-    deps: Deps = field(default_factory=lambda: Deps.build())
 
     def after_commit(self, job: Job) -> None:
         self.jobs.append(job)
@@ -76,11 +78,9 @@ def session_deps(session: Session) -> Deps | None:
 
 
 @contextmanager
-def unit_of_work(
-    session_factory: sessionmaker[Session], deps: Deps | None = None
-) -> Iterator[UnitOfWork]:
+def unit_of_work(session_factory: sessionmaker[Session], deps: Deps) -> Iterator[UnitOfWork]:
     with session_factory() as session:
-        uow = UnitOfWork(session, deps=deps or Deps.build())
+        uow = UnitOfWork(session, deps)
         session.info[DEPS_KEY] = uow.deps
         try:
             yield uow

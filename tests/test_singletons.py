@@ -3,15 +3,20 @@ container and cached getter of our packages is on the list below, which only shr
 
 Process-wide state belongs in the one runtime object each process builds at its start
 (the receiver's app.state, the worker's context, the CLI's command group) and passes
-down; the entries here are what is left of the older style.
+down; the entries here are what is left of the older style. In the same spirit, only the
+runtime builders may make a `Deps` from the environment (`Deps.build()`); everything else
+takes its caller's.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 PACKAGES = (
     "schema",
     "pipeline",
@@ -76,13 +81,19 @@ def singletons(source: str) -> set[str]:
     return {name for name in found if not name.isupper() and not name.startswith("__")}
 
 
-def test_no_new_module_level_singletons() -> None:
-    found: dict[str, set[str]] = {}
+def scan(find: Callable[[str], Collection[T]]) -> dict[str, Collection[T]]:
+    """What `find` sees in each module of our packages that has any, by path."""
+    found: dict[str, Collection[T]] = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
-            names = singletons(path.read_text())
-            if names:
-                found[str(path.relative_to(ROOT))] = names
+            seen = find(path.read_text())
+            if seen:
+                found[str(path.relative_to(ROOT))] = seen
+    return found
+
+
+def test_no_new_module_level_singletons() -> None:
+    found = {module: set(names) for module, names in scan(singletons).items()}
     new = {
         module: sorted(names - ALLOWED.get(module, set()))
         for module, names in found.items()
@@ -102,3 +113,50 @@ def test_the_scan_sees_each_kind() -> None:
         "@functools.lru_cache(maxsize=1)\ndef g(): ...\n"
     )
     assert singletons(source) == {"_a", "_b", "_c", "g"}
+
+
+# `Deps.build()` reads the environment: only a runtime builder may make the process's Deps
+# (they call `Deps(settings, ...)` today; these modules stay allowed to).
+RUNTIME_BUILDERS = {
+    "workers/runtime.py",
+    "webhooks/main.py",
+    "api/app.py",
+    "grpc_api/runtime.py",
+    "cli/runtime.py",
+    "bot/updates.py",
+}
+# Left, and only shrinks: a session committed outside a unit of work has no Deps in its
+# `info`, so its commit hooks get a Redis client from the environment.
+DEPS_BUILD_LEFT = {"pipeline/redis_client.py"}
+
+
+def deps_builds(source: str) -> list[int]:
+    """Lines that call `Deps.build(` (or `pipeline.deps.Deps.build(`)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        owner = node.func.value
+        name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+        if node.func.attr == "build" and name == "Deps":
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_only_runtime_builders_build_deps_from_the_environment() -> None:
+    found = scan(deps_builds)
+    stray = {m: lines for m, lines in found.items() if m not in RUNTIME_BUILDERS | DEPS_BUILD_LEFT}
+    assert not stray, f"Deps.build() outside a runtime builder (take the caller's Deps): {stray}"
+    assert all((ROOT / m).is_file() for m in RUNTIME_BUILDERS), "a runtime builder moved"
+    gone = sorted(DEPS_BUILD_LEFT - set(found))
+    assert not gone, f"no longer there: take them off DEPS_BUILD_LEFT: {gone}"
+
+
+def test_the_deps_scan_sees_each_spelling() -> None:
+    source = (
+        "from pipeline import deps\nfrom pipeline.deps import Deps\n"
+        "def f(given=None):\n    return given or Deps.build()\n"
+        "x = deps.Deps.build(redis=None)\n"
+        "y = Deps(settings)\nz = registry.build()\n"
+    )
+    assert deps_builds(source) == [4, 5]

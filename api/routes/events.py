@@ -137,6 +137,6 @@ def retry_events(body: RetryRequest, _: Writer, runtime: RuntimeDep) -> RetryRes
         matched = repository.count_selected(session, selection)
     if body.dry_run:
         return RetryResult(matched=matched, queued=0, dry_run=True)
-    queued = retry_selected(runtime.sessions, selection, retry_queue(runtime))
+    queued = retry_selected(runtime.sessions, runtime.deps, selection, retry_queue(runtime))
     announce_changes(runtime.engine, runtime.redis)
     return RetryResult(matched=matched, queued=queued, dry_run=False)

@@ -12,9 +12,8 @@ from pipeline.alerts import raise_alert, resolve_alert
 from pipeline.alerts.checks import BACKUP_FAILED
 from pipeline.backups import BackupError, BackupFile, backup_now, rotate, verify
 from pipeline.backups.progress import Tracker
-from pipeline.deps import redactor_of
-from pipeline.redaction import Redactor
-from pipeline.settings import Settings, backup_dir
+from pipeline.deps import Deps
+from pipeline.settings import backup_dir
 from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
 
@@ -22,15 +21,15 @@ from schema.operations import BackupRun
 def run_backup(
     sessions: sessionmaker[Session],
     database_url: str,
-    settings: Settings,
+    deps: Deps,
     *,
     check: bool = False,
     tracker: Tracker | None = None,
-    redactor: Redactor | None = None,
 ) -> BackupFile | None:
-    """Dump (and optionally verify) now; a failure is recorded and alerted, not raised,
-    its text masked by `redactor` (the process's; by hand, one of `settings`)."""
-    redactor = redactor or redactor_of(settings)
+    """Dump (and optionally verify) now; a failure is recorded and alerted, not raised.
+    `deps`: the process's (its settings say where backups go and how many are kept; its
+    Redactor masks the failure's text)."""
+    settings, redactor = deps.settings, deps.redactor
     started = datetime.now(UTC)
     directory = backup_dir(settings)
     try:
@@ -45,7 +44,7 @@ def run_backup(
     except (BackupError, OSError, RuntimeError) as exc:
         logger.error("backup failed: {}", exc)
         error = redactor.stored_error(str(exc))
-        with unit_of_work(sessions) as uow:
+        with unit_of_work(sessions, deps) as uow:
             failed = BackupRun(started_at=started, finished_at=datetime.now(UTC), error=error)
             uow.session.add(failed)
             text = f"backup failed: {error[:500]}"
@@ -56,7 +55,7 @@ def run_backup(
             tracker.finish(error, failed_id)
         return None
     finished = datetime.now(UTC)
-    with unit_of_work(sessions) as uow:
+    with unit_of_work(sessions, deps) as uow:
         run = BackupRun(
             started_at=started,
             finished_at=finished,
@@ -78,13 +77,8 @@ def run_backup(
     return backup
 
 
-def alert_verify_failed(
-    sessions: sessionmaker[Session],
-    exc: Exception,
-    settings: Settings | None = None,
-    redactor: Redactor | None = None,
-) -> None:
-    redactor = redactor or redactor_of(settings)
-    with unit_of_work(sessions) as uow:
+def alert_verify_failed(sessions: sessionmaker[Session], deps: Deps, exc: Exception) -> None:
+    redactor = deps.redactor
+    with unit_of_work(sessions, deps) as uow:
         text = f"backup verification failed: {redactor.stored_error(str(exc), 500)}"
-        raise_alert(uow.session, BACKUP_FAILED, text, settings=settings, redactor=redactor)
+        raise_alert(uow.session, BACKUP_FAILED, text, settings=deps.settings, redactor=redactor)

@@ -11,21 +11,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.backups import BackupError, BackupFile, verify
 from pipeline.backups.jobs import alert_verify_failed
 from pipeline.backups.progress import Tracker
-from pipeline.deps import redactor_of
-from pipeline.redaction import Redactor
+from pipeline.deps import Deps
 from pipeline.unit_of_work import unit_of_work
 from schema.operations import BackupRun
 
 
 def verify_run(
     sessions: sessionmaker[Session],
+    deps: Deps,
     database_url: str,
     run_id: int,
     tracker: Tracker | None = None,
-    redactor: Redactor | None = None,
 ) -> bool:
-    """Verify the run's file; `redactor` (the process's) masks the error kept on it."""
-    redactor = redactor or redactor_of()
+    """Verify the run's file; the process's Redactor (`deps`) masks the error kept on it."""
     with sessions() as session:
         run = session.get(BackupRun, run_id)
         file = run.file if run is not None and run.ok else None
@@ -41,9 +39,9 @@ def verify_run(
         backup = BackupFile(path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
         verify(database_url, backup, progress=tracker.step if tracker else None)
     except (BackupError, OSError) as exc:
-        error = redactor.stored_error(str(exc))
-        alert_verify_failed(sessions, exc, redactor=redactor)
-    with unit_of_work(sessions) as uow:
+        error = deps.redactor.stored_error(str(exc))
+        alert_verify_failed(sessions, deps, exc)
+    with unit_of_work(sessions, deps) as uow:
         run = uow.session.get(BackupRun, run_id, with_for_update=True)
         if run is not None:
             run.verified_at = datetime.now(UTC)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.events import repository
 from pipeline.unit_of_work import unit_of_work
 
@@ -18,6 +19,7 @@ Queue = Callable[[int], None]
 
 def retry_selected(
     sessions: sessionmaker[Session],
+    deps: Deps,
     selection: repository.Selection,
     queue: Queue,
     *,
@@ -27,7 +29,7 @@ def retry_selected(
     """Reset and queue every event of the selection, a batch per transaction."""
     done, last_id = 0, 0
     while True:
-        with unit_of_work(sessions) as uow:
+        with unit_of_work(sessions, deps) as uow:
             ids = repository.select_ids(uow.session, selection, last_id, batch)
             if not ids:
                 return done

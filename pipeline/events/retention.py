@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.unit_of_work import unit_of_work
 from schema.events import Event, EventStatus
 
@@ -57,6 +58,7 @@ def prune_window(session: Session, older_than: datetime, low: int, high: int) ->
 
 def prune_raw_bodies(
     sessions: sessionmaker[Session],
+    deps: Deps,
     older_than: datetime,
     *,
     window: int = WINDOW,
@@ -71,7 +73,7 @@ def prune_raw_bodies(
     total = 0
     while low <= last:
         high = min(low + window, last + 1)
-        with unit_of_work(sessions) as uow:
+        with unit_of_work(sessions, deps) as uow:
             pruned = prune_window(uow.session, older_than, low, high)
         total += pruned
         if on_batch is not None:

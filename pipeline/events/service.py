@@ -74,24 +74,19 @@ class EventService:
         handlers: HandlerRegistry,
         retry: RetryPolicy,
         on_dead: Callable[[Session, Event], None] | None = None,
-        deps: Deps | None = None,
+        *,
+        deps: Deps,
     ) -> None:
         self.sessions = sessions
-        self._deps = deps
+        # The process's (its runtime's): handed to every handler and to every unit of work.
+        self.deps = deps
         self.providers = providers
         self.handlers = handlers
         self.retry = retry
         self.on_dead = on_dead
         # Sources whose repeats are processed again (the worker re-fetches the object).
         self.recheck = frozenset(p.name for p in providers if getattr(p, "refetches", False))
-        self.batches = BatchStore(sessions, on_dead, self.recheck, lambda: self.deps)
-
-    @property
-    def deps(self) -> Deps:
-        """Handed to every handler: the caller's, or built once on first use."""
-        if self._deps is None:
-            self._deps = Deps.build()
-        return self._deps
+        self.batches = BatchStore(sessions, deps, on_dead, self.recheck)
 
     def _parse(
         self, source: str, external_id: str, body: bytes, headers: dict[str, str]

@@ -82,22 +82,21 @@ class BatchStore:
     def __init__(
         self,
         sessions: sessionmaker[Session],
+        deps: Deps,
         on_dead: Callable[[Session, Event], None] | None = None,
         recheck: Collection[str] = (),
-        deps: Callable[[], Deps] = Deps.build,
     ) -> None:
         self.sessions = sessions
+        self.deps = deps  # the process's, from whoever builds the store (the event service)
         self.on_dead = on_dead
         self.recheck = recheck
-        # The event service's (its process's Redactor masks the stored error).
-        self.deps = deps
 
     def store(self, rows: Sequence[dict[str, Any]]) -> list[repository.StoredEvent]:
         """Insert and commit `rows`, splitting the batch around rows PostgreSQL refuses."""
         if not rows:
             return []
         try:
-            with unit_of_work(self.sessions) as uow:
+            with unit_of_work(self.sessions, self.deps) as uow:
                 return repository.store(uow.session, rows, self.recheck)
         except NOT_STORED as exc:
             if not is_row_problem(exc):
@@ -108,12 +107,13 @@ class BatchStore:
             return self.store(rows[:half]) + self.store(rows[half:])
 
     def _store_dead(self, row: dict[str, Any], exc: BaseException) -> repository.StoredEvent:
-        deps = self.deps()
-        error = deps.redactor.stored_error(f"not storable: {one_line(exc, STORED_ERROR_MAX_CHARS)}")
+        error = self.deps.redactor.stored_error(
+            f"not storable: {one_line(exc, STORED_ERROR_MAX_CHARS)}"
+        )
         logger.bind(provider=row["source"]).error(
             "event {} stored as dead: {}", row["external_id"], error
         )
-        with unit_of_work(self.sessions, deps) as uow:  # its on_dead alert masks with it
+        with unit_of_work(self.sessions, self.deps) as uow:
             session = uow.session
             [stored] = repository.store(session, [_dead_row(row, error)])
             if stored.inserted:

@@ -94,12 +94,10 @@ def run(
     broadcast_id: int,
     api: Sender,
     limiter: RateLimiter,
+    deps: Deps,
     show_progress: bool = True,
-    deps: Deps | None = None,
 ) -> Progress:
-    """Send the broadcast's rows until none is open. `deps`: the process runtime's (built
-    from the environment and the limiter's Redis client when not given)."""
-    deps = deps or Deps.build(redis=limiter.redis)
+    """Send the broadcast's rows until none is open. `deps`: the process runtime's."""
     with sessions() as session:
         broadcast = session.get(Broadcast, broadcast_id)
         assert broadcast is not None

@@ -124,13 +124,10 @@ def send_due(
     budget_s: float = 50.0,
     where: Any = None,
     on_result: Callable[[str], None] | None = None,
-    settings: Settings | None = None,
-    deps: Deps | None = None,
+    deps: Deps,
 ) -> int:
     """Send due rows until none is left or the time budget is spent; how many were handled.
-    `deps` (or `settings`): the process runtime's (read here, once per run, when not given;
-    the commits then announce on the limiter's Redis client)."""
-    deps = deps or Deps(settings or get_settings(), redis=limiter.redis)
+    `deps`: the process runtime's (its settings, and the Redis client commits announce on)."""
     settings = deps.settings
     started = datetime.now(UTC)
     handled = 0

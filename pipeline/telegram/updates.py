@@ -55,13 +55,12 @@ def handle_chat(
     sessions: sessionmaker[Session],
     chat_id: int,
     processor: Processor | None,
-    deps: Deps | None = None,
+    deps: Deps,
 ) -> int | None:
     """Handle the chat's pending updates in order; None when another worker holds it.
-    `deps`: the worker runtime's (from the environment when not given)."""
+    `deps`: the worker runtime's."""
     if processor is None:
         raise RuntimeError("no bot processor registered (is the bot plugin installed?)")
-    deps = deps or Deps.build()
     handled = 0
     with sessions() as lock_session:
         lock = UpdateQueue(lock_session)

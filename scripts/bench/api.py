@@ -27,6 +27,7 @@ from sqlalchemy import Engine, text
 from pipeline.auth.apikeys import create_key
 from pipeline.auth.permissions import ALL_SCOPES
 from pipeline.cache import Cache
+from pipeline.deps import Deps
 from pipeline.events import queries
 from pipeline.messaging.urls import redis_py_url
 from pipeline.shop import catalog
@@ -89,7 +90,7 @@ def load_events(engine: Engine, count: int) -> float:
 
 def seed_products(engine: Engine, count: int) -> None:
     sessions = make_session_factory(engine)
-    with unit_of_work(sessions) as uow:
+    with unit_of_work(sessions, Deps.build()) as uow:
         for n in range(count):
             translations = {
                 lang: {"title": f"Product {n} ({lang})", "description": "A fine thing. " * 20}
@@ -243,7 +244,7 @@ def main() -> None:
             print(f"loading {args.events:,} events ...", flush=True)
             print(f"  loaded in {load_events(engine, args.events):.1f} s")
         seed_products(engine, 200)
-        with unit_of_work(make_session_factory(engine)) as uow:
+        with unit_of_work(make_session_factory(engine), Deps.build()) as uow:
             key = create_key(uow.session, "bench", sorted(ALL_SCOPES)).key
         port = free_port()
         api = start_server(

@@ -12,6 +12,7 @@ import time
 
 from sqlalchemy import insert
 
+from pipeline.deps import Deps
 from pipeline.messaging.urls import redis_py_url
 from pipeline.migrate import upgrade
 from pipeline.notifications import broadcast
@@ -51,8 +52,9 @@ def main() -> None:
             __import__("redis").Redis.from_url(redis_py_url(services.redis_url)),
             f"bench{time.time()}:",
         )
+        deps = Deps.build(redis=limiter.redis)  # a script: from the environment
         started = time.monotonic()
-        progress = broadcast.run(sessions, item.id, BotApi(), limiter)
+        progress = broadcast.run(sessions, item.id, BotApi(), limiter, deps)
         elapsed = time.monotonic() - started
         limit = get_settings().telegram_global_rate
         sent = progress.sent

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from pipeline.deps import Deps
 from pipeline.events import retention
 from schema.session import libpq_url, make_engine, make_session_factory
 from scripts.bench.common import (
@@ -118,7 +119,9 @@ def prune(url: str) -> None:
         if batches % 20 == 0:
             print(f"  pruned up to id {last_id} (last batch {took * 1000:.0f} ms)", flush=True)
 
-    total = retention.prune_raw_bodies(sessions, cutoff, window=PRUNE_BATCH, on_batch=batch_done)
+    total = retention.prune_raw_bodies(
+        sessions, Deps.build(), cutoff, window=PRUNE_BATCH, on_batch=batch_done
+    )
     elapsed = time.perf_counter() - started
     print(f"PRUNED {total} {elapsed:.1f} {longest * 1000:.0f}", flush=True)
 

@@ -27,6 +27,7 @@ import grpc
 from grpc_api.v1 import pipeline_pb2 as pb
 from grpc_api.v1.pipeline_pb2_grpc import PipelineServiceStub
 from pipeline.auth import apikeys
+from pipeline.deps import Deps
 from pipeline.migrate import upgrade
 from pipeline.unit_of_work import unit_of_work
 from schema.session import make_engine, make_session_factory
@@ -62,7 +63,7 @@ def api_key(database: str) -> str:
     upgrade(database)
     engine = make_engine(database, pool_size=1)
     try:
-        with unit_of_work(make_session_factory(engine)) as uow:
+        with unit_of_work(make_session_factory(engine), Deps.build()) as uow:
             return apikeys.create_key(uow.session, "bench-grpc", ["events:write"]).key
     finally:
         engine.dispose()

@@ -63,7 +63,7 @@ def staff_token(api_runtime: ApiRuntime) -> Callable[..., str]:
     """`staff_token("operator")`: an access token of a new staff account with that role."""
 
     def make(role: str = "admin", email: str | None = None) -> str:
-        with unit_of_work(api_runtime.sessions) as uow:
+        with unit_of_work(api_runtime.sessions, api_runtime.deps) as uow:
             account = staff.find_by_email(uow.session, email) if email else None
             if account is None:
                 address = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
@@ -79,7 +79,7 @@ def api_key(api_runtime: ApiRuntime) -> Callable[..., str]:
     """`api_key(["events:read"])`: a new API key holding those scopes."""
 
     def make(scopes: list[str], name: str = "test key") -> str:
-        with unit_of_work(api_runtime.sessions) as uow:
+        with unit_of_work(api_runtime.sessions, api_runtime.deps) as uow:
             return apikeys.create_key(uow.session, name, scopes).key
 
     return make

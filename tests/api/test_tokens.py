@@ -22,11 +22,11 @@ EMAIL = "ops@example.com"
 @pytest.fixture
 def login(api_runtime: ApiRuntime) -> Callable[[], dict[str, str]]:
     """A fresh login of one account: its token pair, as the login routes answer it."""
-    with unit_of_work(api_runtime.sessions) as uow:
+    with unit_of_work(api_runtime.sessions, api_runtime.deps) as uow:
         staff.add_staff(uow.session, EMAIL, "operator")
 
     def make() -> dict[str, str]:
-        with unit_of_work(api_runtime.sessions) as uow:
+        with unit_of_work(api_runtime.sessions, api_runtime.deps) as uow:
             account = staff.find_by_email(uow.session, EMAIL)
             assert account is not None
             pair = log_in(api_runtime, uow.session, account, "code")

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from api.app import create_app
+from pipeline.deps import Deps
 from pipeline.notifications import broadcast
 from pipeline.notifications.direct import NotQueued, queue_message
 from pipeline.notifications.outbox import add_notification
@@ -93,7 +94,7 @@ def test_broadcasts_and_notifications_skip_a_blocked_user(
         assert refused.value.reason == "blocked"
         assert queue_message(session, 811, text="hello").queued
         session.commit()
-    send_due(db, BotApi(), RateLimiter(env_redis()), budget_s=30)
+    send_due(db, BotApi(), RateLimiter(env_redis()), budget_s=30, deps=Deps.build())
     assert sorted(p["chat_id"] for p in bot_api.sent()) == [811, 811]
     with db() as session:
         early = session.scalars(select(Notification).where(Notification.dedup_key == "early"))

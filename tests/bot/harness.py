@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.factory import create_dispatcher
 from bot.fsm import make_storage
+from pipeline.deps import Deps
 from pipeline.settings import get_settings
 from tests.support.redis_clients import env_redis
 from tests.support.services import TestServices
@@ -165,7 +166,7 @@ async def harness(
     storage = make_storage(prefix=prefix, url=services.redis_client_url)
     assert isinstance(storage, RedisStorage)
     bot = Bot(TOKEN, session=HttpxSession())
-    dp = create_dispatcher(bot_settings, None, storage)
+    dp = create_dispatcher(bot_settings, None, storage, deps=Deps.build())
     with respx.mock(assert_all_called=False) as router:
         router.post(url__startswith=f"{API}/bot").mock(side_effect=api.respond)
         try:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.updates import BotProcessor
-from pipeline.deps import redactor_of
+from pipeline.deps import Deps, redactor_of
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
 from pipeline.settings import get_settings
@@ -77,10 +77,10 @@ def message(update_id: int, chat: int, text: str, lang: str = "ru") -> dict[str,
 
 def feed(db: sessionmaker[Session], *payloads: dict[str, Any]) -> None:
     for payload in payloads:
-        with unit_of_work(db) as uow:
+        with unit_of_work(db, Deps.build()) as uow:
             updates.queue_update(uow, payload)
     for chat in {updates.chat_of(p) for p in payloads}:
-        updates.handle_chat(db, chat, PROCESSOR[db])
+        updates.handle_chat(db, chat, PROCESSOR[db], Deps.build())
 
 
 def test_start_registers_user_in_telegram_language(
@@ -108,11 +108,12 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     )  # one per process, shared by its threads
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
-    with unit_of_work(bot_env) as uow:
+    deps = Deps.build()
+    with unit_of_work(bot_env, deps) as uow:
         for payload in reversed(payloads):  # stored out of order
             updates.queue_update(uow, payload)
     threads = [
-        threading.Thread(target=updates.handle_chat, args=(bot_env, 502, processor))
+        threading.Thread(target=updates.handle_chat, args=(bot_env, 502, processor, deps))
         for _ in range(3)
     ]
     for t in threads:
@@ -194,7 +195,7 @@ def test_sender_marks_blocked_users_and_skips_missing_chats(
     fake.state.blocked.add(602)
     fake.state.unknown.add(603)
     try:
-        send_due(bot_env, BotApi(), RateLimiter(env_redis()), budget_s=10)
+        send_due(bot_env, BotApi(), RateLimiter(env_redis()), budget_s=10, deps=Deps.build())
     finally:
         fake.state.blocked.clear()
         fake.state.unknown.clear()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.factory import create_dispatcher
 from bot.fsm import STATE_TTL_S, make_storage
+from pipeline.deps import Deps
 from schema import FeedbackMessage
 from tests.bot.harness import BOT_ID, OPERATORS, BotHarness, HttpxSession, message
 from tests.support.services import TestServices
@@ -54,7 +55,7 @@ async def test_an_expired_conversation_relays_nothing(
 ) -> None:
     storage = make_storage(prefix=harness.prefix + "-short", url=services.redis_client_url, ttl_s=1)
     assert isinstance(storage, RedisStorage)
-    dp = create_dispatcher(harness.db, None, storage)
+    dp = create_dispatcher(harness.db, None, storage, deps=Deps.build())
     try:
         await harness.feed(message(1, ANN, "/feedback"), dp=dp)
         await asyncio.sleep(2.5)  # Redis expires the key at 1 s

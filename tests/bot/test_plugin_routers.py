@@ -13,6 +13,7 @@ from loguru import logger
 
 from bot.factory import create_dispatcher
 from bot.plugins import ENTRY_POINT_GROUP
+from pipeline.deps import Deps
 from tests.bot.harness import BotHarness, message
 
 PLUGIN = """
@@ -63,7 +64,7 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[
 async def test_a_plugin_command_is_served_with_the_bots_services(
     harness: BotHarness, installed: list[str]
 ) -> None:
-    dp = create_dispatcher(harness.db, None, harness.storage)
+    dp = create_dispatcher(harness.db, None, harness.storage, deps=Deps.build())
     await harness.feed(message(1, 950, "/ping", "ru"), message(2, 951, "/ping", "en"), dp=dp)
     assert harness.api.texts() == ["pong ru 950 0 оплачен", "pong en 951 0 paid"]
     # The broken entry points are reported and left out; the bot still runs.

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.auth import apikeys
+from pipeline.deps import Deps
 from pipeline.settings import Settings, get_settings
 from pipeline.unit_of_work import unit_of_work
 from tests.grpc_api.support import ServerThread, serving
@@ -40,7 +41,7 @@ def server(grpc_settings: Settings) -> Iterator[ServerThread]:
 @pytest.fixture
 def api_key(db: sessionmaker[Session]) -> Callable[..., str]:
     def make(*scopes: str) -> str:
-        with unit_of_work(db) as uow:
+        with unit_of_work(db, Deps.build()) as uow:
             return apikeys.create_key(uow.session, f"grpc-{uuid.uuid4().hex[:6]}", scopes).key
 
     return make

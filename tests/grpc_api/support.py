@@ -18,6 +18,7 @@ from adapters.broker.batching import BatchingPublisher
 from adapters.broker.declarations import kombu_queue
 from grpc_api.server import Running, start
 from grpc_api.v1 import pipeline_pb2_grpc
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import HandlerRegistry
 from pipeline.events.internal import register_handlers
@@ -74,7 +75,11 @@ def event_service(db: sessionmaker[Session], settings: Settings) -> EventService
     handlers = HandlerRegistry()
     register_handlers(handlers, settings.grpc_sources)
     return EventService(
-        db, build_registry(with_plugins=False), handlers, retry_policy(settings, "ingest")
+        db,
+        build_registry(with_plugins=False),
+        handlers,
+        retry_policy(settings, "ingest"),
+        deps=Deps.build(),
     )
 
 

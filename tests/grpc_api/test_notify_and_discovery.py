@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from grpc_api.v1 import pipeline_pb2 as pb
+from pipeline.deps import Deps
 from pipeline.i18n import text
 from pipeline.notifications.sender import send_due
 from pipeline.settings import get_settings
@@ -104,7 +105,7 @@ def test_send_notification_reaches_the_bot_api_in_the_users_language(
     )
     deadline = time.monotonic() + 15  # one message a second per chat
     while len(bot_api.sent()) < 2 and time.monotonic() < deadline:
-        send_due(db, BotApi(), limiter, budget_s=5)
+        send_due(db, BotApi(), limiter, budget_s=5, deps=Deps.build(redis=limiter.redis))
         time.sleep(0.2)
     sent = [(int(m["chat_id"]), m["text"]) for m in bot_api.sent()]
     assert sorted(sent) == sorted(

@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from pipeline.deps import Deps
 from pipeline.metrics import metric_names
 from pipeline.settings import get_settings
 from tests.pipeline.events.test_service import stripe_envelope
@@ -81,7 +82,11 @@ def test_receiver_metrics_parse_and_move(client: TestClient, db: sessionmaker[Se
     from pipeline.retry import RetryPolicy
 
     service = EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy()
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(),
+        deps=Deps.build(),
     )
     stored = service.store([stripe_envelope("evt_m1"), stripe_envelope("evt_m2")])
     service.process(stored.to_process)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from cli import app
+from pipeline.deps import Deps
 from pipeline.events import repository
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService
@@ -47,7 +48,11 @@ def effect_service(db: sessionmaker[Session], broken: list[bool]) -> EventServic
         )
 
     return EventService(
-        db, build_registry(with_plugins=False), registry, RetryPolicy(2, 0.01, 0.02)
+        db,
+        build_registry(with_plugins=False),
+        registry,
+        RetryPolicy(2, 0.01, 0.02),
+        deps=Deps.build(),
     )
 
 

@@ -14,10 +14,9 @@ from workers.tasks.base import LoggedTask
 @app.task(name=TASK_BACKUP, base=LoggedTask, bind=True)
 def backup(self: LoggedTask, job: str | None = None) -> str | None:
     """`job`: the progress id the console shows (beat's daily run has none)."""
-    settings, deps = runtime().settings, runtime().deps
+    deps = runtime().deps
     tracker = worker_tracker(deps, "backup", job)
-    url = settings.database_url or ""
-    done = run_backup(sessions(), url, settings, tracker=tracker, redactor=deps.redactor)
+    done = run_backup(sessions(), deps.settings.database_url or "", deps, tracker=tracker)
     return str(done.path) if done else None
 
 
@@ -26,5 +25,4 @@ def verify_backup(self: LoggedTask, run_id: int, job: str | None = None) -> bool
     """Restore one recorded backup into a scratch database and compare row counts."""
     deps = runtime().deps
     tracker = worker_tracker(deps, "verify", job, run_id)
-    url = deps.settings.database_url or ""
-    return verify_run(sessions(), url, run_id, tracker, redactor=deps.redactor)
+    return verify_run(sessions(), deps, deps.settings.database_url or "", run_id, tracker)

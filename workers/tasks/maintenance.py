@@ -65,7 +65,7 @@ def prune_raw_bodies(self: LoggedTask) -> int:
     if days <= 0:
         return 0
     # In id ranges, each its own short transaction: no scan, no long lock on events.
-    total = retention.prune_raw_bodies(sessions(), datetime.now(UTC) - timedelta(days=days))
+    total = retention.prune_raw_bodies(sessions(), deps(), datetime.now(UTC) - timedelta(days=days))
     if total:
         logger.info("pruned raw bodies of {} events older than {} days", total, days)
     return total

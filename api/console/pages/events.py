@@ -123,7 +123,7 @@ def retry(console: Writer, form: CsrfForm, runtime: RuntimeDep) -> Response:
     selection = given.selection()
     if selection is None or given.errors:
         raise ConsoleError(422, "Bulk retry needs a filter on dead or failed events.")
-    queued = retry_selected(runtime.sessions, selection, _broker_queue(runtime))
+    queued = retry_selected(runtime.sessions, runtime.deps, selection, _broker_queue(runtime))
     announce_changes(runtime.engine, runtime.redis)
     flash(runtime, console, f"{queued} event{'s' if queued != 1 else ''} queued for retry.")
     return RedirectResponse(f"/admin/events?{given.querystring()}", status_code=303)

@@ -48,7 +48,7 @@ class Operator:
 
 def start_session(runtime: ApiRuntime, role: str, email: str | None = None) -> Operator:
     """A console session of a (new or existing) staff account, as the login would make."""
-    with unit_of_work(runtime.sessions) as uow:
+    with unit_of_work(runtime.sessions, runtime.deps) as uow:
         address = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
         account = staff.find_by_email(uow.session, address) or staff.add_staff(
             uow.session, address, role

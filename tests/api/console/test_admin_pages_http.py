@@ -182,7 +182,7 @@ def test_staff_add_change_deactivate_and_end_sessions(
     assert role.status_code == 422 and "Role: Input should be" in role.text
 
     target = operator("operator")  # someone with a console session and an API login
-    with unit_of_work(api_runtime.sessions) as uow:
+    with unit_of_work(api_runtime.sessions, api_runtime.deps) as uow:
         account = staff.find_by_email(uow.session, target.email)
         assert account is not None
         target_id = account.id

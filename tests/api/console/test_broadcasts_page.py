@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.notifications.sender import send_due
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
@@ -98,7 +99,10 @@ def test_a_broadcast_runs_to_the_end_on_the_progress_bar(
     shot(page, "broadcast-started")
     # The notification worker's loop, in the background as in production.
     sender = threading.Thread(
-        target=send_due, args=(db, BotApi(), RateLimiter(env_redis())), daemon=True
+        target=send_due,
+        args=(db, BotApi(), RateLimiter(env_redis())),
+        kwargs={"deps": Deps.build()},
+        daemon=True,
     )
     sender.start()
     page.wait_for_selector("[data-test=broadcast-status]:has-text('done')", timeout=60_000)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.runtime import ApiRuntime
+from pipeline.deps import Deps
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.live.events import announce_changes
@@ -164,7 +165,9 @@ def test_a_webhook_posted_to_the_receiver_shows_up_live(
     page.wait_for_selector("#live-dot.on")
     with running_receiver(broker_url) as (_, send):
         assert send(StripeCase().valid()).status_code == 200
-    events = EventService(db, build_registry(), load_handler_modules(), RetryPolicy(3))
+    events = EventService(
+        db, build_registry(), load_handler_modules(), RetryPolicy(3), deps=Deps.build()
+    )
     stored = events.store(drain(broker_url))
     announce_changes(engine, env_redis())
     [event_id] = stored.to_process

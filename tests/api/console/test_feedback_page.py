@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.notifications.sender import send_due
 from pipeline.shop.feedback import relayed_copy_sent
 from pipeline.telegram.api import BotApi
@@ -124,7 +125,7 @@ def test_a_reply_from_the_page_reaches_the_customer(
     assert page.input_value("[data-test=reply-text]") == ""
     shot(page, "feedback-replied")
     # The notification worker's step: the outbox row goes out through the Bot API.
-    assert send_due(db, BotApi(), RateLimiter(env_redis()), budget_s=30) == 1
+    assert send_due(db, BotApi(), RateLimiter(env_redis()), budget_s=30, deps=Deps.build()) == 1
     assert bot_api.sent() == [
         {"chat_id": 8001, "text": "Your parcel left today; tracking follows."}
     ]

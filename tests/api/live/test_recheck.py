@@ -99,14 +99,14 @@ def _by_key(base: str, key: str) -> Any:
 
 def test_a_revoked_api_key_closes_its_socket(served: tuple[str, ApiRuntime]) -> None:
     base, runtime = served
-    with unit_of_work(runtime.sessions) as uow:
+    with unit_of_work(runtime.sessions, runtime.deps) as uow:
         created = apikeys.create_key(uow.session, "live", ["events:read"])
         key, key_id = created.key, created.row.id
     with _by_key(base, key) as ws:
         ws.send(SUBSCRIBE)
         _ready(ws)
         _stays_open(ws, RECHECK_S * 4)
-        with unit_of_work(runtime.sessions) as uow:
+        with unit_of_work(runtime.sessions, runtime.deps) as uow:
             apikeys.revoke_key(uow.session, key_id)
         _expect_4401(ws)
 
@@ -121,7 +121,7 @@ def test_a_deactivated_account_closes_its_token_socket(
     with _by_key(base, token) as ws:
         ws.send(SUBSCRIBE)
         _ready(ws)
-        with unit_of_work(runtime.sessions) as uow:
+        with unit_of_work(runtime.sessions, runtime.deps) as uow:
             account = staff.get_staff(uow.session, claims.staff_id)
             staff.update_staff(uow.session, account, active=False)
         _expect_4401(ws)

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from cli import app as cli
+from pipeline.deps import Deps
 from pipeline.domain.normalized import ReceiptEvent, ReceiptStatus
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
@@ -150,7 +151,9 @@ def pay_in_telegram(db: sessionmaker[Session], public_id: str, broker_url: str) 
     with running_receiver(broker_url) as (_, send):
         posted = send(TelegramCase().signed(orjson.dumps(update)))
     assert posted.status_code == 200, posted.text
-    events = EventService(db, build_registry(), load_handler_modules(), RetryPolicy(3))
+    events = EventService(
+        db, build_registry(), load_handler_modules(), RetryPolicy(3), deps=Deps.build()
+    )
     stored = events.store(drain(broker_url))
     assert stored.stored == 1, stored
     result = events.process(stored.to_process)
@@ -163,7 +166,7 @@ def charge(public_id: str) -> str:
 
 def receipt_done(db: sessionmaker[Session], public_id: str, url: str) -> None:
     """A register's report that the receipt of the order's payment is fiscalised."""
-    with unit_of_work(db) as uow:
+    with unit_of_work(db, Deps.build()) as uow:
         payment = uow.session.scalars(
             select(Payment).where(Payment.provider_payment_id == charge(public_id))
         ).one()
@@ -185,7 +188,7 @@ def receipt_done(db: sessionmaker[Session], public_id: str, url: str) -> None:
         status=ReceiptStatus.DONE,
         ofd_receipt_url=url,
     )
-    with unit_of_work(db) as uow:
+    with unit_of_work(db, Deps.build()) as uow:
         on_receipt(uow, event)
 
 

@@ -12,6 +12,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts import raise_alert, resolve_alert
+from pipeline.deps import Deps
 from pipeline.messaging.urls import redis_py_url
 from pipeline.notifications.sender import send_due
 from pipeline.settings import Settings, get_settings
@@ -44,7 +45,7 @@ def test_alert_dedup_cooldown_and_resolve_through_the_sender(
     t0 = datetime.now(UTC)
 
     def deliver() -> list[str]:
-        send_due(db, BotApi(), limiter, budget_s=10)
+        send_due(db, BotApi(), limiter, budget_s=10, deps=Deps.build(redis=limiter.redis))
         return [m["text"] for m in fake.sent() if int(m["chat_id"]) == ALERT_CHAT]
 
     with db() as session:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.backups.jobs import run_backup
 from pipeline.backups.progress import Job, ProgressBoard
 from pipeline.backups.verification import verify_run
+from pipeline.deps import Deps
 from pipeline.settings import Settings
 from tests.support.events import add_events
 from tests.support.services import TestServices
@@ -37,7 +38,7 @@ def test_backup_then_verify_report_each_step(
     board = Recording(client, f"t{uuid.uuid4().hex[:8]}-")
     try:
         backup = board.tracker(Job(id="b1", kind="backup"))
-        assert run_backup(db, database_url, Settings(backup_dir=tmp_path), tracker=backup)
+        assert run_backup(db, database_url, Deps(Settings(backup_dir=tmp_path)), tracker=backup)
         states = [w[0] for w in board.written]
         assert states[0] == "running" and states[-1] == "done"
         percents = [w[2] for w in board.written if w[0] == "running"]
@@ -47,7 +48,7 @@ def test_backup_then_verify_report_each_step(
 
         board.written.clear()
         check = board.tracker(Job(id="v1", kind="verify", run_id=done.run_id))
-        assert verify_run(db, database_url, done.run_id, check)
+        assert verify_run(db, Deps.build(), database_url, done.run_id, check)
         assert board.written[0][:2] == ("running", "restoring into a scratch database")
         assert board.written[-1][0] == "done"
         assert [j.id for j in board.jobs()] == ["v1", "b1"]  # newest first
@@ -66,7 +67,7 @@ def test_a_failed_backup_shows_its_error(
     try:
         tracker = board.tracker(Job(id="f1", kind="backup"))
         assert (
-            run_backup(db, database_url, Settings(backup_dir=blocker / "x"), tracker=tracker)
+            run_backup(db, database_url, Deps(Settings(backup_dir=blocker / "x")), tracker=tracker)
             is None
         )
         (job,) = board.jobs()

@@ -22,6 +22,7 @@ from pipeline.backups import (
     verify,
 )
 from pipeline.backups.jobs import run_backup
+from pipeline.deps import Deps
 from pipeline.settings import Settings
 from schema.messaging import Notification
 from schema.operations import Alert, BackupRun
@@ -95,7 +96,7 @@ def test_failed_backup_job_records_and_alerts(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     settings = Settings(backup_dir=blocker / "sub", alert_chat_id=-100)
-    assert run_backup(db, database_url, settings) is None
+    assert run_backup(db, database_url, Deps(settings)) is None
     with db() as session:
         run = session.scalars(select(BackupRun)).one()
         assert not run.ok and run.error
@@ -106,7 +107,7 @@ def test_failed_backup_job_records_and_alerts(
             note.kind == "alert" and note.chat_id == -100 and "backup failed" in (note.text or "")
         )
     good = Settings(backup_dir=tmp_path / "ok", alert_chat_id=-100)
-    assert run_backup(db, database_url, good) is not None
+    assert run_backup(db, database_url, Deps(good)) is not None
     with db() as session:
         assert session.get(Alert, "backup_failed").status == "resolved"  # type: ignore[union-attr]
         texts = [

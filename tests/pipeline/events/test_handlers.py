@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.events.handlers import HandlerContext, HandlerRegistry, load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.providers import (
@@ -84,7 +85,11 @@ def test_stripe_payment_events_are_processed_not_ignored(
     db: sessionmaker[Session], event_type: str
 ) -> None:
     service = EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0.01, 0.05),
+        deps=Deps.build(),
     )
     body = stripe_event("evt_1", event_type)
     service.ingest([envelope("stripe", "evt_1", body, event_type)])

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.events.retention import prune_raw_bodies
 from schema.events import Event
 
@@ -57,7 +58,9 @@ def test_old_raw_bodies_are_pruned_by_id_ranges_without_scanning_events(
     statements.clear()
     batches: list[tuple[int, int]] = []
     cutoff = datetime.now(UTC) - timedelta(days=30)
-    pruned = prune_raw_bodies(db, cutoff, window=500, on_batch=lambda *b: batches.append(b))
+    pruned = prune_raw_bodies(
+        db, Deps.build(), cutoff, window=500, on_batch=lambda *b: batches.append(b)
+    )
     issued = list(statements)
 
     assert pruned == OLD - OLD // 10  # the failed tenth keeps its body

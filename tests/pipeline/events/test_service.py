@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, HandlerRegistry, load_handler_modules
@@ -29,7 +30,11 @@ def stripe_envelope(event_id: str, event_type: str = "payment_intent.succeeded")
 @pytest.fixture
 def service(db: sessionmaker[Session]) -> EventService:
     return EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0.01, 0.05),
+        deps=Deps.build(),
     )
 
 
@@ -103,6 +108,7 @@ def test_transient_failures_back_off_then_go_dead(
         registry,
         RetryPolicy(3, 1.0, 4.0),
         on_dead=lambda session, event: dead.append(event.id),
+        deps=Deps.build(),
     )
     stored = service.store([stripe_envelope("evt_f")])
     first = service.process(stored.to_process)
@@ -131,7 +137,9 @@ def test_permanent_error_goes_dead_at_once_and_rolls_back_handler_writes(
         ctx.event.type = "changed-by-handler"
         raise PermanentError("amount is not an integer")
 
-    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+    service = EventService(
+        db, build_registry(with_plugins=False), registry, RetryPolicy(), deps=Deps.build()
+    )
     stored = service.store([stripe_envelope("evt_p")])
     assert service.process(stored.to_process).dead == stored.to_process
     row = events(db)[0]
@@ -147,7 +155,9 @@ def test_one_failing_event_does_not_affect_its_batch(db: sessionmaker[Session]) 
         if ctx.event.external_id == "evt_bad":
             raise RuntimeError("boom")
 
-    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+    service = EventService(
+        db, build_registry(with_plugins=False), registry, RetryPolicy(), deps=Deps.build()
+    )
     stored = service.store(
         [stripe_envelope("evt_ok1"), stripe_envelope("evt_bad"), stripe_envelope("evt_ok2")]
     )
@@ -176,7 +186,9 @@ def job_recording_service(
         if external_id == failing:
             raise RuntimeError("no")
 
-    return EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+    return EventService(
+        db, build_registry(with_plugins=False), registry, RetryPolicy(), deps=Deps.build()
+    )
 
 
 @pytest.mark.parametrize("path", ["process", "ingest"])
@@ -244,7 +256,9 @@ def test_ingest_with_a_failing_handler_keeps_every_event(db: sessionmaker[Sessio
         if ctx.event.external_id == "evt_h_bad":
             raise RuntimeError("boom")
 
-    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy())
+    service = EventService(
+        db, build_registry(with_plugins=False), registry, RetryPolicy(), deps=Deps.build()
+    )
     stored, result = service.ingest([stripe_envelope("evt_h_ok"), stripe_envelope("evt_h_bad")])
     assert stored.stored == 2 and len(result.processed) == 1 and len(result.retry) == 1
     assert sorted(r.status for r in events(db)) == ["failed", "processed"]

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.events import repository
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService, RetryPolicy
@@ -46,7 +47,9 @@ def test_sweep_finds_an_event_whose_worker_died_mid_handler(db: sessionmaker[Ses
         raise WorkerDied
 
     registry.register("stripe", "*", dies)
-    service = EventService(db, build_registry(with_plugins=False), registry, RetryPolicy(3, 0, 0))
+    service = EventService(
+        db, build_registry(with_plugins=False), registry, RetryPolicy(3, 0, 0), deps=Deps.build()
+    )
     body = stripe_event("evt_1")
     stored = service.store([envelope("stripe", "evt_1", body, "payment_intent.succeeded")])
     with pytest.raises(WorkerDied):

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
@@ -50,7 +51,11 @@ def poisoned(engine: Engine, db: sessionmaker[Session]) -> Iterator[Engine]:
 @pytest.fixture
 def service(db: sessionmaker[Session]) -> EventService:
     return EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0.01, 0.05),
+        deps=Deps.build(),
     )
 
 
@@ -127,7 +132,7 @@ def test_rows_that_skipped_the_storable_rules_are_split_off(db: sessionmaker[Ses
     good = [row(f"good_{n}", {"n": n}) for n in range(13)]
     rows = [*good[:5], *bad.values(), *good[5:]]
 
-    stored = BatchStore(db).store(rows)
+    stored = BatchStore(db, Deps.build()).store(rows)
 
     assert len(stored) == len(rows)
     events = by_id(db)

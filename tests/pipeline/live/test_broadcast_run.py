@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.live.channel import Topic, channel_name, decode
 from pipeline.notifications import broadcast
 from pipeline.settings import get_settings
@@ -34,7 +35,8 @@ def test_a_cli_broadcast_is_announced_until_done(
         pubsub.subscribe(channel_name())
         assert pubsub.get_message(timeout=2)["type"] == "subscribe"
         limiter = RateLimiter(env_redis())
-        progress = broadcast.run(db, broadcast_id, BotApi(), limiter, show_progress=False)
+        deps = Deps.build(redis=limiter.redis)
+        progress = broadcast.run(db, broadcast_id, BotApi(), limiter, deps, show_progress=False)
         assert progress.sent == 3
         items: list[dict[str, object]] = []
         while (message := pubsub.get_message(timeout=2)) is not None:
@@ -68,7 +70,8 @@ def test_a_canceled_cli_broadcast_stays_canceled(
         session.commit()
         broadcast_id = item.id
     limiter = RateLimiter(env_redis())
-    progress = broadcast.run(db, broadcast_id, BotApi(), limiter, show_progress=False)
+    deps = Deps.build(redis=limiter.redis)
+    progress = broadcast.run(db, broadcast_id, BotApi(), limiter, deps, show_progress=False)
     assert progress.done == 0  # nothing was left to send
     with db() as session:
         stored = session.get(Broadcast, broadcast_id)

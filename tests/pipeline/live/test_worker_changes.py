@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.backups.verification import verify_run
+from pipeline.deps import Deps
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.live.channel import Topic, channel_name, decode
@@ -27,7 +28,11 @@ def test_ingested_events_are_announced_after_commit_with_their_final_status(
 
     monkeypatch.setattr("workers.tasks.live.engine", lambda: engine)
     service = EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0.01, 0.05),
+        deps=Deps.build(),
     )
     pubsub = env_redis().pubsub()
     pubsub.subscribe(channel_name())
@@ -48,15 +53,15 @@ def test_ingested_events_are_announced_after_commit_with_their_final_status(
 def test_verifying_a_missing_backup_file_records_the_failure_and_alerts(
     db: sessionmaker[Session], database_url: str
 ) -> None:
-    now = datetime.now(UTC)
+    now, deps = datetime.now(UTC), Deps.build()
     with db() as session:
         run = BackupRun(started_at=now, finished_at=now, ok=True, file="/nonexistent/x.dump")
         session.add(run)
         session.commit()
         run_id = run.id
-    assert verify_run(db, database_url, run_id) is False
+    assert verify_run(db, deps, database_url, run_id) is False
     with db() as session:
         stored = session.get(BackupRun, run_id)
         assert stored is not None and stored.verified_at is not None and stored.verify_error
         assert session.scalars(select(Alert)).one().status == "firing"
-    assert verify_run(db, database_url, 999) is False  # no such run: nothing to verify
+    assert verify_run(db, deps, database_url, 999) is False  # no such run: nothing to verify

@@ -78,7 +78,7 @@ def order(db: sessionmaker[Session]) -> Order:
 
 def run(db: sessionmaker[Session], fn: Any, *args: Any) -> Any:
     """Run a domain call in its own transaction, then its after-commit jobs."""
-    with unit_of_work(db) as uow:
+    with unit_of_work(db, Deps.build()) as uow:
         return fn(uow, *args)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import text as sa_text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
@@ -31,9 +32,14 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def service(db: sessionmaker[Session]) -> EventService:
+def service(db: sessionmaker[Session], sent: RecordingSender) -> EventService:
+    """Its Deps is built with `sent` in place, so the handlers' tasks are recorded."""
     return EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0.01, 0.05)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0.01, 0.05),
+        deps=Deps.build(),
     )
 
 

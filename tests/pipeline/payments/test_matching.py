@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
@@ -243,7 +244,11 @@ def test_a_one_cent_payment_link_naming_an_order_does_not_pay_it(
         "evt_1", "checkout.session.completed", livemode=True, data={"object": session_object}
     )
     service = EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0, 0)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0, 0),
+        deps=Deps.build(),
     )
     service.ingest([envelope("stripe", "evt_1", body, "checkout.session.completed")])
     seen = state(db, order_id)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.domain.normalized import PaymentEvent
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import load_handler_modules
@@ -47,7 +48,11 @@ def _deliver(db: sessionmaker[Session], amount: Any, event_id: str = "evt_1") ->
         event_id, "payment_intent.succeeded", livemode=True, data={"object": intent}
     )
     service = EventService(
-        db, build_registry(with_plugins=False), load_handler_modules(), RetryPolicy(3, 0, 0)
+        db,
+        build_registry(with_plugins=False),
+        load_handler_modules(),
+        RetryPolicy(3, 0, 0),
+        deps=Deps.build(),
     )
     service.ingest([envelope("stripe", event_id, body, "payment_intent.succeeded")])
     with db() as session:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from adapters.broker.declarations import kombu_queue
+from pipeline.deps import Deps
 from pipeline.domain.inbox import subscribe, unsubscribe
 from pipeline.domain.normalized import NormalizedEvent
 from pipeline.envelope import Envelope
@@ -96,7 +97,9 @@ def drain(broker_url: str) -> list[Envelope]:
 
 @pytest.fixture
 def service(db: sessionmaker[Session]) -> EventService:
-    return EventService(db, build_registry(), load_handler_modules(), RetryPolicy(max_attempts=3))
+    return EventService(
+        db, build_registry(), load_handler_modules(), RetryPolicy(max_attempts=3), deps=Deps.build()
+    )
 
 
 @pytest.fixture

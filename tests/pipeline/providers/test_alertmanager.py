@@ -100,16 +100,21 @@ def _alert_messages(db: sessionmaker[Session]) -> list[str]:
         return [r.text or "" for r in rows if r.kind == "alert" and r.chat_id == -500]
 
 
-def test_firing_then_resolved_reach_the_alert_chat_once_each(
-    receiver: Send,
-    broker: str,
-    service: EventService,
-    db: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def alert_chat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alert chat and the runbook base, set before the event service's Deps is built."""
     monkeypatch.setenv("ALERT_CHAT_ID", "-500")
     monkeypatch.setenv("ALERTMANAGER_RUNBOOK_BASE_URL", "https://docs.example.com")
     get_settings.cache_clear()
+
+
+def test_firing_then_resolved_reach_the_alert_chat_once_each(
+    receiver: Send,
+    broker: str,
+    alert_chat: None,
+    service: EventService,
+    db: sessionmaker[Session],
+) -> None:
     firing = json.dumps(alertmanager_notification()).encode()
     for _ in range(2):  # repeat_interval: the same notification again
         assert receiver(CASE.signed(firing)).status_code == 200

@@ -37,9 +37,9 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingSender]:
 def test_a_short_cloudpayments_payment_is_refunded_and_its_order_left_alone(
     receiver: Send,
     broker: str,
+    sent: RecordingSender,  # before `service`: its Deps is built in the environment `sent` sets
     service: EventService,
     db: sessionmaker[Session],
-    sent: RecordingSender,
 ) -> None:
     with db() as session:
         order_id = make_order(session, public_id="1234567", method="cloudpayments").id
