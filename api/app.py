@@ -65,6 +65,13 @@ TAGS = [
 ]
 
 
+def task_sender(settings: Settings) -> CeleryTaskSender | None:
+    """Celery on the configured broker (its client built at the first send); None without
+    one: the routes that must queue answer 503, the nudges to the workers are dropped
+    with a warning (beat's sweeps catch up)."""
+    return CeleryTaskSender(settings=settings) if settings.broker_url else None
+
+
 def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntime:
     if not settings.database_url:
         raise RuntimeError("the API needs DATABASE_URL (see `pipeline up` or `pipeline api`)")
@@ -86,7 +93,7 @@ def build_runtime(settings: Settings, mailer: Mailer | None = None) -> ApiRuntim
         redis_url=client_url,
         cache=Cache(client, settings.queue_prefix, settings.api_cache_ttl_s),
         oauth=OAuthProviders.from_settings(settings, client),
-        deps=Deps(settings, sender=CeleryTaskSender(settings=settings), redis=client),
+        deps=Deps(settings, sender=task_sender(settings), redis=client),
     )
 
 

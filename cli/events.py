@@ -166,7 +166,6 @@ def retry_events(
     """Process dead or failed events again, in batches (handlers are idempotent)."""
     from pipeline.events import repository
     from pipeline.events.operations import retry_selected
-    from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 
     selection = repository.Selection((status.value,), source, _utc(since), _utc(until))
     services, sessions = _sessions(data_dir, need_broker=not dry_run)
@@ -176,15 +175,10 @@ def retry_events(
         if dry_run:
             typer.echo(f"would retry {total} {status.value} events")
             return
-        sender = task_sender(services.broker_url)
-
-        def process(event_id: int) -> None:
-            sender.send(TASK_PROCESS_EVENT, INGEST, event_id)
-
         done = retry_selected(
             sessions,
             selection,
-            process,
+            task_sender(services.broker_url),
             batch=batch,
             on_progress=lambda done: _progress(done, max(total, done)),
         )

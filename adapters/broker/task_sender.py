@@ -57,3 +57,14 @@ class CeleryTaskSender:
         with app.producer_or_acquire() as producer:
             for args in arg_lists:
                 app.send_task(name, args=list(args), queue=queue_name(queue), producer=producer)
+
+    def close(self) -> None:
+        """Close the publishers this sender built and drop its clients (a given app stays
+        its owner's). A client's connections stay in kombu's pools: those are shared by
+        every app of the process on the same broker URL, the workers' own included."""
+        for publisher in self._publishers.values():
+            publisher.close()
+        for client in self._clients.values():
+            client.close()
+        self._publishers.clear()
+        self._clients.clear()
