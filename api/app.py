@@ -66,6 +66,13 @@ TAGS = [
 ]
 
 
+def task_sender(settings: Settings) -> CeleryTaskSender | None:
+    """Celery on the configured broker (its client built at the first send); None without
+    one: the routes that must queue answer 503, the nudges to the workers are dropped
+    with a warning (beat's sweeps catch up)."""
+    return CeleryTaskSender(settings=settings) if settings.broker_url else None
+
+
 def build_runtime(
     settings: Settings, mailer: Mailer | None = None, redactor: Redactor | None = None
 ) -> ApiRuntime:
@@ -94,7 +101,7 @@ def build_runtime(
         deps=Deps(
             settings,
             providers=ProviderSettingsSet.from_env(),
-            sender=CeleryTaskSender(settings=settings),
+            sender=task_sender(settings),
             redis=client,
             redactor=redactor or Redactor(),
         ),

@@ -1,7 +1,12 @@
 """What one API process holds for all its requests, built once by `create_app` and kept
 on `app.state.runtime`: settings, the core's dependencies, the database engine, the token
 signer, the rate limiter, the mailer, Redis, the OAuth providers, and (built on first
-use) the provider registry and the broker publisher."""
+use) the provider registry.
+
+Every task the API sends (replay, bulk retry, backups, the notification sender's nudge)
+goes through `deps.sender`, the core's task port: Celery on BROKER_URL, or None when no
+broker is configured (routes that must queue then answer 503; `api.routes.queueing`).
+It is closed with the runtime."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
-from adapters.broker.publisher import BrokerPublisher
+from adapters.broker.task_sender import CeleryTaskSender
 from api.ratelimit import RateLimiter
 from pipeline.auth.tokens import TokenSigner
 from pipeline.cache import Cache
@@ -47,7 +52,6 @@ class ApiRuntime:
     redis_url: str = ""  # what `redis` connects to (the live hub opens its own)
     extra_auth: list[ExtraAuth] = field(default_factory=list)
     _registry: ProviderRegistry | None = field(default=None, repr=False)
-    _publisher: BrokerPublisher | None = field(default=None, repr=False)
 
     def registry(self) -> ProviderRegistry:
         """The providers (what the console and /providers list), built once."""
@@ -57,14 +61,8 @@ class ApiRuntime:
             )
         return self._registry
 
-    def publisher(self, broker_url: str) -> BrokerPublisher:
-        """Sends tasks after commit: one connection for the process."""
-        if self._publisher is None:
-            self._publisher = BrokerPublisher(broker_url, timeout=2.0, max_retries=2)
-        return self._publisher
-
     def close(self) -> None:
         self.engine.dispose()
         self.redis.close()
-        if self._publisher is not None:
-            self._publisher.close()
+        if isinstance(self.deps.sender, CeleryTaskSender):  # the one build_runtime made
+            self.deps.sender.close()

@@ -164,7 +164,6 @@ def retry_events(
     """Process dead or failed events again, in batches (handlers are idempotent)."""
     from pipeline.events import repository
     from pipeline.events.operations import retry_selected
-    from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 
     selection = repository.Selection((status.value,), source, _utc(since), _utc(until))
     with _runtime(data_dir, need_broker=not dry_run) as runtime:
@@ -173,16 +172,11 @@ def retry_events(
         if dry_run:
             typer.echo(f"would retry {total} {status.value} events")
             return
-        sender = _sender(runtime)
-
-        def process(event_id: int) -> None:
-            sender.send(TASK_PROCESS_EVENT, INGEST, event_id)
-
         done = retry_selected(
             runtime.sessions,
             runtime.deps,
             selection,
-            process,
+            _sender(runtime),
             batch=batch,
             on_progress=lambda done: _progress(done, max(total, done)),
         )

@@ -1,8 +1,9 @@
 """Publishing task messages to the broker, bounded in time.
 
 `BrokerPublisher` is the synchronous, kombu-based sender of ready-made messages (Redis
-and RabbitMQ alike, with publisher confirms on RabbitMQ), used by the operator API and
-the health check; tasks by name go through Celery (adapters.broker.task_sender).
+and RabbitMQ alike, with publisher confirms on RabbitMQ): the pipelined batches of the
+task port's `send_many` on Redis, the RabbitMQ sender of the receiver and the gRPC API,
+and the health check's ping. Tasks by name go through the port (adapters.broker.task_sender).
 `make_sender` gives the receiver an asyncio sender for its `BatchingPublisher`.
 """
 
@@ -19,7 +20,7 @@ from loguru import logger
 
 from adapters.broker import reliable_redis
 from adapters.broker.batching import AsyncSender
-from adapters.broker.celery_message import TaskMessage, task_message
+from adapters.broker.celery_message import TaskMessage
 from adapters.broker.declarations import kombu_queue
 from adapters.broker.redis_sender import RedisSender, kombu_document
 from pipeline.messaging.queues import queue_name
@@ -127,11 +128,6 @@ class BrokerPublisher:
                 for command, *args in reliable_redis.ring_commands(queue):
                     getattr(pipe, command)(*args)
             pipe.execute()
-
-    def send(self, name: str, queue_name: str, *args: Any) -> str:
-        message = task_message(name, queue_name, list(args))
-        self.publish(message)
-        return message.task_id
 
     def ping(self) -> None:
         conn = self._connect()

@@ -15,11 +15,12 @@ from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.pagination import CursorQuery, LimitQuery, Page, keyset
-from api.routes.queueing import MAINTENANCE, publisher, send_task
+from api.routes.queueing import task_sender
 from api.runtime import ApiRuntime
 from pipeline.backups import runs
 from pipeline.backups.progress import Job, ProgressBoard, new_job_id
-from pipeline.messaging.queues import TASK_BACKUP, TASK_VERIFY_BACKUP
+from pipeline.messaging.queues import MAINTENANCE, TASK_BACKUP, TASK_VERIFY_BACKUP
+from pipeline.messaging.tasks import TaskSender
 from pipeline.unit_of_work import UnitOfWork
 from schema.operations import BackupRun
 
@@ -57,10 +58,10 @@ def board(runtime: ApiRuntime) -> ProgressBoard:
     return ProgressBoard(runtime.redis, runtime.settings.queue_prefix, runtime.deps.redactor)
 
 
-def _send(runtime: ApiRuntime, job: Job, name: str, *args: object) -> None:
+def _send(runtime: ApiRuntime, sender: TaskSender, job: Job, name: str, *args: object) -> None:
     """Send the job's task; a broker that refuses it marks the job failed (and 503s)."""
     try:
-        send_task(runtime, name, MAINTENANCE, *args, job.id)
+        sender.send(name, MAINTENANCE, *args, job.id)
     except Exception as exc:
         reason = type(exc).__name__  # not the message: it may spell out the broker's URL
         logger.warning("{} not queued: {}", name, reason)
@@ -70,19 +71,20 @@ def _send(runtime: ApiRuntime, job: Job, name: str, *args: object) -> None:
 
 def queue_backup(runtime: ApiRuntime) -> Job:
     """Send a backup task now, shown as queued until a worker picks it up."""
-    publisher(runtime)  # 503 before anything when no broker is configured
+    sender = task_sender(runtime)  # 503 before anything when no broker is configured
     job = Job(id=new_job_id(), kind="backup")
     board(runtime).write(job)
-    _send(runtime, job, TASK_BACKUP)
+    _send(runtime, sender, job, TASK_BACKUP)
     return job
 
 
 def queue_verify(runtime: ApiRuntime, uow: UnitOfWork, run_id: int) -> Job:
     """Send a verify task once the request's transaction committed."""
-    publisher(runtime)
+    sender = task_sender(runtime)
     job = Job(id=new_job_id(), kind="verify", run_id=run_id)
     board(runtime).write(job)
-    uow.after_commit(lambda: _send(runtime, job, TASK_VERIFY_BACKUP, run_id))
+    # After commit a refusal marks the job failed and is logged (the answer is 202).
+    uow.after_commit(lambda: _send(runtime, sender, job, TASK_VERIFY_BACKUP, run_id))
     return job
 
 

@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api.auth.principal import Principal
-from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
+from api.deps import SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.pagination import CursorQuery, LimitQuery, Page, keyset
-from api.routes.queueing import send_notifications_soon
 from pipeline.notifications import broadcast, broadcast_admin
+from pipeline.notifications.announce import kick_sender
 from schema.messaging import Broadcast
 
 router = APIRouter(prefix="/broadcasts", tags=["broadcasts"])
@@ -80,13 +80,11 @@ def list_broadcasts(
 @router.post(
     "", status_code=201, responses={**DENIED, **error_responses(422)}, summary="Start a broadcast"
 )
-def create_broadcast(
-    body: BroadcastCreate, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep
-) -> BroadcastOut:
+def create_broadcast(body: BroadcastCreate, _: Writer, uow: UnitOfWorkDep) -> BroadcastOut:
     """One outbox row per recipient, sent by the notification workers at the shared
     rate; the same text and language while one is running resumes that one."""
     created = broadcast.start(uow.session, body.text, body.language)
-    uow.after_commit(lambda: send_notifications_soon(runtime))
+    kick_sender(uow)  # beat sweeps the outbox too: a lost message only delays
     return _out(broadcast_admin.progress(uow.session, created))
 
 

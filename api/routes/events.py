@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from adapters.broker.celery_message import task_message
 from api.auth.principal import Principal
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
@@ -21,12 +20,14 @@ from api.models.events import (
     RetryRequest,
     RetryResult,
 )
-from api.routes.queueing import publisher
+from api.routes.queueing import task_sender
 from api.runtime import ApiRuntime
 from pipeline.events import queries, repository
-from pipeline.events.operations import Queue, retry_selected
+from pipeline.events.operations import retry_selected
 from pipeline.live.events import announce_changes
 from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
+from pipeline.messaging.tasks import TaskSender, send_task
+from pipeline.unit_of_work import UnitOfWork
 from schema.events import EventStatus
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -37,10 +38,10 @@ TEXT = "Text anywhere in the payload (case-insensitive)"
 CURSOR = "`next_cursor` of the previous page"
 
 
-def retry_queue(runtime: ApiRuntime) -> Queue:
-    """Sends an event id to the workers to process again (the API's and the console's retry)."""
-    sender = publisher(runtime)  # 503 when no broker is configured
-    return lambda event_id: sender.publish(task_message(TASK_PROCESS_EVENT, INGEST, [event_id]))
+def queue_replay(uow: UnitOfWork, sender: TaskSender, event_id: int) -> None:
+    """Send the event to the workers once its reset committed (the API's and the console's
+    replay); a refused send is logged, and the sweeper re-dispatches the event."""
+    uow.after_commit(lambda: send_task(sender, TASK_PROCESS_EVENT, INGEST, event_id))
 
 
 def _announce(runtime: ApiRuntime) -> None:
@@ -115,10 +116,10 @@ def show_event(event_id: IdPath, _: Reader, session: SessionDep) -> EventDetail:
 )
 def replay_event(event_id: IdPath, _: Writer, uow: UnitOfWorkDep, runtime: RuntimeDep) -> Replayed:
     """Back to `received` with a fresh attempt budget, then queued (handlers are idempotent)."""
-    queue = retry_queue(runtime)
+    sender = task_sender(runtime)  # 503 before anything when no broker is configured
     if repository.reset_for_replay(uow.session, event_id) is None:
         raise ProblemError(404, "Not Found", f"no event {event_id}")
-    uow.after_commit(lambda: queue(event_id))
+    queue_replay(uow, sender, event_id)
     uow.after_commit(lambda: _announce(runtime))
     return Replayed(id=event_id, status=EventStatus.RECEIVED)
 
@@ -137,6 +138,6 @@ def retry_events(body: RetryRequest, _: Writer, runtime: RuntimeDep) -> RetryRes
         matched = repository.count_selected(session, selection)
     if body.dry_run:
         return RetryResult(matched=matched, queued=0, dry_run=True)
-    queued = retry_selected(runtime.sessions, runtime.deps, selection, retry_queue(runtime))
+    queued = retry_selected(runtime.sessions, runtime.deps, selection, task_sender(runtime))
     announce_changes(runtime.engine, runtime.redis)
     return RetryResult(matched=matched, queued=queued, dry_run=False)

@@ -14,9 +14,9 @@ from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.pagination import CursorQuery, LimitQuery, Page
-from api.routes.queueing import send_notifications_soon
 from api.runtime import ApiRuntime
 from pipeline.live.channel import Topic, announce
+from pipeline.notifications.announce import kick_sender
 from pipeline.shop.feedback_threads import reply_from_console, threads
 from pipeline.unit_of_work import UnitOfWork
 from schema.messaging import FeedbackMessage
@@ -124,7 +124,7 @@ def send_reply(uow: UnitOfWork, runtime: ApiRuntime, user: User, text: str) -> M
         raise ReplyRefused(f"user {user.id} is blocked; unblock to reply")
     message = reply_from_console(uow.session, user, text, runtime.settings.operator_chat_id or 0)
     out = MessageOut.model_validate(message)
-    uow.after_commit(lambda: send_notifications_soon(runtime))
+    kick_sender(uow)  # beat sweeps the outbox too: a lost message only delays
     uow.after_commit(
         lambda: announce(
             runtime.redis, Topic.FEEDBACK, [{"user_id": user.id, **out.model_dump(mode="json")}]

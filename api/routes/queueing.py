@@ -1,35 +1,16 @@
-"""Sending worker tasks from the API after commit (one publisher per process, on its runtime)."""
+"""The API's way to the workers: the runtime's task sender (`runtime.deps.sender`, the
+core's port, on BROKER_URL), which routes that cannot do their job without one require."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from loguru import logger
-
-from adapters.broker.celery_message import task_message
-from adapters.broker.publisher import BrokerPublisher
 from api.errors import ProblemError
 from api.runtime import ApiRuntime
-from pipeline.messaging.queues import MAINTENANCE, NOTIFY, TASK_SEND_NOTIFICATIONS
+from pipeline.messaging.tasks import TaskSender
 
 
-def publisher(runtime: ApiRuntime) -> BrokerPublisher:
-    broker = runtime.settings.broker_url
-    if not broker:
+def task_sender(runtime: ApiRuntime) -> TaskSender:
+    """The sender, or a 503 when no broker is configured (ask before changing anything)."""
+    sender = runtime.deps.sender
+    if sender is None:
         raise ProblemError(503, "Service Unavailable", "no broker configured (BROKER_URL)")
-    return runtime.publisher(broker)
-
-
-def send_task(runtime: ApiRuntime, name: str, queue: str, *args: Any) -> None:
-    publisher(runtime).publish(task_message(name, queue, list(args)))
-
-
-def send_notifications_soon(runtime: ApiRuntime) -> None:
-    """The outbox is also swept by beat: a lost message only delays sending."""
-    try:
-        send_task(runtime, TASK_SEND_NOTIFICATIONS, NOTIFY)
-    except Exception as exc:
-        logger.warning("send_notifications not queued now: {}", exc)
-
-
-__all__ = ["MAINTENANCE", "publisher", "send_notifications_soon", "send_task"]
+    return sender

@@ -17,7 +17,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.broker.publisher import BrokerPublisher
+from adapters.broker.task_sender import CeleryTaskSender
+from pipeline.settings import Settings
 from schema import Base, Product
 from schema.session import make_engine, make_session_factory
 from scripts.fakes.bot_api import FakeBotApiThread
@@ -82,9 +83,13 @@ class Flow:
             return conn.execute(text(sql), params).scalar()
 
     def send_task(self, name: str, queue: str, *args: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        """As the CLI or the API sends one: through the task port, Celery on the broker."""
         monkeypatch.setenv("QUEUE_PREFIX", self.prefix)  # queue names are read from the env
-        publisher = BrokerPublisher(self.broker_url, timeout=2.0)
-        publisher.send(name, queue, *args)
+        sender = CeleryTaskSender(settings=Settings(broker_url=self.broker_url))
+        try:
+            sender.send(name, queue, *args)
+        finally:
+            sender.close()
 
 
 @pytest.fixture(scope="module")

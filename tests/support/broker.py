@@ -1,6 +1,8 @@
-"""Looking into the broker: how many messages wait in a queue."""
+"""Looking into the broker: how many messages wait in a queue, and which tasks."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from kombu import Connection
 
@@ -21,3 +23,25 @@ def purge(broker_url: str, base: str) -> None:
         bound = kombu_queue(base)(conn.default_channel)
         bound.declare()
         bound.purge()
+
+
+def take_tasks(broker_url: str, base: str) -> list[tuple[str, list[Any]]]:
+    """Take every message off the queue, as a worker receives it: its task name and
+    arguments (Celery's protocol 2 body, JSON; no keyword arguments expected)."""
+    found = []
+    with Connection(broker_url, connect_timeout=2) as conn:
+        queue = conn.SimpleQueue(kombu_queue(base))
+        try:
+            while True:
+                try:
+                    message = queue.get(timeout=0.5)
+                except queue.Empty:
+                    break
+                assert message.content_type == "application/json"
+                args, kwargs, _embed = message.decode()
+                assert kwargs == {}
+                found.append((str(message.headers["task"]), list(args)))
+                message.ack()
+        finally:
+            queue.close()
+    return found

@@ -14,9 +14,9 @@ from api.console.errors import ConsoleError
 from api.console.flash import flash
 from api.console.render import render
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
-from api.routes.queueing import send_notifications_soon
 from pipeline.backoffice import broadcasts
 from pipeline.notifications import broadcast, broadcast_admin
+from pipeline.notifications.announce import kick_sender
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Viewer = Annotated[Console, Depends(require("broadcasts:read"))]
@@ -62,7 +62,7 @@ def start(console: Sender, form: CsrfForm, uow: UnitOfWorkDep, runtime: RuntimeD
     """The same start as `POST /api/v1/broadcasts`: outbox rows now, sent by the workers."""
     text, language = _composed(form)
     started = broadcast.start(uow.session, text, language)
-    uow.after_commit(lambda: send_notifications_soon(runtime))
+    kick_sender(uow)  # beat sweeps the outbox too: a lost message only delays
     flash(runtime, console, f"Broadcast started to {started.total} customers.")
     return RedirectResponse(f"/admin/broadcasts/{started.id}", status_code=303)
 

@@ -16,11 +16,13 @@ from api.console.pages.event_filter import RANGE_LABELS, RETRYABLE, ListFilter, 
 from api.console.render import render
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep
 from api.errors import ProblemError
-from api.routes.events import retry_queue
+from api.routes.events import queue_replay
+from api.routes.queueing import task_sender
 from api.runtime import ApiRuntime
 from pipeline.events import queries, repository
-from pipeline.events.operations import Queue, retry_selected
+from pipeline.events.operations import retry_selected
 from pipeline.live.events import announce_changes, latest_cursor
+from pipeline.messaging.tasks import TaskSender
 from schema.events import Event, EventStatus
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -29,9 +31,9 @@ Writer = Annotated[Console, Depends(require("events:write"))]
 PAGE_SIZE = 50
 
 
-def _broker_queue(runtime: ApiRuntime) -> Queue:
+def _sender(runtime: ApiRuntime) -> TaskSender:
     try:
-        return retry_queue(runtime)
+        return task_sender(runtime)
     except ProblemError as exc:  # no broker configured
         raise ConsoleError(503, exc.detail or "No broker is configured.") from None
 
@@ -123,7 +125,7 @@ def retry(console: Writer, form: CsrfForm, runtime: RuntimeDep) -> Response:
     selection = given.selection()
     if selection is None or given.errors:
         raise ConsoleError(422, "Bulk retry needs a filter on dead or failed events.")
-    queued = retry_selected(runtime.sessions, runtime.deps, selection, _broker_queue(runtime))
+    queued = retry_selected(runtime.sessions, runtime.deps, selection, _sender(runtime))
     announce_changes(runtime.engine, runtime.redis)
     flash(runtime, console, f"{queued} event{'s' if queued != 1 else ''} queued for retry.")
     return RedirectResponse(f"/admin/events?{given.querystring()}", status_code=303)
@@ -152,10 +154,10 @@ def event_page(event_id: int, request: Request, console: Reader, session: Sessio
 def replay(
     event_id: int, console: Writer, _form: CsrfForm, uow: UnitOfWorkDep, runtime: RuntimeDep
 ) -> Response:
-    queue = _broker_queue(runtime)
+    sender = _sender(runtime)
     if repository.reset_for_replay(uow.session, event_id) is None:
         raise ConsoleError(404, f"There is no event {event_id}.")
-    uow.after_commit(lambda: queue(event_id))
+    queue_replay(uow, sender, event_id)
     uow.after_commit(lambda: _announce(runtime))
     flash(runtime, console, f"Event {event_id} queued for replay.")
     return RedirectResponse(f"/admin/events/{event_id}", status_code=303)

@@ -6,7 +6,6 @@ Screenshots (desktop and phone width) go to tests/artifacts/console/."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,11 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kombu import Connection
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.broker.declarations import kombu_queue
 from api.runtime import ApiRuntime
 from pipeline.backups.progress import Job, ProgressBoard
 from pipeline.messaging.queues import MAINTENANCE
@@ -27,6 +24,7 @@ from schema.catalog import Product
 from schema.operations import Alert, BackupRun
 from tests.api.console.conftest import open_page
 from tests.api.console.support import shot, start_session, wait_until
+from tests.support.broker import take_tasks
 from tests.support.services import TestServices
 
 
@@ -43,26 +41,6 @@ def worker_settings(
     yield
     worker_app.reset_runtime()
     get_settings.cache_clear()
-
-
-def take_tasks(broker_url: str) -> list[tuple[str, list[Any]]]:
-    """Every message on the maintenance queue, as a worker would receive it."""
-    found = []
-    with Connection(broker_url, connect_timeout=2) as conn:
-        queue = conn.SimpleQueue(kombu_queue(MAINTENANCE))
-        try:
-            while True:
-                try:
-                    message = queue.get(timeout=0.5)
-                except queue.Empty:
-                    break
-                body = message.body if isinstance(message.body, bytes | str) else None
-                args = json.loads(body)[0] if body is not None else message.payload[0]
-                found.append((str(message.headers["task"]), list(args)))
-                message.ack()
-        finally:
-            queue.close()
-    return found
 
 
 def run_task(name: str, args: list[Any]) -> Any:
@@ -225,7 +203,7 @@ def test_backup_and_verify_with_progress(
     browser: Any, console_url: str, served_runtime: ApiRuntime, services: TestServices,
     db: sessionmaker[Session],
 ) -> None:  # fmt: skip
-    take_tasks(services.redis_url)  # nothing left from elsewhere
+    take_tasks(services.redis_url, MAINTENANCE)  # nothing left from elsewhere
     admin = start_session(served_runtime, "admin")
     page = open_page(browser, console_url, admin, path="/admin/backups")
     assert "No backup has run yet" in page.inner_text("main")
@@ -235,7 +213,7 @@ def test_backup_and_verify_with_progress(
     assert job.get_attribute("data-state") == "queued"
     assert page.get_attribute("#backup-jobs", "data-polling") == "yes"
     shot(page, "backups-queued")
-    ((name, args),) = take_tasks(services.redis_url)
+    ((name, args),) = take_tasks(services.redis_url, MAINTENANCE)
     assert name == "workers.backup" and args == [job.get_attribute("data-job")]
 
     # A job half way, as the worker reports it (a real dump of the test database is too
@@ -259,7 +237,7 @@ def test_backup_and_verify_with_progress(
 
     page.locator(f"[data-run='{run.id}'] [data-test=verify]").click()
     wait_until(lambda: page.locator(".job[data-state=queued]").count() == 1)
-    ((name, args),) = take_tasks(services.redis_url)
+    ((name, args),) = take_tasks(services.redis_url, MAINTENANCE)
     assert name == "workers.verify_backup" and args[0] == run.id
     threading.Thread(target=run_task, args=(name, args), daemon=True).start()
     wait_until(lambda: "verified" in page.locator(f"[data-run='{run.id}']").inner_text(), 120)

@@ -13,10 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.app import create_app
 from api.auth.login import log_in
 from api.runtime import ApiRuntime
 from pipeline.auth import apikeys, staff
 from pipeline.backups.progress import ProgressBoard
+from pipeline.settings import Settings
 from pipeline.unit_of_work import unit_of_work
 from schema.catalog import Product
 from schema.operations import Alert, BackupRun
@@ -308,14 +310,12 @@ def test_backups_start_and_verify_are_for_admins(
     assert {j.kind for j in board.jobs()} == {"backup", "verify"}
 
 
-def test_backups_without_a_broker_say_so(
-    console_client: TestClient, operator: Make, api_env: pytest.MonkeyPatch
-) -> None:
+def test_backups_without_a_broker_say_so(operator: Make, api_settings: Settings) -> None:
     admin = operator("admin")
-    client = as_(console_client, admin)
-    api_env.delenv("BROKER_URL")
-    client.app.state.runtime.settings.broker_url = None
-    answer = post(client, admin, "/admin/backups")
+    no_broker = api_settings.model_copy(update={"broker_url": None})
+    with TestClient(create_app(no_broker), base_url="http://localhost") as client:
+        assert client.app.state.runtime.deps.sender is None  # type: ignore[attr-defined]
+        answer = post(signed_in(client, admin), admin, "/admin/backups")
     assert answer.status_code == 503 and "No broker configured (BROKER_URL)." in answer.text
 
 
