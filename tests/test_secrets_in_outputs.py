@@ -381,8 +381,8 @@ def _stored_texts(db: sessionmaker[Session]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     with db() as session:
         for table, column in STORED:
-            rows = session.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
-            found += [(table, str(value)) for value in rows.scalars()]
+            rows = session.scalars(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
+            found += [(table, str(value)) for value in rows]
     return found
 
 
