@@ -62,8 +62,8 @@ def test_the_contracts_see_violations(
     assert "kombu" in report, report
 
 
-PACKAGES = ("adapters", "api", "bot", "cli", "grpc_api", "pipeline", "schema", "webhooks")
-PACKAGES += ("workers",)
+PACKAGES: tuple[str, ...] = ("adapters", "api", "bot", "cli", "grpc_api", "pipeline", "schema")
+PACKAGES += ("webhooks", "workers")
 
 
 def private_uses(source: str) -> list[str]:

@@ -427,7 +427,8 @@ def runtime_redactor(process: str, run: Run) -> Redactor:
             )
         finally:
             runtime.close()
-        return worker.redactor
+        worker_redactor: Redactor = worker.redactor  # WorkerApp is a Celery app: untyped
+        return worker_redactor
     if process == "api":
         from api.app import build_runtime
 
@@ -464,8 +465,8 @@ def _stored_texts(db: sessionmaker[Session]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     with db() as session:
         for table, column in STORED:
-            rows = session.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
-            found += [(table, str(value)) for value in rows.scalars()]
+            rows = session.scalars(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
+            found += [(table, str(value)) for value in rows]
     return found
 
 

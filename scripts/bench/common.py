@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import psycopg
@@ -70,7 +71,13 @@ def stripe_headers(body: bytes) -> dict[str, str]:
     return {"Content-Type": "application/json", "Stripe-Signature": f"t={t},v1={sig}"}
 
 
-def broker_url() -> tuple[str, list[EmbeddedRedis]]:
+class Stoppable(Protocol):
+    """A server this run started (embedded Redis or PostgreSQL), stopped at its end."""
+
+    def stop(self) -> None: ...
+
+
+def broker_url() -> tuple[str, list[Stoppable]]:
     given = os.environ.get("BROKER_URL")
     if given:
         return given, []
@@ -79,7 +86,7 @@ def broker_url() -> tuple[str, list[EmbeddedRedis]]:
     return started.url, [redis] if started.started_here else []
 
 
-def database_url() -> tuple[str, list[EmbeddedPostgres]]:
+def database_url() -> tuple[str, list[Stoppable]]:
     given = os.environ.get("DATABASE_URL")
     if given:
         return given, []

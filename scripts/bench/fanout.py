@@ -117,7 +117,7 @@ def _clients(host: str, port: int, key: str, count: int, ready: Any, go_home: An
     ancillary = socket.CMSG_SPACE(16)
     while not go_home.is_set():
         for ready_key, _ in selector.select(0.2):
-            conn: _Conn = ready_key.data
+            conn = ready_key.data
             try:
                 data, cmsgs, _, _ = conn.sock.recvmsg(1 << 18, ancillary)
             except BlockingIOError:

@@ -124,7 +124,7 @@ async def load(
             n += 1_000_000
 
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = PipelineServiceStub(channel)
+        stub = PipelineServiceStub(channel)  # type: ignore[no-untyped-call]  # generated, unannotated
         started = time.perf_counter()
         until = started + seconds
         await asyncio.gather(*(client(stub, until, offset + i) for i in range(streams)))

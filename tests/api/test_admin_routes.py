@@ -33,14 +33,16 @@ def denied(
     }
 
 
-STAFF_ROUTES = [
+# (method, path, JSON body)
+Route = tuple[str, str, dict[str, object] | None]
+STAFF_ROUTES: list[Route] = [
     ("GET", "/api/v1/staff", None),
     ("POST", "/api/v1/staff", {"email": "x@example.com", "role": "viewer"}),
     ("GET", "/api/v1/staff/1", None),
     ("PATCH", "/api/v1/staff/1", {"role": "viewer"}),
     ("DELETE", "/api/v1/staff/1/sessions", None),
 ]
-KEY_ROUTES = [
+KEY_ROUTES: list[Route] = [
     ("GET", "/api/v1/apikeys", None),
     ("POST", "/api/v1/apikeys", {"name": "n", "scopes": ["events:read"]}),
     ("DELETE", "/api/v1/apikeys/1", None),

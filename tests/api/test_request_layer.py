@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi import FastAPI
@@ -16,6 +16,9 @@ from api.deps import SessionDep, UnitOfWorkDep
 from api.errors import ProblemError
 from schema.staff import StaffUser
 from tests.api.conftest import bearer
+
+if TYPE_CHECKING:
+    from loguru import Record  # in loguru's stubs only
 
 
 def staff_count(db: sessionmaker[Session]) -> int:
@@ -63,16 +66,14 @@ def test_a_failed_request_rolls_back_and_runs_no_job(
 
 
 @pytest.fixture
-def log_records() -> Iterator[list[dict[str, Any]]]:
-    records: list[dict[str, Any]] = []
+def log_records() -> Iterator[list[Record]]:
+    records: list[Record] = []
     sink = logger.add(lambda message: records.append(message.record), level="INFO")
     yield records
     logger.remove(sink)
 
 
-def test_log_lines_carry_the_request_id(
-    client: TestClient, log_records: list[dict[str, Any]]
-) -> None:
+def test_log_lines_carry_the_request_id(client: TestClient, log_records: list[Record]) -> None:
     client.post("/test/write", headers={"X-Request-ID": "trace-me-1"})
     [line] = [r for r in log_records if r["message"] == "writing a staff row"]
     assert line["extra"]["request_id"] == "trace-me-1"

@@ -7,6 +7,7 @@ when it died is the sender's to retry.)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,10 @@ TOTAL, RATE = 2400, 200.0
 KILLS = 2
 
 
+def sent_at_least(load: SignedLoad, count: float) -> Callable[[], bool]:
+    return lambda: load.sent >= count
+
+
 def test_receiver_sigkilled_under_load_and_restarted(
     chaos_env: dict[str, str], engine: Engine, tmp_path: Path, recovery: Recovery
 ) -> None:
@@ -31,7 +36,7 @@ def test_receiver_sigkilled_under_load_and_restarted(
         load = SignedLoad(stack.base, TOTAL, RATE).start()
         down_s = []
         for n in range(KILLS):
-            wait_until(lambda n=n: load.sent >= TOTAL * (n + 1) / 4, 60, "the load", 0.05)
+            wait_until(sent_at_least(load, TOTAL * (n + 1) / 4), 60, "the load", 0.05)
             stack.kill_receiver()
             killed_at = time.monotonic()
             stack.start_receiver()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.providers.config import ProviderSettings
+from pipeline.providers.registry import build_registry  # what workers.runtime calls
 from pipeline.providers.settings_set import ProviderSettingsSet
 from schema.events import Event
 from tests.pipeline.events.test_service import stripe_envelope
@@ -26,10 +27,7 @@ class Counts:
 @pytest.fixture
 def counts(db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     seen = Counts()
-    build_runtime, build_registry = (
-        worker_runtime.build_worker_runtime,
-        worker_runtime.build_registry,
-    )
+    build_runtime = worker_runtime.build_worker_runtime
     from_env = ProviderSettingsSet.from_env.__func__  # type: ignore[attr-defined]
     settings_init = ProviderSettings.__init__
 

@@ -55,7 +55,8 @@ def problems(page: Any, *refused: int) -> list[str]:
     """Script errors and requests to other origins, less the failed loads of forms this
     test meant to have refused (the browser logs those as errors too)."""
     expected = tuple(f"status of {status} " for status in refused)
-    return page.outside + [e for e in page.errors if not any(x in e for x in expected)]
+    outside: list[str] = page.outside
+    return outside + [e for e in page.errors if not any(x in e for x in expected)]
 
 
 def confirm(page: Any) -> None:

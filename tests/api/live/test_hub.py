@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 import redis
 import redis.asyncio
 
-from api.live.hub import RESYNC, Filters, Hub, merge_events, merged, wire
+from api.live.hub import RESYNC, Entry, Filters, Hub, merge_events, merged, wire
 from pipeline.embedded import EmbeddedRedis
 from pipeline.live.channel import Topic, encode
 from pipeline.messaging.urls import redis_py_url
@@ -66,7 +67,7 @@ async def test_publications_that_piled_up_reach_a_client_as_one_message(
         for k in (1, 3, 5)
     ]
 
-    async def scenario() -> list[object]:
+    async def scenario() -> tuple[Entry, int]:
         hub = Hub(url, "live-drain")
         await hub.start()
         subscriber = hub.subscribe(Filters(frozenset({Topic.EVENTS})))
@@ -76,7 +77,7 @@ async def test_publications_that_piled_up_reach_a_client_as_one_message(
                 publisher.publish("live-drain", encode(Topic.EVENTS, items))
             time.sleep(0.5)  # still blocked while Redis writes the last to the hub's socket
             entry = await asyncio.wait_for(subscriber.queue.get(), 5)
-            return [entry, subscriber.queue.qsize()]
+            return entry, subscriber.queue.qsize()
         finally:
             publisher.close()
             await hub.stop()
@@ -89,7 +90,10 @@ async def test_publications_that_piled_up_reach_a_client_as_one_message(
 
 def test_event_messages_join_as_text_like_one_encoded_batch() -> None:
     first = [{"id": 1, "cursor": 1, "last_error": 'a "quoted" ], error'}]
-    second = [{"id": 2, "cursor": 2, "last_error": None}, {"id": 3, "cursor": 3}]
+    second: list[dict[str, Any]] = [
+        {"id": 2, "cursor": 2, "last_error": None},
+        {"id": 3, "cursor": 3},
+    ]
     joined = merge_events([wire(Topic.EVENTS, first), wire(Topic.EVENTS, second)], 3)
     assert joined == wire(Topic.EVENTS, first + second)
     alerts = [{"id": 9}]

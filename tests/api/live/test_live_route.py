@@ -4,7 +4,7 @@ live events committed and announced."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -29,7 +29,7 @@ def ws_url(api_client: TestClient, api_settings: Settings) -> Iterator[str]:
         yield f"{base}/api/v1/ws"
 
 
-def _closed_with(url: str, message: dict[str, object]) -> int | None:
+def _closed_with(url: str, message: Mapping[str, object]) -> int | None:
     with connect(url, open_timeout=10) as ws:
         ws.send(json.dumps(message))
         with pytest.raises(ConnectionClosed) as closed:

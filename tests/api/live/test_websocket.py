@@ -124,7 +124,7 @@ def _never_reading(base: str) -> Iterator[socket.socket]:
 
 
 def _until_ready(ws: ClientConnection) -> tuple[list[int], int]:
-    cursors = []
+    cursors: list[int] = []
     while True:
         message = json.loads(ws.recv(timeout=10))
         if message["type"] == "ready":

@@ -42,7 +42,7 @@ def test_sweep_finds_an_event_whose_worker_died_mid_handler(db: sessionmaker[Ses
 
     def dies(ctx: HandlerContext) -> None:
         with db() as other:  # what the rest of the system sees meanwhile
-            seen = other.execute(text("SELECT status FROM events")).scalar_one()
+            seen: str = other.execute(text("SELECT status FROM events")).scalar_one()
         assert seen == EventStatus.RECEIVED
         raise WorkerDied
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -59,7 +60,7 @@ def service(db: sessionmaker[Session]) -> EventService:
     )
 
 
-def envelope(event_id: str, request_id: str = "req-1", **extra: object) -> Envelope:
+def envelope(event_id: str, request_id: str = "req-1", **extra: Any) -> Envelope:
     body = stripe_event(event_id, **extra)
     now = datetime.now(UTC)
     return Envelope("stripe", event_id, "payment_intent.succeeded", body, now, {}, request_id)

@@ -95,7 +95,8 @@ def state(db: sessionmaker[Session]) -> dict[str, object]:
                 for p in session.scalars(select(Payment))
             },
             "receipts": sorted(session.scalars(select(Receipt.kind))),
-            "notifications": sorted(session.scalars(select(Notification.template))),
+            # key=str: ready-text notifications (alerts) have no template (None)
+            "notifications": sorted(session.scalars(select(Notification.template)), key=str),
             "events": {k: v for k, v in session.execute(select(Event.external_id, Event.status))},
         }
 

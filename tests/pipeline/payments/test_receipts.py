@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import redis
@@ -36,10 +38,10 @@ def atol(services: TestServices, monkeypatch: pytest.MonkeyPatch) -> AtolRegiste
 
 
 class FakeReportApi:
-    def __init__(self, report: dict[str, object]) -> None:
+    def __init__(self, report: dict[str, Any]) -> None:
         self.answer = report
 
-    def report(self, uuid: str) -> dict[str, object]:
+    def report(self, uuid: str) -> dict[str, Any]:
         return self.answer
 
 
@@ -77,6 +79,7 @@ def test_sell_is_idempotent_and_token_is_cached(
     assert token.call_count == 1 and sell.call_count == 1
     body = sell.calls[0].request.read()
     assert b'"external_id":"p' in body.replace(b" ", b"") and b"/webhooks/atol" in body
+    assert atol.redis is not None  # the fixture shares the token through Redis
     AtolRegister(atol.redis, atol.settings).token()  # another worker: cached token
     assert token.call_count == 1
 

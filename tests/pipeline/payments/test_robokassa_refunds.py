@@ -5,6 +5,7 @@ are in test_direct_refunds with the other providers."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 import respx
@@ -52,7 +53,7 @@ def test_robokassa_refunds_a_paid_mismatch_once(
     assert decoded.claims == {"OpKey": "op-key-504", "RefundSum": 1.0}
     assert statuses(db) == ("created", "succeeded")
     with db() as session:
-        details = session.execute(select(Payment.details)).scalar_one()
+        details: dict[str, Any] = session.execute(select(Payment.details)).scalar_one()
     assert details["refund_request_id"] == "req-1"
     assert details["refund_sent"] == f"mismatch-refund-{payment_id}"
     assert refund(db, payment_id) is None  # accepted already: nothing sent again

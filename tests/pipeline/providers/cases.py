@@ -96,7 +96,7 @@ class Case(ABC):
     def valid(self) -> Request:
         """A request exactly as the provider sends it."""
 
-    def tampered(self) -> Request:
+    def tampered(self) -> Request | None:
         request = self.valid()
         return replace(request, body=request.body.replace(b"1", b"2", 1))
 

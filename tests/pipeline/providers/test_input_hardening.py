@@ -72,7 +72,8 @@ class Raises:
         return True
 
     def accept(self, request: InboundRequest) -> object:
-        return {}["missing"]
+        empty: dict[str, object] = {}
+        return empty["missing"]
 
 
 def test_an_exception_inside_a_provider_becomes_a_400() -> None:

@@ -8,6 +8,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def install(target: Path, source: Path) -> None:
 
 
 @pytest.fixture
-def plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     source = tmp_path / "src"
     shutil.copytree(PLUGIN, source)  # builds write into the source tree: not ours
     target = tmp_path / "site"

@@ -9,6 +9,7 @@ database without costing their neighbours anything.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from tests.pipeline.providers.conftest import Send, drain
 from tests.support.signing import stripe_event
 
 
-def stripe(event_id: str, **extra: object) -> Request:
+def stripe(event_id: str, **extra: Any) -> Request:
     return StripeCase().signed(stripe_event(event_id, **extra))
 
 

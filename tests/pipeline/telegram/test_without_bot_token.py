@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from loguru import logger
 
 from pipeline.settings import get_settings
 from pipeline.telegram import api
+
+if TYPE_CHECKING:
+    from loguru import Record  # in loguru's stubs only
 
 
 def test_telegram_bound_tasks_wait_quietly_without_a_token(
@@ -23,7 +26,7 @@ def test_telegram_bound_tasks_wait_quietly_without_a_token(
     monkeypatch.setenv("DATABASE_URL", "postgresql://unused@127.0.0.1:9/db")
     get_settings.cache_clear()
     app.reset_runtime()  # a worker process starting without a token
-    records: list[dict[str, Any]] = []
+    records: list[Record] = []
     sink = logger.add(lambda message: records.append(message.record), level="WARNING")
     try:
         # Beat runs the sweep every few seconds; none of the runs may raise.
