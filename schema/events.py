@@ -10,13 +10,13 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
-    cast,
     func,
     text,
 )
@@ -81,11 +81,24 @@ class Event(Base):
     updated_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
-# Text in the payload (`?q=`, pipeline.events.queries): trigrams of the payload's JSON.
-# Needs pg_trgm; migration 0016 leaves it out where the extension cannot be had.
-Index(
-    "ix_events_payload_trgm",
-    cast(Event.payload, Text).label("payload_text"),
-    postgresql_using="gin",
-    postgresql_ops={"payload_text": "gin_trgm_ops"},
-)
+class EventSearchText(Base):
+    """The text event search (`?q=`, pipeline.events.queries) looks in: each payload's
+    JSON as text, written once by a trigger when its event is inserted (again only if the
+    payload is replaced; migration 0019). Kept apart from `events`, whose rows get a new
+    version at each status change, so the trigram index reads each payload once."""
+
+    __tablename__ = "event_search_texts"
+    __table_args__ = (
+        # Needs pg_trgm; migration 0019 leaves it out where the extension cannot be had.
+        Index(
+            "ix_event_search_texts_body_trgm",
+            "body",
+            postgresql_using="gin",
+            postgresql_ops={"body": "gin_trgm_ops"},
+        ),
+    )
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    body: Mapped[str] = mapped_column(Text)

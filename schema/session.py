@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -41,7 +42,16 @@ def make_engine(url: str, *, pool_size: int = 5, ping_idle_s: float | None = Non
     )
     if ping_idle_s is not None:
         _ping_when_idle(engine, ping_idle_s)
+    event.listen(engine.pool, "connect", _arrays_in_binary)
     return engine
+
+
+def _arrays_in_binary(dbapi_connection: Any, _: Any) -> None:
+    """Lists go to PostgreSQL as binary arrays. In text form psycopg escapes every quote
+    and backslash of every element with a regular expression: for the batch inserts'
+    arrays of JSON payloads (schema.unnest) that was 0.06 ms per payload; binary is
+    a copy."""
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _ping_when_idle(engine: Engine, idle_s: float) -> None:

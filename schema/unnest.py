@@ -20,6 +20,18 @@ def unnest_insert(table: str, columns: Mapping[str, str], tail: str) -> TextClau
     return text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}")
 
 
+def unnest_update(table: str, key: str, columns: Mapping[str, str]) -> TextClause:
+    """`UPDATE table SET c = v.c ... FROM unnest(...) v WHERE table.key = v.key`: one
+    statement for many rows, each with its own values (`columns` includes `key`)."""
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
+    sets = ", ".join(f"{name} = v.{name}" for name in columns if name != key)
+    names = ", ".join(columns)
+    return text(
+        f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({names}) "
+        f"WHERE {table}.{key} = v.{key}"
+    )
+
+
 def column_arrays(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> dict[str, Any]:
     """The parameters of `unnest_insert`: one list per column."""
     return {name: [row.get(name) for row in rows] for name in columns}

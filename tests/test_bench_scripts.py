@@ -40,6 +40,7 @@ def run_bench(services: TestServices, module: str, *args: str) -> str:
     ("module", "args", "expected"),
     [
         ("latency", ("--rate", "20", "--seconds", "2", "--warmup", "1"), "observed p99 ="),
+        ("cost", ("--events", "200", "--batch", "16"), "direct insert (baseline)"),
         (
             "soak",
             ("--rate", "20", "--minutes", "0.05", "--warmup", "2", "--every", "2"),

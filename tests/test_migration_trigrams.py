@@ -19,7 +19,8 @@ from schema.events import Event
 from schema.session import libpq_url, make_engine
 from tests.support.services import TestServices, create_database, drop_database
 
-INDEX = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_payload_trgm'"
+INDEX = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_event_search_texts_body_trgm'"
+OLD_INDEX = "SELECT 1 FROM pg_indexes WHERE indexname = 'ix_events_payload_trgm'"
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def test_the_index_serves_text_search(database_url: str) -> None:
     try:
         with engine.connect() as conn:
             assert "gin_trgm_ops" in (conn.execute(text(INDEX)).scalar() or "")
+            assert conn.execute(text(OLD_INDEX)).scalar() is None
     finally:
         engine.dispose()
 
@@ -69,3 +71,41 @@ def test_without_the_extension_the_migration_succeeds_and_search_scans(limited: 
             assert [r.external_id for r in rows] == ["e1"]
     finally:
         engine.dispose()
+
+
+def test_events_stored_before_the_search_table_are_copied_into_it(
+    services: TestServices,
+) -> None:
+    """Upgrading a database that already holds events (0018 -> 0019) copies their texts,
+    so search finds old events as before; the index on events is dropped."""
+    url = create_database(services.admin_database_url)
+    engine = make_engine(url, pool_size=1)
+    try:
+        upgrade(url, "0018")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO events (source, type, external_id, status, payload, "
+                    "received_at) SELECT 'stripe', 't', 'old-' || g, 'processed', "
+                    "jsonb_build_object('order', 'o-' || g), now() "
+                    "FROM generate_series(1, 50) g"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO events (source, type, external_id, status, received_at) "
+                    "VALUES ('stripe', 't', 'no-payload', 'dead', now())"
+                )
+            )
+        upgrade(url)
+        with Session(engine) as session:
+            count = session.execute(text("SELECT count(*) FROM event_search_texts")).scalar()
+            assert count == 50
+            rows, _ = queries.page(
+                session, queries.EventFilter(text="o-42"), before_id=None, limit=10
+            )
+            assert [r.external_id for r in rows] == ["old-42"]
+            assert session.execute(text(OLD_INDEX)).scalar() is None
+    finally:
+        engine.dispose()
+        drop_database(services.admin_database_url, url)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Text, cast, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer
 
-from pipeline.like import ESCAPE, containing, escaped
+from pipeline.events.queries import payload_contains
+from pipeline.like import ESCAPE, escaped
 from schema.catalog import Product
 from schema.events import Event
 from schema.messaging import Notification
@@ -165,11 +166,10 @@ def _events(session: Session, order: Order, payments: list[Payment]) -> list[Eve
     """Webhook events naming the order or one of its payments (the payload's text, through
     the trigram index), oldest first."""
     needles = {order.public_id, *(p.provider_payment_id for p in payments)}
-    text = cast(Event.payload, Text)
     stmt = (
         select(Event)
         .options(defer(Event.raw_body), defer(Event.headers))
-        .where(or_(*(text.ilike(containing(n), escape=ESCAPE) for n in sorted(needles))))
+        .where(payload_contains(*sorted(needles)))
         .order_by(Event.id.desc())
         .limit(EVENTS_SHOWN)
     )

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, defer
 
 from pipeline.like import ESCAPE, containing
-from schema.events import Event
+from schema.events import Event, EventSearchText
 from schema.operations import EventAttempt
 
 
@@ -23,6 +23,16 @@ class EventFilter:
     until: datetime | None = None
     external_id: str | None = None
     text: str | None = None  # a substring of the payload's JSON
+
+
+def payload_contains(*needles: str) -> ColumnElement[bool]:
+    """Events whose payload's JSON text contains any of `needles` (case-insensitive),
+    looked up in the trigram-indexed copy of the texts (schema.events.EventSearchText)."""
+    body = EventSearchText.body
+    matching = select(EventSearchText.event_id).where(
+        or_(*(body.ilike(containing(n), escape=ESCAPE) for n in needles))
+    )
+    return Event.id.in_(matching)
 
 
 def conditions(f: EventFilter) -> list[Any]:
@@ -40,8 +50,7 @@ def conditions(f: EventFilter) -> list[Any]:
     if f.until is not None:
         where.append(Event.received_at < f.until)
     if f.text:
-        # The expression of the trigram index ix_events_payload_trgm (migration 0016).
-        where.append(cast(Event.payload, Text).ilike(containing(f.text), escape=ESCAPE))
+        where.append(payload_contains(f.text))
     return where
 
 

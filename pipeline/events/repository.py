@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, defer
 from pipeline.events.queries import EventFilter, conditions
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.operations import EventAttempt
-from schema.unnest import column_arrays, unnest_insert
+from schema.unnest import column_arrays, unnest_insert, unnest_update
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,18 +152,23 @@ def set_payload(session: Session, event_id: int, payload: Any) -> None:
     session.execute(update(Event).where(Event.id == event_id).values(payload=payload))
 
 
-OUTCOME_COLUMNS = ("status", "attempts", "processed_at", "next_attempt_at", "last_error")
+_OUTCOME_COLUMNS = {
+    "id": "bigint",
+    "status": "varchar",
+    "attempts": "integer",
+    "processed_at": "timestamptz",
+    "next_attempt_at": "timestamptz",
+    "last_error": "text",
+}
+_WRITE_OUTCOMES = unnest_update("events", "id", _OUTCOME_COLUMNS)
 
 
 def write_outcomes(session: Session, events: Sequence[Event]) -> None:
-    """Persist the processing outcome of detached, locked events in one executemany."""
+    """Persist the processing outcome of detached, locked events in one statement."""
     if not events:
         return
-    rows = [
-        {"id": event.id, **{name: getattr(event, name) for name in OUTCOME_COLUMNS}}
-        for event in events
-    ]
-    session.execute(update(Event), rows)
+    rows = [{name: getattr(event, name) for name in _OUTCOME_COLUMNS} for event in events]
+    session.execute(_WRITE_OUTCOMES, column_arrays(rows, _OUTCOME_COLUMNS))
 
 
 def due_for_retry(session: Session, now: datetime, grace: timedelta, limit: int) -> list[int]:

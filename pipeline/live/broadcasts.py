@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import case, event, func, inspect, update
+from sqlalchemy import case, event, func, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
 
 from pipeline.live.channel import Topic, announce_committed
 from schema.messaging import Broadcast, Notification
@@ -53,7 +54,7 @@ def progress_item(row: Any) -> dict[str, Any]:
 
 def _settled(session: Session, note: Notification) -> None:
     """Count a broadcast row that left pending/failed in this flush."""
-    history = inspect(note).attrs.status.history
+    history = get_history(note, "status")
     before = history.deleted[0] if history.deleted else None
     found = broadcast_id(note.dedup_key)
     if before in OPEN and note.status not in OPEN and found is not None:
@@ -69,7 +70,7 @@ def _collect(session: Session, _context: Any) -> None:
         elif (
             isinstance(obj, Broadcast)
             and obj.id is not None
-            and (obj in session.new or inspect(obj).attrs.status.history.has_changes())
+            and (obj in session.new or get_history(obj, "status").has_changes())
         ):
             session.info.setdefault(TOUCHED, set()).add(obj.id)
 

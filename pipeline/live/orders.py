@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ARRAY, String, event, func, inspect, select
+from sqlalchemy import ARRAY, String, event, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql.elements import ColumnElement
 
 from pipeline.live.channel import Topic, announce_committed
@@ -65,7 +66,7 @@ def _collect(session: Session, _context: Any) -> None:
     changed: set[tuple[str, int]] = session.info.setdefault(CHANGED, set())
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, Order) and obj.id is not None:
-            if obj in session.new or inspect(obj).attrs.status.history.has_changes():
+            if obj in session.new or get_history(obj, "status").has_changes():
                 changed.add(("order", obj.id))
         elif isinstance(obj, Receipt) and obj.ofd_receipt_url:
             changed.add(("payment", obj.payment_id))
