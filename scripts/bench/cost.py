@@ -24,6 +24,7 @@ import psycopg
 
 from pipeline.live.events import announce_changes
 from pipeline.logging import setup_logging
+from pipeline.redaction import Redactor
 from pipeline.settings import Settings
 from schema.session import libpq_url
 from scripts.bench.common import SECRET, bench_database, broker_url, database_url, exit_on_sigterm
@@ -110,9 +111,9 @@ def main() -> None:
                 LOG_LEVEL="WARNING",
             )
             sender = NoSender()
-            settings = Settings()
-            setup_logging(settings, "worker")
-            rt = build_worker_runtime(settings, sender)
+            settings, redactor = Settings(), Redactor()
+            setup_logging(settings, "worker", redactor)
+            rt = build_worker_runtime(settings, sender, redactor=redactor)
             items = envelopes(args.events, 0.0, "payment_intent.succeeded", orders=True)
             batches = [items[i : i + args.batch] for i in range(0, len(items), args.batch)]
             warm, timed = batches[:3], batches[3:]
