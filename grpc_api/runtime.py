@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.broker.batching import AsyncSender, BatchingPublisher
-from adapters.broker.celery_message import task_message
-from adapters.broker.publisher import ThreadedKombuSender, make_sender
+from adapters.broker.batching import BatchingPublisher
+from adapters.broker.publisher import make_sender
 from adapters.broker.task_sender import CeleryTaskSender
 from pipeline.deps import Deps
 from pipeline.events.internal import InternalSource
@@ -28,17 +27,15 @@ class GrpcRuntime:
     sessions: sessionmaker[Session]
     # Submitted events: the receiver's batching publisher, same semantics.
     publisher: BatchingPublisher
-    # Single tasks (process an event, send notifications): one kombu connection.
-    tasks: AsyncSender
     redis_url: str
+    # Single tasks (process an event, send notifications) go through `deps.sender`, the
+    # task port every process uses; it is synchronous, so calls run it in a thread.
     deps: Deps
-
-    async def send_task(self, name: str, queue: str, *args: object) -> None:
-        await self.tasks.publish(task_message(name, queue, list(args)))
 
     async def close(self) -> None:
         await self.publisher.close()
-        await self.tasks.close()
+        if isinstance(self.deps.sender, CeleryTaskSender):  # the one build_runtime made
+            await asyncio.to_thread(self.deps.sender.close)
         await asyncio.to_thread(self.engine.dispose)
 
 
@@ -72,11 +69,11 @@ def build_runtime(
             make_sender(settings.broker_url, timeout=timeout),
             max_batch=settings.publish_batch_max,
         ),
-        tasks=ThreadedKombuSender(settings.broker_url, timeout=2.0),
         redis_url=settings.redis_url,
         deps=Deps(
             settings,
             providers=ProviderSettingsSet.from_env(),
+            # Thread-safe: calls send from the default executor's threads.
             sender=CeleryTaskSender(settings=settings),
             redactor=redactor or Redactor(),
         ),

@@ -25,6 +25,7 @@ from grpc_api.watch import SubscriptionLost, Watch
 from pipeline.events import queries, repository
 from pipeline.live.events import announce_changes
 from pipeline.messaging.queues import INGEST, NOTIFY, TASK_PROCESS_EVENT, TASK_SEND_NOTIFICATIONS
+from pipeline.messaging.tasks import send_task
 from pipeline.notifications.direct import NotQueued, Queued, queue_message
 from pipeline.unit_of_work import unit_of_work
 from schema.events import EventStatus
@@ -176,10 +177,10 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
 
         if not await asyncio.to_thread(reset):
             await errors.abort_status(context, errors.not_found("event", str(request.id)))
-        try:
-            await self.rt.send_task(TASK_PROCESS_EVENT, INGEST, request.id)
-        except Exception as exc:  # the event is `received`: the sweeper dispatches it
-            logger.warning("replay of {} not queued now: {}", request.id, exc)
+        # Best effort: an event left `received` is dispatched by the sweeper.
+        await asyncio.to_thread(
+            send_task, self.rt.deps.sender, TASK_PROCESS_EVENT, INGEST, request.id
+        )
         await asyncio.to_thread(announce_changes, self.rt.engine, self.rt.deps.redis)
         return pb.ReplayEventResponse(id=request.id, status=EventStatus.RECEIVED.value)
 
@@ -204,11 +205,8 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
             queued = await asyncio.to_thread(queue)
         except NotQueued as exc:
             await errors.abort_status(context, _not_queued(exc, request.telegram_id))
-        if queued.queued:
-            try:  # the outbox is also swept by beat: a lost message only delays sending
-                await self.rt.send_task(TASK_SEND_NOTIFICATIONS, NOTIFY)
-            except Exception as exc:
-                logger.warning("send_notifications not queued now: {}", exc)
+        if queued.queued:  # best effort: beat also sweeps the outbox
+            await asyncio.to_thread(send_task, self.rt.deps.sender, TASK_SEND_NOTIFICATIONS, NOTIFY)
         return pb.SendNotificationResponse(
             notification_id=queued.notification_id or 0, queued=queued.queued
         )

@@ -15,6 +15,7 @@ from grpc_api.v1 import pipeline_pb2 as pb
 from grpc_api.v1.pipeline_pb2_grpc import PipelineServiceStub
 from pipeline.embedded import EmbeddedRedis
 from pipeline.live.events import changes_since, latest_cursor
+from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
 from pipeline.settings import Settings
 from schema.events import Event
 from tests.grpc_api.support import (
@@ -26,6 +27,7 @@ from tests.grpc_api.support import (
     stub,
 )
 from tests.grpc_api.test_submit import submit_request
+from tests.support.broker import take_tasks
 
 
 @pytest.fixture
@@ -60,6 +62,7 @@ def test_get_list_with_filters_and_pages_and_replay(
     client: PipelineServiceStub,
     api_key: Callable[..., str],
     db: sessionmaker[Session],
+    grpc_settings: Settings,
 ) -> None:
     submit("l-1", "l-2", "l-3")
     submit("l-4", ignore=True)
@@ -89,6 +92,9 @@ def test_get_list_with_filters_and_pages_and_replay(
     assert replayed.status == "received"
     with db() as session:
         assert session.scalar(select(Event.status).where(Event.id == event_id)) == "received"
+    # Sent through the runtime's task port, as the worker receives it.
+    queued = take_tasks(grpc_settings.broker_url or "", INGEST)
+    assert queued == [(TASK_PROCESS_EVENT, [event_id])]
 
 
 def _collect(call: Iterator[pb.EventChange], into: list[pb.EventChange], want: int) -> None:
