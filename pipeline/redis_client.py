@@ -6,7 +6,6 @@ from __future__ import annotations
 import redis
 from sqlalchemy.orm import Session
 
-from pipeline.deps import Deps
 from pipeline.messaging.urls import redis_py_url
 from pipeline.settings import Settings, get_settings
 from pipeline.unit_of_work import session_deps
@@ -31,7 +30,10 @@ def connect_redis(settings: Settings, *, timeout_s: float = 5.0) -> redis.Redis:
 
 
 def session_redis(session: Session) -> redis.Redis:
-    """The Redis client for a session's commit hooks: its unit of work's (the process's);
-    for a session opened outside one (a test, a script), one from the environment."""
-    deps = session_deps(session) or Deps.build()
+    """The Redis client for a session's commit hooks: its unit of work's (the process's).
+    RuntimeError for a session committed outside one (no process client to publish on):
+    the hooks log it and publish nothing, rather than connect from the environment."""
+    deps = session_deps(session)
+    if deps is None:
+        raise RuntimeError("session committed outside a unit of work: nothing published")
     return deps.redis

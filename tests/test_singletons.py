@@ -125,9 +125,6 @@ RUNTIME_BUILDERS = {
     "cli/runtime.py",
     "bot/updates.py",
 }
-# Left, and only shrinks: a session committed outside a unit of work has no Deps in its
-# `info`, so its commit hooks get a Redis client from the environment.
-DEPS_BUILD_LEFT = {"pipeline/redis_client.py"}
 
 
 def deps_builds(source: str) -> list[int]:
@@ -145,11 +142,9 @@ def deps_builds(source: str) -> list[int]:
 
 def test_only_runtime_builders_build_deps_from_the_environment() -> None:
     found = scan(deps_builds)
-    stray = {m: lines for m, lines in found.items() if m not in RUNTIME_BUILDERS | DEPS_BUILD_LEFT}
+    stray = {m: lines for m, lines in found.items() if m not in RUNTIME_BUILDERS}
     assert not stray, f"Deps.build() outside a runtime builder (take the caller's Deps): {stray}"
     assert all((ROOT / m).is_file() for m in RUNTIME_BUILDERS), "a runtime builder moved"
-    gone = sorted(DEPS_BUILD_LEFT - set(found))
-    assert not gone, f"no longer there: take them off DEPS_BUILD_LEFT: {gone}"
 
 
 def test_the_deps_scan_sees_each_spelling() -> None:

@@ -19,6 +19,7 @@ from pipeline.notifications import broadcast
 from pipeline.settings import get_settings
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
+from pipeline.unit_of_work import unit_of_work
 from schema import User
 from schema.session import make_engine, make_session_factory
 from scripts.fakes.bot_api import FakeBotApiThread
@@ -43,16 +44,15 @@ def main() -> None:
         get_settings.cache_clear()
         engine = make_engine(url)
         sessions = make_session_factory(engine)
-        with sessions() as session:
-            rows = [{"telegram_id": 10_000 + i, "chat_id": 10_000 + i} for i in range(args.users)]
-            session.execute(insert(User), rows)
-            item = broadcast.start(session, "Benchmark broadcast", None)
-            session.commit()
         limiter = RateLimiter(
             __import__("redis").Redis.from_url(redis_py_url(services.redis_url)),
             f"bench{time.time()}:",
         )
         deps = Deps.build(redis=limiter.redis)  # a script: from the environment
+        with unit_of_work(sessions, deps) as uow:
+            rows = [{"telegram_id": 10_000 + i, "chat_id": 10_000 + i} for i in range(args.users)]
+            uow.session.execute(insert(User), rows)
+            item = broadcast.start(uow.session, "Benchmark broadcast", None)
         started = time.monotonic()
         progress = broadcast.run(sessions, item.id, BotApi(), limiter, deps)
         elapsed = time.monotonic() - started

@@ -16,7 +16,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from api.app import create_app
+from pipeline.deps import Deps
 from pipeline.settings import Settings
+from pipeline.unit_of_work import unit_of_work
 from schema.orders import Order
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.miniapp.miniapp_support import add_products, bot_api, client, init_data, tma
@@ -44,11 +46,11 @@ def buy(client: TestClient, telegram_id: int, product_id: int) -> str:
     return public_id
 
 
-def set_status(db: sessionmaker[Session], public_id: str, status: str) -> None:
-    with db() as session:
-        order = session.scalars(select(Order).where(Order.public_id == public_id)).one()
+def set_status(db: sessionmaker[Session], deps: Deps, public_id: str, status: str) -> None:
+    """As a worker commits it: the unit of work's hooks announce it on `deps`' Redis."""
+    with unit_of_work(db, deps) as uow:
+        order = uow.session.scalars(select(Order).where(Order.public_id == public_id)).one()
         order.status = status
-        session.commit()
 
 
 def subscribe(ws: ClientConnection, telegram_id: int) -> list[dict[str, Any]]:
@@ -61,20 +63,25 @@ def subscribe(ws: ClientConnection, telegram_id: int) -> list[dict[str, Any]]:
 
 
 def test_catch_up_then_own_changes_live(
-    db: sessionmaker[Session], bot_api: FakeBotApiThread, client: TestClient, ws_url: str
+    db: sessionmaker[Session],
+    bot_api: FakeBotApiThread,
+    client: TestClient,
+    ws_url: str,
+    api_settings: Settings,
 ) -> None:
+    deps = Deps(api_settings)
     ids = add_products(db)
     mine, theirs = buy(client, 40, ids["tea"]), buy(client, 41, ids["tea"])
     with connect(ws_url, open_timeout=10) as ws:
         (caught,) = subscribe(ws, 40)
         assert (caught["public_id"], caught["status"]) == (mine, "pending")
-        set_status(db, theirs, "paid")  # another buyer's: never sent here
-        set_status(db, mine, "paid")
+        set_status(db, deps, theirs, "paid")  # another buyer's: never sent here
+        set_status(db, deps, mine, "paid")
         update = receive(ws)
         assert update["type"] == "orders"
         assert [(i["public_id"], i["status"]) for i in update["items"]] == [(mine, "paid")]
     # A reconnect reads the state from the database, whatever was missed meanwhile.
-    set_status(db, mine, "refunded")
+    set_status(db, deps, mine, "refunded")
     with connect(ws_url, open_timeout=10) as ws:
         (caught,) = subscribe(ws, 40)
         assert caught["status"] == "refunded"
