@@ -108,6 +108,7 @@ def create_app(
         app.state.publisher = publisher or BatchingPublisher(
             make_sender(broker_url, timeout=min(1.0, settings.enqueue_timeout_s)),
             max_batch=settings.publish_batch_max,
+            linger_max_s=settings.publish_linger_max_s,
         )
         try:
             yield

@@ -13,7 +13,8 @@ at most `linger_max_s`, or until `max_batch` envelopes) so that it carries more 
 Those webhooks would have waited behind the queued messages anyway; with an empty queue
 nothing is held, so a webhook at low rate goes out at once.
 
-The hold is off unless asked for (`linger_max_s`): with a backlog and a few dozen
+The hold is off unless asked for (`linger_max_s`, the receiver's PUBLISH_LINGER_MAX_S;
+`bench_latency --linger-ms` measures it): with a backlog and a few dozen
 concurrent requests, every request waited out the hold, and bench_receiver fell from
 0.71x to 0.09x of the no-op endpoint.
 """

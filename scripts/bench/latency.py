@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import threading
 import time
 from pathlib import Path
@@ -75,7 +76,15 @@ def main() -> None:
     parser.add_argument(
         "--tree", type=Path, default=ROOT, help="the checkout whose receiver and worker run"
     )
+    parser.add_argument(
+        "--linger-ms",
+        type=float,
+        default=None,
+        help="the receiver's PUBLISH_LINGER_MAX_S in ms (default: its own default, no hold)",
+    )
     args = parser.parse_args()
+    if args.linger_ms is not None:
+        os.environ["PUBLISH_LINGER_MAX_S"] = str(args.linger_ms / 1000)
     exit_on_sigterm()
     total = int(args.rate * (args.warmup + args.seconds))
     print(f"seeding {total} orders, starting receiver and worker …", flush=True)

@@ -43,3 +43,23 @@ def test_the_receiver_builds_its_providers_once(
             assert client.post("/webhooks/telegram", content=update, headers=headers).is_success
     assert queued(broker_url, INGEST) == 4
     assert len(made) == built, made[built:]  # none per request
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(None, 0.0), ("0.02", 0.02)])
+def test_the_publishers_hold_is_the_operators_choice(
+    broker_url: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    configured: str | None,
+    expected: float,
+) -> None:
+    """PUBLISH_LINGER_MAX_S reaches the receiver's batching publisher; unset, it never holds."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    if configured is None:
+        monkeypatch.delenv("PUBLISH_LINGER_MAX_S", raising=False)
+    else:
+        monkeypatch.setenv("PUBLISH_LINGER_MAX_S", configured)
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as client:
+        publisher = client.app.state.publisher  # type: ignore[attr-defined]
+        assert publisher.linger_max_s == expected
