@@ -39,7 +39,7 @@ def prepare(
     get_settings.cache_clear()
     settings = get_settings()
     redactor = redactor if redactor is not None else Redactor()
-    redactor.learn(settings, *(providers or ProviderSettingsSet.from_env()).all())
+    redactor.learn(settings, *(providers.all() if providers else ProviderSettingsSet.readable()))
     setup_logging(settings, role, redactor)
     services = resolve_services(settings, need_broker=need_broker)
     os.environ.update(services.env())

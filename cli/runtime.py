@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +45,13 @@ def cli_runtime(
     `need_broker=False`: a command that sends no task starts no embedded broker; its Deps
     has a sender only when a broker is configured."""
     # The command's: its log sinks and its Deps share the Redactor and provider settings.
-    redactor, providers = Redactor(), ProviderSettingsSet.from_env()
+    # A provider configured wrongly fails only the commands that use providers (their
+    # Deps reads the settings again then), not every command (a migration, a listing).
+    redactor = Redactor()
+    try:
+        providers: ProviderSettingsSet | None = ProviderSettingsSet.from_env()
+    except ValidationError:
+        providers = None
     services = prepare(
         role, data_dir, need_broker=need_broker, redactor=redactor, providers=providers
     )

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MASK = "[redacted]"
 # Shorter values are not searched for: they would mask ordinary words and numbers, and a
@@ -85,6 +85,10 @@ def _url_credentials(url: str, *, user: bool = False) -> Iterable[str]:
 # Base for settings classes that hold secrets. (A comment, not a docstring: subclasses
 # would inherit it into the configuration reference.)
 class HasSecrets(BaseSettings):
+    # A value that fails validation is not repeated in the error (it may be a secret, and
+    # the error reaches a log or a terminal before any Redactor knows the value).
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     def secret_values(self) -> list[str]:
         """The values of the `SecretStr` fields and the passwords of the `*_url` fields,
         for a `Redactor` to mask (it splits them into their pieces)."""

@@ -3,12 +3,13 @@ through: a process's `Redactor`, built from the settings it reads, and the shape
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from urllib.parse import quote
 
 import pytest
 from loguru import logger
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,8 @@ from pipeline.deps import Deps
 from pipeline.logging import setup_logging
 from pipeline.providers.settings_set import ProviderSettingsSet
 from pipeline.providers.stripe import StripeSettings
+from pipeline.providers.tbank import TBankSettings
+from pipeline.providers.yookassa import YooKassaSettings
 from pipeline.redaction import MASK, STORED_ERROR_MAX_CHARS, Redactor, mask_shapes
 from pipeline.settings import Settings
 from schema.messaging import Notification
@@ -165,3 +168,32 @@ def test_secrets_are_masked_as_json_escapes_them(capsys: pytest.CaptureFixture[s
         logger.remove()
     line = capsys.readouterr().err
     assert "db-pass" not in line and MASK in line
+
+
+def test_a_settings_error_does_not_repeat_the_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error of a wrongly set variable reaches a terminal or a log before any Redactor
+    knows the value: it names the field and the reason, never the input (a secret's
+    validator says which entry is wrong without echoing it)."""
+    monkeypatch.setenv("TBANK_TERMINALS", "term-1-secret-pass-1234")
+    monkeypatch.setenv("YOOKASSA_ALLOWED_NETWORKS", "10.0.0.0/8,bad")
+    for kind in (TBankSettings, YooKassaSettings):
+        with pytest.raises(ValidationError) as raised:
+            kind()
+        text = str(raised.value)
+        assert "secret-pass-1234" not in text and "10.0.0.0/8,bad" not in text, text
+        assert "input_value" not in text
+
+
+def test_a_wrongly_set_provider_leaves_the_others_readable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a command that may run with a provider misconfigured (a migration) learns its
+    secrets from: every provider's settings that are valid."""
+    monkeypatch.setenv("YOOKASSA_ALLOWED_NETWORKS", "not-a-network")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_readable_1234")
+    with pytest.raises(ValidationError):
+        ProviderSettingsSet.from_env()
+    readable = ProviderSettingsSet.readable()
+    assert not any(isinstance(s, YooKassaSettings) for s in readable)
+    assert len(readable) == len(dataclasses.fields(ProviderSettingsSet)) - 1
+    assert "whsec_readable_1234" in Redactor(*readable).known()
