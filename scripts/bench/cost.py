@@ -17,8 +17,9 @@ import cProfile
 import os
 import pstats
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -44,8 +45,8 @@ class NoSender:
         self.count += 1
         return "id"
 
-    def send_many(self, name: str, queue: str, arg_lists: object) -> None:
-        self.count += len(list(arg_lists))  # type: ignore[call-overload]
+    def send_many(self, name: str, queue: str, arg_lists: Sequence[Sequence[Any]]) -> None:
+        self.count += len(arg_lists)
 
 
 def backend_cpu(url: str) -> float:
@@ -148,10 +149,8 @@ def main() -> None:
                 stats.sort_stats("cumulative").print_stats(r"/(pipeline|schema|workers)/", 60)
                 stats.sort_stats("tottime").print_stats(30)
     finally:
-        for service in redis_started:
-            service.stop()
-        for server_started in pg_started:
-            server_started.stop()
+        for started_here in (*redis_started, *pg_started):
+            started_here.stop()
 
 
 if __name__ == "__main__":

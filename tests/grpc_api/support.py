@@ -10,12 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
-from kombu import Connection
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.broker.batching import BatchingPublisher
-from adapters.broker.declarations import kombu_queue
 from grpc_api.server import Running, start
 from grpc_api.v1 import pipeline_pb2_grpc
 from pipeline.deps import Deps
@@ -28,6 +26,7 @@ from pipeline.messaging.queues import INGEST, TASK_INGEST
 from pipeline.providers.registry import build_registry
 from pipeline.retry import retry_policy
 from pipeline.settings import Settings
+from tests.support.broker import take_tasks
 from tests.support.redis_clients import env_redis
 
 
@@ -87,21 +86,10 @@ def drain_ingest(broker_url: str, service: EventService, engine: Engine) -> Inge
     """Run every ingest message waiting in the broker, as a worker would; then announce
     the status changes (the worker's after-commit job)."""
     total = IngestResult()
-    with Connection(broker_url, connect_timeout=2) as conn:
-        queue = conn.SimpleQueue(kombu_queue(INGEST))
-        try:
-            while True:
-                try:
-                    message = queue.get(timeout=0.5)
-                except queue.Empty:
-                    break
-                assert message.headers["task"] == TASK_INGEST
-                args, _kwargs, _embed = message.decode()
-                stored, _ = service.ingest([Envelope.from_message(m) for m in args[0]])
-                total.stored += stored.stored
-                total.duplicates += stored.duplicates
-                message.ack()
-        finally:
-            queue.close()
+    for name, args in take_tasks(broker_url, INGEST):
+        assert name == TASK_INGEST
+        stored, _ = service.ingest([Envelope.from_message(m) for m in args[0]])
+        total.stored += stored.stored
+        total.duplicates += stored.duplicates
     announce_changes(engine, env_redis())
     return total
