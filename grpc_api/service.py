@@ -66,6 +66,15 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             logger.warning("{} of {} events not enqueued: {}", len(failed), len(results), failed[0])
+            # The wait ran to the caller's own deadline: say so, rather than racing its
+            # timer with UNAVAILABLE (which one the caller saw depended on the load).
+            if wait_s < self.rt.settings.enqueue_timeout_s and all(
+                isinstance(r, TimeoutError) for r in failed
+            ):
+                await context.abort(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    "the deadline passed before the broker accepted the events",
+                )
             # Some may be enqueued: a retry of them all is deduplicated by the workers.
             await errors.abort_status(
                 context, errors.unavailable("the broker did not accept the events; retry")
