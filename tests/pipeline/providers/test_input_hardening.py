@@ -118,7 +118,8 @@ def test_absurd_amounts_are_refused_before_any_arithmetic(text: str) -> None:
     started = time.perf_counter()
     with pytest.raises(ValueError):
         minor_units(text, "RUB")
-    assert time.perf_counter() - started < 0.1
+    # Arithmetic on 1e999990 takes about 26 s here; a refusal takes microseconds.
+    assert time.perf_counter() - started < 1.0
 
 
 def test_sane_amounts_still_convert() -> None:
