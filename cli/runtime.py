@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.broker.task_sender import CeleryTaskSender
 from cli.common import prepare, task_sender
 from pipeline.deps import Deps
 from pipeline.providers.settings_set import ProviderSettingsSet
@@ -62,5 +63,8 @@ def cli_runtime(
     try:
         yield CliRuntime(settings, services, engine, make_session_factory(engine), deps)
     finally:
+        deps.close()
+        if isinstance(sender, CeleryTaskSender):
+            sender.close()
         engine.dispose()
         services.stop_started()

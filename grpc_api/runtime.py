@@ -36,6 +36,7 @@ class GrpcRuntime:
         await self.publisher.close()
         if isinstance(self.deps.sender, CeleryTaskSender):  # the one build_runtime made
             await asyncio.to_thread(self.deps.sender.close)
+        await asyncio.to_thread(self.deps.close)
         await asyncio.to_thread(self.engine.dispose)
 
 

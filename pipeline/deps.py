@@ -92,6 +92,13 @@ class Deps:
             self._redis = connect_redis(self.settings)
         return self._redis
 
+    def close(self) -> None:
+        """Drop the Redis client's connections; the runtime that built this Deps calls it
+        when the process (or the command) ends. The sender is the runtime's to close."""
+        if self._redis is not None:
+            self._redis.close()
+            self._redis = None
+
     def use_apis(self, apis: ProviderApis | None) -> None:
         """Replace the adapters; None rebuilds them from the settings on next use."""
         self._apis = apis

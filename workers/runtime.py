@@ -46,6 +46,7 @@ class WorkerRuntime:
     telegram: TokenGate
 
     def close(self) -> None:
+        self.deps.close()
         self.engine.dispose()
 
 
