@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from grpc_api.v1 import pipeline_pb2 as pb
 from pipeline.deps import Deps
 from pipeline.i18n import text
+from pipeline.messaging.queues import NOTIFY, TASK_SEND_NOTIFICATIONS
 from pipeline.notifications.sender import send_due
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema.users import User
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.grpc_api.support import ServerThread, key_metadata, stub
+from tests.support.broker import purge, take_tasks
 from tests.support.services import TestServices
 
 SERVICE = "pipeline.v1.PipelineService"
@@ -46,6 +48,7 @@ def test_send_notification_reaches_the_bot_api_in_the_users_language(
     api_key: Callable[..., str],
     db: sessionmaker[Session],
     services: TestServices,
+    grpc_settings: Settings,
 ) -> None:
     with db() as session:
         session.add_all(
@@ -57,6 +60,8 @@ def test_send_notification_reaches_the_bot_api_in_the_users_language(
         session.commit()
     key = key_metadata(api_key("notifications:write"))
     params = {"order": "A-7", "url": "https://pay.example/7"}
+    broker_url = grpc_settings.broker_url or ""
+    purge(broker_url, NOTIFY)
     with stub(server.address) as client:
         keyed = client.SendNotification(
             pb.SendNotificationRequest(
@@ -74,6 +79,8 @@ def test_send_notification_reaches_the_bot_api_in_the_users_language(
             timeout=10,
         )
         assert not again.queued  # the same dedup key: not queued twice
+        # The sender was nudged once, through the runtime's task port (beat sweeps too).
+        assert take_tasks(broker_url, NOTIFY) == [(TASK_SEND_NOTIFICATIONS, [])]
         client.SendNotification(
             pb.SendNotificationRequest(telegram_id=501, text="Your parcel left the warehouse"),
             metadata=key,
