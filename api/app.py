@@ -96,7 +96,7 @@ def build_runtime(
         mailer=mailer or make_mailer(settings),
         redis=client,
         redis_url=client_url,
-        cache=Cache(client, settings.queue_prefix, settings.api_cache_ttl_s),
+        cache=Cache.of(client, settings),
         oauth=OAuthProviders.from_settings(settings, client),
         deps=Deps(
             settings,

@@ -37,8 +37,9 @@ def broadcast(
 @products_app.command("import")
 def import_products(path: Path) -> None:
     """Upsert products from a JSON list (code, title_ru, title_en, price_minor, ...)."""
+    from pipeline.cache import Cache
+    from pipeline.shop.catalog import import_products as import_into
     from pipeline.shop.images import check_image_url
-    from pipeline.shop.repository import upsert_products
 
     items = json.loads(path.read_text())
     for index, item in enumerate(items):
@@ -50,7 +51,11 @@ def import_products(path: Path) -> None:
             typer.echo(f"products[{index}] ({item.get('code')}): {exc}", err=True)
             raise typer.Exit(2) from None
     with cli_runtime() as runtime, unit_of_work(runtime.sessions, runtime.deps) as uow:
-        upsert_products(uow.session, items)
+        try:
+            cache: Cache | None = Cache.of(runtime.deps.redis, runtime.settings)
+        except RuntimeError:  # REDIS_URL is not Redis: the API, which caches, needs it
+            cache = None
+        import_into(uow, cache, items)
     typer.echo(f"products: {len(items)} imported")
 
 

@@ -18,6 +18,7 @@ import orjson
 import redis
 
 from pipeline import metrics
+from pipeline.settings import Settings
 
 LOCK_MS = 5000
 WAIT_S = 2.0
@@ -36,6 +37,12 @@ class Cache:
         self.client = client
         self.prefix = prefix
         self.ttl_ms = max(int(ttl_s * 1000), 1)
+
+    @classmethod
+    def of(cls, client: redis.Redis, settings: Settings) -> Cache:
+        """The process's cache, as every process names it (the API reads it, any process
+        that writes what it holds invalidates it)."""
+        return cls(client, settings.queue_prefix, settings.api_cache_ttl_s)
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}cache:{name}"

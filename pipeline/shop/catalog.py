@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.cache import Cache
+from pipeline.shop.repository import upsert_products
 from pipeline.unit_of_work import UnitOfWork
 from schema.catalog import Product
 
@@ -131,6 +132,15 @@ def get_for_update(session: Session, product_id: int) -> Product:
 
 def _invalidate_after_commit(uow: UnitOfWork, cache: Cache) -> None:
     uow.after_commit(lambda: cache.invalidate(CACHE))
+
+
+def import_products(uow: UnitOfWork, cache: Cache | None, items: list[dict[str, Any]]) -> None:
+    """An operator's file (`pipeline products import`): each product inserted, or updated
+    by its code; the cached catalogue goes once the import commits, as after an edit
+    (`cache` None: a setup without Redis, where no API caches it)."""
+    upsert_products(uow.session, items)
+    if cache is not None:
+        _invalidate_after_commit(uow, cache)
 
 
 def create_product(

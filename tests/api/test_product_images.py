@@ -115,3 +115,24 @@ def test_products_import_checks_photos(
     assert CliRunner().invoke(cli, ["products", "import", str(again)]).exit_code == 0
     with db() as session:
         assert session.scalars(select(Product.image_url)).one() == PHOTO
+
+
+def test_an_import_is_served_at_once_not_after_the_cache_expires(
+    api_client: TestClient, operator: dict[str, str], tmp_path: Path
+) -> None:
+    """The API caches the catalogue for API_CACHE_TTL_S; an import drops it on commit."""
+    base = {"title_ru": "Чай", "title_en": "Tea", "code": "tea-cached"}
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps([{**base, "price_minor": 25000}]))
+    assert CliRunner().invoke(cli, ["products", "import", str(first)]).exit_code == 0
+
+    def price() -> int:
+        listed = api_client.get("/api/v1/products", headers=operator)
+        [item] = [p for p in listed.json() if p["code"] == "tea-cached"]
+        return int(item["price_minor"])
+
+    assert price() == 25000  # now cached
+    second = tmp_path / "second.json"
+    second.write_text(json.dumps([{**base, "price_minor": 19900}]))
+    assert CliRunner().invoke(cli, ["products", "import", str(second)]).exit_code == 0
+    assert price() == 19900
