@@ -13,6 +13,7 @@ ten minutes under its `state` value, and is taken out once: a callback cannot be
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 import warnings
@@ -27,6 +28,7 @@ from authlib.common.errors import AuthlibBaseError
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from loguru import logger
 
 from pipeline.settings import OAuthProvider, Settings
 
@@ -73,6 +75,24 @@ class OAuthLoginError(Exception):
 
 class ProviderUnavailable(Exception):
     """The provider's discovery document could not be read (answered 502)."""
+
+
+# An OAuth error code (RFC 6749 5.2: invalid_grant, access_denied, ...) is shown as is;
+# anything else the provider or a library says goes to the log only.
+_ERROR_CODE = re.compile(r"[a-z_]{1,40}")
+
+
+def _reason(exc: Exception) -> str:
+    """What the person logging in is told: a fixed phrase per kind of failure, never the
+    provider's own text (its error_description, a URL, a token's contents), which a
+    provider or whoever sits in between controls."""
+    if isinstance(exc, AuthlibBaseError):
+        code = str(getattr(exc, "error", "") or "")
+        known = f" ({code})" if _ERROR_CODE.fullmatch(code) else ""
+        return f"the provider refused the login{known}"
+    if isinstance(exc, httpx.HTTPError | ProviderUnavailable):
+        return "the provider could not be reached or answered with an error"
+    return "the provider's answer could not be verified"
 
 
 @dataclass(frozen=True)
@@ -171,7 +191,8 @@ class OAuthProviders:
                 response.raise_for_status()
                 metadata: dict[str, Any] = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise ProviderUnavailable(f"{config.title}: discovery failed: {exc}") from exc
+            logger.warning("OAuth discovery for {} failed: {}", config.name, exc)
+            raise ProviderUnavailable(f"{config.title}: discovery failed") from exc
         self._metadata[config.name] = (time.monotonic(), metadata)
         return metadata
 
@@ -218,7 +239,8 @@ class OAuthProviders:
             ValueError,
             ProviderUnavailable,
         ) as exc:
-            raise OAuthLoginError(f"login with {config.title} failed: {exc}") from exc
+            logger.warning("OAuth login with {} failed: {!r}", config.name, exc)
+            raise OAuthLoginError(f"login with {config.title} failed: {_reason(exc)}") from exc
 
     async def _from_id_token(
         self,

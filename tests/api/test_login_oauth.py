@@ -178,3 +178,22 @@ def test_an_unreachable_provider_is_a_502(
     response = client.get("/api/v1/auth/oauth/down/login", follow_redirects=False)
     assert response.status_code == 502
     assert response.json()["title"] == "Provider unavailable"
+    assert "127.0.0.1" not in response.text  # the failure's own text stays in the log
+
+
+def test_a_refusal_names_the_error_code_not_the_providers_text(
+    provider: FakeOidcThread, api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """What a provider (or whoever sits in between) writes is not shown on our login page."""
+    url = provider.url
+    configured = {
+        "corp": {"client_id": CLIENT_ID, "client_secret": "not-the-secret",
+                 "discovery_url": f"{url}/.well-known/openid-configuration"},
+    }  # fmt: skip
+    api_env.setenv("OAUTH_PROVIDERS", json.dumps(configured))
+    client: TestClient = request.getfixturevalue("api_client")
+    response = log_in(client, "corp")
+    assert response.status_code == 401
+    detail = response.json()["detail"]
+    assert detail == "login with corp failed: the provider refused the login (invalid_client)"
+    assert "bad client credentials" not in response.text
