@@ -89,3 +89,22 @@ def minor_units(value: object, currency: str) -> int:
     if abs(units) > MAX_MINOR_UNITS:
         raise MalformedValue(f"amount {text!r} is out of range")
     return units
+
+
+def integer_minor_units(value: object, what: str) -> int:
+    """An amount a provider sends as an integer in minor units (T-Bank's kopecks, Stripe's
+    cents, Telegram's total_amount): 0 to MAX_MINOR_UNITS. MalformedValue says which rule
+    the value broke."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedValue(f"{what} must be an integer in minor units, got {_shown(value)}")
+    if value < 0:
+        raise MalformedValue(f"{what} must not be negative, got {value}")
+    if value > MAX_MINOR_UNITS:
+        digits = len(str(value))
+        raise MalformedValue(f"{what} is above {MAX_MINOR_UNITS} minor units ({digits} digits)")
+    return value
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{type(value).__name__} of {len(text)} characters"

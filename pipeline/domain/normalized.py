@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pipeline.domain.money import MAX_MINOR_UNITS
+from pipeline.domain.money import integer_minor_units
 from pipeline.events.errors import MalformedValue
 
 
@@ -35,10 +35,7 @@ class ReceiptStatus(enum.StrEnum):
 def _check_amount(name: str, value: int | None) -> None:
     if value is None:
         return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise MalformedValue(f"{name} must be a non-negative integer in minor units, got {value!r}")
-    if value > MAX_MINOR_UNITS:
-        raise MalformedValue(f"{name} {value} is above {MAX_MINOR_UNITS} minor units")
+    integer_minor_units(value, name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

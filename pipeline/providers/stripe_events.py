@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from pipeline.domain.money import integer_minor_units
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
 from pipeline.events.errors import PermanentError
 
@@ -48,10 +49,7 @@ def _int(obj: Mapping[str, Any], name: str) -> int | None:
     value = obj.get(name)
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise PermanentError(f"Stripe {name} must be a non-negative integer")
-    number: int = value
-    return number
+    return integer_minor_units(value, f"Stripe {name}")
 
 
 def _order(obj: Mapping[str, Any]) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.domain.money import integer_minor_units
 from pipeline.domain.normalized import (
     FiscalAttributes,
     NormalizedEvent,
@@ -13,7 +14,6 @@ from pipeline.domain.normalized import (
     ReceiptEvent,
     ReceiptStatus,
 )
-from pipeline.events.errors import PermanentError
 
 PROVIDER = "tbank"
 # Acquiring terminals settle in roubles; notifications carry no currency.
@@ -54,10 +54,7 @@ def _amount(fields: Mapping[str, Any]) -> int | None:
     value = fields.get("Amount")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PermanentError("Amount must be a non-negative integer in kopecks")
-    amount: int = value
-    return amount
+    return integer_minor_units(value, "Amount (kopecks)")
 
 
 def _succeeded(fields: Mapping[str, Any]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.domain.money import integer_minor_units
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
 from pipeline.events.errors import PermanentError
 
@@ -19,8 +20,7 @@ EVENT_TYPES = ("pre_checkout_query", "message.successful_payment", "message.refu
 
 def _amount(payment: Mapping[str, Any]) -> tuple[int, str]:
     total, currency = payment.get("total_amount"), payment.get("currency")
-    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-        raise PermanentError("Telegram total_amount must be a non-negative integer")
+    total = integer_minor_units(total, "Telegram total_amount")
     if not isinstance(currency, str) or len(currency) != 3:
         raise PermanentError("Telegram currency must be a three-letter code")
     return total, currency.upper()

@@ -78,7 +78,7 @@ def test_a_payment_above_two_to_the_31_settles_its_order(
 @pytest.mark.parametrize(
     ("amount", "reason"),
     [
-        (-100, "must be a non-negative integer"),
+        (-100, "must not be negative"),
         (10**20, "is above"),
         (2**63, "is above"),
         (100.5, "must be integers"),
@@ -148,3 +148,22 @@ def test_each_provider_reads_amounts_above_two_to_the_31(name: str) -> None:
     for wrong in (absurd, negative):
         with pytest.raises(PermanentError):
             normalize(wrong)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (10**22, "(23 digits)"),
+        (-5, "must not be negative"),
+        ("100", "must be an integer in minor units, got '100'"),
+        (1.5, "must be an integer in minor units, got 1.5"),
+        (True, "must be an integer in minor units, got True"),
+        ("9" * 100, "str of 102 characters"),
+    ],
+)
+def test_an_integer_amount_that_breaks_a_rule_says_which(value: Any, said: str) -> None:
+    """T-Bank, Stripe and Telegram send integers in minor units; the dead event's error
+    names the broken rule (an operator reads it), not a blanket "non-negative integer"."""
+    with pytest.raises(PermanentError) as caught:
+        _tbank(value)
+    assert said in str(caught.value) and "Amount (kopecks)" in str(caught.value)

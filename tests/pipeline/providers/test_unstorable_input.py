@@ -80,7 +80,7 @@ def _cloudpayments(**fields: str) -> Request:
     ("fields", "reason"),
     [
         ({"Currency": "EURO"}, "currency must be an upper-case ISO code"),
-        ({"Amount": "-100.00"}, "must be a non-negative integer"),
+        ({"Amount": "-100.00"}, "must not be negative"),
         ({"Amount": "1e30"}, "out of range"),
     ],
 )
