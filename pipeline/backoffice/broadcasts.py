@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.notifications import broadcast_admin
-from pipeline.notifications.broadcast import audience_size
+from pipeline.notifications.broadcast_repository import audience_size
 from schema.messaging import Broadcast
 from schema.users import User
 

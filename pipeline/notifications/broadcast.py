@@ -11,20 +11,19 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.deps import Deps
 from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
+from pipeline.notifications import broadcast_admin
+from pipeline.notifications import broadcast_repository as repository
 from pipeline.notifications.repository import any_open
 from pipeline.notifications.sender import Sender, send_due
 from pipeline.telegram.limiter import RateLimiter
 from pipeline.unit_of_work import unit_of_work
-from schema.messaging import Broadcast, Notification
-from schema.users import User
+from schema.messaging import Broadcast
 
 
 @dataclass
@@ -42,50 +41,15 @@ class Progress:
         return f"\r[{bar}] {self.done}/{self.total} sent {self.sent} ({self.done / elapsed:.1f}/s)"
 
 
-def prefix(broadcast_id: int) -> str:
-    return f"broadcast:{broadcast_id}:"
-
-
-def audience(language: str | None) -> Any:
-    """Who a broadcast goes to: active users nobody blocked, in `language` if given."""
-    where: list[ColumnElement[bool]] = [User.is_active.is_(True), User.blocked.is_(False)]
-    if language is not None:
-        where.append(User.language == language)
-    return and_(*where)
-
-
-def audience_size(session: Session, language: str | None) -> int:
-    stmt = select(func.count()).select_from(User).where(audience(language))
-    return int(session.scalar(stmt) or 0)
-
-
 def start(session: Session, text: str, language: str | None) -> Broadcast:
     """The running broadcast with this text, or a new one with a row per active user."""
-    same_language = (
-        Broadcast.language.is_(None) if language is None else Broadcast.language == language
-    )
-    running = session.execute(
-        select(Broadcast)
-        .where(Broadcast.status == "running", Broadcast.text == text, same_language)
-        .order_by(Broadcast.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    running = repository.running_with_text(session, text, language)
     if running is not None:
         return running
     broadcast = Broadcast(text=text, language=language)
     session.add(broadcast)
     session.flush()
-    users = select(
-        func.concat(literal(prefix(broadcast.id)), User.id),
-        User.id,
-        User.chat_id,
-        literal("broadcast"),
-        literal(text),
-    ).where(audience(language))
-    stmt = insert(Notification).from_select(
-        ["dedup_key", "user_id", "chat_id", "kind", "text"], users
-    )
-    broadcast.total = len(session.execute(stmt.returning(Notification.id)).all())
+    broadcast.total = repository.add_rows(session, broadcast)
     return broadcast
 
 
@@ -98,14 +62,10 @@ def run(
     show_progress: bool = True,
 ) -> Progress:
     """Send the broadcast's rows until none is open. `deps`: the process runtime's."""
+    mine = repository.rows_of(broadcast_id)
     with sessions() as session:
-        broadcast = session.get(Broadcast, broadcast_id)
-        assert broadcast is not None
-        mine = Notification.dedup_key.like(prefix(broadcast_id) + "%")
-        remaining = session.execute(
-            select(func.count()).where(mine, Notification.status.in_(("pending", "failed")))
-        ).scalar_one()
-    progress = Progress(total=int(remaining), started=time.monotonic())
+        remaining = repository.open_count(session, broadcast_id)
+    progress = Progress(total=remaining, started=time.monotonic())
 
     def step(status: str) -> None:
         progress.done += 1
@@ -126,19 +86,17 @@ def run(
     return progress
 
 
-def _open(sessions: sessionmaker[Session], mine: Any) -> bool:
+def _open(sessions: sessionmaker[Session], mine: ColumnElement[bool]) -> bool:
     with sessions() as session:
         return any_open(session, mine)
 
 
 def _finish(sessions: sessionmaker[Session], broadcast_id: int, deps: Deps) -> str:
     """Settle the counters from the outbox; done once nothing is left, unless canceled."""
-    from pipeline.notifications.broadcast_admin import progress as counted  # imports us
-
     with unit_of_work(sessions, deps) as uow:
         broadcast = uow.session.get(Broadcast, broadcast_id, with_for_update=True)
         assert broadcast is not None
-        counts = counted(uow.session, broadcast)
+        counts = broadcast_admin.progress(uow.session, broadcast)
         broadcast.sent, broadcast.failed = counts["sent"], counts["failed"]
         if broadcast.status == "running" and not counts["remaining"]:
             broadcast.status = "done"

@@ -9,29 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announces progress)
-from pipeline.notifications.broadcast import prefix
-from schema.messaging import Broadcast, Notification
-
-OPEN = ("pending", "failed")
-CANCELED = "broadcast canceled"  # the last_error of the rows a cancel skipped
+from pipeline.notifications import broadcast_repository as repository
+from pipeline.notifications.repository import OPEN
+from schema.messaging import Broadcast
 
 
 def progress(session: Session, broadcast: Broadcast) -> dict[str, Any]:
-    mine = Notification.dedup_key.like(prefix(broadcast.id) + "%")
-    by_cancel = func.coalesce(Notification.last_error == CANCELED, False).label("by_cancel")
-    rows = session.execute(
-        select(Notification.status, by_cancel, func.count())
-        .where(mine)
-        .group_by(Notification.status, by_cancel)
-    ).all()
-    counts: dict[str, int] = {}
-    for status, canceled, n in rows:
-        key = "canceled" if status == "skipped" and canceled else status
-        counts[key] = counts.get(key, 0) + int(n)
+    counts = repository.status_counts(session, broadcast.id)
     remaining = sum(counts.get(s, 0) for s in OPEN)
     return {
         "id": broadcast.id,
@@ -50,13 +37,7 @@ def progress(session: Session, broadcast: Broadcast) -> dict[str, Any]:
 
 def cancel(session: Session, broadcast: Broadcast) -> int:
     """Stop sending: the unsent rows are skipped; how many."""
-    mine = Notification.dedup_key.like(prefix(broadcast.id) + "%")
-    result = session.execute(
-        update(Notification)
-        .where(mine, Notification.status.in_(OPEN))
-        .values(status="skipped", last_error=CANCELED),
-        execution_options={"synchronize_session": False},
-    )
+    skipped = repository.skip_open(session, broadcast.id)
     broadcast.status = "canceled"
     broadcast.finished_at = datetime.now(UTC)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return skipped
