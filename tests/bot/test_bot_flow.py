@@ -52,10 +52,16 @@ def bot_env(
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
     env_redis().flushdb()
-    # The bot's processor, made once for the test as the worker's runtime makes it.
     PROCESSOR.clear()
-    PROCESSOR[db] = BotProcessor(get_settings(), redactor_of(get_settings()))
+    settings_changed(db)
     return db
+
+
+def settings_changed(db: sessionmaker[Session]) -> None:
+    """Read the environment again and make the bot's processor from it, once for the test,
+    as the worker's runtime makes it (the bot's handlers use its settings)."""
+    get_settings.cache_clear()
+    PROCESSOR[db] = BotProcessor(get_settings(), redactor_of(get_settings()))
 
 
 def message(update_id: int, chat: int, text: str, lang: str = "ru") -> dict[str, Any]:
