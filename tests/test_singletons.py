@@ -4,8 +4,9 @@ container and cached getter of our packages is on the list below, which only shr
 Process-wide state belongs in the one runtime object each process builds at its start
 (the receiver's app.state, the worker's context, the CLI's command group) and passes
 down; the entries here are what is left of the older style. In the same spirit, only the
-runtime builders may make a `Deps` from the environment (`Deps.build()`); everything else
-takes its caller's.
+runtime builders may make a `Deps` from the environment (`Deps.build()`), and only the
+entry points read the settings from it (`get_settings()`); everything else takes its
+caller's.
 """
 
 from __future__ import annotations
@@ -183,13 +184,13 @@ def settings_reads(source: str) -> list[int]:
     """Lines that name `get_settings` (a call, `module.get_settings`, an import, an alias)."""
     lines = set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and node.id == "get_settings":
-            lines.add(node.lineno)
-        elif isinstance(node, ast.Attribute) and node.attr == "get_settings":
-            lines.add(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and any(
-            alias.name == "get_settings" for alias in node.names
-        ):
+        if isinstance(node, ast.ImportFrom):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Name | ast.Attribute):
+            names = [node.id if isinstance(node, ast.Name) else node.attr]
+        else:
+            continue
+        if "get_settings" in names:
             lines.add(node.lineno)
     return sorted(lines)
 
