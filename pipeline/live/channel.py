@@ -65,7 +65,11 @@ def announce_committed(session: Session, topic: Topic, items: list[dict[str, Any
     if not items:
         return
     deps = session_deps(session)
-    if deps is None:  # committed outside a unit of work: no process client to publish on
-        logger.warning("live {} update not published: no unit of work", topic.value)
+    if deps is None:  # no process client to publish on
+        logger.warning(
+            "live {} update not published: session committed outside a unit of work: "
+            "nothing published",
+            topic.value,
+        )
         return
     announce(deps, topic, items)

@@ -259,7 +259,8 @@ class CloudNotifications:
 class CloudPaymentsProvider(CloudNotifications):
     name: ClassVar[str] = "cloudpayments"
     kinds: ClassVar[tuple[str, ...]] = (*PAYMENT_KINDS, "recurrent", "receipt")
-
+    # The registry passes the process's settings (ORDER_PAY_WITHIN_H, ALLOW_TEST_PAYMENTS,
+    # REDIS_URL for the snapshots) as `process_settings`.
     uses_process_settings: ClassVar[bool] = True
 
     def __init__(
