@@ -70,7 +70,7 @@ def task_sender(settings: Settings) -> CeleryTaskSender | None:
     """Celery on the configured broker (its client built at the first send); None without
     one: the routes that must queue answer 503, the nudges to the workers are dropped
     with a warning (beat's sweeps catch up)."""
-    return CeleryTaskSender(settings=settings) if settings.broker_url else None
+    return CeleryTaskSender(settings) if settings.broker_url else None
 
 
 def build_runtime(
@@ -122,7 +122,7 @@ def create_app(
 
     hub = Hub(
         runtime.redis_url,
-        channel_name(),
+        channel_name(settings),
         queue_size=settings.api_ws_queue_size,
         flush_s=settings.api_ws_flush_s,
     )

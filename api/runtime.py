@@ -56,9 +56,7 @@ class ApiRuntime:
     def registry(self) -> ProviderRegistry:
         """The providers (what the console and /providers list), built once."""
         if self._registry is None:
-            self._registry = build_registry(
-                settings=self.deps.providers, grpc_sources=self.settings.grpc_sources
-            )
+            self._registry = build_registry(self.settings, providers=self.deps.providers)
         return self._registry
 
     def close(self) -> None:

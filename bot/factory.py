@@ -7,7 +7,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.fsm import make_storage
+from bot.fsm import storage_for
 from bot.handlers import assistant, fallback, feedback, miniapp, orders, shop, start
 from bot.i18n import UserLocale, make_i18n
 from bot.middlewares import BlockedUserMiddleware, ThrottlingMiddleware, UserMiddleware
@@ -24,14 +24,18 @@ def create_dispatcher(
     *,
     deps: Deps,
 ) -> Dispatcher:
-    """`deps`: the bot process's (its Redis client serves feedback and the assistant)."""
-    dp = Dispatcher(storage=storage if storage is not None else make_storage())
+    """`deps`: the bot process's (its Redis client serves feedback and the assistant, its
+    settings reach every handler as `settings`)."""
+    settings = deps.settings
+    dp = Dispatcher(
+        storage=storage if storage is not None else storage_for(settings), settings=settings
+    )
     # Outermost: a blocked user's update is dropped before throttling or any handler.
     dp.update.outer_middleware(BlockedUserMiddleware(sessions))
     if limiter is not None:
-        dp.message.outer_middleware(ThrottlingMiddleware(limiter))
+        dp.message.outer_middleware(ThrottlingMiddleware(limiter, settings))
     user = UserMiddleware(sessions, deps)
-    locale = UserLocale(i18n or make_i18n())
+    locale = UserLocale(i18n or make_i18n(settings.default_language))
     for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
         observer.middleware(user)  # inner middlewares run in this order:
         observer.middleware(locale)  # the locale needs the user's stored language

@@ -22,14 +22,13 @@ from pipeline.i18n import pick_language, render
 from pipeline.i18n.catalogues import DOMAIN, compiled_dir
 from pipeline.i18n.formats import number
 from pipeline.i18n.messages import MESSAGES, PLURALS
-from pipeline.settings import get_settings
 from schema.users import User
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-def make_i18n() -> I18n:
-    return I18n(path=compiled_dir(), default_locale=get_settings().default_language, domain=DOMAIN)
+def make_i18n(default_language: str) -> I18n:
+    return I18n(path=compiled_dir(), default_locale=default_language, domain=DOMAIN)
 
 
 def current_locale() -> str:

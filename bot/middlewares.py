@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.deps import Deps
 from pipeline.i18n import pick_language, text
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.shop import blocking
 from pipeline.shop.feedback_desk import FeedbackDesk
 from pipeline.shop.repository import ShopRepository
@@ -29,7 +29,7 @@ from schema.users import User
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-def _register(session: Session, tg_user: TgUser, chat: Chat | None) -> User:
+def _register(session: Session, tg_user: TgUser, chat: Chat | None, default_language: str) -> User:
     return register_user(
         session,
         tg_user.id,
@@ -37,6 +37,7 @@ def _register(session: Session, tg_user: TgUser, chat: Chat | None) -> User:
         tg_user.username,
         tg_user.first_name,
         tg_user.language_code,
+        default_language,
     )
 
 
@@ -61,6 +62,7 @@ class UserMiddleware(BaseMiddleware):
     def __init__(self, sessions: sessionmaker[Session], deps: Deps) -> None:
         self.sessions = sessions
         self.deps = deps
+        self.default_language = deps.settings.default_language
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
@@ -70,14 +72,14 @@ class UserMiddleware(BaseMiddleware):
                 data["shop"] = ShopRepository(uow.session)
                 data["feedback"] = FeedbackDesk(uow.session, uow.after_commit, uow.deps)
                 if tg_user is not None and customer_chat(chat):
-                    data["user"] = _register(uow.session, tg_user, chat)
+                    data["user"] = _register(uow.session, tg_user, chat, self.default_language)
                 return await handler(event, data)
         except TelegramForbiddenError:
             # The user blocked the bot mid-conversation: the update's writes and jobs are
             # dropped; what is known of the user is kept, marked inactive.
             if tg_user is not None and "user" in data:
                 with unit_of_work(self.sessions, self.deps) as uow:
-                    deactivate(_register(uow.session, tg_user, chat))
+                    deactivate(_register(uow.session, tg_user, chat, self.default_language))
             return None
 
 
@@ -101,13 +103,14 @@ class BlockedUserMiddleware(BaseMiddleware):
 class ThrottlingMiddleware(BaseMiddleware):
     """Limits each user's messages (Redis, shared by all workers) and says so politely."""
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter, settings: Settings) -> None:
         self.limiter = limiter
+        self.settings = settings
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("event_from_user")
         if isinstance(event, Message) and user is not None:
-            s = get_settings()
+            s = self.settings
             limit = Limit(f"user:{user.id}", s.throttle_messages_per_s, s.throttle_burst)
             if self.limiter.try_acquire([limit]) > 0:
                 warned = Limit(f"user-warned:{user.id}", 0.2)

@@ -20,7 +20,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.telegram.limiter import RateLimiter, telegram_limits
 
 RETRIES_AFTER_429 = 3
@@ -36,11 +36,12 @@ def _sends_message(method: TelegramMethod[Any]) -> bool:
 
 
 class SharedRateLimit(BaseRequestMiddleware):
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter, settings: Settings) -> None:
         self.limiter = limiter
+        self.settings = settings  # the bot process's Telegram rates
 
     async def _acquire(self, chat_id: int) -> None:
-        s = get_settings()
+        s = self.settings
         limits = telegram_limits(
             chat_id, s.telegram_global_rate, s.telegram_chat_rate, s.telegram_group_rate_per_min
         )

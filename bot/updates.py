@@ -49,7 +49,7 @@ def build_bot_runtime(settings: Settings, redactor: Redactor) -> BotRuntime:
     except RuntimeError:
         limiter = None
     if limiter is not None:
-        bot.session.middleware(SharedRateLimit(limiter))
+        bot.session.middleware(SharedRateLimit(limiter, settings))
     return BotRuntime(os.getpid(), loop, bot, create_dispatcher(sessions, limiter, deps=deps))
 
 

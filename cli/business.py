@@ -30,7 +30,9 @@ def broadcast(
             item = service.start(uow.session, text, lang)
         typer.echo(f"broadcast {item.id}: {item.total} recipients", err=True)
         limiter = RateLimiter(runtime.deps.redis)
-        progress = service.run(runtime.sessions, item.id, BotApi(), limiter, runtime.deps)
+        progress = service.run(
+            runtime.sessions, item.id, BotApi(runtime.settings), limiter, runtime.deps
+        )
     typer.echo(f"broadcast {item.id}: sent {progress.sent} of {progress.done} handled")
 
 
@@ -73,7 +75,7 @@ def refund(public_id: str) -> None:
             cli_runtime() as runtime,
             unit_of_work(runtime.sessions, runtime.deps) as uow,
         ):
-            clients = refunds.http_refund_clients(runtime.deps.providers)
+            clients = refunds.http_refund_clients(runtime.deps)
             status = refunds.refund_order(uow, public_id, clients)
     except (
         refunds.RefundError,

@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from cli.common import settings
 from pipeline.providers.registry import build_registry
 from pipeline.providers.status import describe
 
@@ -17,7 +18,7 @@ def list_providers(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
     """List the registered providers (built-in and plugins)."""
-    rows = [describe(p) for p in sorted(build_registry(), key=lambda p: p.name)]
+    rows = [describe(p) for p in sorted(build_registry(settings()), key=lambda p: p.name)]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

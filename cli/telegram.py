@@ -16,7 +16,7 @@ app = typer.Typer(help="The bot's settings at Telegram.", no_args_is_help=True)
 
 def _bot() -> BotApi:
     try:
-        return BotApi()
+        return BotApi(get_settings())
     except NoBotToken:
         typer.echo("TELEGRAM_BOT_TOKEN is not set", err=True)
         raise typer.Exit(2) from None

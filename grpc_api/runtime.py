@@ -43,7 +43,7 @@ class GrpcRuntime:
 def check_sources(settings: Settings) -> None:
     """An internal source must not share a webhook provider's name: its submitted events
     would be parsed and trusted as that provider's, without its signature."""
-    providers = build_registry(grpc_sources=settings.grpc_sources)
+    providers = build_registry(settings)
     clashes = [n for n in settings.grpc_sources if not isinstance(providers.get(n), InternalSource)]
     if clashes:
         raise RuntimeError(f"GRPC_SOURCES names webhook providers: {', '.join(clashes)}")
@@ -75,7 +75,7 @@ def build_runtime(
             settings,
             providers=ProviderSettingsSet.from_env(),
             # Thread-safe: calls send from the default executor's threads.
-            sender=CeleryTaskSender(settings=settings),
+            sender=CeleryTaskSender(settings),
             redactor=redactor or Redactor(),
         ),
     )

@@ -23,6 +23,7 @@ from grpc_api.v1 import pipeline_pb2 as pb
 from grpc_api.v1.pipeline_pb2_grpc import PipelineServiceServicer
 from grpc_api.watch import SubscriptionLost, Watch
 from pipeline.events import queries, repository
+from pipeline.live.channel import channel_name
 from pipeline.live.events import announce_changes
 from pipeline.messaging.queues import INGEST, NOTIFY, TASK_PROCESS_EVENT, TASK_SEND_NOTIFICATIONS
 from pipeline.messaging.tasks import send_task
@@ -163,7 +164,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
         await self._require(context, "events:read")
         if request.cursor < 0:
             await errors.abort_status(context, errors.invalid("cursor", "must not be negative"))
-        watch = Watch(self.rt.sessions, self.rt.redis_url, request)
+        watch = Watch(self.rt.sessions, self.rt.redis_url, channel_name(self.rt.settings), request)
         try:
             async for change in watch.changes():
                 yield change
@@ -190,7 +191,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
         await asyncio.to_thread(
             send_task, self.rt.deps.sender, TASK_PROCESS_EVENT, INGEST, request.id
         )
-        await asyncio.to_thread(announce_changes, self.rt.engine, self.rt.deps.redis)
+        await asyncio.to_thread(announce_changes, self.rt.engine, self.rt.deps)
         return pb.ReplayEventResponse(id=request.id, status=EventStatus.RECEIVED.value)
 
     async def SendNotification(

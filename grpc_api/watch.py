@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grpc_api.convert import change_message
 from grpc_api.v1 import pipeline_pb2 as pb
-from pipeline.live.channel import Topic, channel_name, decode
+from pipeline.live.channel import Topic, decode
 from pipeline.live.events import BATCH, changes_since, latest_cursor
 
 
@@ -28,10 +28,15 @@ class SubscriptionLost(Exception):
 
 class Watch:
     def __init__(
-        self, sessions: sessionmaker[Session], redis_url: str, request: pb.WatchEventsRequest
+        self,
+        sessions: sessionmaker[Session],
+        redis_url: str,
+        channel: str,
+        request: pb.WatchEventsRequest,
     ) -> None:
         self.sessions = sessions
         self.redis_url = redis_url
+        self.channel = channel  # the live channel's name (`channel_name` of the settings)
         self.sources = frozenset(request.sources)
         self.statuses = frozenset(request.statuses)
         self.start = request.cursor if request.HasField("cursor") else None
@@ -64,7 +69,7 @@ class Watch:
         client = aioredis.Redis.from_url(self.redis_url)
         try:
             async with client.pubsub() as pubsub:
-                await pubsub.subscribe(channel_name())
+                await pubsub.subscribe(self.channel)
                 if self.start is None:
                     self.last = await asyncio.to_thread(self._latest)
                 else:

@@ -104,8 +104,8 @@ class Deps:
         self._apis = apis
 
 
-def redactor_of(settings: Settings | None = None) -> Redactor:
-    """For a context made by hand (a test, a script): a Redactor of `settings` (or the
-    environment's) and of every provider's settings read from the environment. A process's
-    code paths pass its runtime's instead."""
-    return Deps(settings or get_settings()).redactor
+def redactor_of(settings: Settings) -> Redactor:
+    """For a context made by hand (a test, a script): a Redactor of `settings` and of every
+    provider's settings read from the environment. A process's code paths pass its
+    runtime's instead."""
+    return Deps(settings).redactor

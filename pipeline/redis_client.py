@@ -7,12 +7,11 @@ import redis
 from sqlalchemy.orm import Session
 
 from pipeline.messaging.urls import redis_py_url
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 from pipeline.unit_of_work import session_deps
 
 
-def redis_url(settings: Settings | None = None) -> str:
-    settings = settings or get_settings()
+def redis_url(settings: Settings) -> str:
     url = settings.redis_url or settings.broker_url or ""
     if url.startswith("redis+socket://"):
         url = redis_py_url(url)

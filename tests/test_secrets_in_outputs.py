@@ -135,7 +135,7 @@ def forbidden(run: Run) -> list[str]:
 def receiver(run: Run) -> None:
     from webhooks.main import create_app
 
-    registry = build_registry()
+    registry = build_registry(get_settings())
     registry.register(Exploding())
     with TestClient(
         create_app(run.settings, registry=registry, redactor=run.redactor),
@@ -169,10 +169,10 @@ def worker(run: Run) -> None:
     handlers = HandlerRegistry()
     handlers.register("exploding", "bot", bot_api_failure)
     handlers.register("exploding", "db", database_failure)
-    registry = build_registry()
+    registry = build_registry(get_settings())
     registry.register(Exploding())
     service = EventService(run.db, registry, handlers, RetryPolicy(max_attempts=2),
-                           on_dead=on_event_dead, deps=run.deps())  # fmt: skip
+                           on_dead=on_event_dead(run.settings), deps=run.deps())  # fmt: skip
     now = datetime.now(UTC)
     envelopes = [
         Envelope("exploding", f"w{n}", kind, body, now, {}, "r1")
@@ -288,13 +288,14 @@ def bot(run: Run) -> None:
 
     from bot.factory import create_dispatcher
     from bot.fsm import make_storage
+    from pipeline.redis_client import redis_url
     from tests.bot.harness import HttpxSession
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"connection refused: {request.url}", request=request)
 
     async def feed() -> None:
-        storage = make_storage(prefix="canary-fsm", url=run.settings.redis_url)
+        storage = make_storage(prefix="canary-fsm", url=redis_url(run.settings))
         telegram = Bot(BOT_TOKEN, session=HttpxSession())
         dp = create_dispatcher(run.db, None, storage, deps=run.deps())
         update = {"update_id": 1, "message": {

@@ -4,8 +4,9 @@ container and cached getter of our packages is on the list below, which only shr
 Process-wide state belongs in the one runtime object each process builds at its start
 (the receiver's app.state, the worker's context, the CLI's command group) and passes
 down; the entries here are what is left of the older style. In the same spirit, only the
-runtime builders may make a `Deps` from the environment (`Deps.build()`); everything else
-takes its caller's.
+runtime builders may make a `Deps` from the environment (`Deps.build()`), and only the
+entry points read the settings from it (`get_settings()`); everything else takes its
+caller's.
 """
 
 from __future__ import annotations
@@ -155,3 +156,62 @@ def test_the_deps_scan_sees_each_spelling() -> None:
         "y = Deps(settings)\nz = registry.build()\n"
     )
     assert deps_builds(source) == [4, 5]
+
+
+# `get_settings()` reads the environment (once, cached): only where a process starts and
+# builds its one runtime may it be read; everything else takes the settings its caller
+# passes down (the runtime's, `ctx.deps.settings`, the request's, the handler's data).
+SETTINGS_READERS = {
+    "pipeline/settings.py": "defines it",
+    "pipeline/deps.py": "Deps.build(): tests and one-off scripts",
+    "webhooks/main.py": "the receiver's app factory",
+    "api/app.py": "the API's app factory",
+    "workers/celery_app.py": "the worker's and beat's app (worker init, beat init)",
+    "cli/runtime.py": "cli_runtime",
+    "cli/common.py": "the CLI's settings, read again with the resolved services",
+    # CLI commands that start without a cli_runtime: each is its process's entry point.
+    "cli/__init__.py": "pipeline health",
+    "cli/api.py": "pipeline api token",
+    "cli/backup.py": "pipeline backup",
+    "cli/grpc.py": "pipeline grpc (builds the gRPC runtime)",
+    "cli/miniapp.py": "pipeline miniapp",
+    "cli/serve.py": "pipeline serve",
+    "cli/telegram.py": "pipeline telegram",
+}
+
+
+def settings_reads(source: str) -> list[int]:
+    """Lines that name `get_settings` (a call, `module.get_settings`, an import, an alias)."""
+    lines = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Name | ast.Attribute):
+            names = [node.id if isinstance(node, ast.Name) else node.attr]
+        else:
+            continue
+        if "get_settings" in names:
+            lines.add(node.lineno)
+    return sorted(lines)
+
+
+def test_only_entry_points_read_the_settings_from_the_environment() -> None:
+    found = scan(settings_reads)
+    stray = {m: lines for m, lines in found.items() if m not in SETTINGS_READERS}
+    assert not stray, (
+        f"get_settings() outside an entry point (take the settings from the caller: the "
+        f"runtime's, ctx.deps.settings, the request's or the handler's): {stray}"
+    )
+    assert all((ROOT / m).is_file() for m in SETTINGS_READERS), "an entry point moved"
+
+
+def test_the_settings_scan_sees_each_spelling() -> None:
+    source = (
+        "from pipeline.settings import Settings, get_settings\n"
+        "from pipeline import settings\n"
+        "def f(given=None):\n    return given or get_settings()\n"
+        "x = settings.get_settings().shop_name\n"
+        "from pipeline.settings import get_settings as read\n"
+        "y = Settings()\nz = runtime.settings\n"
+    )
+    assert settings_reads(source) == [1, 4, 5, 6]

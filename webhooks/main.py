@@ -92,9 +92,7 @@ def create_app(
     it learns the settings and every provider's settings the app holds."""
     settings = settings or get_settings()
     # Built once for the app (its providers read their settings here, not per request).
-    registry = registry or build_registry(
-        settings=ProviderSettingsSet.from_env(), grpc_sources=settings.grpc_sources
-    )
+    registry = registry or build_registry(settings, providers=ProviderSettingsSet.from_env())
     redactor = (redactor or Redactor()).learn(settings, *_provider_settings(registry))
     if not settings.broker_url or not settings.database_url:
         raise RuntimeError("the receiver needs BROKER_URL and DATABASE_URL (see `pipeline up`)")
@@ -149,5 +147,5 @@ def app_from_env() -> FastAPI:
     # variable values (secrets among them) in tracebacks.
     setup_logging(settings, "receiver", redactor)
     init_sentry(settings, "receiver", redactor)
-    registry = build_registry(settings=providers, grpc_sources=settings.grpc_sources)
+    registry = build_registry(settings, providers=providers)
     return create_app(settings, registry, redactor=redactor)

@@ -59,10 +59,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def client_ip(request: Request, settings: Settings | None = None) -> str | None:
-    """The peer address; behind a trusted proxy, the client it forwarded for."""
+def client_ip(request: Request, settings: Settings) -> str | None:
+    """The peer address; behind a trusted proxy (the receiver's TRUSTED_PROXIES), the
+    client it forwarded for."""
     peer = request.client.host if request.client else None
-    if settings is None or not settings.trusted_proxies:
+    if not settings.trusted_proxies:
         return peer
     forwarded = request.headers.get("x-forwarded-for")
     return resolve_client(peer, forwarded, parse_networks(settings.trusted_proxies))

@@ -157,7 +157,7 @@ class WorkerApp(Celery):  # type: ignore[misc]
         another broker (tests)."""
         if self.pipeline_settings.broker_url == self.conf.broker_url:
             return CeleryTaskSender(self)
-        return CeleryTaskSender(settings=self.pipeline_settings)
+        return CeleryTaskSender(self.pipeline_settings)
 
     def reset_runtime(self, settings: Settings | None = None) -> None:
         """Drop the runtime; the next task builds it again, from `settings` or the
@@ -201,13 +201,13 @@ def _monitor(**_: Any) -> None:
     settings = app.pipeline_settings
     start_lease_renewal(settings.broker_url or "", settings.broker_visibility_timeout_s)
     monitoring.start_exporter(settings.worker_metrics_port, _sources(settings))
-    monitoring.start_heartbeat()
+    monitoring.start_heartbeat(settings)
 
 
 def _sources(settings: Settings) -> list[str]:
     from pipeline.providers.registry import build_registry
 
-    return build_registry(grpc_sources=settings.grpc_sources).names()
+    return build_registry(settings).names()
 
 
 @signals.worker_process_init.connect
@@ -227,9 +227,10 @@ def _child_gone(pid: int | None = None, **_: Any) -> None:
 def _beat_started(**_: Any) -> None:
     from workers import monitoring
 
-    init_sentry(app.pipeline_settings, "beat", app.redactor)
-    monitoring.start_beat_heartbeat()
-    monitoring.start_heartbeat_watch()
+    settings = app.pipeline_settings
+    init_sentry(settings, "beat", app.redactor)
+    monitoring.start_beat_heartbeat(settings)
+    monitoring.start_heartbeat_watch(settings)
 
 
 @signals.task_prerun.connect

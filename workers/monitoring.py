@@ -14,7 +14,7 @@ from pipeline import metrics
 from pipeline.alerts.checks import check_heartbeat
 from pipeline.alerts.probes import beat_alive, beat_heart, last_heartbeat, sync_client
 from pipeline.events.errors import one_line
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.unit_of_work import unit_of_work
 
 HEARTBEAT_EVERY_S = 15.0
@@ -62,9 +62,8 @@ def _loop(every_s: float, step: Any, what: str) -> None:
     threading.Thread(target=run, name=what, daemon=True).start()
 
 
-def start_heartbeat() -> None:
+def start_heartbeat(settings: Settings) -> None:
     """The worker says it is alive in Redis every 15 s (the key expires after 4 beats)."""
-    settings = get_settings()
     client = sync_client(settings)
     if client is None:
         return
@@ -72,16 +71,15 @@ def start_heartbeat() -> None:
     _loop(HEARTBEAT_EVERY_S, lambda: beat_heart(client, HEARTBEAT_EVERY_S * 4, name), "heartbeat")
 
 
-def start_beat_heartbeat() -> None:
+def start_beat_heartbeat(settings: Settings) -> None:
     """Beat says it is alive too, for the system health report (adapters.health)."""
-    client = sync_client(get_settings())
+    client = sync_client(settings)
     if client is not None:
         _loop(HEARTBEAT_EVERY_S, lambda: beat_alive(client, HEARTBEAT_EVERY_S * 4), "beat-alive")
 
 
-def start_heartbeat_watch() -> None:
+def start_heartbeat_watch(settings: Settings) -> None:
     """In beat: raise `worker_heartbeat` when no worker has beaten for ALERT_HEARTBEAT_S."""
-    settings = get_settings()
     client = sync_client(settings)
     if client is None or not settings.database_url:
         return

@@ -10,16 +10,15 @@ from dataclasses import dataclass, field
 
 from pipeline.alerts.outage import DatabaseOutage
 from pipeline.events.backoff import full_jitter_delay
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 
 SWEEP_BACKOFF_BASE_S = 5.0
 SWEEP_BACKOFF_MAX_S = 120.0
 
 
-def retry_delay(retries: int) -> float:
+def retry_delay(retries: int, settings: Settings) -> float:
     """Countdown before retry number `retries + 1`: exponential, full jitter, capped, so
     the retries of many tasks spread out instead of meeting the database as it returns."""
-    settings = get_settings()
     return full_jitter_delay(retries + 1, settings.retry_outage_base_s, settings.retry_outage_max_s)
 
 

@@ -55,8 +55,8 @@ def load_code(
 ) -> tuple[ProviderRegistry, HandlerRegistry]:
     """Import the handler modules and build the providers (a prefork parent does it once,
     so forked children start warm: the Bot API types take seconds to build)."""
-    handlers = load_handler_modules(settings.handler_modules, settings.grpc_sources)
-    return build_registry(settings=providers, grpc_sources=settings.grpc_sources), handlers
+    handlers = load_handler_modules(settings.handler_modules, grpc_sources=settings.grpc_sources)
+    return build_registry(settings, providers=providers), handlers
 
 
 WORKER_PING_IDLE_S = 2.0
@@ -84,7 +84,7 @@ def build_worker_runtime(
         registry,
         handlers,
         retry_policy(settings, "ingest"),
-        on_dead=on_event_dead,
+        on_dead=on_event_dead(settings),
         deps=deps,
     )
     bot = _bot_processor(settings, deps.redactor)

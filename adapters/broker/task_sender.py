@@ -14,18 +14,18 @@ from adapters.broker.celery_message import task_message
 from adapters.broker.publisher import BrokerPublisher
 from pipeline.messaging.queues import queue_name
 from pipeline.messaging.urls import is_amqp
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 
 
 class CeleryTaskSender:
-    """Sends through `app`, or through a Celery client built from `settings` (or the
-    environment's) at the first task of each process (a forked child builds its own).
+    """Sends through a Celery app, or through a Celery client built from the process's
+    settings at the first task of each process (a forked child builds its own).
     Safe to share between threads (the API's requests): Celery takes a pooled producer
     for each send, and the pipelined batches go through redis-py's connection pool."""
 
-    def __init__(self, app: Celery | None = None, settings: Settings | None = None) -> None:
-        self._app = app
-        self._settings = settings
+    def __init__(self, through: Celery | Settings) -> None:
+        self._app = through if isinstance(through, Celery) else None
+        self._settings = through if isinstance(through, Settings) else None
         self._clients: dict[tuple[int, str], Celery] = {}
         self._publishers: dict[tuple[int, str], BrokerPublisher] = {}
         self._lock = threading.Lock()  # one client and one publisher per process and URL
@@ -33,7 +33,8 @@ class CeleryTaskSender:
     def _celery(self) -> Celery:
         if self._app is not None:
             return self._app
-        settings = self._settings or get_settings()
+        settings = self._settings
+        assert settings is not None  # one of the two, by construction
         key = (os.getpid(), settings.broker_url or "")
         with self._lock:
             if key not in self._clients:

@@ -20,6 +20,7 @@ from api.deps import RuntimeDep, SessionDep, client_ip
 from api.errors import ProblemError
 from api.miniapp.initdata import InitDataError, verifier, verify
 from api.runtime import ApiRuntime
+from pipeline.settings import Settings
 from pipeline.shop.service import register_user
 from schema.users import User
 
@@ -31,6 +32,7 @@ CHALLENGE = {"WWW-Authenticate": f'{SCHEME} realm="miniapp"'}
 class Buyer:
     user: User
     session: Session
+    settings: Settings  # the API process's
 
     @property
     def lang(self) -> str:
@@ -51,10 +53,13 @@ def telegram_user(runtime: ApiRuntime, raw: str, max_age_s: float) -> WebAppUser
         raise _unauthenticated(str(exc)) from None
 
 
-def bot_user(session: Session, tg: WebAppUser) -> User:
+def bot_user(session: Session, tg: WebAppUser, settings: Settings) -> User:
     """The same row the bot keeps for this Telegram user (created on first contact); 403
     for a user an operator blocked."""
-    user = register_user(session, tg.id, tg.id, tg.username, tg.first_name, tg.language_code)
+    language = settings.default_language
+    user = register_user(
+        session, tg.id, tg.id, tg.username, tg.first_name, tg.language_code, language
+    )
     if user.blocked:
         raise ProblemError(403, "Forbidden", "this account is blocked")
     return user
@@ -77,7 +82,7 @@ def _buyer(max_age: Callable[[ApiRuntime], float]) -> Callable[..., Buyer]:
             runtime.limiter.hit(limits.anonymous, "ip", client_ip(connection, runtime))
             raise
         runtime.limiter.hit(runtime.limiter.limits.authenticated, f"tma:{tg.id}")
-        return Buyer(bot_user(session, tg), session)
+        return Buyer(bot_user(session, tg, runtime.settings), session, runtime.settings)
 
     return dependency
 

@@ -45,7 +45,7 @@ def queue_replay(uow: UnitOfWork, sender: TaskSender, event_id: int) -> None:
 
 
 def _announce(runtime: ApiRuntime) -> None:
-    announce_changes(runtime.engine, runtime.redis)
+    announce_changes(runtime.engine, runtime.deps)
 
 
 def _cursor(value: str | None) -> int | None:
@@ -139,5 +139,5 @@ def retry_events(body: RetryRequest, _: Writer, runtime: RuntimeDep) -> RetryRes
     if body.dry_run:
         return RetryResult(matched=matched, queued=0, dry_run=True)
     queued = retry_selected(runtime.sessions, runtime.deps, selection, task_sender(runtime))
-    announce_changes(runtime.engine, runtime.redis)
+    announce_changes(runtime.engine, runtime.deps)
     return RetryResult(matched=matched, queued=queued, dry_run=False)

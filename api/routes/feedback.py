@@ -127,7 +127,7 @@ def send_reply(uow: UnitOfWork, runtime: ApiRuntime, user: User, text: str) -> M
     kick_sender(uow)  # beat sweeps the outbox too: a lost message only delays
     uow.after_commit(
         lambda: announce(
-            runtime.redis, Topic.FEEDBACK, [{"user_id": user.id, **out.model_dump(mode="json")}]
+            runtime.deps, Topic.FEEDBACK, [{"user_id": user.id, **out.model_dump(mode="json")}]
         )
     )
     return out

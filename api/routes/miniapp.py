@@ -21,7 +21,7 @@ from pipeline.i18n import LANGUAGES, text
 from pipeline.live.orders import receipt_urls
 from pipeline.miniapp import shop
 from pipeline.miniapp.payment import NotPayable, invoice_link, yookassa_link
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.shop import feedback
 from pipeline.telegram.api import BotApi, NoBotToken, TelegramError
 from pipeline.telegram.limiter import RateLimiter
@@ -50,9 +50,9 @@ class FeedbackIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
 
 
-def _bot() -> BotApi:
+def _bot(settings: Settings) -> BotApi:
     try:
-        return BotApi()
+        return BotApi(settings)
     except NoBotToken:
         raise ProblemError(503, detail="this needs TELEGRAM_BOT_TOKEN on the server") from None
 
@@ -65,7 +65,7 @@ def _me(buyer: Buyer) -> dict[str, Any]:
         "first_name": user.first_name,
         "language": user.language,
         "languages": list(LANGUAGES),
-        "shop_name": get_settings().shop_name,
+        "shop_name": buyer.settings.shop_name,
     }
 
 
@@ -84,12 +84,13 @@ def set_language(body: LanguageIn, buyer: Reader) -> dict[str, Any]:
 
 @router.get("/catalog", responses=DENIED, summary="Products in the buyer's language")
 def catalog(buyer: Reader) -> dict[str, Any]:
-    return {"items": shop.catalog(buyer.session, buyer.lang), "methods": shop.methods()}
+    items = shop.catalog(buyer.session, buyer.lang, buyer.settings)
+    return {"items": items, "methods": shop.methods(buyer.settings)}
 
 
 @router.get("/cart", responses=DENIED, summary="The buyer's cart")
 def cart(buyer: Reader) -> dict[str, Any]:
-    return shop.cart_view(buyer.session, buyer.user, buyer.lang)
+    return shop.cart_view(buyer.session, buyer.user, buyer.lang, buyer.settings)
 
 
 @router.put(
@@ -102,7 +103,7 @@ def put_cart(product_id: ProductId, body: QuantityIn, buyer: Reader) -> dict[str
         shop.set_quantity(buyer.session, buyer.user, product_id, body.quantity)
     except shop.ShopError as exc:
         raise ProblemError(409, detail=str(exc)) from None
-    return shop.cart_view(buyer.session, buyer.user, buyer.lang)
+    return shop.cart_view(buyer.session, buyer.user, buyer.lang, buyer.settings)
 
 
 @router.post(
@@ -113,7 +114,7 @@ def put_cart(product_id: ProductId, body: QuantityIn, buyer: Reader) -> dict[str
 )
 def checkout(body: CheckoutIn, buyer: Payer) -> dict[str, Any]:
     try:
-        orders = shop.checkout(buyer.session, buyer.user, body.method)
+        orders = shop.checkout(buyer.session, buyer.user, body.method, buyer.settings)
     except shop.ShopError as exc:
         raise ProblemError(409, detail=str(exc)) from None
     buyer.session.flush()
@@ -122,7 +123,8 @@ def checkout(body: CheckoutIn, buyer: Payer) -> dict[str, Any]:
 
 @router.get("/orders", responses=DENIED, summary="The buyer's orders, newest first")
 def orders(buyer: Reader) -> dict[str, Any]:
-    return {"items": shop.order_views(buyer.session, buyer.user, buyer.lang)}
+    default = buyer.settings.default_language
+    return {"items": shop.order_views(buyer.session, buyer.user, buyer.lang, default)}
 
 
 def _view(buyer: Buyer, public_id: str) -> dict[str, Any]:
@@ -132,7 +134,7 @@ def _view(buyer: Buyer, public_id: str) -> dict[str, Any]:
     product = buyer.session.get(Product, order.product_id)
     assert product is not None  # a foreign key
     urls = receipt_urls(buyer.session, [order.id]).get(order.id, [])
-    return shop.order_view(order, product, buyer.lang, urls)
+    return shop.order_view(order, product, buyer.lang, urls, buyer.settings.default_language)
 
 
 @router.get(
@@ -156,8 +158,10 @@ def pay(public_id: PublicId, buyer: Payer) -> dict[str, str]:
     title = view["product"]["title"]
     try:
         if found.payment_method == "yookassa":
-            return {"kind": "link", "url": yookassa_link(buyer.session, found, title)}
-        url = invoice_link(_bot(), found, title, view["product"]["description"])
+            url = yookassa_link(buyer.session, found, title, buyer.settings)
+            return {"kind": "link", "url": url}
+        description = view["product"]["description"]
+        url = invoice_link(_bot(buyer.settings), found, title, description, buyer.settings)
     except NotPayable as exc:
         raise ProblemError(409, detail=str(exc)) from None
     except (TelegramError, PermanentError, TransientError) as exc:
@@ -171,13 +175,13 @@ def _relay(
 ) -> None:
     """The operators' copy, as the bot relays it (triage labels, the hand-off and its reason),
     sent through the Bot API from here; 502 when Telegram refuses it."""
-    chat = get_settings().operator_chat_id
+    chat = buyer.settings.operator_chat_id
     assert chat is not None  # the callers answer without relaying otherwise
     header, labels = feedback.operator_message(
-        buyer.session, uow.deps.redis, buyer.user, body, handoff=handoff, answer=answer
+        buyer.session, uow.deps, buyer.user, body, handoff=handoff, answer=answer
     )
     try:
-        sent = _bot().send_message(chat, f"Mini App · {header}")
+        sent = _bot(buyer.settings).send_message(chat, f"Mini App · {header}")
     except TelegramError as exc:
         logger.warning("Mini App message not relayed: {}", exc)
         raise ProblemError(502, detail="the message was not delivered; try again") from None
@@ -190,7 +194,7 @@ def _relay(
         int(sent["message_id"]),
         labels,
         uow.after_commit,
-        uow.deps.redis,
+        uow.deps,
     )
 
 
@@ -201,7 +205,7 @@ def _relay(
     summary="A message to the shop's operators",
 )
 def post_feedback(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[str, bool]:
-    if get_settings().operator_chat_id is None:
+    if buyer.settings.operator_chat_id is None:
         raise ProblemError(503, detail="feedback is not set up for this shop")
     _relay(buyer, uow, body.text)
     return {"sent": True}
@@ -213,12 +217,14 @@ def post_feedback(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[s
     summary="Ask the shop's assistant; what it cannot answer goes to the operators",
 )
 def ask_assistant(body: FeedbackIn, buyer: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
-    reply = assist(buyer.session, uow.deps.redis, buyer.user, body.text)
+    settings = buyer.settings
+    reply = assist(buyer.session, uow.deps.redis, buyer.user, body.text, settings)
     if reply.handoff is None:
         return {"answer": reply.text, "language": reply.language, "handed_off": False}
-    if get_settings().operator_chat_id is None:
+    per_hour = settings.throttle_feedback_per_hour
+    if settings.operator_chat_id is None:
         note = "assistant_no_answer"
-    elif not feedback.allowed(RateLimiter(uow.deps.redis), buyer.user.telegram_id):
+    elif not feedback.allowed(RateLimiter(uow.deps.redis), buyer.user.telegram_id, per_hour):
         note = "feedback_throttled"
     else:
         _relay(buyer, uow, body.text, handoff=reply.handoff, answer=reply.draft)

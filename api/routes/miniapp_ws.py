@@ -42,7 +42,7 @@ class Subscribe(BaseModel):
 def _login(runtime: ApiRuntime, raw: str) -> int:
     tg = telegram_user(runtime, raw, runtime.settings.miniapp_read_max_age_s)
     with unit_of_work(runtime.sessions, runtime.deps) as uow:
-        return bot_user(uow.session, tg).id
+        return bot_user(uow.session, tg, runtime.settings).id
 
 
 def _orders(runtime: ApiRuntime, user_id: int) -> list[dict[str, Any]]:

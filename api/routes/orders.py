@@ -87,7 +87,7 @@ def refund_order(public_id: PublicId, _: Writer, uow: UnitOfWorkDep) -> RefundRe
     409 when the order cannot be refunded here, 502 when the provider refused or failed,
     503 when the bot's token is not set for a Stars refund."""
     try:
-        status = refunds.refund_order(uow, public_id, refunds.http_refund_clients())
+        status = refunds.refund_order(uow, public_id, refunds.http_refund_clients(uow.deps))
     except refunds.RefundError as exc:
         status_code = 404 if str(exc).startswith("no order") else 409
         raise ProblemError(status_code, detail=str(exc)) from exc

@@ -9,19 +9,21 @@ from aiogram.types import Message
 
 from bot.handlers.feedback import forward
 from pipeline.i18n import text
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.shop.feedback_desk import FeedbackDesk
 from schema.users import User
 
 
-async def answer(message: Message, bot: Bot, user: User, feedback: FeedbackDesk) -> None:
+async def answer(
+    message: Message, bot: Bot, user: User, feedback: FeedbackDesk, settings: Settings
+) -> None:
     question = message.text or ""
     reply = feedback.ask_assistant(user, question)
     if reply.handoff is None:
         await message.answer(reply.text)
         return
     # The assistant's language: it answers in the language of the question.
-    operators = get_settings().operator_chat_id
+    operators = settings.operator_chat_id
     if operators is None:
         await message.answer(text(reply.language, "assistant_no_answer"))
         return

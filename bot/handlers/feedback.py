@@ -15,19 +15,15 @@ from bot.fsm import Feedback
 from bot.i18n import t
 from bot.middlewares import from_customer
 from pipeline.i18n import text
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.shop.feedback_desk import FeedbackDesk
 from pipeline.shop.repository import ShopRepository
 from schema.messaging import FeedbackMessage
 from schema.users import User
 
 
-def _operator_chat() -> int | None:
-    return get_settings().operator_chat_id
-
-
-async def ask(message: Message, state: FSMContext) -> None:
-    if _operator_chat() is None:
+async def ask(message: Message, state: FSMContext, settings: Settings) -> None:
+    if settings.operator_chat_id is None:
         await message.answer(t("feedback_unavailable"))
         return
     await state.set_state(Feedback.message)
@@ -35,10 +31,15 @@ async def ask(message: Message, state: FSMContext) -> None:
 
 
 async def relay(
-    message: Message, bot: Bot, state: FSMContext, user: User, feedback: FeedbackDesk
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    user: User,
+    feedback: FeedbackDesk,
+    settings: Settings,
 ) -> None:
     await state.clear()
-    operators = _operator_chat()
+    operators = settings.operator_chat_id
     if operators is None:
         return
     if not feedback.allowed(user.telegram_id):
@@ -65,7 +66,9 @@ async def forward(
     return feedback.copy_sent(user, body, user_message_id, operators, sent.message_id, labels)
 
 
-async def reply(message: Message, bot: Bot, feedback: FeedbackDesk, shop: ShopRepository) -> None:
+async def reply(
+    message: Message, bot: Bot, feedback: FeedbackDesk, shop: ShopRepository, settings: Settings
+) -> None:
     """An operator answered a relayed message (by replying to it)."""
     original = message.reply_to_message
     if original is None:
@@ -80,7 +83,7 @@ async def reply(message: Message, bot: Bot, feedback: FeedbackDesk, shop: ShopRe
         await bot.send_message(item.user_chat_id, text(owner.language, "operator_reply", text=body))
     except TelegramForbiddenError:
         shop.deactivate(owner)
-        await message.reply(text(get_settings().default_language, "feedback_user_blocked"))
+        await message.reply(text(settings.default_language, "feedback_user_blocked"))
         return
     except TelegramBadRequest as exc:
         logger.warning("operator reply to {} not delivered: {}", item.user_chat_id, exc)
@@ -88,8 +91,8 @@ async def reply(message: Message, bot: Bot, feedback: FeedbackDesk, shop: ShopRe
     feedback.reply_sent(item, body, message.message_id)
 
 
-def _in_operator_chat(message: Message) -> bool:
-    return message.chat.id == _operator_chat()
+def _in_operator_chat(message: Message, settings: Settings) -> bool:
+    return message.chat.id == settings.operator_chat_id
 
 
 def _not_a_command(message: Message) -> bool:

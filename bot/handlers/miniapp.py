@@ -12,11 +12,14 @@ from bot.handlers.orders import orders
 from bot.handlers.shop import catalog
 from bot.i18n import t
 from bot.middlewares import from_customer
+from pipeline.settings import Settings
 from pipeline.shop.repository import ShopRepository
 from schema.users import User
 
 
-async def web_app_data(message: Message, shop: ShopRepository, user: User, lang: str) -> None:
+async def web_app_data(
+    message: Message, shop: ShopRepository, user: User, lang: str, settings: Settings
+) -> None:
     """`{"action": "catalog"}` or `{"action": "orders"}`; anything else is answered politely."""
     raw = message.web_app_data.data if message.web_app_data else ""
     try:
@@ -24,9 +27,9 @@ async def web_app_data(message: Message, shop: ShopRepository, user: User, lang:
     except (ValueError, AttributeError):
         action = None
     if action == "catalog":
-        await catalog(message, shop, lang)
+        await catalog(message, shop, lang, settings)
     elif action == "orders":
-        await orders(message, shop, user, lang)
+        await orders(message, shop, user, lang, settings)
     else:
         await message.answer(t("miniapp_data_unknown"))
 

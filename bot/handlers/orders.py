@@ -13,6 +13,7 @@ from bot.handlers.shop import title_of
 from bot.i18n import t, tn
 from bot.middlewares import from_customer
 from pipeline.i18n.formats import day, money
+from pipeline.settings import Settings
 from pipeline.shop.repository import ShopRepository
 from pipeline.shop.service import OrderLine
 from schema.users import User
@@ -20,27 +21,29 @@ from schema.users import User
 UNPAID = {"created", "pending"}
 
 
-def describe(line: OrderLine, lang: str) -> str:
+def describe(line: OrderLine, lang: str, settings: Settings) -> str:
     order = line.order
     return t(
         "order_line",
         order=order.public_id,
         date=day(order.created_at, lang) if order.created_at else "",
-        title=title_of(line.product, lang),
+        title=title_of(line.product, lang, settings),
         items=tn("items", order.quantity),
         amount=money(order.amount_minor, order.currency, lang),
         status=t(f"status_{order.status}"),
     )
 
 
-async def orders(message: Message, shop: ShopRepository, user: User, lang: str) -> None:
+async def orders(
+    message: Message, shop: ShopRepository, user: User, lang: str, settings: Settings
+) -> None:
     lines = shop.orders_of(user)
     if not lines:
         await message.answer(t("orders_empty"))
         return
     out = []
     for line in lines:
-        out.append(describe(line, lang))
+        out.append(describe(line, lang, settings))
         out += [t("receipt_line", url=url) for url in line.receipt_urls]
     buttons = [
         [
@@ -55,7 +58,12 @@ async def orders(message: Message, shop: ShopRepository, user: User, lang: str) 
 
 
 async def details(
-    query: CallbackQuery, callback_data: OrderDetails, shop: ShopRepository, user: User, lang: str
+    query: CallbackQuery,
+    callback_data: OrderDetails,
+    shop: ShopRepository,
+    user: User,
+    lang: str,
+    settings: Settings,
 ) -> None:
     """Only the user's own order: another's id (a forged button) is as good as none."""
     line = shop.own_order(user, callback_data.public_id)
@@ -65,7 +73,8 @@ async def details(
     await query.answer()
     if query.message is None:
         return
-    text = "\n".join([describe(line, lang), *(t("receipt_line", url=u) for u in line.receipt_urls)])
+    receipts = [t("receipt_line", url=u) for u in line.receipt_urls]
+    text = "\n".join([describe(line, lang, settings), *receipts])
     markup = None
     if line.order.status in UNPAID and line.order.payment_url:
         button = InlineKeyboardButton(text=t("pay_link"), url=line.order.payment_url)

@@ -24,18 +24,18 @@ from bot.webapp_button import with_open_button
 from pipeline.events.errors import PermanentError, TransientError
 from pipeline.i18n.formats import money
 from pipeline.payments import links
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.shop.catalog import product_text
 from pipeline.shop.repository import ShopRepository
 from schema.catalog import Product
 from schema.users import User
 
 
-def title_of(product: Product, lang: str) -> str:
-    return product_text(product, lang, get_settings().default_language)["title"]
+def title_of(product: Product, lang: str, settings: Settings) -> str:
+    return product_text(product, lang, settings.default_language)["title"]
 
 
-async def catalog(message: Message, shop: ShopRepository, lang: str) -> None:
+async def catalog(message: Message, shop: ShopRepository, lang: str, settings: Settings) -> None:
     items = shop.on_sale()
     if not items:
         await message.answer(t("catalog_empty"))
@@ -43,13 +43,13 @@ async def catalog(message: Message, shop: ShopRepository, lang: str) -> None:
     rows = [
         [
             InlineKeyboardButton(
-                text=f"{title_of(p, lang)} — {money(p.price_minor, p.currency, lang)}",
+                text=f"{title_of(p, lang, settings)} — {money(p.price_minor, p.currency, lang)}",
                 callback_data=BuyProduct(product_id=p.id).pack(),
             )
         ]
         for p in items
     ]
-    markup = with_open_button(InlineKeyboardMarkup(inline_keyboard=rows))
+    markup = with_open_button(InlineKeyboardMarkup(inline_keyboard=rows), settings)
     await message.answer(t("catalog_title"), reply_markup=markup)
 
 
@@ -65,13 +65,17 @@ async def _for_sale(query: CallbackQuery, shop: ShopRepository, product_id: int)
 
 
 async def choose_method(
-    query: CallbackQuery, callback_data: BuyProduct, shop: ShopRepository, lang: str
+    query: CallbackQuery,
+    callback_data: BuyProduct,
+    shop: ShopRepository,
+    lang: str,
+    settings: Settings,
 ) -> None:
     product = await _for_sale(query, shop, callback_data.product_id)
     if product is None or query.message is None:
         return
     methods = []
-    if get_settings().telegram_payment_provider_token:
+    if settings.telegram_payment_provider_token:
         methods.append(("card", t("pay_card")))
     if product.stars_price:
         methods.append(("stars", t("pay_stars", stars=product.stars_price)))
@@ -87,22 +91,27 @@ async def choose_method(
         for method, label in methods
     ]
     await query.message.answer(
-        t("choose_payment", title=title_of(product, lang)),
+        t("choose_payment", title=title_of(product, lang, settings)),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
     )
 
 
 async def pay(
-    query: CallbackQuery, callback_data: PayProduct, shop: ShopRepository, user: User, lang: str
+    query: CallbackQuery,
+    callback_data: PayProduct,
+    shop: ShopRepository,
+    user: User,
+    lang: str,
+    settings: Settings,
 ) -> None:
     product = await _for_sale(query, shop, callback_data.product_id)
     if product is None or query.message is None:
         return
     method = callback_data.method
     if method == "link" and links.available():
-        await pay_by_link(query.message, shop, user, lang, product)
+        await pay_by_link(query.message, shop, user, lang, product, settings)
         return
-    token = get_settings().telegram_payment_provider_token
+    token = settings.telegram_payment_provider_token
     if method == "stars" and product.stars_price:
         order = shop.create_order(user, product, "stars")
         provider_token, currency = "", "XTR"
@@ -112,7 +121,7 @@ async def pay(
     else:
         await query.message.answer(t("payment_unavailable"))
         return
-    texts = product_text(product, lang, get_settings().default_language)
+    texts = product_text(product, lang, settings.default_language)
     await query.message.answer_invoice(
         title=texts["title"][:32],
         description=(texts["description"] or texts["title"])[:255],
@@ -129,11 +138,13 @@ async def pay_by_link(
     user: User,
     lang: str,
     product: Product,
+    settings: Settings,
 ) -> None:
     order = shop.create_order(user, product, "yookassa")
+    title, back = title_of(product, lang, settings), settings.public_base_url
     try:
         # Only the HTTP call leaves the loop's thread; the session stays here.
-        payment = await asyncio.to_thread(links.create_link, order, title_of(product, lang))
+        payment = await asyncio.to_thread(links.create_link, order, title, back)
     except (PermanentError, TransientError) as exc:
         logger.warning("YooKassa payment for {} not created: {}", order.public_id, exc)
         await message.answer(t("payment_unavailable"))

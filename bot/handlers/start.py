@@ -12,7 +12,7 @@ from bot.i18n import t
 from bot.middlewares import from_customer
 from bot.webapp_button import with_open_button
 from pipeline.i18n import LANGUAGES, greeting, language_name
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.shop.repository import ShopRepository
 from schema.users import User
 
@@ -28,11 +28,13 @@ def languages_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[buttons])
 
 
-async def start(message: Message, user: User, lang: str, shop: ShopRepository) -> None:
+async def start(
+    message: Message, user: User, lang: str, shop: ShopRepository, settings: Settings
+) -> None:
     shop.reactivate(user)
     name = user.first_name or user.username or ""
     await message.answer(
-        greeting(lang, name, get_settings().shop_name), reply_markup=with_open_button(None)
+        greeting(lang, name, settings.shop_name), reply_markup=with_open_button(None, settings)
     )
     await message.answer(t("change_language"), reply_markup=languages_keyboard())
 

@@ -22,7 +22,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from pipeline import metrics
 from pipeline.ai import budget
 from pipeline.alerts import raise_alert
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 from schema.knowledge import AiCall
 
 T = TypeVar("T", bound=BaseModel)
@@ -37,8 +37,8 @@ class AiUnavailable(Exception):
         self.outcome = outcome
 
 
-def configured(settings: Settings | None = None) -> bool:
-    return bool((settings or get_settings()).ai_base_url)
+def configured(settings: Settings) -> bool:
+    return bool(settings.ai_base_url)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -106,11 +106,10 @@ def complete(
     user: str,
     output: type[T],
     user_key: str | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> T:
     """The provider's structured answer, or AiUnavailable. `user` must already be
     redacted: this sends it as it is."""
-    settings = settings or get_settings()
     if not configured(settings):
         raise AiUnavailable("disabled")
     refused = budget.take(client, settings, user_key)

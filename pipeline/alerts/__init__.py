@@ -18,7 +18,7 @@ from pipeline.alerts.texts import N_, NP_, say, say_n
 from pipeline.deps import redactor_of
 from pipeline.notifications.outbox import add_notification
 from pipeline.redaction import Redactor
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 from pipeline.unit_of_work import session_deps
 from schema.operations import Alert
 
@@ -70,14 +70,13 @@ def raise_alert(
     text: str,
     *,
     now: datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     redactor: Redactor | None = None,
 ) -> bool:
     """Record one occurrence of `key`. Sends a message when the alert starts firing or
     the cooldown since the last message has passed (naming the folded repeats); returns
     whether a message was written. `redactor`: the process's (by default the one of the
     session's unit of work)."""
-    settings = settings or get_settings()
     now = now or datetime.now(UTC)
     # Error texts go to a chat: no secret with them.
     key, text = key[:200], _redactor(session, settings, redactor).redact(text)
@@ -117,10 +116,9 @@ def resolve_alert(
     text: str | None = None,
     *,
     now: datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> bool:
     """Clear a firing alert with a "resolved" message; a no-op when it is not firing."""
-    settings = settings or get_settings()
     now = now or datetime.now(UTC)
     alert = session.scalars(
         select(Alert)
@@ -159,7 +157,7 @@ def resolve_quiet(
     quiet_s: float,
     *,
     now: datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> list[str]:
     """Resolve firing alerts under `prefix` that have not recurred for `quiet_s` (for
     conditions known only by their occurrences, like a failed receipt)."""
@@ -179,7 +177,7 @@ def set_condition(
     text: str,
     *,
     now: datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> None:
     """For evaluated conditions: raise while active, resolve once it clears."""
     if active:

@@ -4,6 +4,7 @@ once false. Direct triggers (an event went dead, a receipt failed) call `raise_a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from pipeline.alerts import firing, raise_alert, resolve_alert, resolve_quiet, s
 from pipeline.alerts.probes import QueueStats
 from pipeline.alerts.texts import N_, NP_, say, say_n
 from pipeline.events import repository
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 from schema.events import Event
 from schema.operations import BackupRun
 
@@ -29,11 +30,16 @@ BACKUP_FAILED = "backup_failed"
 BACKUP_OVERDUE = "backup_overdue"
 
 
-def on_event_dead(session: Session, event: Event) -> None:
-    """EventService's on_dead hook: alert in the transaction that made the event dead."""
+def on_event_dead(settings: Settings) -> Callable[[Session, Event], None]:
+    """EventService's on_dead hook, with the process's settings."""
+    return lambda session, event: alert_event_dead(session, event, settings)
+
+
+def alert_event_dead(session: Session, event: Event, settings: Settings) -> None:
+    """Alert in the transaction that made the event dead."""
     error = (event.last_error or "")[:300]
     text = say(
-        get_settings(),
+        settings,
         N_(
             "{source} event went dead (id {id}, {type}): {error}\n"
             "replay: pipeline events retry --status dead --source {source}"
@@ -43,15 +49,15 @@ def on_event_dead(session: Session, event: Event) -> None:
         type=event.type,
         error=error,
     )
-    raise_alert(session, f"{DEAD}{event.source}", text)
+    raise_alert(session, f"{DEAD}{event.source}", text, settings=settings)
 
 
-def alert_receipt_failed(session: Session, provider: str, detail: str) -> bool:
+def alert_receipt_failed(session: Session, provider: str, detail: str, settings: Settings) -> bool:
     """For the fiscal code: a receipt failed at the cash register."""
     text = say(
-        get_settings(), N_("{provider}: receipt failed: {detail}"), provider=provider, detail=detail
+        settings, N_("{provider}: receipt failed: {detail}"), provider=provider, detail=detail
     )
-    return raise_alert(session, f"{RECEIPT}{provider}", text)
+    return raise_alert(session, f"{RECEIPT}{provider}", text, settings=settings)
 
 
 def check_events(session: Session, settings: Settings) -> None:
@@ -64,7 +70,7 @@ def check_events(session: Session, settings: Settings) -> None:
             text = say(settings, N_("no dead {source} events left"), source=source)
             resolve_alert(session, alert.key, text, settings=settings)
     for prefix in (RECEIPT, *PAYMENT_ALERTS):
-        resolve_quiet(session, prefix, max(settings.alert_cooldown_s, 60.0))
+        resolve_quiet(session, prefix, max(settings.alert_cooldown_s, 60.0), settings=settings)
     for status, count in repository.status_counts(session).items():
         metrics.EVENTS_BY_STATUS.labels(status).set(count)
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import redis
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.live.channel import Topic, announce
 from schema.operations import Alert
 
 
-def announce_changed_since(
-    sessions: sessionmaker[Session], since: datetime, client: redis.Redis
-) -> int:
+def announce_changed_since(sessions: sessionmaker[Session], since: datetime, deps: Deps) -> int:
     with sessions() as session:
         changed = session.scalars(
             select(Alert).where(or_(Alert.last_at >= since, Alert.resolved_at >= since))
@@ -24,5 +22,5 @@ def announce_changed_since(
              "last_at": a.last_at.isoformat()}
             for a in changed
         ]  # fmt: skip
-    announce(client, Topic.ALERTS, items)
+    announce(deps, Topic.ALERTS, items)
     return len(items)

@@ -10,7 +10,6 @@ failures in between are the tasks' own one-line retry notices.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,17 +19,13 @@ from loguru import logger
 
 from pipeline.alerts.probes import redis_url
 from pipeline.alerts.texts import N_, say
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 from pipeline.telegram.api import BotApi, TelegramError
 
 SUMMARY_EVERY_S = 60.0
 # How often a process that saw nothing asks Redis whether an outage is still open.
 CHECK_EVERY_S = 10.0
 STATE_TTL_S = 7 * 24 * 3600
-
-
-def _key(name: str) -> str:
-    return f"{os.environ.get('QUEUE_PREFIX', '')}pipeline:outage:database:{name}"
 
 
 def send_alert(settings: Settings, text: str) -> None:
@@ -48,11 +43,11 @@ def send_alert(settings: Settings, text: str) -> None:
 class DatabaseOutage:
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings,
         send: Callable[[Settings, str], None] = send_alert,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.settings = settings or get_settings()
+        self.settings = settings
         self.send = send
         self.clock = clock
         self._lock = threading.Lock()
@@ -65,6 +60,9 @@ class DatabaseOutage:
         self._redis = (
             redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
         )
+
+    def _key(self, name: str) -> str:
+        return f"{self.settings.queue_prefix}pipeline:outage:database:{name}"
 
     @property
     def active(self) -> bool:
@@ -96,17 +94,17 @@ class DatabaseOutage:
                 self._notify(self._firing_text(now - since, error))
             return
         try:
-            self._redis.set(_key("since"), str(now), nx=True, ex=STATE_TTL_S)
-            since = float(self._redis.get(_key("since")) or now)
+            self._redis.set(self._key("since"), str(now), nx=True, ex=STATE_TTL_S)
+            since = float(self._redis.get(self._key("since")) or now)
             if now - since < after or not self._redis.set(
-                _key("alerted"), "1", nx=True, ex=STATE_TTL_S
+                self._key("alerted"), "1", nx=True, ex=STATE_TTL_S
             ):
                 return
         except redis.RedisError as exc:
             logger.debug("outage state not in Redis: {}", exc)
             return
         if not self._notify(self._firing_text(now - since, error)):
-            self._redis.delete(_key("alerted"))  # a later failure tries again
+            self._redis.delete(self._key("alerted"))  # a later failure tries again
 
     def recovered(self) -> None:
         """The database answered. Cheap when nothing is open (a Redis look every 10 s)."""
@@ -130,9 +128,9 @@ class DatabaseOutage:
             return
         try:
             with self._redis.pipeline() as pipe:
-                pipe.get(_key("since"))
-                pipe.delete(_key("since"))
-                pipe.delete(_key("alerted"))
+                pipe.get(self._key("since"))
+                pipe.delete(self._key("since"))
+                pipe.delete(self._key("alerted"))
                 shared_since, _, was_alerted = pipe.execute()
         except redis.RedisError as exc:
             logger.debug("outage state not in Redis: {}", exc)

@@ -20,7 +20,7 @@ from pipeline.ai.client import AiUnavailable, complete, configured
 from pipeline.assistant import prompts
 from pipeline.i18n import text
 from pipeline.knowledge.retrieval import Document, language_of, retrieve
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 from pipeline.triage import keywords
 from schema.users import User
 
@@ -98,9 +98,8 @@ def assist(
     client: redis.Redis,
     user: User,
     question: str,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> Reply:
-    settings = settings or get_settings()
     lang = language_of(question, user.language)
     if keywords.is_small_talk(question):
         return Reply(lang, text=text(lang, "assistant_small_talk"), source="none")

@@ -102,10 +102,9 @@ BUILTIN_MODULES = (
 )
 
 
-def load_handler_modules(
-    extra: str = "", grpc_sources: Mapping[str, str] | None = None
-) -> HandlerRegistry:
-    """Import built-in handler modules, entry-point plugins and configured extras."""
+def load_handler_modules(extra: str = "", *, grpc_sources: Mapping[str, str]) -> HandlerRegistry:
+    """Import built-in handler modules, entry-point plugins and configured extras;
+    `grpc_sources`: the process's GRPC_SOURCES."""
     for name in BUILTIN_MODULES:
         import_module(name)
     list(load_entry_points(ENTRY_POINT_GROUP))  # importing a plugin registers its handlers
@@ -113,9 +112,5 @@ def load_handler_modules(
         import_module(name)
     from pipeline.events.internal import register_handlers  # it imports this module
 
-    if grpc_sources is None:
-        from pipeline.settings import get_settings
-
-        grpc_sources = get_settings().grpc_sources
     register_handlers(handlers, grpc_sources)
     return handlers

@@ -8,15 +8,17 @@ announcements without a cursor.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import redis
 from loguru import logger
 from sqlalchemy.orm import Session
 
-from pipeline.redis_client import session_redis
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
+from pipeline.unit_of_work import session_deps
+
+if TYPE_CHECKING:
+    from pipeline.deps import Deps
 
 CHANNEL = "pipeline:live"
 
@@ -29,8 +31,8 @@ class Topic(StrEnum):
     ORDERS = "orders"
 
 
-def channel_name() -> str:
-    return f"{get_settings().queue_prefix}{CHANNEL}"
+def channel_name(settings: Settings) -> str:
+    return f"{settings.queue_prefix}{CHANNEL}"
 
 
 def encode(topic: Topic, items: list[dict[str, Any]]) -> bytes:
@@ -46,14 +48,14 @@ def decode(raw: bytes | str) -> tuple[Topic, list[dict[str, Any]]] | None:
         return None
 
 
-def announce(client: redis.Redis, topic: Topic, items: list[dict[str, Any]]) -> None:
-    """Publish after commit on the process's Redis client. Live delivery is best effort: a
-    client that missed an event catches up from the database by cursor; other topics are
-    re-read by their pages."""
+def announce(deps: Deps, topic: Topic, items: list[dict[str, Any]]) -> None:
+    """Publish after commit on the process's Redis client (`deps.redis`). Live delivery is
+    best effort: a client that missed an event catches up from the database by cursor;
+    other topics are re-read by their pages."""
     if not items:
         return
     try:
-        client.publish(channel_name(), encode(topic, items))
+        deps.redis.publish(channel_name(deps.settings), encode(topic, items))
     except Exception as exc:
         logger.warning("live {} update not published: {}", topic.value, exc)
 
@@ -62,9 +64,12 @@ def announce_committed(session: Session, topic: Topic, items: list[dict[str, Any
     """`announce` from a session's after-commit hook."""
     if not items:
         return
-    try:
-        client = session_redis(session)
-    except RuntimeError as exc:
-        logger.warning("live {} update not published: {}", topic.value, exc)
+    deps = session_deps(session)
+    if deps is None:  # no process client to publish on
+        logger.warning(
+            "live {} update not published: session committed outside a unit of work: "
+            "nothing published",
+            topic.value,
+        )
         return
-    announce(client, topic, items)
+    announce(deps, topic, items)

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import redis
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
 from pipeline.live.channel import Topic, announce
 
 # pg advisory lock key of the announcer ("live" in ASCII).
@@ -66,12 +66,12 @@ _PENDING = text("SELECT 1 FROM events WHERE updated_seq IS NULL LIMIT 1 FOR UPDA
 MAX_ROUNDS = 10
 
 
-def _stamp_and_publish(conn: Connection, client: redis.Redis) -> int:
+def _stamp_and_publish(conn: Connection, deps: Deps) -> int:
     total = 0
     while True:
         rows = conn.execute(_STAMP, {"limit": BATCH}).all()
         items = sorted((change_item(r) for r in rows), key=lambda i: i["cursor"])
-        announce(client, Topic.EVENTS, items)
+        announce(deps, Topic.EVENTS, items)
         total += len(items)
         if len(rows) < BATCH:
             return total
@@ -83,9 +83,9 @@ def _release_and_look(conn: Connection) -> bool:
     return conn.execute(_PENDING).first() is not None
 
 
-def announce_changes(engine: Engine, client: redis.Redis) -> int:
-    """Stamp and publish (on the process's Redis `client`) every committed, unannounced
-    status change; how many."""
+def announce_changes(engine: Engine, deps: Deps) -> int:
+    """Stamp and publish (on the process's Redis client, `deps.redis`) every committed,
+    unannounced status change; how many."""
     total = 0
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for _ in range(MAX_ROUNDS):
@@ -93,7 +93,7 @@ def announce_changes(engine: Engine, client: redis.Redis) -> int:
                 break  # the holder looks for these rows after its release
             stamped = 0
             try:
-                stamped = _stamp_and_publish(conn, client)
+                stamped = _stamp_and_publish(conn, deps)
             finally:
                 more = _release_and_look(conn)
             total += stamped

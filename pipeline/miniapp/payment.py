@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from pipeline.payments import links
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from schema.orders import Order
 
 PAYABLE = {"created", "pending"}
@@ -27,13 +27,15 @@ class NotPayable(ValueError):
     pass
 
 
-def invoice_link(bot: BotCaller, order: Order, title: str, description: str) -> str:
+def invoice_link(
+    bot: BotCaller, order: Order, title: str, description: str, settings: Settings
+) -> str:
     if order.status not in PAYABLE:
         raise NotPayable(f"order is {order.status}")
     if order.payment_method == "stars":
         provider_token = ""
     elif order.payment_method == "telegram":
-        token = get_settings().telegram_payment_provider_token
+        token = settings.telegram_payment_provider_token
         if token is None:
             raise NotPayable("provider payments are not configured")
         provider_token = token.get_secret_value()
@@ -52,11 +54,12 @@ def invoice_link(bot: BotCaller, order: Order, title: str, description: str) -> 
     return url
 
 
-def yookassa_link(session: Session, order: Order, title: str) -> str:
+def yookassa_link(session: Session, order: Order, title: str, settings: Settings) -> str:
     """The payment page (made once: the order keeps its URL, YooKassa's idempotence key
     is the order's)."""
     if order.status not in PAYABLE or order.payment_method != "yookassa":
         raise NotPayable("this order is not paid by link")
     if order.payment_url:
         return order.payment_url
-    return links.remember(session, order, links.create_link(order, title))
+    payment = links.create_link(order, title, settings.public_base_url)
+    return links.remember(session, order, payment)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.live.orders import order_item
 from pipeline.payments import links
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.shop.catalog import product_text
 from pipeline.shop.service import create_order, products, user_orders
 from pipeline.shop.service import own_order as own_order  # the API asks the Mini App module
@@ -31,8 +31,8 @@ class ShopError(ValueError):
     """A request the shop cannot honour (shown to the buyer as a 409/422)."""
 
 
-def localized(product: Product, lang: str) -> dict[str, Any]:
-    chosen = product_text(product, lang, get_settings().default_language)
+def localized(product: Product, lang: str, default_language: str) -> dict[str, Any]:
+    chosen = product_text(product, lang, default_language)
     return {
         "id": product.id,
         "code": product.code,
@@ -45,16 +45,16 @@ def localized(product: Product, lang: str) -> dict[str, Any]:
     }
 
 
-def catalog(session: Session, lang: str) -> list[dict[str, Any]]:
-    return [localized(p, lang) for p in products(session)]
+def catalog(session: Session, lang: str, settings: Settings) -> list[dict[str, Any]]:
+    return [localized(p, lang, settings.default_language) for p in products(session)]
 
 
-def methods(product: Product | None = None) -> list[Method]:
+def methods(settings: Settings, product: Product | None = None) -> list[Method]:
     """The payment methods this shop offers (for a product, those it can be paid by)."""
     found: list[Method] = []
     if product is None or product.stars_price:
         found.append("stars")
-    if get_settings().telegram_payment_provider_token:
+    if settings.telegram_payment_provider_token:
         found.append("card")
     if links.available():
         found.append("link")
@@ -77,11 +77,14 @@ def cart(session: Session, user: User) -> list[CartLine]:
     return [CartLine(product, item.quantity) for item, product in rows]
 
 
-def cart_view(session: Session, user: User, lang: str) -> dict[str, Any]:
-    lines = cart(session, user)
+def cart_view(session: Session, user: User, lang: str, settings: Settings) -> dict[str, Any]:
+    default = settings.default_language
     return {
-        "items": [{"product": localized(x.product, lang), "quantity": x.quantity} for x in lines],
-        "methods": methods(),
+        "items": [
+            {"product": localized(x.product, lang, default), "quantity": x.quantity}
+            for x in cart(session, user)
+        ],
+        "methods": methods(settings),
     }
 
 
@@ -106,13 +109,13 @@ def set_quantity(session: Session, user: User, product_id: int, quantity: int) -
     )
 
 
-def checkout(session: Session, user: User, method: Method) -> list[Order]:
+def checkout(session: Session, user: User, method: Method, settings: Settings) -> list[Order]:
     """One order per cart line (an order is one product and its quantity, as in the bot);
     the cart is emptied in the same transaction."""
     lines = cart(session, user)
     if not lines:
         raise ShopError("the cart is empty")
-    if method not in methods():
+    if method not in methods(settings):
         raise ShopError(f"payment by {method} is not available")
     orders = []
     for line in lines:
@@ -127,18 +130,22 @@ def checkout(session: Session, user: User, method: Method) -> list[Order]:
     return orders
 
 
-def order_views(session: Session, user: User, lang: str, limit: int = 50) -> list[dict[str, Any]]:
+def order_views(
+    session: Session, user: User, lang: str, default_language: str, limit: int = 50
+) -> list[dict[str, Any]]:
     return [
-        order_view(line.order, line.product, lang, line.receipt_urls)
+        order_view(line.order, line.product, lang, line.receipt_urls, default_language)
         for line in user_orders(session, user, limit)
     ]
 
 
-def order_view(order: Order, product: Product, lang: str, urls: list[str]) -> dict[str, Any]:
+def order_view(
+    order: Order, product: Product, lang: str, urls: list[str], default_language: str
+) -> dict[str, Any]:
     view = order_item(order, urls)
     view.pop("user_id")
     view.update(
-        product=localized(product, lang),
+        product=localized(product, lang, default_language),
         quantity=order.quantity,
         payment_method=order.payment_method,
         payment_url=order.payment_url,

@@ -20,7 +20,7 @@ from pipeline.live import broadcasts as _live_broadcasts  # noqa: F401  (announc
 from pipeline.notifications.repository import claim_due
 from pipeline.redaction import Redactor
 from pipeline.retry import retry_policy
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 from pipeline.telegram.api import TelegramError
 from pipeline.telegram.limiter import RateLimiter, telegram_limits
 from pipeline.unit_of_work import unit_of_work
@@ -35,13 +35,11 @@ class Sender(Protocol):
     def send_message(self, chat_id: int, text: str) -> dict[str, object]: ...
 
 
-def render_notification(
-    session: Session, note: Notification, default_language: str | None = None
-) -> str:
+def render_notification(session: Session, note: Notification, default_language: str) -> str:
     if note.text is not None:
         return note.text
     user = session.get(User, note.user_id) if note.user_id else None
-    lang = user.language if user else (default_language or get_settings().default_language)
+    lang = user.language if user else default_language
     return render(lang, note.template or "unknown", **note.params)
 
 

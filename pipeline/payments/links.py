@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from pipeline.domain.money import exponent
 from pipeline.providers.api.yookassa import HttpYooKassaApi
 from pipeline.providers.yookassa import ORDER_ID_KEY, YooKassaProvider
-from pipeline.settings import get_settings
 from schema.orders import Order, Payment
 
 
@@ -30,22 +29,24 @@ def amount(minor: int, currency: str) -> dict[str, str]:
     return {"value": f"{Decimal(minor).scaleb(-places):.{places}f}", "currency": currency}
 
 
-def payment_body(order: Order, description: str) -> dict[str, Any]:
+def payment_body(order: Order, description: str, return_url: str) -> dict[str, Any]:
     return {
         "amount": amount(order.amount_minor, order.currency),
         "capture": True,
-        "confirmation": {"type": "redirect", "return_url": get_settings().public_base_url},
+        "confirmation": {"type": "redirect", "return_url": return_url},
         "description": description[:128],
         "metadata": {ORDER_ID_KEY: order.public_id},
     }
 
 
 def create_link(
-    order: Order, description: str, api: HttpYooKassaApi | None = None
+    order: Order, description: str, return_url: str, api: HttpYooKassaApi | None = None
 ) -> dict[str, Any]:
-    """Ask YooKassa for the payment (HTTP only; no session needed)."""
+    """Ask YooKassa for the payment (HTTP only; no session needed); the buyer comes back to
+    `return_url` (the process's PUBLIC_BASE_URL)."""
     api = api or HttpYooKassaApi()
-    return api.create_payment(payment_body(order, description), f"order-{order.public_id}")
+    body = payment_body(order, description, return_url)
+    return api.create_payment(body, f"order-{order.public_id}")
 
 
 def remember(session: Session, order: Order, payment: dict[str, Any]) -> str:

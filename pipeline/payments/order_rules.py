@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pipeline.settings import get_settings
-
 ANY_PROVIDER = "any"
 METHOD_PROVIDERS: dict[str, frozenset[str]] = {
     "telegram": frozenset({"telegram"}),
@@ -34,11 +32,8 @@ def allows(method: str, provider: str) -> bool:
     return allowed is None or provider in allowed
 
 
-def expired(
-    created_at: datetime | None, now: datetime | None = None, *, hours: float | None = None
-) -> bool:
-    """Past ORDER_PAY_WITHIN_H (never when that is 0); `hours`: the caller's setting."""
-    hours = get_settings().order_pay_within_h if hours is None else hours
+def expired(created_at: datetime | None, now: datetime | None = None, *, hours: float) -> bool:
+    """Past `hours` (the process's ORDER_PAY_WITHIN_H; never when that is 0)."""
     if not hours or created_at is None:
         return False
     return (now or datetime.now(UTC)) - created_at > timedelta(hours=hours)

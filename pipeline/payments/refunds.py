@@ -34,7 +34,7 @@ from schema.orders import Order, Payment
 from schema.users import User
 
 if TYPE_CHECKING:
-    from pipeline.providers.settings_set import ProviderSettingsSet
+    from pipeline.deps import Deps
 
 REFUNDABLE = ("succeeded", "partially_refunded")
 HELD = "waiting_for_capture"
@@ -114,13 +114,12 @@ class RefundClients:
     more: MoreRefunds = MoreRefunds()
 
 
-def http_refund_clients(settings: ProviderSettingsSet | None = None) -> RefundClients:
-    """The HTTP adapters from the process's provider settings (read here when it has none
-    to give): the one way the API, the CLI and the refund task make them (imported here:
-    the receiver never needs them). Each checks its credentials
-    at its first call, so a refund through one provider never needs another's; the bot is
-    made on demand, as only a Stars refund needs its token."""
-    from pipeline.providers import settings_set
+def http_refund_clients(deps: Deps) -> RefundClients:
+    """The HTTP adapters from the process's provider settings and settings (`deps`): the
+    one way the API, the CLI and the refund task make them (imported here: the receiver
+    never needs them). Each checks its credentials at its first call, so a refund through
+    one provider never needs another's; the bot is made on demand, as only a Stars refund
+    needs its token."""
     from pipeline.providers.api.cloudpayments import HttpCloudPaymentsApi
     from pipeline.providers.api.robokassa import HttpRobokassaApi
     from pipeline.providers.api.stripe import HttpStripeApi
@@ -128,12 +127,12 @@ def http_refund_clients(settings: ProviderSettingsSet | None = None) -> RefundCl
     from pipeline.providers.api.yookassa import HttpYooKassaApi
     from pipeline.telegram.api import BotApiOnDemand
 
-    s = settings or settings_set.ProviderSettingsSet.from_env()
+    s = deps.providers
     more = MoreRefunds(
         HttpCloudPaymentsApi(s.cloudpayments), HttpTBankApi(s.tbank), HttpRobokassaApi(s.robokassa)
     )
     return RefundClients(
-        BotApiOnDemand(), HttpYooKassaApi(s.yookassa), HttpStripeApi(s.stripe), more
+        BotApiOnDemand(deps.settings), HttpYooKassaApi(s.yookassa), HttpStripeApi(s.stripe), more
     )
 
 

@@ -148,7 +148,7 @@ class SnapshotReader:
     The receiver's CloudPayments provider holds one (built once with its registry); it
     connects at its first read (in the process that serves)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._client: redis.Redis | None = None
 

@@ -48,7 +48,7 @@ from pipeline.providers.parsing import (
     require_media_type,
     text_field,
 )
-from pipeline.settings import ENV_FILE, get_settings, secret_values
+from pipeline.settings import ENV_FILE, Settings, secret_values
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -165,6 +165,7 @@ class CloudNotifications:
     default_kind: ClassVar[str] = ""
     settings: CloudNotificationSettings
     orders: OrderLookup
+    shop: Settings  # the process's: its order rules for the Check
 
     def _secrets(self) -> list[str]:
         return secret_values(self.settings.api_secret)
@@ -229,7 +230,7 @@ class CloudNotifications:
             raise CheckDeclined(CheckCode.NOT_ACCEPTED, f"order {invoice} is not paid this way")
         if order.status not in order_rules.OPEN:
             raise CheckDeclined(CheckCode.NOT_ACCEPTED, f"order {invoice} is {order.status}")
-        if order_rules.expired(order.created):
+        if order_rules.expired(order.created, hours=self.shop.order_pay_within_h):
             raise CheckDeclined(CheckCode.EXPIRED, f"order {invoice} was not paid in time")
         currency = currency or self.settings.default_currency.upper()
         if currency != order.currency:
@@ -240,7 +241,7 @@ class CloudNotifications:
             raise CheckDeclined(CheckCode.WRONG_AMOUNT, str(exc)) from None
         if minor < order.amount_minor:
             raise CheckDeclined(CheckCode.WRONG_AMOUNT, f"less than order {invoice} costs")
-        if test and not get_settings().allow_test_payments:
+        if test and not self.shop.allow_test_payments:
             raise CheckDeclined(CheckCode.NOT_ACCEPTED, "test payments are not accepted")
 
     def reply(self, accepted: Accepted) -> Reply:
@@ -258,9 +259,17 @@ class CloudNotifications:
 class CloudPaymentsProvider(CloudNotifications):
     name: ClassVar[str] = "cloudpayments"
     kinds: ClassVar[tuple[str, ...]] = (*PAYMENT_KINDS, "recurrent", "receipt")
+    # The registry passes the process's settings (ORDER_PAY_WITHIN_H, ALLOW_TEST_PAYMENTS,
+    # REDIS_URL for the snapshots) as `process_settings`.
+    uses_process_settings: ClassVar[bool] = True
 
     def __init__(
-        self, settings: CloudPaymentsSettings | None = None, orders: OrderLookup | None = None
+        self,
+        settings: CloudPaymentsSettings | None = None,
+        orders: OrderLookup | None = None,
+        *,
+        process_settings: Settings,
     ) -> None:
         self.settings = settings or CloudPaymentsSettings()
-        self.orders = orders or snapshots.SnapshotReader()
+        self.shop = process_settings
+        self.orders = orders or snapshots.SnapshotReader(process_settings)

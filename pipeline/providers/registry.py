@@ -13,6 +13,7 @@ from pipeline.providers.base import Provider
 
 if TYPE_CHECKING:
     from pipeline.providers.settings_set import ProviderSettingsSet
+    from pipeline.settings import Settings
 
 ENTRY_POINT_GROUP = "pipeline.providers"
 
@@ -37,11 +38,15 @@ def _load(ref: str) -> Callable[..., Provider]:
     return factory
 
 
-def _builtin(ref: str, settings: ProviderSettingsSet | None) -> Provider:
-    """A built-in provider, with its settings from the process's set when given."""
+def _builtin(ref: str, providers: ProviderSettingsSet | None, settings: Settings) -> Provider:
+    """A built-in provider, with its settings from the process's set when given, and the
+    process's settings when it declares it needs them (`uses_process_settings`)."""
     factory = _load(ref)
-    own = getattr(settings, getattr(factory, "name", ""), None) if settings else None
-    return factory(own) if own is not None else factory()
+    own = getattr(providers, getattr(factory, "name", ""), None) if providers else None
+    args = () if own is None else (own,)
+    if getattr(factory, "uses_process_settings", False):
+        return factory(*args, process_settings=settings)
+    return factory(*args)
 
 
 class ProviderRegistry:
@@ -71,33 +76,30 @@ class ProviderRegistry:
 
 
 def build_registry(
+    settings: Settings,
     *,
     with_plugins: bool = True,
-    settings: ProviderSettingsSet | None = None,
-    grpc_sources: Mapping[str, str] | None = None,
+    providers: ProviderSettingsSet | None = None,
 ) -> ProviderRegistry:
-    """Every provider, built once by the process's runtime (which passes its settings)."""
-    registry = ProviderRegistry([_builtin(ref, settings) for ref in BUILTIN])
+    """Every provider, built once by the process's runtime, which passes its settings
+    (GRPC_SOURCES, what CloudPayments' Check applies) and its providers' settings (read
+    from the environment here when it has none to give)."""
+    registry = ProviderRegistry([_builtin(ref, providers, settings) for ref in BUILTIN])
     if with_plugins:
         for name, factory in load_entry_points(ENTRY_POINT_GROUP):
             try:
                 registry.register(factory())
             except Exception as exc:  # a broken plugin must not take the receiver down
                 logger.error("provider plugin {} failed to load: {}", name, exc)
-    add_internal_sources(registry, grpc_sources)
+    add_internal_sources(registry, settings.grpc_sources)
     return registry
 
 
-def add_internal_sources(
-    registry: ProviderRegistry, names: Mapping[str, str] | None = None
-) -> None:
-    """The sources declared for the gRPC API, so that workers parse their events."""
+def add_internal_sources(registry: ProviderRegistry, names: Mapping[str, str]) -> None:
+    """The sources declared for the gRPC API (GRPC_SOURCES), so that workers parse their
+    events."""
     from pipeline.events.internal import InternalSource
 
-    if names is None:
-        from pipeline.settings import get_settings
-
-        names = get_settings().grpc_sources
     for name in names:
         if registry.get(name) is None:
             registry.register(InternalSource(name))

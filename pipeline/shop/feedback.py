@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
 from pipeline.i18n import text as i18n_text
 from pipeline.live.channel import Topic, announce
-from pipeline.settings import get_settings
+from pipeline.settings import Settings
 from pipeline.telegram.limiter import Limit, RateLimiter
 from pipeline.triage import labels as triage_labels
 from pipeline.triage.alerting import check_urgent_complaints
@@ -23,9 +23,9 @@ from schema.messaging import FeedbackMessage
 from schema.users import User
 
 
-def allowed(limiter: RateLimiter, telegram_id: int) -> bool:
-    """THROTTLE_FEEDBACK_PER_HOUR relays per user, as a burst refilled over the hour."""
-    per_hour = get_settings().throttle_feedback_per_hour
+def allowed(limiter: RateLimiter, telegram_id: int, per_hour: int) -> bool:
+    """`per_hour` (THROTTLE_FEEDBACK_PER_HOUR) relays per user, as a burst refilled over
+    the hour."""
     limit = Limit(f"feedback:{telegram_id}", per_hour / 3600.0, per_hour)
     return limiter.try_acquire([limit]) == 0
 
@@ -45,7 +45,7 @@ def _clip(value: str, limit: int) -> str:
 
 def operator_message(
     session: Session,
-    client: redis.Redis,
+    deps: Deps,
     user: User,
     body: str,
     handoff: str | None = None,
@@ -53,11 +53,11 @@ def operator_message(
 ) -> tuple[str, dict[str, Any]]:
     """The relayed copy for the operators' chat (who wrote, the text, its triage labels and
     reply draft, and why the assistant handed it off), and what is stored on the row."""
-    labels = triage_labels.triage(session, client, body, user.language)
+    labels = triage_labels.triage(session, deps.redis, body, user.language, deps.settings)
     if handoff is not None:
         labels["handoff"] = handoff
         labels["assistant_answer"] = answer
-    lang = get_settings().default_language
+    lang = deps.settings.default_language
     lines = [
         i18n_text(
             lang,
@@ -76,9 +76,9 @@ def operator_message(
     return "\n".join(lines), labels
 
 
-def after_relay(session: Session) -> None:
+def after_relay(session: Session, settings: Settings) -> None:
     """Urgent complaints piling up alert at once, not at the next alert job."""
-    check_urgent_complaints(session, get_settings())
+    check_urgent_complaints(session, settings)
 
 
 def relayed_copy_sent(
@@ -90,16 +90,16 @@ def relayed_copy_sent(
     operator_message_id: int,
     labels: dict[str, Any],
     after_commit: Callable[[Callable[[], None]], None],
-    client: redis.Redis,
+    deps: Deps,
 ) -> FeedbackMessage:
     """What follows sending the operators their copy, from the bot or the Mini App: the
     row (with the triage labels), the urgent-complaints check, the console's live inbox."""
     item = record_incoming(
         session, user, body, user_message_id, operators, operator_message_id, triage=labels
     )
-    after_relay(session)
+    after_relay(session, deps.settings)
     news = {"user_id": user.id, "id": item.id, "direction": "in", "text": body}
-    after_commit(lambda: announce(client, Topic.FEEDBACK, [news]))
+    after_commit(lambda: announce(deps, Topic.FEEDBACK, [news]))
     return item
 
 

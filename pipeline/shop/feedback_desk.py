@@ -32,13 +32,14 @@ class FeedbackDesk:
 
     def allowed(self, telegram_id: int) -> bool:
         """Within THROTTLE_FEEDBACK_PER_HOUR (each call spends one)."""
-        return feedback.allowed(RateLimiter(self.client), telegram_id)
+        per_hour = self.deps.settings.throttle_feedback_per_hour
+        return feedback.allowed(RateLimiter(self.client), telegram_id, per_hour)
 
     def operator_copy(
         self, user: User, body: str, handoff: str | None = None, answer: str | None = None
     ) -> tuple[str, dict[str, Any]]:
         return feedback.operator_message(
-            self.session, self.client, user, body, handoff=handoff, answer=answer
+            self.session, self.deps, user, body, handoff=handoff, answer=answer
         )
 
     def copy_sent(
@@ -59,7 +60,7 @@ class FeedbackDesk:
             operator_message_id,
             labels,
             self.after_commit,
-            self.client,
+            self.deps,
         )
 
     def relayed(
@@ -76,4 +77,4 @@ class FeedbackDesk:
         feedback.record_reply(self.session, original, body, message_id)
 
     def ask_assistant(self, user: User, question: str) -> Reply:
-        return assist(self.session, self.client, user, question)
+        return assist(self.session, self.client, user, question, self.deps.settings)

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from pipeline.i18n import pick_language
 from pipeline.live.orders import receipt_urls  # also announces order changes
 from pipeline.payments import snapshots  # noqa: F401  (publishes orders for the receiver)
-from pipeline.settings import get_settings
 from schema.catalog import Product
 from schema.orders import Order
 from schema.users import User
@@ -25,9 +24,11 @@ def register_user(
     username: str | None,
     first_name: str | None,
     language_code: str | None,
+    default_language: str,
 ) -> User:
-    """The user, created on first contact with the language Telegram reports."""
-    lang = pick_language(language_code, get_settings().default_language)
+    """The user, created on first contact with the language Telegram reports (else
+    `default_language`, the process's DEFAULT_LANGUAGE)."""
+    lang = pick_language(language_code, default_language)
     session.execute(
         insert(User)
         .values(

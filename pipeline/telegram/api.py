@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from loguru import logger
 
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings
 
 
 class TelegramError(Exception):
@@ -37,8 +37,8 @@ class NoBotToken(RuntimeError):
         super().__init__("TELEGRAM_BOT_TOKEN is not set")
 
 
-def has_bot_token(settings: Settings | None = None) -> bool:
-    token = (settings or get_settings()).telegram_bot_token
+def has_bot_token(settings: Settings) -> bool:
+    token = settings.telegram_bot_token
     return token is not None and bool(token.get_secret_value())
 
 
@@ -67,8 +67,7 @@ class TokenGate:
 
 
 class BotApi:
-    def __init__(self, settings: Settings | None = None, client: httpx.Client | None = None):
-        settings = settings or get_settings()
+    def __init__(self, settings: Settings, client: httpx.Client | None = None):
         if settings.telegram_bot_token is None or not has_bot_token(settings):
             raise NoBotToken()
         token = settings.telegram_bot_token.get_secret_value()
@@ -105,7 +104,7 @@ class BotApiOnDemand:
     a Stars refund for one payment, a CloudPayments one for another) runs without a token,
     and only a call that does need it fails, with NoBotToken."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._api: BotApi | None = None
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from pipeline.ai.client import AiUnavailable, complete
 from pipeline.ai.privacy import redact
 from pipeline.knowledge.retrieval import language_of
+from pipeline.settings import Settings
 from pipeline.triage import keywords
 
 Topic = Literal["payment", "delivery", "product_question", "bug", "complaint", "other"]
@@ -77,7 +78,9 @@ def as_data(message: str) -> str:
     return f"<message>\n{redact(cleaned)}\n</message>"
 
 
-def triage(session: Session, client: redis.Redis, message: str, lang_hint: str) -> dict[str, Any]:
+def triage(
+    session: Session, client: redis.Redis, message: str, lang_hint: str, settings: Settings
+) -> dict[str, Any]:
     """Labels with a reply draft, as stored on the feedback row and shown to operators."""
     try:
         labels = complete(
@@ -88,6 +91,7 @@ def triage(session: Session, client: redis.Redis, message: str, lang_hint: str) 
             user=as_data(message),
             output=Labels,
             user_key=None,  # triage is the shop's cost, not counted against the buyer
+            settings=settings,
         )
         source = "ai"
     except AiUnavailable:

@@ -54,7 +54,7 @@ def main() -> None:
             uow.session.execute(insert(User), rows)
             item = broadcast.start(uow.session, "Benchmark broadcast", None)
         started = time.monotonic()
-        progress = broadcast.run(sessions, item.id, BotApi(), limiter, deps)
+        progress = broadcast.run(sessions, item.id, BotApi(deps.settings), limiter, deps)
         elapsed = time.monotonic() - started
         limit = get_settings().telegram_global_rate
         sent = progress.sent

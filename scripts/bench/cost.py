@@ -125,7 +125,7 @@ def main() -> None:
             def worker() -> None:
                 for batch in timed:
                     rt.events.ingest(batch)
-                    announce_changes(rt.engine, rt.deps.redis)
+                    announce_changes(rt.engine, rt.deps)
 
             print(f"{'ms per event':<28}{'worker':>9}{'pg':>9}{'total':>9}{'events/s':>10}")
             profiler = cProfile.Profile(time.process_time) if args.profile else None

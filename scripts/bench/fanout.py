@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, text
 
+from pipeline.deps import Deps
 from pipeline.live.events import announce_changes
 from pipeline.redis_client import connect_redis
 from pipeline.settings import get_settings
@@ -181,7 +182,8 @@ def _produce(engine: Engine, rate: int, seconds: float) -> _Produced:
     """Commit `rate` events/s in TICKS_PER_S commits a second, announcing after each. A
     late tick commits what is due (bigger batch), so the offered rate holds on a busy host."""
     sessions = make_session_factory(engine)
-    client = connect_redis(get_settings())  # the producer's own, as a worker's runtime holds
+    settings = get_settings()
+    deps = Deps(settings, redis=connect_redis(settings))  # the producer's own, as a worker's
     committed: dict[int, float] = {}
     published: dict[int, float] = {}
     produced, batch = 0, 0
@@ -194,7 +196,7 @@ def _produce(engine: Engine, rate: int, seconds: float) -> _Produced:
                 session.execute(INSERT_LIVE, {"ids": ids})
                 session.commit()
             committed[batch] = time.time()
-            announce_changes(engine, client)
+            announce_changes(engine, deps)
             published[batch] = time.time()
             produced += due
             batch += 1

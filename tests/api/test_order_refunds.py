@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.app import create_app
 from pipeline.payments.refunds import SENT
 from pipeline.settings import get_settings
 from schema import Payment
@@ -115,7 +116,9 @@ def test_a_refusal_is_a_502_and_missing_credentials_too(
     assert answer.headers["content-type"].startswith("application/problem+json")
     api_env.delenv("CLOUDPAYMENTS_API_SECRET")
     get_settings.cache_clear()
-    unset = api_client.post(f"/api/v1/orders/{public_id}/refund", headers=operator)
+    # The API reads the providers' settings once, when it starts: a restarted one.
+    with TestClient(create_app(get_settings())) as restarted:
+        unset = restarted.post(f"/api/v1/orders/{public_id}/refund", headers=operator)
     assert unset.status_code == 502 and "CLOUDPAYMENTS_API_SECRET" in unset.json()["detail"]
     assert "cp-secret" not in unset.text
     assert _payment(db).status == "succeeded" and SENT not in _payment(db).details

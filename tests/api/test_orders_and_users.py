@@ -64,18 +64,20 @@ def test_orders_list_show_filter_and_paginate(
         assert answer.status_code == 422, bad
 
 
+@pytest.fixture
+def bot_token(api_env: pytest.MonkeyPatch) -> None:
+    """Set before the API starts: it reads its settings once."""
+    api_env.setenv("TELEGRAM_BOT_TOKEN", "123:t")
+    api_env.setenv("TELEGRAM_API_BASE", "https://tg.test")
+
+
 def test_refund_stars_order_through_the_bot_api(
+    bot_token: None,
     api_client: TestClient,
     db: sessionmaker[Session],
     operator: dict[str, str],
     viewer: dict[str, str],
-    api_env: pytest.MonkeyPatch,
 ) -> None:
-    api_env.setenv("TELEGRAM_BOT_TOKEN", "123:t")
-    api_env.setenv("TELEGRAM_API_BASE", "https://tg.test")
-    from pipeline.settings import get_settings
-
-    get_settings.cache_clear()
     public_id = _paid(db)
     assert api_client.post(f"/api/v1/orders/{public_id}/refund", headers=viewer).status_code == 403
     with respx.mock(assert_all_called=True) as mock:

@@ -20,7 +20,7 @@ from pipeline.notifications import broadcast
 from pipeline.notifications.direct import NotQueued, queue_message
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
-from pipeline.settings import Settings
+from pipeline.settings import Settings, get_settings
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import Notification, User
@@ -94,7 +94,7 @@ def test_broadcasts_and_notifications_skip_a_blocked_user(
         assert refused.value.reason == "blocked"
         assert queue_message(session, 811, text="hello").queued
         session.commit()
-    send_due(db, BotApi(), RateLimiter(env_redis()), budget_s=30, deps=Deps.build())
+    send_due(db, BotApi(get_settings()), RateLimiter(env_redis()), budget_s=30, deps=Deps.build())
     assert sorted(p["chat_id"] for p in bot_api.sent()) == [811, 811]
     with db() as session:
         early = session.scalars(select(Notification).where(Notification.dedup_key == "early"))

@@ -134,6 +134,12 @@ class BotHarness:
     prefix: str
     db: sessionmaker[Session]
 
+    def settings_changed(self) -> None:
+        """Read the environment again and make the dispatcher from it (its handlers use the
+        settings of the process's Deps), keeping the conversations' storage."""
+        get_settings.cache_clear()
+        self.dp = create_dispatcher(self.db, None, self.storage, deps=Deps.build())
+
     async def feed(
         self, *payloads: dict[str, Any], dp: Dispatcher | None = None, bot: Bot | None = None
     ) -> None:

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.settings import get_settings
 from schema import AiCall, Alert, FeedbackMessage, Order
 from scripts.fakes.bot_api import FakeBotApiThread
 from scripts.fakes.openai import FakeOpenAiThread
-from tests.bot.test_bot_flow import bot_env, fake, feed, message  # noqa: F401
+from tests.bot.test_bot_flow import bot_env, fake, feed, message, settings_changed  # noqa: F401
 from tests.pipeline.ai.conftest import seed
 
 OPERATORS = -100888
@@ -34,7 +33,7 @@ def shop_bot(
 ) -> sessionmaker[Session]:
     monkeypatch.setenv("OPERATOR_CHAT_ID", str(OPERATORS))
     monkeypatch.setenv("THROTTLE_BURST", "100")
-    get_settings.cache_clear()
+    settings_changed(bot_env)
     with bot_env() as session:
         seed(session)
         session.commit()
@@ -49,7 +48,7 @@ def with_ai(
     monkeypatch.setenv("AI_BASE_URL", model.url)
     monkeypatch.setenv("AI_API_KEY", "sk-fake")
     monkeypatch.setenv("AI_RETRY_BASE_S", "0")
-    get_settings.cache_clear()
+    settings_changed(shop_bot)
     return shop_bot
 
 
@@ -168,7 +167,7 @@ def test_triage_labels_and_draft_are_shown_in_the_relay_and_urgent_complaints_al
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AI_URGENT_COMPLAINTS", "2")
-    get_settings.cache_clear()
+    settings_changed(with_ai)
     for i, chat in enumerate((801, 802)):
         feed(with_ai, message(10 + 2 * i, chat, "/feedback", "ru"))
         feed(with_ai, message(11 + 2 * i, chat, "Это ужасно, верните деньги!!!", "ru"))

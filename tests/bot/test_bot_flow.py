@@ -52,10 +52,16 @@ def bot_env(
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
     env_redis().flushdb()
-    # The bot's processor, made once for the test as the worker's runtime makes it.
     PROCESSOR.clear()
-    PROCESSOR[db] = BotProcessor(get_settings(), redactor_of())
+    settings_changed(db)
     return db
+
+
+def settings_changed(db: sessionmaker[Session]) -> None:
+    """Read the environment again and make the bot's processor from it, once for the test,
+    as the worker's runtime makes it (the bot's handlers use its settings)."""
+    get_settings.cache_clear()
+    PROCESSOR[db] = BotProcessor(get_settings(), redactor_of(get_settings()))
 
 
 def message(update_id: int, chat: int, text: str, lang: str = "ru") -> dict[str, Any]:
@@ -104,7 +110,7 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     monkeypatch.setenv("THROTTLE_BURST", "100")
     get_settings.cache_clear()
     processor = BotProcessor(
-        get_settings(), redactor_of()
+        get_settings(), redactor_of(get_settings())
     )  # one per process, shared by its threads
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
@@ -195,7 +201,13 @@ def test_sender_marks_blocked_users_and_skips_missing_chats(
     fake.state.blocked.add(602)
     fake.state.unknown.add(603)
     try:
-        send_due(bot_env, BotApi(), RateLimiter(env_redis()), budget_s=10, deps=Deps.build())
+        send_due(
+            bot_env,
+            BotApi(get_settings()),
+            RateLimiter(env_redis()),
+            budget_s=10,
+            deps=Deps.build(),
+        )
     finally:
         fake.state.blocked.clear()
         fake.state.unknown.clear()

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.settings import get_settings
 from schema import Order, Product, User
 from tests.bot.harness import BotHarness, callback, message
 
@@ -75,7 +74,7 @@ async def test_a_language_without_a_catalogue_falls_back_to_the_default(
     harness: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEFAULT_LANGUAGE", "ru")
-    get_settings.cache_clear()
+    harness.settings_changed()
     await harness.feed(message(1, 903, "/help", "de"), message(2, 904, "/help", None))
     texts = harness.api.texts()
     assert texts[0] == texts[1] and texts[0].startswith("/catalog — выбрать товар")

@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.settings import get_settings
 from schema import FeedbackMessage, User
 from scripts.fakes.bot_api import FakeBotApiThread, SlidingWindow
-from tests.bot.test_bot_flow import bot_env, fake, feed, message  # noqa: F401
+from tests.bot.test_bot_flow import bot_env, fake, feed, message, settings_changed  # noqa: F401
 
 OPERATORS = -100777
 
@@ -26,7 +25,7 @@ def operators(
     monkeypatch.setenv("THROTTLE_FEEDBACK_PER_HOUR", "2")
     monkeypatch.setenv("THROTTLE_BURST", "100")  # the anti-flood is not under test
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
-    get_settings.cache_clear()
+    settings_changed(bot_env)
     return bot_env
 
 

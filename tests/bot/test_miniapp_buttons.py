@@ -10,10 +10,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.i18n import text
-from pipeline.settings import get_settings
 from schema import Product
 from scripts.fakes.bot_api import FakeBotApiThread
-from tests.bot.test_bot_flow import bot_env, fake, feed, message
+from tests.bot.test_bot_flow import bot_env, fake, feed, message, settings_changed
 
 __all__ = ["bot_env", "fake"]  # fixtures used below
 
@@ -36,7 +35,7 @@ def test_start_and_catalog_offer_the_mini_app(
     bot_env: sessionmaker[Session], fake: FakeBotApiThread, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MINIAPP_URL", "https://shop.example/app/")
-    get_settings.cache_clear()
+    settings_changed(bot_env)
     with bot_env() as session:
         session.add(Product(code="p", title_ru="К", title_en="C", price_minor=100))
         session.commit()
@@ -52,7 +51,7 @@ def test_no_button_without_an_https_address(
     bot_env: sessionmaker[Session], fake: FakeBotApiThread, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://localhost:8000")
-    get_settings.cache_clear()
+    settings_changed(bot_env)
     feed(bot_env, message(1, CHAT, "/start", "en"))
     assert _buttons(fake.sent()[0]) == []
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.asyncio
 async def _send(url: str, chats: list[int], per_chat: int = 1) -> None:
     """Every chat gets `per_chat` messages in order; the chats are served concurrently."""
     bot = Bot("123:test", session=AiohttpSession(api=TelegramAPIServer.from_base(url)))
-    bot.session.middleware(SharedRateLimit(RateLimiter(env_redis())))
+    bot.session.middleware(SharedRateLimit(RateLimiter(env_redis()), get_settings()))
 
     async def one_chat(chat: int) -> None:
         for i in range(per_chat):

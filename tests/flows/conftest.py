@@ -85,7 +85,7 @@ class Flow:
     def send_task(self, name: str, queue: str, *args: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         """As the CLI or the API sends one: through the task port, Celery on the broker."""
         monkeypatch.setenv("QUEUE_PREFIX", self.prefix)  # queue names are read from the env
-        sender = CeleryTaskSender(settings=Settings(broker_url=self.broker_url))
+        sender = CeleryTaskSender(Settings(broker_url=self.broker_url))
         try:
             sender.send(name, queue, *args)
         finally:

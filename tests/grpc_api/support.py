@@ -25,9 +25,9 @@ from pipeline.live.events import announce_changes
 from pipeline.messaging.queues import INGEST, TASK_INGEST
 from pipeline.providers.registry import build_registry
 from pipeline.retry import retry_policy
-from pipeline.settings import Settings
+from pipeline.settings import Settings, get_settings
 from tests.support.broker import take_tasks
-from tests.support.redis_clients import env_redis
+from tests.support.redis_clients import env_deps
 
 
 class ServerThread:
@@ -75,7 +75,7 @@ def event_service(db: sessionmaker[Session], settings: Settings) -> EventService
     register_handlers(handlers, settings.grpc_sources)
     return EventService(
         db,
-        build_registry(with_plugins=False),
+        build_registry(get_settings(), with_plugins=False),
         handlers,
         retry_policy(settings, "ingest"),
         deps=Deps.build(),
@@ -91,5 +91,5 @@ def drain_ingest(broker_url: str, service: EventService, engine: Engine) -> Inge
         stored, _ = service.ingest([Envelope.from_message(m) for m in args[0]])
         total.stored += stored.stored
         total.duplicates += stored.duplicates
-    announce_changes(engine, env_redis())
+    announce_changes(engine, env_deps())
     return total

@@ -112,7 +112,9 @@ def test_send_notification_reaches_the_bot_api_in_the_users_language(
     )
     deadline = time.monotonic() + 15  # one message a second per chat
     while len(bot_api.sent()) < 2 and time.monotonic() < deadline:
-        send_due(db, BotApi(), limiter, budget_s=5, deps=Deps.build(redis=limiter.redis))
+        send_due(
+            db, BotApi(get_settings()), limiter, budget_s=5, deps=Deps.build(redis=limiter.redis)
+        )
         time.sleep(0.2)
     sent = [(int(m["chat_id"]), m["text"]) for m in bot_api.sent()]
     assert sorted(sent) == sorted(

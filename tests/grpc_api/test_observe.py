@@ -65,10 +65,13 @@ def test_request_ids_metrics_and_sentry(
 def test_declared_sources_reach_the_workers_registries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRPC_SOURCES", json.dumps(SOURCES))
     get_settings.cache_clear()
-    provider = build_registry(with_plugins=False).get("crm")
+    provider = build_registry(get_settings(), with_plugins=False).get("crm")
     assert provider is not None and not provider.configured()  # no webhook route
     assert provider.payload(b'{"a": 1}', {}) == {"a": 1}
-    assert load_handler_modules().find("crm", "order.shipped") is on_crm_event
+    assert (
+        load_handler_modules(grpc_sources=get_settings().grpc_sources).find("crm", "order.shipped")
+        is on_crm_event
+    )
 
 
 def test_an_internal_source_may_not_take_a_providers_name(grpc_settings: Settings) -> None:

@@ -83,8 +83,8 @@ def test_receiver_metrics_parse_and_move(client: TestClient, db: sessionmaker[Se
 
     service = EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(),
         deps=Deps.build(),
     )

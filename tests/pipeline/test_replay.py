@@ -19,6 +19,7 @@ from pipeline.messaging.queues import INGEST
 from pipeline.notifications.outbox import add_notification
 from pipeline.providers.registry import build_registry
 from pipeline.retry import RetryPolicy
+from pipeline.settings import get_settings
 from schema.events import Event
 from schema.messaging import Notification
 from schema.operations import Alert
@@ -49,7 +50,7 @@ def effect_service(db: sessionmaker[Session], broken: list[bool]) -> EventServic
 
     return EventService(
         db,
-        build_registry(with_plugins=False),
+        build_registry(get_settings(), with_plugins=False),
         registry,
         RetryPolicy(2, 0.01, 0.02),
         deps=Deps.build(),
@@ -143,7 +144,7 @@ def test_dead_event_raises_an_alert_that_resolves_after_replay(
     get_settings.cache_clear()
     broken = [True]
     service = effect_service(db, broken)
-    service.on_dead = on_event_dead
+    service.on_dead = on_event_dead(get_settings())
     stored = service.store([stripe_envelope("evt_a1"), stripe_envelope("evt_a2")])
     for _ in range(2):
         service.process(stored.to_process)

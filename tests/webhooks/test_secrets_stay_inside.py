@@ -204,7 +204,7 @@ def test_no_secret_in_logs_or_sentry_events(
         log_format=log_format,  # type: ignore[arg-type]
         log_level="DEBUG",
     )
-    registry = build_registry()
+    registry = build_registry(get_settings())
     registry.register(Exploding())
     statuses: list[tuple[str, int]] = []
     # Empty until the app teaches it its settings: the receiver's runtime must do that.
@@ -240,7 +240,7 @@ def test_no_secret_leaves_a_failing_worker(
     """The worker side: a provider's payload() and a handler raise with secrets."""
     handlers = HandlerRegistry()
     handlers.register("exploding", "*", failing_handler)
-    registry = build_registry()
+    registry = build_registry(get_settings())
     registry.register(Exploding())
     redactor = Redactor()  # the worker's, taught by its runtime's Deps
     deps = Deps(get_settings(), providers=ProviderSettingsSet.from_env(), redactor=redactor)

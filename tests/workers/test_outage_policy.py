@@ -80,7 +80,7 @@ def test_retry_delay_is_full_jitter_capped() -> None:
     assert cap == 60.0
     for retries in range(40):
         ceiling = min(cap, 1.0 * 2**retries)
-        samples = [resilience.retry_delay(retries) for _ in range(50)]
+        samples = [resilience.retry_delay(retries, get_settings()) for _ in range(50)]
         assert all(0 <= s <= ceiling for s in samples)
         assert len(set(samples)) > 40  # spread out, not in lockstep
 

@@ -40,7 +40,7 @@ def check_alerts(self: LoggedTask) -> None:
         checks.check_backups(uow.session, settings)
         check_urgent_complaints(uow.session, settings)
     try:  # the API's live `alerts` topic, best effort
-        announce_changed_since(sessions(), started, deps().redis)
+        announce_changed_since(sessions(), started, deps())
     except RuntimeError as exc:
         logger.warning("alert changes not announced: {}", exc)
     logger.debug("alert checks done")

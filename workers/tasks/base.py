@@ -71,7 +71,7 @@ class LoggedTask(Task):  # type: ignore[misc]
 
     def retry_later(self, exc: BaseException) -> NoReturn:
         """Retry with capped, jittered backoff and no limit on the number of retries."""
-        delay = round(retry_delay(self.request.retries), 2)
+        delay = round(retry_delay(self.request.retries, self.app.pipeline_settings), 2)
         try:
             raise self.retry(exc=RetryLater(one_line(exc)), countdown=delay, max_retries=None)
         except Reject as rejected:

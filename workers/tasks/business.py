@@ -102,7 +102,7 @@ def refund_payment(self: LoggedTask, payment_id: int) -> str | None:
     """Give back a payment that did not settle its order; the same refund on every retry."""
     try:
         with unit_of_work(sessions(), runtime().deps) as uow:
-            status = refund_mismatched(uow, payment_id, http_refund_clients(uow.deps.providers))
+            status = refund_mismatched(uow, payment_id, http_refund_clients(uow.deps))
     except (ApiUnavailable, TelegramError) as exc:
         gave_up = self.request.retries >= (self.max_retries or 0)
         if gave_up or (isinstance(exc, TelegramError) and not exc.retryable):

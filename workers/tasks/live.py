@@ -11,6 +11,6 @@ from workers.context import deps, engine
 def announce_event_changes() -> None:
     """Never fails the task: what is not announced now, the sweeper announces later."""
     try:
-        announce_changes(engine(), deps().redis)
+        announce_changes(engine(), deps())
     except Exception as exc:
         logger.warning("event changes not announced now: {}", exc)

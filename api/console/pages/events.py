@@ -56,7 +56,7 @@ def _list_context(request: Request, session: SessionDep, given: ListFilter) -> d
 
 
 def _announce(runtime: ApiRuntime) -> None:
-    announce_changes(runtime.engine, runtime.redis)
+    announce_changes(runtime.engine, runtime.deps)
 
 
 def _one(given: ListFilter, name: str) -> list[str]:
@@ -126,7 +126,7 @@ def retry(console: Writer, form: CsrfForm, runtime: RuntimeDep) -> Response:
     if selection is None or given.errors:
         raise ConsoleError(422, "Bulk retry needs a filter on dead or failed events.")
     queued = retry_selected(runtime.sessions, runtime.deps, selection, _sender(runtime))
-    announce_changes(runtime.engine, runtime.redis)
+    announce_changes(runtime.engine, runtime.deps)
     flash(runtime, console, f"{queued} event{'s' if queued != 1 else ''} queued for retry.")
     return RedirectResponse(f"/admin/events?{given.querystring()}", status_code=303)
 

@@ -87,7 +87,7 @@ def refund(
 ) -> Response:
     """The same refund as `POST /api/v1/orders/{id}/refund`: every provider's API."""
     try:
-        status = refunds.refund_order(uow, public_id[:64], refunds.http_refund_clients())
+        status = refunds.refund_order(uow, public_id[:64], refunds.http_refund_clients(uow.deps))
     except refunds.RefundError as exc:
         raise ConsoleError(404 if str(exc).startswith("no order") else 409, str(exc)) from exc
     except (TelegramError, PermanentError, TransientError) as exc:

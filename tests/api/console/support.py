@@ -23,7 +23,7 @@ from pipeline.auth import console_sessions, staff
 from pipeline.live.events import announce_changes
 from pipeline.unit_of_work import unit_of_work
 from schema.events import Event
-from tests.support.redis_clients import env_redis
+from tests.support.redis_clients import env_deps
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Screenshots: CONSOLE_ARTIFACTS, else tests/artifacts/console/ (ignored by git).
@@ -99,5 +99,5 @@ def add_event(sessions: sessionmaker[Session], engine: Engine, **given: Any) -> 
         session.add(event)
         session.flush()
         event_id = event.id
-    announce_changes(engine, env_redis())
+    announce_changes(engine, env_deps())
     return event_id

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.deps import Deps
 from pipeline.notifications.sender import send_due
+from pipeline.settings import get_settings
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
 from schema import Broadcast, User
@@ -100,7 +101,7 @@ def test_a_broadcast_runs_to_the_end_on_the_progress_bar(
     # The notification worker's loop, in the background as in production.
     sender = threading.Thread(
         target=send_due,
-        args=(db, BotApi(), RateLimiter(env_redis())),
+        args=(db, BotApi(get_settings()), RateLimiter(env_redis())),
         kwargs={"deps": Deps.build()},
         daemon=True,
     )

@@ -26,7 +26,7 @@ from tests.api.console.conftest import open_page
 from tests.api.console.support import add_event, shot, start_session, wait_until
 from tests.pipeline.providers.cases import ENV, StripeCase
 from tests.pipeline.providers.conftest import drain, running_receiver
-from tests.support.redis_clients import env_redis
+from tests.support.redis_clients import env_deps
 
 
 def _status(db: sessionmaker[Session], event_id: int) -> str:
@@ -166,15 +166,19 @@ def test_a_webhook_posted_to_the_receiver_shows_up_live(
     with running_receiver(broker_url) as (_, send):
         assert send(StripeCase().valid()).status_code == 200
     events = EventService(
-        db, build_registry(), load_handler_modules(), RetryPolicy(3), deps=Deps.build()
+        db,
+        build_registry(get_settings()),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
+        RetryPolicy(3),
+        deps=Deps.build(),
     )
     stored = events.store(drain(broker_url))
-    announce_changes(engine, env_redis())
+    announce_changes(engine, env_deps())
     [event_id] = stored.to_process
     row = page.wait_for_selector(f"tr[data-event='{event_id}'] .badge", timeout=15_000)
     assert row.inner_text() == "received"
     events.process(stored.to_process)
-    announce_changes(engine, env_redis())
+    announce_changes(engine, env_deps())
     wait_until(
         lambda: (
             page.inner_text(f"tr[data-event='{event_id}'] .badge")

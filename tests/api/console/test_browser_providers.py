@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.runtime import ApiRuntime
 from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
 from tests.api.console.conftest import open_page
 from tests.api.console.support import add_event, shot, start_session
 
@@ -26,7 +27,7 @@ def test_providers_are_listed_with_their_health(
     who = start_session(served_runtime, "viewer")
     page = open_page(browser, console_url, who, path="/admin/providers")
     cards = page.locator("#providers [data-provider]")
-    assert cards.count() == len(build_registry())
+    assert cards.count() == len(build_registry(get_settings()))
     stripe = page.locator("[data-provider=stripe]")
     assert "/webhooks/stripe" in stripe.locator("[data-test=route]").inner_text()
     assert stripe.locator("[data-test=events]").inner_text() == "4"

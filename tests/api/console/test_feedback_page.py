@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.deps import Deps
 from pipeline.notifications.sender import send_due
+from pipeline.settings import get_settings
 from pipeline.shop.feedback import relayed_copy_sent
 from pipeline.telegram.api import BotApi
 from pipeline.telegram.limiter import RateLimiter
@@ -20,7 +21,7 @@ from schema import FeedbackMessage, Notification, User
 from scripts.fakes.bot_api import FakeBotApiThread
 from tests.api.console.conftest import open_page, signed_in
 from tests.api.console.support import Operator, shot, start_session
-from tests.support.redis_clients import env_redis
+from tests.support.redis_clients import env_deps, env_redis
 
 TRIAGE = {
     "topic": "delivery", "urgency": "high", "sentiment": "negative", "language": "en",
@@ -62,7 +63,7 @@ def customer_writes(db: sessionmaker[Session], user_id: int, text: str) -> None:
     with db() as session:
         user = session.get(User, user_id)
         assert user is not None
-        relayed_copy_sent(session, user, text, None, -100, 1, {}, jobs.append, env_redis())
+        relayed_copy_sent(session, user, text, None, -100, 1, {}, jobs.append, env_deps())
         session.commit()
     for job in jobs:
         job()
@@ -125,7 +126,12 @@ def test_a_reply_from_the_page_reaches_the_customer(
     assert page.input_value("[data-test=reply-text]") == ""
     shot(page, "feedback-replied")
     # The notification worker's step: the outbox row goes out through the Bot API.
-    assert send_due(db, BotApi(), RateLimiter(env_redis()), budget_s=30, deps=Deps.build()) == 1
+    assert (
+        send_due(
+            db, BotApi(get_settings()), RateLimiter(env_redis()), budget_s=30, deps=Deps.build()
+        )
+        == 1
+    )
     assert bot_api.sent() == [
         {"chat_id": 8001, "text": "Your parcel left today; tracking follows."}
     ]

@@ -19,7 +19,7 @@ from api.live.protocol import CloseCode
 from pipeline.live.events import announce_changes
 from pipeline.settings import Settings
 from schema.events import Event
-from tests.support.redis_clients import env_redis
+from tests.support.redis_clients import env_deps
 from tests.support.server import running
 
 
@@ -53,7 +53,7 @@ def test_a_token_subscribes_and_gets_committed_changes(
                       payload={}, received_at=datetime.now(UTC))
             )  # fmt: skip
             session.commit()
-        announce_changes(engine, env_redis())
+        announce_changes(engine, env_deps())
         message = json.loads(ws.recv(timeout=10))
         assert message["type"] == "events" and message["items"][0]["external_id"] == "live-1"
 

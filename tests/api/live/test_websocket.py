@@ -29,8 +29,9 @@ from api.live.protocol import CloseCode
 from pipeline.live.channel import Topic, channel_name, encode
 from pipeline.live.events import announce_changes
 from pipeline.messaging.urls import redis_py_url
+from pipeline.settings import get_settings
 from schema.events import Event
-from tests.support.redis_clients import env_redis
+from tests.support.redis_clients import env_deps, env_redis
 from tests.support.server import running
 
 TOKENS = {
@@ -41,7 +42,7 @@ TOKENS = {
 
 def _app(db: sessionmaker[Session], redis_url: str, queue_size: int = 1000) -> FastAPI:
     # The hub speaks redis-py's URL form (an embedded Redis is `redis+socket://` here).
-    hub = Hub(redis_py_url(redis_url), channel_name(), queue_size=queue_size)
+    hub = Hub(redis_py_url(redis_url), channel_name(get_settings()), queue_size=queue_size)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -78,7 +79,7 @@ def _add(db: sessionmaker[Session], engine: Engine, n: int, source: str = "strip
             for i in range(n)
         )
         session.commit()
-    announce_changes(engine, env_redis())
+    announce_changes(engine, env_deps())
 
 
 @contextmanager
@@ -212,7 +213,9 @@ def test_a_slow_client_is_closed_with_4008_and_the_others_get_everything(
         ]  # fmt: skip
         client = env_redis()
         for start in range(0, len(items), 5):
-            client.publish(channel_name(), encode(Topic.EVENTS, items[start : start + 5]))
+            client.publish(
+                channel_name(get_settings()), encode(Topic.EVENTS, items[start : start + 5])
+            )
             time.sleep(0.005)  # a steady pace that a reading client keeps up with
         assert len(_events(fast, len(items))) == len(items)
         # Now the slow client reads what was buffered for it: it ends in a 4008 close frame.
@@ -247,7 +250,9 @@ def test_idle_connections_get_pings_and_other_topics_arrive(url: str) -> None:
     with _subscribed(url, topics=["broadcasts", "alerts"]) as ws:
         _until_ready(ws)
         assert json.loads(ws.recv(timeout=5))["type"] == "ping"
-        env_redis().publish(channel_name(), encode(Topic.BROADCASTS, [{"id": 1, "done": 5}]))
+        env_redis().publish(
+            channel_name(get_settings()), encode(Topic.BROADCASTS, [{"id": 1, "done": 5}])
+        )
         message = json.loads(ws.recv(timeout=5))
         while message["type"] == "ping":
             message = json.loads(ws.recv(timeout=5))

@@ -152,7 +152,11 @@ def pay_in_telegram(db: sessionmaker[Session], public_id: str, broker_url: str) 
         posted = send(TelegramCase().signed(orjson.dumps(update)))
     assert posted.status_code == 200, posted.text
     events = EventService(
-        db, build_registry(), load_handler_modules(), RetryPolicy(3), deps=Deps.build()
+        db,
+        build_registry(get_settings()),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
+        RetryPolicy(3),
+        deps=Deps.build(),
     )
     stored = events.store(drain(broker_url))
     assert stored.stored == 1, stored

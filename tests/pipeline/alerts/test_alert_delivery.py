@@ -45,7 +45,9 @@ def test_alert_dedup_cooldown_and_resolve_through_the_sender(
     t0 = datetime.now(UTC)
 
     def deliver() -> list[str]:
-        send_due(db, BotApi(), limiter, budget_s=10, deps=Deps.build(redis=limiter.redis))
+        send_due(
+            db, BotApi(get_settings()), limiter, budget_s=10, deps=Deps.build(redis=limiter.redis)
+        )
         return [m["text"] for m in fake.sent() if int(m["chat_id"]) == ALERT_CHAT]
 
     with db() as session:

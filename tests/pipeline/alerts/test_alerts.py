@@ -87,11 +87,13 @@ def test_receipt_alert_resolves_when_quiet(
 
     monkeypatch.setenv("ALERT_CHAT_ID", "-500")
     get_settings.cache_clear()
+    settings = get_settings()
     with db() as session:
-        assert alert_receipt_failed(session, "atol", "fn full")
-        assert resolve_quiet(session, "receipt_failed:", 60) == []
+        assert alert_receipt_failed(session, "atol", "fn full", settings)
+        assert resolve_quiet(session, "receipt_failed:", 60, settings=settings) == []
         later = datetime.now(UTC) + timedelta(minutes=2)
-        assert resolve_quiet(session, "receipt_failed:", 60, now=later) == ["receipt_failed:atol"]
+        quiet = resolve_quiet(session, "receipt_failed:", 60, now=later, settings=settings)
+        assert quiet == ["receipt_failed:atol"]
         session.commit()
     assert [m[:2] for m in messages(db)] == ["🔴 ", "✅ "]
 

@@ -21,6 +21,7 @@ from pipeline.providers import (
     yookassa,
 )
 from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
 from schema.events import Event, EventStatus
 from tests.pipeline.events.test_service import envelope
 from tests.support.signing import stripe_event
@@ -36,6 +37,11 @@ CLAIMED = {
     "atol": atol.EVENT_TYPES,
     "orangedata": orangedata.EVENT_TYPES,
 }
+
+
+def _loaded() -> HandlerRegistry:
+    """The process's handlers, as a worker loads them from its settings."""
+    return load_handler_modules(grpc_sources=get_settings().grpc_sources)
 
 
 def _a(ctx: HandlerContext) -> None:
@@ -66,15 +72,15 @@ def test_the_longest_registered_prefix_wins() -> None:
     [(source, t) for source, types in sorted(CLAIMED.items()) for t in types],
 )
 def test_every_claimed_event_type_has_a_handler(source: str, event_type: str) -> None:
-    assert load_handler_modules().find(source, event_type) is not None
+    assert _loaded().find(source, event_type) is not None
 
 
 @pytest.mark.parametrize(
     "pattern",
-    [key for key in load_handler_modules().keys() if key[1].endswith(".*")],  # noqa: SIM118
+    [key for key in _loaded().keys() if key[1].endswith(".*")],  # noqa: SIM118
 )
 def test_every_registered_prefix_pattern_is_reachable(pattern: tuple[str, str]) -> None:
-    registry = load_handler_modules()
+    registry = _loaded()
     source, prefix = pattern
     concrete = prefix[:-1] + "anything"
     assert registry.find(source, concrete) is registry._handlers[pattern]
@@ -86,8 +92,8 @@ def test_stripe_payment_events_are_processed_not_ignored(
 ) -> None:
     service = EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(3, 0.01, 0.05),
         deps=Deps.build(),
     )

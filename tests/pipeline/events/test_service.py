@@ -15,6 +15,7 @@ from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, HandlerRegistry, load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
 from schema.events import Event, EventStatus
 from tests.support.signing import stripe_event, telegram_update
 
@@ -31,8 +32,8 @@ def stripe_envelope(event_id: str, event_type: str = "payment_intent.succeeded")
 def service(db: sessionmaker[Session]) -> EventService:
     return EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(3, 0.01, 0.05),
         deps=Deps.build(),
     )
@@ -104,7 +105,7 @@ def test_transient_failures_back_off_then_go_dead(
     dead: list[int] = []
     service = EventService(
         db,
-        build_registry(with_plugins=False),
+        build_registry(get_settings(), with_plugins=False),
         registry,
         RetryPolicy(3, 1.0, 4.0),
         on_dead=lambda session, event: dead.append(event.id),
@@ -138,7 +139,11 @@ def test_permanent_error_goes_dead_at_once_and_rolls_back_handler_writes(
         raise PermanentError("amount is not an integer")
 
     service = EventService(
-        db, build_registry(with_plugins=False), registry, RetryPolicy(), deps=Deps.build()
+        db,
+        build_registry(get_settings(), with_plugins=False),
+        registry,
+        RetryPolicy(),
+        deps=Deps.build(),
     )
     stored = service.store([stripe_envelope("evt_p")])
     assert service.process(stored.to_process).dead == stored.to_process
@@ -156,7 +161,11 @@ def test_one_failing_event_does_not_affect_its_batch(db: sessionmaker[Session]) 
             raise RuntimeError("boom")
 
     service = EventService(
-        db, build_registry(with_plugins=False), registry, RetryPolicy(), deps=Deps.build()
+        db,
+        build_registry(get_settings(), with_plugins=False),
+        registry,
+        RetryPolicy(),
+        deps=Deps.build(),
     )
     stored = service.store(
         [stripe_envelope("evt_ok1"), stripe_envelope("evt_bad"), stripe_envelope("evt_ok2")]
@@ -187,7 +196,11 @@ def job_recording_service(
             raise RuntimeError("no")
 
     return EventService(
-        db, build_registry(with_plugins=False), registry, RetryPolicy(), deps=Deps.build()
+        db,
+        build_registry(get_settings(), with_plugins=False),
+        registry,
+        RetryPolicy(),
+        deps=Deps.build(),
     )
 
 
@@ -257,7 +270,11 @@ def test_ingest_with_a_failing_handler_keeps_every_event(db: sessionmaker[Sessio
             raise RuntimeError("boom")
 
     service = EventService(
-        db, build_registry(with_plugins=False), registry, RetryPolicy(), deps=Deps.build()
+        db,
+        build_registry(get_settings(), with_plugins=False),
+        registry,
+        RetryPolicy(),
+        deps=Deps.build(),
     )
     stored, result = service.ingest([stripe_envelope("evt_h_ok"), stripe_envelope("evt_h_bad")])
     assert stored.stored == 2 and len(result.processed) == 1 and len(result.retry) == 1

@@ -15,6 +15,7 @@ from pipeline.events import repository
 from pipeline.events.handlers import HandlerContext, HandlerRegistry
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
 from schema.events import Event, EventStatus
 from tests.pipeline.events.test_service import envelope
 from tests.support.signing import stripe_event
@@ -48,7 +49,11 @@ def test_sweep_finds_an_event_whose_worker_died_mid_handler(db: sessionmaker[Ses
 
     registry.register("stripe", "*", dies)
     service = EventService(
-        db, build_registry(with_plugins=False), registry, RetryPolicy(3, 0, 0), deps=Deps.build()
+        db,
+        build_registry(get_settings(), with_plugins=False),
+        registry,
+        RetryPolicy(3, 0, 0),
+        deps=Deps.build(),
     )
     body = stripe_event("evt_1")
     stored = service.store([envelope("stripe", "evt_1", body, "payment_intent.succeeded")])

@@ -22,6 +22,7 @@ from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.events.storing import BatchStore
 from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
 from schema.events import Event
 from schema.operations import EventAttempt
 from tests.support.signing import stripe_event
@@ -53,8 +54,8 @@ def poisoned(engine: Engine, db: sessionmaker[Session]) -> Iterator[Engine]:
 def service(db: sessionmaker[Session]) -> EventService:
     return EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(3, 0.01, 0.05),
         deps=Deps.build(),
     )

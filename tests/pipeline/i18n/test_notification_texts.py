@@ -33,7 +33,7 @@ def test_each_user_reads_the_notification_in_their_language(db: sessionmaker[Ses
             )
         session.commit()
         notes = session.scalars(select(Notification).order_by(Notification.chat_id)).all()
-        assert [render_notification(session, n) for n in notes] == [
+        assert [render_notification(session, n, "en") for n in notes] == [
             f"Возврат 1{NBSP}490,00{NBSP}₽ по заказу o-1 выполнен.",
             f"Refund of RUB{NBSP}1,490.00 for order o-1 is done.",
         ]

@@ -28,5 +28,5 @@ def test_missing_or_empty_texts_fall_back() -> None:
 
 def test_the_mini_app_reads_the_same_texts() -> None:
     product = _product(translations={"de": {"title": "Tee", "description": ""}})
-    assert localized(product, "de")["title"] == "Tee"
-    assert localized(product, "fr")["title"] == "Tea"
+    assert localized(product, "de", "en")["title"] == "Tee"
+    assert localized(product, "fr", "en")["title"] == "Tea"

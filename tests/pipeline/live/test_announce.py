@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.live.channel import Topic, channel_name, decode
 from pipeline.live.events import announce_changes, changes_since, latest_cursor
+from pipeline.settings import get_settings
 from schema.events import Event
-from tests.support.redis_clients import env_redis
+from tests.support.redis_clients import env_deps, env_redis
 
 
 def _event(n: int, source: str = "stripe") -> Event:
@@ -27,7 +28,7 @@ def _event(n: int, source: str = "stripe") -> Event:
 
 def _listen() -> Any:
     pubsub = env_redis().pubsub()
-    pubsub.subscribe(channel_name())
+    pubsub.subscribe(channel_name(get_settings()))
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
     return pubsub
 
@@ -48,8 +49,8 @@ def test_inserts_and_status_changes_are_announced_once_in_cursor_order(
     with db() as session:
         session.add_all([_event(1), _event(2, "yookassa")])
         session.commit()
-    assert announce_changes(engine, env_redis()) == 2
-    assert announce_changes(engine, env_redis()) == 0  # nothing new: nothing published twice
+    assert announce_changes(engine, env_deps()) == 2
+    assert announce_changes(engine, env_deps()) == 0  # nothing new: nothing published twice
     first = _published(pubsub)
     assert [i["external_id"] for i in first] == ["ev-1", "ev-2"]
     assert first[0]["cursor"] < first[1]["cursor"]
@@ -58,7 +59,7 @@ def test_inserts_and_status_changes_are_announced_once_in_cursor_order(
         session.execute(text("UPDATE events SET status = 'processed' WHERE external_id = 'ev-1'"))
         session.execute(text("UPDATE events SET attempts = 3 WHERE external_id = 'ev-2'"))
         session.commit()
-    assert announce_changes(engine, env_redis()) == 1  # only a status change is a change
+    assert announce_changes(engine, env_deps()) == 1  # only a status change is a change
     (change,) = _published(pubsub)
     assert change["status"] == "processed" and change["cursor"] > first[1]["cursor"]
     pubsub.close()
@@ -70,7 +71,7 @@ def test_catch_up_returns_what_came_after_a_cursor_with_filters(
     with db() as session:
         session.add_all([_event(n, "stripe" if n % 2 else "tbank") for n in range(6)])
         session.commit()
-    announce_changes(engine, env_redis())
+    announce_changes(engine, env_deps())
     with db() as session:
         everything = changes_since(session, 0)
         assert len(everything) == 6
@@ -90,15 +91,15 @@ def test_an_uncommitted_change_is_not_announced_until_it_commits(
     with db() as session:
         session.add(_event(1))
         session.commit()
-    announce_changes(engine, env_redis())
+    announce_changes(engine, env_deps())
     with db() as open_tx:
         open_tx.execute(text("UPDATE events SET status = 'dead'"))
         open_tx.flush()
         assert (
-            announce_changes(engine, env_redis()) == 0
+            announce_changes(engine, env_deps()) == 0
         )  # the row is locked: skipped, not waited on
         open_tx.commit()
-    assert announce_changes(engine, env_redis()) == 1
+    assert announce_changes(engine, env_deps()) == 1
 
 
 def test_publishing_without_redis_keeps_the_cursor_for_catch_up(
@@ -111,7 +112,7 @@ def test_publishing_without_redis_keeps_the_cursor_for_catch_up(
     with db() as session:
         session.add(_event(1))
         session.commit()
-    assert announce_changes(engine, env_redis()) == 1  # stamped, the publish failed and was logged
+    assert announce_changes(engine, env_deps()) == 1  # stamped, the publish failed and was logged
     with db() as session:
         assert len(changes_since(session, 0)) == 1
 
@@ -124,7 +125,7 @@ def test_alerts_changed_in_a_check_are_announced(
 
     before = datetime.now(UTC)
     pubsub = env_redis().pubsub()
-    pubsub.subscribe(channel_name())
+    pubsub.subscribe(channel_name(get_settings()))
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
     with db() as session:
         old = datetime(2026, 1, 1, tzinfo=UTC)
@@ -132,7 +133,7 @@ def test_alerts_changed_in_a_check_are_announced(
         now = datetime.now(UTC)
         session.add(Alert(key="queue", status="firing", text="deep", first_at=now, last_at=now))
         session.commit()
-    assert announce_changed_since(db, before, env_redis()) == 1
+    assert announce_changed_since(db, before, env_deps()) == 1
     message = pubsub.get_message(timeout=2)
     decoded = decode(message["data"])
     assert decoded is not None and decoded[0] is Topic.ALERTS

@@ -32,11 +32,13 @@ def test_a_cli_broadcast_is_announced_until_done(
             session.commit()
             broadcast_id = item.id
         pubsub = env_redis().pubsub()
-        pubsub.subscribe(channel_name())
+        pubsub.subscribe(channel_name(get_settings()))
         assert pubsub.get_message(timeout=2)["type"] == "subscribe"
         limiter = RateLimiter(env_redis())
         deps = Deps.build(redis=limiter.redis)
-        progress = broadcast.run(db, broadcast_id, BotApi(), limiter, deps, show_progress=False)
+        progress = broadcast.run(
+            db, broadcast_id, BotApi(get_settings()), limiter, deps, show_progress=False
+        )
         assert progress.sent == 3
         items: list[dict[str, object]] = []
         while (message := pubsub.get_message(timeout=2)) is not None:
@@ -71,7 +73,9 @@ def test_a_canceled_cli_broadcast_stays_canceled(
         broadcast_id = item.id
     limiter = RateLimiter(env_redis())
     deps = Deps.build(redis=limiter.redis)
-    progress = broadcast.run(db, broadcast_id, BotApi(), limiter, deps, show_progress=False)
+    progress = broadcast.run(
+        db, broadcast_id, BotApi(get_settings()), limiter, deps, show_progress=False
+    )
     assert progress.done == 0  # nothing was left to send
     with db() as session:
         stored = session.get(Broadcast, broadcast_id)

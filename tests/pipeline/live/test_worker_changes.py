@@ -18,6 +18,7 @@ from pipeline.events.service import EventService, RetryPolicy
 from pipeline.live.channel import Topic, channel_name, decode
 from pipeline.live.events import changes_since
 from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
 from schema.operations import Alert, BackupRun
 from tests.pipeline.events.test_service import stripe_envelope
 from tests.support.redis_clients import env_redis
@@ -45,13 +46,13 @@ def test_ingested_events_are_announced_after_commit_with_their_final_status(
     monkeypatch.setattr("workers.tasks.live.engine", lambda: engine)
     service = EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(3, 0.01, 0.05),
         deps=Deps.build(),
     )
     pubsub = env_redis().pubsub()
-    pubsub.subscribe(channel_name())
+    pubsub.subscribe(channel_name(get_settings()))
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
     _, result = service.ingest([stripe_envelope("evt_live_1"), stripe_envelope("evt_live_2")])
     after_processing(result)

@@ -36,8 +36,8 @@ def service(db: sessionmaker[Session], sent: RecordingSender) -> EventService:
     """Its Deps is built with `sent` in place, so the handlers' tasks are recorded."""
     return EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(3, 0.01, 0.05),
         deps=Deps.build(),
     )

@@ -14,6 +14,7 @@ import respx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.deps import Deps
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.messaging.queues import TASK_REFUND_PAYMENT
 from pipeline.payments.refunds import http_refund_clients, refund_mismatched
@@ -85,7 +86,7 @@ def mismatched(db: sessionmaker[Session], provider: str, status: PaymentStatus, 
 
 
 def refund(db: sessionmaker[Session], payment_id: int) -> str | None:
-    apis = http_refund_clients()
+    apis = http_refund_clients(Deps.build())
     result: str | None = run(db, lambda ctx: refund_mismatched(ctx, payment_id, apis))
     return result
 

@@ -245,8 +245,8 @@ def test_a_one_cent_payment_link_naming_an_order_does_not_pay_it(
     )
     service = EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(3, 0, 0),
         deps=Deps.build(),
     )

@@ -71,7 +71,7 @@ def paid_twice(db: sessionmaker[Session], method: str, currency: str, second: Pa
 
 
 def refund(db: sessionmaker[Session], payment_id: int) -> str | None:
-    apis = RefundClients(BotApi(), HttpYooKassaApi(), HttpStripeApi())
+    apis = RefundClients(BotApi(get_settings()), HttpYooKassaApi(), HttpStripeApi())
     result: str | None = run(db, lambda ctx: refund_mismatched(ctx, payment_id, apis))
     return result
 

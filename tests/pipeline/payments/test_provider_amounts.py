@@ -49,8 +49,8 @@ def _deliver(db: sessionmaker[Session], amount: Any, event_id: str = "evt_1") ->
     )
     service = EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(3, 0, 0),
         deps=Deps.build(),
     )

@@ -17,7 +17,7 @@ from tests.pipeline.payments.conftest import RecordingSender, make_order, run
 
 
 def clients() -> RefundClients:
-    return RefundClients(BotApi(), HttpYooKassaApi())
+    return RefundClients(BotApi(get_settings()), HttpYooKassaApi())
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def trips(
     get_settings.cache_clear()
     monkeypatch.setattr(workers.context, "engine", lambda: engine)
     monkeypatch.setattr("workers.tasks.live.engine", lambda: engine)
-    url = pipeline.redis_client.redis_url()
+    url = pipeline.redis_client.redis_url(get_settings())
     if url.startswith("unix://"):  # from_url picks the socket class itself: set it after
         client = redis.Redis.from_url(url)
         client.connection_pool.connection_class = CountingUnixConnection
@@ -150,8 +150,8 @@ def ingest_and_count(db: sessionmaker[Session], trips: Trips, orders: list[str],
     deps = Deps(get_settings(), sender=Deps.build().sender, redis=trips.client)
     service = EventService(
         db,
-        build_registry(with_plugins=False),
-        load_handler_modules(),
+        build_registry(get_settings(), with_plugins=False),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
         RetryPolicy(3, 0.01, 0.05),
         deps=deps,
     )

@@ -52,7 +52,7 @@ def test_a_new_order_is_published_after_its_commit(db: sessionmaker[Session], de
         "created",
         "cloudpayments",
     )
-    assert snapshots.SnapshotReader()("ord-1") == snap  # the receiver's read
+    assert snapshots.SnapshotReader(get_settings())("ord-1") == snap  # the receiver's read
 
 
 def test_a_status_change_is_published_and_a_rollback_is_not(

@@ -61,7 +61,7 @@ def running_receiver(
     config = Settings(
         broker_url=broker_url, database_url="postgresql://unused@127.0.0.1:9/db", **settings
     )
-    app = create_app(config, registry=build_registry())
+    app = create_app(config, registry=build_registry(get_settings()))
     with TestClient(app, client=(client, 40000), raise_server_exceptions=False) as test_client:
 
         def send(request: Request) -> Any:
@@ -98,7 +98,11 @@ def drain(broker_url: str) -> list[Envelope]:
 @pytest.fixture
 def service(db: sessionmaker[Session]) -> EventService:
     return EventService(
-        db, build_registry(), load_handler_modules(), RetryPolicy(max_attempts=3), deps=Deps.build()
+        db,
+        build_registry(get_settings()),
+        load_handler_modules(grpc_sources=get_settings().grpc_sources),
+        RetryPolicy(max_attempts=3),
+        deps=Deps.build(),
     )
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from cli import app as cli
 from pipeline.providers.registry import build_registry
+from pipeline.settings import get_settings
 from tests.pipeline.providers.cases import FIXTURES, Request
 from tests.pipeline.providers.conftest import drain, running_receiver
 
@@ -59,7 +60,7 @@ def plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 @pytest.mark.usefixtures("plugin_installed")
 def test_installed_provider_is_registered_and_served(broker: str) -> None:
-    registry = build_registry()
+    registry = build_registry(get_settings())
     assert "echo" in registry.names()
     request = Request(
         "/webhooks/echo",
@@ -84,4 +85,4 @@ def test_providers_list_shows_the_plugin() -> None:
 
 
 def test_without_the_package_there_is_no_such_provider() -> None:
-    assert "echo" not in build_registry().names()
+    assert "echo" not in build_registry(get_settings()).names()

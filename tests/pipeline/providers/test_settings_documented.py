@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cli import app as cli
 from pipeline.providers.registry import build_registry
-from pipeline.settings import Settings
+from pipeline.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCUMENTED = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
@@ -28,7 +28,7 @@ def _env_names(settings: BaseSettings) -> set[str]:
 
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_provider_settings_are_in_env_example(name: str) -> None:
-    provider = build_registry(with_plugins=False).get(name)
+    provider = build_registry(get_settings(), with_plugins=False).get(name)
     settings = getattr(provider, "settings", None)
     assert isinstance(settings, BaseSettings)
     missing = _env_names(settings) - DOCUMENTED

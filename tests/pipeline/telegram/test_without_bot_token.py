@@ -47,5 +47,5 @@ def test_the_client_still_refuses_to_be_built_without_a_token(
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     get_settings.cache_clear()
     with pytest.raises(api.NoBotToken):
-        api.BotApi()
+        api.BotApi(get_settings())
     get_settings.cache_clear()
