@@ -25,11 +25,11 @@ def create_dispatcher(
     deps: Deps,
 ) -> Dispatcher:
     """`deps`: the bot process's (its Redis client serves feedback and the assistant, its
-    settings reach every handler as `settings`)."""
+    settings reach every handler as `settings`, itself as `deps`: the provider settings
+    and adapters the shop's handlers use)."""
     settings = deps.settings
-    dp = Dispatcher(
-        storage=storage if storage is not None else storage_for(settings), settings=settings
-    )
+    storage = storage if storage is not None else storage_for(settings)
+    dp = Dispatcher(storage=storage, settings=settings, deps=deps)
     # Outermost: a blocked user's update is dropped before throttling or any handler.
     dp.update.outer_middleware(BlockedUserMiddleware(sessions))
     if limiter is not None:

@@ -6,7 +6,7 @@ Process-wide state belongs in the one runtime object each process builds at its 
 down; the entries here are what is left of the older style. In the same spirit, only the
 runtime builders may make a `Deps` from the environment (`Deps.build()`), and only the
 entry points read the settings from it (`get_settings()`); everything else takes its
-caller's.
+caller's, and only the settings-set module reads the providers' settings from it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, get_type_hints
+
+from pipeline.providers.settings_set import ProviderSettingsSet
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -93,6 +95,14 @@ def scan(find: Callable[[str], Collection[T]]) -> dict[str, Collection[T]]:
     return found
 
 
+def outside(find: Callable[[str], Collection[T]], allowed: Collection[str]) -> dict[str, list[T]]:
+    """What `find` sees in the modules not `allowed` to have it, by path (each allowed
+    module must still exist, or the list is stale)."""
+    gone = [m for m in allowed if not (ROOT / m).is_file()]
+    assert not gone, f"moved or gone: take them off the list: {gone}"
+    return {m: list(seen) for m, seen in scan(find).items() if m not in allowed}
+
+
 def test_no_new_module_level_singletons() -> None:
     found = {module: set(names) for module, names in scan(singletons).items()}
     new = {
@@ -142,10 +152,8 @@ def deps_builds(source: str) -> list[int]:
 
 
 def test_only_runtime_builders_build_deps_from_the_environment() -> None:
-    found = scan(deps_builds)
-    stray = {m: lines for m, lines in found.items() if m not in RUNTIME_BUILDERS}
+    stray = outside(deps_builds, RUNTIME_BUILDERS)
     assert not stray, f"Deps.build() outside a runtime builder (take the caller's Deps): {stray}"
-    assert all((ROOT / m).is_file() for m in RUNTIME_BUILDERS), "a runtime builder moved"
 
 
 def test_the_deps_scan_sees_each_spelling() -> None:
@@ -196,13 +204,11 @@ def settings_reads(source: str) -> list[int]:
 
 
 def test_only_entry_points_read_the_settings_from_the_environment() -> None:
-    found = scan(settings_reads)
-    stray = {m: lines for m, lines in found.items() if m not in SETTINGS_READERS}
+    stray = outside(settings_reads, SETTINGS_READERS)
     assert not stray, (
         f"get_settings() outside an entry point (take the settings from the caller: the "
         f"runtime's, ctx.deps.settings, the request's or the handler's): {stray}"
     )
-    assert all((ROOT / m).is_file() for m in SETTINGS_READERS), "an entry point moved"
 
 
 def test_the_settings_scan_sees_each_spelling() -> None:
@@ -215,3 +221,55 @@ def test_the_settings_scan_sees_each_spelling() -> None:
         "y = Settings()\nz = runtime.settings\n"
     )
     assert settings_reads(source) == [1, 4, 5, 6]
+
+
+# A provider's settings class built with no arguments reads the environment: the process
+# reads every provider's once, into the `ProviderSettingsSet` its runtime holds
+# (`Deps.providers`, the registry's), and everything else takes them from there.
+PROVIDER_SETTINGS_READERS = {
+    "pipeline/providers/settings_set.py": "ProviderSettingsSet.from_env() and .readable()",
+}
+PROVIDER_SETTINGS = frozenset(k.__name__ for k in get_type_hints(ProviderSettingsSet).values())
+
+
+def provider_settings_reads(source: str) -> list[int]:
+    """Lines that build a provider's settings from the environment: `XSettings()` (also
+    as `module.XSettings()` or under an alias) or `default_factory=XSettings`."""
+    tree = ast.parse(source)
+    names = set(PROVIDER_SETTINGS)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            names.update(a.asname for a in node.names if a.asname and a.name in PROVIDER_SETTINGS)
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            target = node.func
+        elif isinstance(node, ast.keyword) and node.arg == "default_factory":
+            target = node.value
+        else:
+            continue
+        name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+        if name in names:
+            lines.add(target.lineno)
+    return sorted(lines)
+
+
+def test_only_the_settings_set_reads_provider_settings_from_the_environment() -> None:
+    assert {"YooKassaSettings", "AtolSettings", "ReceiptSettings"} <= PROVIDER_SETTINGS
+    stray = outside(provider_settings_reads, PROVIDER_SETTINGS_READERS)
+    assert not stray, (
+        f"a provider's settings read from the environment (take the process's: "
+        f"deps.providers, deps.apis, the registry's provider): {stray}"
+    )
+
+
+def test_the_provider_settings_scan_sees_each_spelling() -> None:
+    source = (
+        "from pipeline.providers import stripe\n"
+        "from pipeline.providers.yookassa import YooKassaSettings as Yk\n"
+        "def f(given=None):\n    return given or YooKassaSettings()\n"
+        "x = stripe.StripeSettings()\ny = Yk()\n"
+        "z = field(default_factory=AtolSettings)\n"
+        "ok = YooKassaSettings(shop_id='1')\nfine = Settings()\nnot_ours = FooSettings()\n"
+    )
+    assert provider_settings_reads(source) == [4, 5, 6, 7]

@@ -20,6 +20,7 @@ from api.deps import RuntimeDep, SessionDep, client_ip
 from api.errors import ProblemError
 from api.miniapp.initdata import InitDataError, verifier, verify
 from api.runtime import ApiRuntime
+from pipeline.deps import Deps
 from pipeline.settings import Settings
 from pipeline.shop.service import register_user
 from schema.users import User
@@ -32,7 +33,11 @@ CHALLENGE = {"WWW-Authenticate": f'{SCHEME} realm="miniapp"'}
 class Buyer:
     user: User
     session: Session
-    settings: Settings  # the API process's
+    deps: Deps  # the API process's: its settings, provider settings and adapters
+
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings
 
     @property
     def lang(self) -> str:
@@ -82,7 +87,7 @@ def _buyer(max_age: Callable[[ApiRuntime], float]) -> Callable[..., Buyer]:
             runtime.limiter.hit(limits.anonymous, "ip", client_ip(connection, runtime))
             raise
         runtime.limiter.hit(runtime.limiter.limits.authenticated, f"tma:{tg.id}")
-        return Buyer(bot_user(session, tg, runtime.settings), session, runtime.settings)
+        return Buyer(bot_user(session, tg, runtime.settings), session, runtime.deps)
 
     return dependency
 

@@ -85,12 +85,12 @@ def set_language(body: LanguageIn, buyer: Reader) -> dict[str, Any]:
 @router.get("/catalog", responses=DENIED, summary="Products in the buyer's language")
 def catalog(buyer: Reader) -> dict[str, Any]:
     items = shop.catalog(buyer.session, buyer.lang, buyer.settings)
-    return {"items": items, "methods": shop.methods(buyer.settings)}
+    return {"items": items, "methods": shop.methods(buyer.deps)}
 
 
 @router.get("/cart", responses=DENIED, summary="The buyer's cart")
 def cart(buyer: Reader) -> dict[str, Any]:
-    return shop.cart_view(buyer.session, buyer.user, buyer.lang, buyer.settings)
+    return shop.cart_view(buyer.session, buyer.user, buyer.lang, buyer.deps)
 
 
 @router.put(
@@ -103,7 +103,7 @@ def put_cart(product_id: ProductId, body: QuantityIn, buyer: Reader) -> dict[str
         shop.set_quantity(buyer.session, buyer.user, product_id, body.quantity)
     except shop.ShopError as exc:
         raise ProblemError(409, detail=str(exc)) from None
-    return shop.cart_view(buyer.session, buyer.user, buyer.lang, buyer.settings)
+    return shop.cart_view(buyer.session, buyer.user, buyer.lang, buyer.deps)
 
 
 @router.post(
@@ -114,7 +114,7 @@ def put_cart(product_id: ProductId, body: QuantityIn, buyer: Reader) -> dict[str
 )
 def checkout(body: CheckoutIn, buyer: Payer) -> dict[str, Any]:
     try:
-        orders = shop.checkout(buyer.session, buyer.user, body.method, buyer.settings)
+        orders = shop.checkout(buyer.session, buyer.user, body.method, buyer.deps)
     except shop.ShopError as exc:
         raise ProblemError(409, detail=str(exc)) from None
     buyer.session.flush()
@@ -158,7 +158,7 @@ def pay(public_id: PublicId, buyer: Payer) -> dict[str, str]:
     title = view["product"]["title"]
     try:
         if found.payment_method == "yookassa":
-            url = yookassa_link(buyer.session, found, title, buyer.settings)
+            url = yookassa_link(buyer.session, found, title, buyer.deps)
             return {"kind": "link", "url": url}
         description = view["product"]["description"]
         url = invoice_link(_bot(buyer.settings), found, title, description, buyer.settings)

@@ -21,6 +21,7 @@ from bot.callbacks import BuyProduct, PayProduct
 from bot.i18n import t
 from bot.middlewares import from_customer
 from bot.webapp_button import with_open_button
+from pipeline.deps import Deps
 from pipeline.events.errors import PermanentError, TransientError
 from pipeline.i18n.formats import money
 from pipeline.payments import links
@@ -70,6 +71,7 @@ async def choose_method(
     shop: ShopRepository,
     lang: str,
     settings: Settings,
+    deps: Deps,
 ) -> None:
     product = await _for_sale(query, shop, callback_data.product_id)
     if product is None or query.message is None:
@@ -79,7 +81,7 @@ async def choose_method(
         methods.append(("card", t("pay_card")))
     if product.stars_price:
         methods.append(("stars", t("pay_stars", stars=product.stars_price)))
-    if links.available():
+    if links.available(deps.providers):
         methods.append(("link", t("pay_link")))
     rows = [
         [
@@ -103,13 +105,14 @@ async def pay(
     user: User,
     lang: str,
     settings: Settings,
+    deps: Deps,
 ) -> None:
     product = await _for_sale(query, shop, callback_data.product_id)
     if product is None or query.message is None:
         return
     method = callback_data.method
-    if method == "link" and links.available():
-        await pay_by_link(query.message, shop, user, lang, product, settings)
+    if method == "link" and links.available(deps.providers):
+        await pay_by_link(query.message, shop, user, lang, product, deps)
         return
     token = settings.telegram_payment_provider_token
     if method == "stars" and product.stars_price:
@@ -138,13 +141,14 @@ async def pay_by_link(
     user: User,
     lang: str,
     product: Product,
-    settings: Settings,
+    deps: Deps,
 ) -> None:
     order = shop.create_order(user, product, "yookassa")
-    title, back = title_of(product, lang, settings), settings.public_base_url
+    title, back = title_of(product, lang, deps.settings), deps.settings.public_base_url
+    api = deps.apis.yookassa  # built here, on the loop's thread, on first use
     try:
         # Only the HTTP call leaves the loop's thread; the session stays here.
-        payment = await asyncio.to_thread(links.create_link, order, title, back)
+        payment = await asyncio.to_thread(links.create_link, order, title, back, api)
     except (PermanentError, TransientError) as exc:
         logger.warning("YooKassa payment for {} not created: {}", order.public_id, exc)
         await message.answer(t("payment_unavailable"))

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
 from pipeline.payments import links
 from pipeline.settings import Settings
 from schema.orders import Order
@@ -54,12 +55,13 @@ def invoice_link(
     return url
 
 
-def yookassa_link(session: Session, order: Order, title: str, settings: Settings) -> str:
-    """The payment page (made once: the order keeps its URL, YooKassa's idempotence key
-    is the order's)."""
+def yookassa_link(session: Session, order: Order, title: str, deps: Deps) -> str:
+    """The payment page, asked of the process's YooKassa adapter (made once: the order
+    keeps its URL, YooKassa's idempotence key is the order's)."""
     if order.status not in PAYABLE or order.payment_method != "yookassa":
         raise NotPayable("this order is not paid by link")
     if order.payment_url:
         return order.payment_url
-    payment = links.create_link(order, title, settings.public_base_url)
+    back = deps.settings.public_base_url
+    payment = links.create_link(order, title, back, deps.apis.yookassa)
     return links.remember(session, order, payment)

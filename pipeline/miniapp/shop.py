@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from pipeline.deps import Deps
 from pipeline.live.orders import order_item
 from pipeline.payments import links
 from pipeline.settings import Settings
@@ -49,14 +50,15 @@ def catalog(session: Session, lang: str, settings: Settings) -> list[dict[str, A
     return [localized(p, lang, settings.default_language) for p in products(session)]
 
 
-def methods(settings: Settings, product: Product | None = None) -> list[Method]:
-    """The payment methods this shop offers (for a product, those it can be paid by)."""
+def methods(deps: Deps, product: Product | None = None) -> list[Method]:
+    """The payment methods this shop offers (for a product, those it can be paid by), by
+    the process's settings and provider settings."""
     found: list[Method] = []
     if product is None or product.stars_price:
         found.append("stars")
-    if settings.telegram_payment_provider_token:
+    if deps.settings.telegram_payment_provider_token:
         found.append("card")
-    if links.available():
+    if links.available(deps.providers):
         found.append("link")
     return found
 
@@ -77,14 +79,14 @@ def cart(session: Session, user: User) -> list[CartLine]:
     return [CartLine(product, item.quantity) for item, product in rows]
 
 
-def cart_view(session: Session, user: User, lang: str, settings: Settings) -> dict[str, Any]:
-    default = settings.default_language
+def cart_view(session: Session, user: User, lang: str, deps: Deps) -> dict[str, Any]:
+    default = deps.settings.default_language
     return {
         "items": [
             {"product": localized(x.product, lang, default), "quantity": x.quantity}
             for x in cart(session, user)
         ],
-        "methods": methods(settings),
+        "methods": methods(deps),
     }
 
 
@@ -109,13 +111,13 @@ def set_quantity(session: Session, user: User, product_id: int, quantity: int) -
     )
 
 
-def checkout(session: Session, user: User, method: Method, settings: Settings) -> list[Order]:
+def checkout(session: Session, user: User, method: Method, deps: Deps) -> list[Order]:
     """One order per cart line (an order is one product and its quantity, as in the bot);
     the cart is emptied in the same transaction."""
     lines = cart(session, user)
     if not lines:
         raise ShopError("the cart is empty")
-    if method not in methods(settings):
+    if method not in methods(deps):
         raise ShopError(f"payment by {method} is not available")
     orders = []
     for line in lines:

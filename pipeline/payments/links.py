@@ -9,19 +9,23 @@ so reconciliation can settle it even if its webhook never comes.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.domain.money import exponent
-from pipeline.providers.api.yookassa import HttpYooKassaApi
 from pipeline.providers.yookassa import ORDER_ID_KEY, YooKassaProvider
 from schema.orders import Order, Payment
 
+if TYPE_CHECKING:
+    from pipeline.providers.api.ports import YooKassaApi
+    from pipeline.providers.settings_set import ProviderSettingsSet
 
-def available() -> bool:
-    return YooKassaProvider().configured()
+
+def available(providers: ProviderSettingsSet) -> bool:
+    """Whether this process may offer paying by link (its YooKassa settings, read once)."""
+    return YooKassaProvider(providers.yookassa).configured()
 
 
 def amount(minor: int, currency: str) -> dict[str, str]:
@@ -40,11 +44,11 @@ def payment_body(order: Order, description: str, return_url: str) -> dict[str, A
 
 
 def create_link(
-    order: Order, description: str, return_url: str, api: HttpYooKassaApi | None = None
+    order: Order, description: str, return_url: str, api: YooKassaApi
 ) -> dict[str, Any]:
-    """Ask YooKassa for the payment (HTTP only; no session needed); the buyer comes back to
-    `return_url` (the process's PUBLIC_BASE_URL)."""
-    api = api or HttpYooKassaApi()
+    """Ask YooKassa for the payment through the process's adapter (`deps.apis.yookassa`;
+    HTTP only, no session needed); the buyer comes back to `return_url` (the process's
+    PUBLIC_BASE_URL)."""
     body = payment_body(order, description, return_url)
     return api.create_payment(body, f"order-{order.public_id}")
 

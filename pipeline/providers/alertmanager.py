@@ -93,8 +93,8 @@ class AlertmanagerProvider(JsonWebhookProvider):
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = "Authorization: Bearer token or Basic auth (constant-time)"
 
-    def __init__(self, settings: AlertmanagerSettings | None = None) -> None:
-        self.settings = settings or AlertmanagerSettings()
+    def __init__(self, settings: AlertmanagerSettings) -> None:
+        self.settings = settings
 
     def configured(self) -> bool:
         token, password = self.settings.webhook_token, self.settings.webhook_password

@@ -50,8 +50,8 @@ class AtolProvider(JsonWebhookProvider):
     official_networks: ClassVar[tuple[str, ...]] = ()
     guard_required: ClassVar[bool] = True
 
-    def __init__(self, settings: AtolSettings | None = None) -> None:
-        self.settings = settings or AtolSettings()
+    def __init__(self, settings: AtolSettings) -> None:
+        self.settings = settings
 
     def configured(self) -> bool:
         s = self.settings

@@ -19,5 +19,5 @@ class CloudKassirProvider(CloudNotifications):
     kinds: ClassVar[tuple[str, ...]] = ("receipt",)
     default_kind: ClassVar[str] = "receipt"
 
-    def __init__(self, settings: CloudKassirSettings | None = None) -> None:
-        self.settings = settings or CloudKassirSettings()
+    def __init__(self, settings: CloudKassirSettings) -> None:
+        self.settings = settings

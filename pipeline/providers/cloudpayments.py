@@ -265,11 +265,11 @@ class CloudPaymentsProvider(CloudNotifications):
 
     def __init__(
         self,
-        settings: CloudPaymentsSettings | None = None,
+        settings: CloudPaymentsSettings,
         orders: OrderLookup | None = None,
         *,
         process_settings: Settings,
     ) -> None:
-        self.settings = settings or CloudPaymentsSettings()
+        self.settings = settings
         self.shop = process_settings
         self.orders = orders or snapshots.SnapshotReader(process_settings)

@@ -59,8 +59,8 @@ class OrangeDataProvider(JsonWebhookProvider):
     official_networks: ClassVar[tuple[str, ...]] = ()
     guard_required: ClassVar[bool] = True
 
-    def __init__(self, settings: OrangeDataSettings | None = None) -> None:
-        self.settings = settings or OrangeDataSettings()
+    def __init__(self, settings: OrangeDataSettings) -> None:
+        self.settings = settings
 
     def configured(self) -> bool:
         s = self.settings

@@ -38,15 +38,15 @@ def _load(ref: str) -> Callable[..., Provider]:
     return factory
 
 
-def _builtin(ref: str, providers: ProviderSettingsSet | None, settings: Settings) -> Provider:
-    """A built-in provider, with its settings from the process's set when given, and the
-    process's settings when it declares it needs them (`uses_process_settings`)."""
+def _builtin(ref: str, providers: ProviderSettingsSet, settings: Settings) -> Provider:
+    """A built-in provider, with its settings from the process's set (the field named as
+    the provider), and the process's settings when it declares it needs them
+    (`uses_process_settings`)."""
     factory = _load(ref)
-    own = getattr(providers, getattr(factory, "name", ""), None) if providers else None
-    args = () if own is None else (own,)
+    own = getattr(providers, getattr(factory, "name", ""))
     if getattr(factory, "uses_process_settings", False):
-        return factory(*args, process_settings=settings)
-    return factory(*args)
+        return factory(own, process_settings=settings)
+    return factory(own)
 
 
 class ProviderRegistry:
@@ -84,6 +84,12 @@ def build_registry(
     """Every provider, built once by the process's runtime, which passes its settings
     (GRPC_SOURCES, what CloudPayments' Check applies) and its providers' settings (read
     from the environment here when it has none to give)."""
+    if providers is None:
+        # Still once per process: who passes none (the worker's metrics sources, the gRPC
+        # API's start check, `pipeline providers list`) builds its registry once.
+        from pipeline.providers.settings_set import ProviderSettingsSet
+
+        providers = ProviderSettingsSet.from_env()
     registry = ProviderRegistry([_builtin(ref, providers, settings) for ref in BUILTIN])
     if with_plugins:
         for name, factory in load_entry_points(ENTRY_POINT_GROUP):

@@ -90,8 +90,8 @@ class RobokassaProvider:
     methods: ClassVar[tuple[str, ...]] = ("GET", "POST")
     verifies: ClassVar[str] = "SignatureValue (hash with Password #2, Shp_ parameters)"
 
-    def __init__(self, settings: RobokassaSettings | None = None) -> None:
-        self.settings = settings or RobokassaSettings()
+    def __init__(self, settings: RobokassaSettings) -> None:
+        self.settings = settings
 
     def configured(self) -> bool:
         return bool(secret_values(self.settings.password2))

@@ -68,8 +68,8 @@ class StripeProvider(JsonWebhookProvider):
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = "Stripe-Signature v1 HMAC-SHA256, timestamp tolerance"
 
-    def __init__(self, settings: StripeSettings | None = None) -> None:
-        self.settings = settings or StripeSettings()
+    def __init__(self, settings: StripeSettings) -> None:
+        self.settings = settings
 
     def configured(self) -> bool:
         return bool(secret_values(self.settings.webhook_secret))

@@ -126,8 +126,8 @@ class TBankProvider:
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = "Token (SHA-256 with the password of the body's TerminalKey)"
 
-    def __init__(self, settings: TBankSettings | None = None) -> None:
-        self.settings = settings or TBankSettings()
+    def __init__(self, settings: TBankSettings) -> None:
+        self.settings = settings
 
     def configured(self) -> bool:
         return bool(self.settings.pairs())

@@ -53,8 +53,8 @@ class TelegramProvider(JsonWebhookProvider):
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     verifies: ClassVar[str] = f"{SECRET_HEADER} header (constant-time)"
 
-    def __init__(self, settings: TelegramWebhookSettings | None = None) -> None:
-        self.settings = settings or TelegramWebhookSettings()
+    def __init__(self, settings: TelegramWebhookSettings) -> None:
+        self.settings = settings
 
     def _secrets(self) -> list[str]:
         return secret_values(self.settings.webhook_secret)

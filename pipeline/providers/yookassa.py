@@ -75,8 +75,8 @@ class YooKassaProvider(JsonWebhookProvider):
     official_networks: ClassVar[tuple[str, ...]] = OFFICIAL_NETWORKS
     guard_required: ClassVar[bool] = False
 
-    def __init__(self, settings: YooKassaSettings | None = None) -> None:
-        self.settings = settings or YooKassaSettings()
+    def __init__(self, settings: YooKassaSettings) -> None:
+        self.settings = settings
 
     def configured(self) -> bool:
         return bool(self.settings.shop_id and secret_values(self.settings.secret_key))

@@ -15,7 +15,7 @@ class AtolRegister(HttpAtolApi):
     def __init__(
         self,
         redis_client: redis.Redis,
-        settings: AtolSettings | None = None,
+        settings: AtolSettings,
         client: httpx.Client | None = None,
     ) -> None:
         super().__init__(settings, client, shared_tokens=redis_client)

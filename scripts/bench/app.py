@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request, Response
 from adapters.broker.publisher import transport_options
 from pipeline.messaging.queues import INGEST, TASK_INGEST, queue_name
 from pipeline.providers.base import InboundRequest
-from pipeline.providers.stripe import StripeProvider
+from pipeline.providers.stripe import StripeProvider, StripeSettings
 from pipeline.settings import get_settings
 from webhooks.main import create_app
 
@@ -28,7 +28,7 @@ def create() -> FastAPI:
     naive.conf.broker_transport_options = transport_options(
         broker, timeout=2.0, visibility_timeout=3600
     )
-    stripe = StripeProvider()
+    stripe = StripeProvider(StripeSettings())
 
     @app.post("/noop")
     async def noop(request: Request) -> Response:

@@ -60,7 +60,8 @@ PROVIDER_RETRIES = {
 def register(self: LoggedTask, receipt_id: int) -> str | None:
     try:
         with unit_of_work(sessions(), runtime().deps) as uow:
-            uuid = register_receipt(uow.session, receipt_id, AtolRegister(uow.deps.redis), uow.deps)
+            atol = AtolRegister(uow.deps.redis, uow.deps.providers.atol)
+            uuid = register_receipt(uow.session, receipt_id, atol, uow.deps)
     except Exception as exc:
         # Same external_id on every attempt: the register answers a repeat with the same uuid.
         logger.warning("receipt {} not registered yet: {}", receipt_id, exc)

@@ -32,11 +32,11 @@ OPERATIONS = {"sell", "sell_refund"}
 class HttpAtolApi:
     def __init__(
         self,
-        settings: AtolSettings | None = None,
+        settings: AtolSettings,
         client: httpx.Client | None = None,
         shared_tokens: redis.Redis | None = None,
     ) -> None:
-        self.settings = settings or AtolSettings()
+        self.settings = settings
         self.client = client or httpx.Client(
             timeout=timeout(self.settings.api_timeout_s), event_hooks=client_hooks()
         )

@@ -16,10 +16,8 @@ from pipeline.settings import secret_values
 
 
 class HttpCloudPaymentsApi:
-    def __init__(
-        self, settings: CloudPaymentsSettings | None = None, client: httpx.Client | None = None
-    ) -> None:
-        self.settings = settings or CloudPaymentsSettings()
+    def __init__(self, settings: CloudPaymentsSettings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
         self.client = client or httpx.Client(timeout=timeout(5.0), event_hooks=client_hooks())
 
     def configured(self) -> bool:

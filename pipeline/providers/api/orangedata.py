@@ -28,10 +28,8 @@ def client_ssl_context(settings: OrangeDataSettings) -> ssl.SSLContext:
 
 
 class HttpOrangeDataApi:
-    def __init__(
-        self, settings: OrangeDataSettings | None = None, client: httpx.Client | None = None
-    ) -> None:
-        self.settings = settings or OrangeDataSettings()
+    def __init__(self, settings: OrangeDataSettings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
         self._client = client
 
     @property

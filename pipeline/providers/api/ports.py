@@ -18,6 +18,10 @@ class YooKassaApi(Protocol):
 
     def get_refund(self, refund_id: str) -> dict[str, Any]: ...
 
+    def create_payment(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """A payment (paying by link); the same `key` answers with the same payment."""
+        ...
+
 
 class AtolApi(Protocol):
     def report(self, uuid: str) -> dict[str, Any]:

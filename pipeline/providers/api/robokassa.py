@@ -43,10 +43,8 @@ def _xml_fields(text: str, what: str) -> dict[str, str]:
 
 
 class HttpRobokassaApi:
-    def __init__(
-        self, settings: RobokassaSettings | None = None, client: httpx.Client | None = None
-    ) -> None:
-        self.settings = settings or RobokassaSettings()
+    def __init__(self, settings: RobokassaSettings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
         self.client = client or httpx.Client(timeout=timeout(5.0), event_hooks=client_hooks())
 
     def configured(self) -> bool:

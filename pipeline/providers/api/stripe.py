@@ -14,10 +14,8 @@ from pipeline.settings import secret_values
 
 
 class HttpStripeApi:
-    def __init__(
-        self, settings: StripeSettings | None = None, client: httpx.Client | None = None
-    ) -> None:
-        self.settings = settings or StripeSettings()
+    def __init__(self, settings: StripeSettings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
         self.client = client or httpx.Client(timeout=timeout(5.0), event_hooks=client_hooks())
 
     def configured(self) -> bool:

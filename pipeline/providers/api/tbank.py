@@ -17,10 +17,8 @@ TOKEN_REFUSED = "204"  # noqa: S105 (an error code, not a secret)
 
 
 class HttpTBankApi:
-    def __init__(
-        self, settings: TBankSettings | None = None, client: httpx.Client | None = None
-    ) -> None:
-        self.settings = settings or TBankSettings()
+    def __init__(self, settings: TBankSettings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
         self.client = client or httpx.Client(timeout=timeout(5.0), event_hooks=client_hooks())
 
     def terminal_for(self, terminal: str | None) -> str | None:

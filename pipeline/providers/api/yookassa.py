@@ -15,10 +15,8 @@ from pipeline.settings import secret_values
 
 
 class HttpYooKassaApi:
-    def __init__(
-        self, settings: YooKassaSettings | None = None, client: httpx.Client | None = None
-    ) -> None:
-        self.settings = settings or YooKassaSettings()
+    def __init__(self, settings: YooKassaSettings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
         self.client = client or httpx.Client(
             timeout=timeout(self.settings.api_timeout_s), event_hooks=client_hooks()
         )

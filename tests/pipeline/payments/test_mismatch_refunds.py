@@ -19,6 +19,8 @@ from pipeline.payments.service import apply_event
 from pipeline.providers.api.http import ApiRejected
 from pipeline.providers.api.stripe import HttpStripeApi
 from pipeline.providers.api.yookassa import HttpYooKassaApi
+from pipeline.providers.stripe import StripeSettings
+from pipeline.providers.yookassa import YooKassaSettings
 from pipeline.settings import get_settings
 from pipeline.telegram.api import BotApi
 from schema import Alert, Order, Payment
@@ -71,7 +73,8 @@ def paid_twice(db: sessionmaker[Session], method: str, currency: str, second: Pa
 
 
 def refund(db: sessionmaker[Session], payment_id: int) -> str | None:
-    apis = RefundClients(BotApi(get_settings()), HttpYooKassaApi(), HttpStripeApi())
+    yookassa, stripe = HttpYooKassaApi(YooKassaSettings()), HttpStripeApi(StripeSettings())
+    apis = RefundClients(BotApi(get_settings()), yookassa, stripe)
     result: str | None = run(db, lambda ctx: refund_mismatched(ctx, payment_id, apis))
     return result
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.payments.refunds import RefundClients, RefundError, refund_order
 from pipeline.providers.api.yookassa import HttpYooKassaApi
+from pipeline.providers.yookassa import YooKassaSettings
 from pipeline.settings import get_settings
 from pipeline.telegram.api import BotApi, TelegramError
 from schema import Notification, Payment
@@ -17,7 +18,7 @@ from tests.pipeline.payments.conftest import RecordingSender, make_order, run
 
 
 def clients() -> RefundClients:
-    return RefundClients(BotApi(get_settings()), HttpYooKassaApi())
+    return RefundClients(BotApi(get_settings()), HttpYooKassaApi(YooKassaSettings()))
 
 
 @pytest.fixture

@@ -29,11 +29,11 @@ ORANGEDATA_STATUS = (
 
 
 def use_test_apis(deps: Deps) -> None:
-    """The real adapters, except that OrangeData needs no client certificate here (respx
-    answers before any TLS would happen)."""
-    deps.use_apis(
-        ProviderApis(HttpYooKassaApi(), HttpAtolApi(), HttpOrangeDataApi(client=httpx.Client()))
-    )
+    """The real adapters on the Deps' provider settings, except that OrangeData needs no
+    client certificate here (respx answers before any TLS would happen)."""
+    p = deps.providers
+    orangedata = HttpOrangeDataApi(p.orangedata, client=httpx.Client())
+    deps.use_apis(ProviderApis(HttpYooKassaApi(p.yookassa), HttpAtolApi(p.atol), orangedata))
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> httpx.Response:

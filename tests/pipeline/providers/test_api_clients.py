@@ -16,6 +16,7 @@ from pipeline.providers.api.atol import HttpAtolApi
 from pipeline.providers.api.http import ApiRejected, ApiUnavailable, call
 from pipeline.providers.api.orangedata import HttpOrangeDataApi, client_ssl_context
 from pipeline.providers.api.yookassa import HttpYooKassaApi
+from pipeline.providers.atol import AtolSettings
 from pipeline.providers.orangedata import OrangeDataSettings
 from pipeline.providers.yookassa import YooKassaSettings
 from tests.pipeline.providers.cases import CASES
@@ -33,15 +34,15 @@ def test_unconfigured_apis_fail_permanently() -> None:
 
 def test_ids_from_webhooks_never_reach_a_url_unchecked() -> None:
     with pytest.raises(ApiRejected, match="invalid"):
-        HttpYooKassaApi().get_payment("../v3/refunds/x")
+        HttpYooKassaApi(YooKassaSettings()).get_payment("../v3/refunds/x")
     with pytest.raises(ApiRejected, match="invalid"):
-        HttpAtolApi().report("a/b")
+        HttpAtolApi(AtolSettings()).report("a/b")
 
 
 def test_missing_certificate_files_are_a_configuration_error() -> None:
     with pytest.raises(ApiRejected, match="client certificate"):
         # ORANGEDATA_CLIENT_CERT points nowhere in the tests.
-        HttpOrangeDataApi().document_status("7708806062", "doc-1")
+        HttpOrangeDataApi(OrangeDataSettings()).document_status("7708806062", "doc-1")
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
