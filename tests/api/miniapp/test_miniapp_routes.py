@@ -240,3 +240,14 @@ def test_buyers_are_rate_limited_each_on_their_own(
         codes = [api.get(f"{M}/cart", headers=tma(70)).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         assert api.get(f"{M}/cart", headers=tma(71)).status_code == 200
+
+
+def test_the_api_keeps_the_provider_settings_it_started_with(
+    db: sessionmaker[Session], client: TestClient, api_env: pytest.MonkeyPatch
+) -> None:
+    add_products(db)
+    assert "link" not in client.get(f"{M}/catalog", headers=tma(80)).json()["methods"]
+    api_env.setenv("YOOKASSA_SHOP_ID", "54401")  # too late: read when the process started
+    api_env.setenv("YOOKASSA_SECRET_KEY", "test_key")
+    assert "link" not in client.get(f"{M}/catalog", headers=tma(80)).json()["methods"]
+    assert "link" not in client.get(f"{M}/cart", headers=tma(80)).json()["methods"]
