@@ -207,7 +207,7 @@ def _monitor(**_: Any) -> None:
 def _sources(settings: Settings) -> list[str]:
     from pipeline.providers.registry import build_registry
 
-    return build_registry(settings).names()
+    return build_registry(settings, providers=app.providers).names()
 
 
 @signals.worker_process_init.connect
