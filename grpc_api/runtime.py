@@ -40,11 +40,11 @@ class GrpcRuntime:
         await asyncio.to_thread(self.engine.dispose)
 
 
-def check_sources(settings: Settings) -> None:
+def check_sources(settings: Settings, providers: ProviderSettingsSet) -> None:
     """An internal source must not share a webhook provider's name: its submitted events
     would be parsed and trusted as that provider's, without its signature."""
-    providers = build_registry(settings)
-    clashes = [n for n in settings.grpc_sources if not isinstance(providers.get(n), InternalSource)]
+    registry = build_registry(settings, providers=providers)
+    clashes = [n for n in settings.grpc_sources if not isinstance(registry.get(n), InternalSource)]
     if clashes:
         raise RuntimeError(f"GRPC_SOURCES names webhook providers: {', '.join(clashes)}")
 
@@ -58,7 +58,8 @@ def build_runtime(
     the runtime's `Deps` teaches it the settings and every provider's settings."""
     if not settings.broker_url or not settings.database_url or not settings.redis_url:
         raise RuntimeError("the gRPC API needs BROKER_URL, DATABASE_URL and REDIS_URL")
-    check_sources(settings)
+    providers = ProviderSettingsSet.from_env()
+    check_sources(settings, providers)
     timeout = min(1.0, settings.enqueue_timeout_s)
     engine = make_engine(settings.database_url, pool_size=5)
     return GrpcRuntime(
@@ -73,7 +74,7 @@ def build_runtime(
         redis_url=settings.redis_url,
         deps=Deps(
             settings,
-            providers=ProviderSettingsSet.from_env(),
+            providers=providers,
             # Thread-safe: calls send from the default executor's threads.
             sender=CeleryTaskSender(settings),
             redactor=redactor or Redactor(),

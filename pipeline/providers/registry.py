@@ -85,8 +85,8 @@ def build_registry(
     (GRPC_SOURCES, what CloudPayments' Check applies) and its providers' settings (read
     from the environment here when it has none to give)."""
     if providers is None:
-        # Still once per process: who passes none (the gRPC API's start check, `pipeline
-        # providers list`) builds its registry once.
+        # Still once per process: who passes none (`pipeline providers list`, a test)
+        # builds its registry once.
         from pipeline.providers.settings_set import ProviderSettingsSet
 
         providers = ProviderSettingsSet.from_env()

@@ -15,6 +15,7 @@ from pipeline import metrics
 from pipeline.events import queries
 from pipeline.events.handlers import load_handler_modules
 from pipeline.providers.registry import build_registry
+from pipeline.providers.settings_set import ProviderSettingsSet
 from pipeline.settings import Settings, get_settings
 from tests.grpc_api.conftest import SOURCES
 from tests.grpc_api.handlers import on_crm_event
@@ -77,4 +78,4 @@ def test_declared_sources_reach_the_workers_registries(monkeypatch: pytest.Monke
 def test_an_internal_source_may_not_take_a_providers_name(grpc_settings: Settings) -> None:
     clashing = grpc_settings.model_copy(update={"grpc_sources": {"stripe": ""}})
     with pytest.raises(RuntimeError, match="names webhook providers: stripe"):
-        check_sources(clashing)
+        check_sources(clashing, ProviderSettingsSet.from_env())
