@@ -74,10 +74,14 @@ def task_sender(settings: Settings) -> CeleryTaskSender | None:
 
 
 def build_runtime(
-    settings: Settings, mailer: Mailer | None = None, redactor: Redactor | None = None
+    settings: Settings,
+    mailer: Mailer | None = None,
+    redactor: Redactor | None = None,
+    providers: ProviderSettingsSet | None = None,
 ) -> ApiRuntime:
     """`redactor`: the process's (`app_from_env` hands its log sinks and Sentry the same);
-    the runtime's `Deps` teaches it the settings and every provider's settings."""
+    the runtime's `Deps` teaches it the settings and every provider's settings.
+    `providers`: the ones the process read at its start (read here when not given)."""
     if not settings.database_url:
         raise RuntimeError("the API needs DATABASE_URL (see `pipeline up` or `pipeline api`)")
     redis_url = settings.redis_url or settings.broker_url or ""
@@ -100,7 +104,7 @@ def build_runtime(
         oauth=OAuthProviders.from_settings(settings, client),
         deps=Deps(
             settings,
-            providers=ProviderSettingsSet.from_env(),
+            providers=providers or ProviderSettingsSet.from_env(),
             sender=task_sender(settings),
             redis=client,
             redactor=redactor or Redactor(),
@@ -114,11 +118,12 @@ def create_app(
     mailer: Mailer | None = None,
     freeze_gc: bool = False,
     redactor: Redactor | None = None,
+    providers: ProviderSettingsSet | None = None,
 ) -> FastAPI:
     """`freeze_gc`: the app is its process's (see `app_from_env`), not one of many in tests.
-    `redactor`: the process's (see `build_runtime`)."""
+    `redactor`, `providers`: the process's (see `build_runtime`)."""
     settings = settings or get_settings()
-    runtime = build_runtime(settings, mailer, redactor)
+    runtime = build_runtime(settings, mailer, redactor, providers)
 
     hub = Hub(
         runtime.redis_url,
@@ -185,8 +190,9 @@ def app_from_env() -> FastAPI:
     from pipeline.sentry import init_sentry
 
     settings = get_settings()
-    redactor = Redactor(settings, *ProviderSettingsSet.from_env().all())
+    providers = ProviderSettingsSet.from_env()  # once: the Redactor's are the runtime's
+    redactor = Redactor(settings, *providers.all())
     # Always (as the receiver does), so that the sinks mask with the runtime's Redactor.
     setup_logging(settings, "api", redactor)
     init_sentry(settings, "api", redactor)
-    return create_app(settings, freeze_gc=True, redactor=redactor)
+    return create_app(settings, freeze_gc=True, redactor=redactor, providers=providers)
