@@ -189,9 +189,15 @@ SETTINGS_READERS = {
 
 
 def settings_reads(source: str) -> list[int]:
-    """Lines that name `get_settings` (a call, `module.get_settings`, an import, an alias)."""
+    """Lines that name `get_settings` (a call, `module.get_settings`, an import, an alias)
+    or build `Settings()` from the environment themselves."""
     lines = set()
     for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            target = node.func
+            if getattr(target, "id", getattr(target, "attr", "")) == "Settings":
+                lines.add(node.lineno)
+            continue
         if isinstance(node, ast.ImportFrom):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.Name | ast.Attribute):
@@ -218,9 +224,10 @@ def test_the_settings_scan_sees_each_spelling() -> None:
         "def f(given=None):\n    return given or get_settings()\n"
         "x = settings.get_settings().shop_name\n"
         "from pipeline.settings import get_settings as read\n"
-        "y = Settings()\nz = runtime.settings\n"
+        "y = Settings()\nz = runtime.settings\nw = settings.Settings()\n"
+        "copy = Settings(**given)\n"
     )
-    assert settings_reads(source) == [1, 4, 5, 6]
+    assert settings_reads(source) == [1, 4, 5, 6, 7, 9]
 
 
 # A provider's settings class built with no arguments reads the environment: the process
