@@ -9,6 +9,7 @@ re-reads the orders from the database (they are few per buyer, so no cursor is n
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import ARRAY, String, event, func, select
@@ -59,6 +60,12 @@ def order_item(order: Order, urls: list[str]) -> dict[str, Any]:
         "currency": order.currency,
         "receipt_urls": urls,
     }
+
+
+def orders_changed(session: Session, order_ids: Collection[int]) -> None:
+    """Announce these orders once the transaction commits: for status changes written
+    without the ORM (the payments batch), which the flush hook below cannot see."""
+    session.info.setdefault(CHANGED, set()).update(("order", i) for i in order_ids)
 
 
 @event.listens_for(Session, "after_flush")

@@ -6,6 +6,7 @@ locking overlapping sets wait for each other instead of deadlocking.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from schema.orders import Order, Payment
-from schema.unnest import column_arrays, unnest_insert
+from schema.unnest import column_arrays, unnest_insert, unnest_update
 from schema.users import User
 
 PaymentKey = tuple[str, str]
@@ -154,3 +155,43 @@ def users(session: Session, ids: Collection[int]) -> dict[int, User]:
         return {}
     found = session.execute(select(User).where(User.id.in_(sorted(ids)))).scalars()
     return {user.id: user for user in found}
+
+
+# What the state machine and the money rules may change on a batch's rows: each written
+# for all the batch's changed rows at once (schema.unnest), `updated_at` as the ORM would.
+ORDER_CHANGES = {"id": "bigint", "status": "varchar"}
+PAYMENT_CHANGES = {
+    "id": "bigint",
+    "order_id": "bigint",
+    "status": "varchar",
+    "amount_minor": "bigint",
+    "paid_minor": "bigint",
+    "refunded_minor": "bigint",
+    "raw_reference": "varchar",
+    "details": "jsonb",
+    "mismatch": "text",
+    "overpaid_minor": "bigint",
+}
+_WRITE_ORDERS = unnest_update("orders", "id", ORDER_CHANGES, touch="updated_at")
+_WRITE_PAYMENTS = unnest_update("payments", "id", PAYMENT_CHANGES, touch="updated_at")
+
+
+def values(row: Order | Payment, columns: Collection[str]) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in columns)
+
+
+def write_orders(session: Session, orders: Sequence[Order]) -> None:
+    """The `ORDER_CHANGES` of detached, locked orders, in one statement."""
+    if orders:
+        rows = [{name: getattr(o, name) for name in ORDER_CHANGES} for o in orders]
+        session.execute(_WRITE_ORDERS, column_arrays(rows, ORDER_CHANGES))
+
+
+def write_payments(session: Session, payments: Sequence[Payment]) -> None:
+    """The `PAYMENT_CHANGES` of detached, locked payments, in one statement."""
+    if not payments:
+        return
+    rows = [{name: getattr(p, name) for name in PAYMENT_CHANGES} for p in payments]
+    for row in rows:
+        row["details"] = None if row["details"] is None else json.dumps(row["details"])
+    session.execute(_WRITE_PAYMENTS, column_arrays(rows, PAYMENT_CHANGES))
