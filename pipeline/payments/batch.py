@@ -5,7 +5,9 @@ locked (or created) in one INSERT ... ON CONFLICT, the orders its payments are a
 linked to (and their buyers) in one SELECT each. Then every event goes through the same
 decision as on its own (`service.decide`), in the batch's order, against those rows in
 memory: two events for one payment, or for one order, see each other's changes as they
-would one at a time.
+would one at a time. Those rows are detached from the session meanwhile; the ones the
+decisions changed are written with one UPDATE per table (no ORM flush per row), and the
+session hooks that announce order changes are told of them directly.
 The receipts and notifications asked for are written with one INSERT each. Rare paths
 (a mismatch alert, a refund receipt) write as they go.
 
