@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Boolean, TextClause, column, func, literal_column, select, update
+from sqlalchemy import (
+    Boolean,
+    Table,
+    TextClause,
+    column,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -201,9 +210,11 @@ def _write(
         return
     found = [{name: getattr(row, name) for name in columns} for row in rows]
     if len(found) == 1:
-        # One row: a plain UPDATE by key costs PostgreSQL less than unnest's join.
+        # One row: a plain UPDATE by key costs PostgreSQL less than unnest's join. On the
+        # table, not the entity: the ORM would look for the row among the session's objects.
+        table = cast(Table, model.__table__)
         key = found[0].pop("id")
-        stmt = update(model).where(model.id == key).values(**found[0], updated_at=func.now())
+        stmt = update(table).where(table.c.id == key).values(**found[0], updated_at=func.now())
         session.execute(stmt)
         return
     if "details" in columns:
