@@ -20,11 +20,17 @@ def unnest_insert(table: str, columns: Mapping[str, str], tail: str) -> TextClau
     return text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}")
 
 
-def unnest_update(table: str, key: str, columns: Mapping[str, str]) -> TextClause:
+def unnest_update(
+    table: str, key: str, columns: Mapping[str, str], touch: str | None = None
+) -> TextClause:
     """`UPDATE table SET c = v.c ... FROM unnest(...) v WHERE table.key = v.key`: one
-    statement for many rows, each with its own values (`columns` includes `key`)."""
+    statement for many rows, each with its own values (`columns` includes `key`).
+    `touch`: a timestamp column also set to now() (what an ORM `onupdate` would do)."""
     arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
-    sets = ", ".join(f"{name} = v.{name}" for name in columns if name != key)
+    sets = ", ".join(
+        [f"{name} = v.{name}" for name in columns if name != key]
+        + ([f"{touch} = now()"] if touch else [])
+    )
     names = ", ".join(columns)
     return text(
         f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({names}) "

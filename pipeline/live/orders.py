@@ -9,6 +9,7 @@ re-reads the orders from the database (they are few per buyer, so no cursor is n
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ARRAY, String, event, func, select
@@ -49,16 +50,23 @@ def _order_urls() -> ColumnElement[list[str]]:
     return func.array(links, type_=ARRAY(String))
 
 
+# What a client sees of an order (`order_item`), in this order.
+_SHOWN = (Order.public_id, Order.user_id, Order.status, Order.amount_minor, Order.currency)
+
+
 def order_item(order: Order, urls: list[str]) -> dict[str, Any]:
     """The JSON shape of one order change, live and in catch-up alike."""
-    return {
-        "public_id": order.public_id,
-        "user_id": order.user_id,
-        "status": order.status,
-        "amount_minor": order.amount_minor,
-        "currency": order.currency,
-        "receipt_urls": urls,
-    }
+    return _item([getattr(order, c.key) for c in _SHOWN], urls)
+
+
+def _item(shown: Sequence[Any], urls: list[str]) -> dict[str, Any]:
+    return {**{c.key: value for c, value in zip(_SHOWN, shown, strict=True)}, "receipt_urls": urls}
+
+
+def orders_changed(session: Session, order_ids: Collection[int]) -> None:
+    """Announce these orders once the transaction commits: for status changes written
+    without the ORM (the payments batch), which the flush hook below cannot see."""
+    session.info.setdefault(CHANGED, set()).update(("order", i) for i in order_ids)
 
 
 @event.listens_for(Session, "after_flush")
@@ -88,12 +96,12 @@ def _freeze(session: Session) -> None:
         )
     if not order_ids:
         return
-    # The orders and their receipt links in one statement (the orders are usually in the
-    # session already; their rows are read for the links' sake).
+    # The orders and their receipt links in one statement, as columns: building ORM
+    # objects for them cost more than the statement (a payments batch has detached its).
     rows = session.execute(
-        select(Order, _order_urls()).where(Order.id.in_(sorted(order_ids))).order_by(Order.id)
+        select(*_SHOWN, _order_urls()).where(Order.id.in_(sorted(order_ids))).order_by(Order.id)
     )
-    items = [order_item(order, list(urls or [])) for order, urls in rows]
+    items = [_item(row[:-1], list(row[-1] or [])) for row in rows]
     session.info.setdefault(PENDING, []).extend(items)
 
 

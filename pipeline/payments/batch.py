@@ -5,7 +5,9 @@ locked (or created) in one INSERT ... ON CONFLICT, the orders its payments are a
 linked to (and their buyers) in one SELECT each. Then every event goes through the same
 decision as on its own (`service.decide`), in the batch's order, against those rows in
 memory: two events for one payment, or for one order, see each other's changes as they
-would one at a time.
+would one at a time. Those rows are detached from the session meanwhile; the ones the
+decisions changed are written with one UPDATE per table (no ORM flush per row), and the
+session hooks that announce order changes are told of them directly.
 The receipts and notifications asked for are written with one INSERT each. Rare paths
 (a mismatch alert, a refund receipt) write as they go.
 
@@ -19,10 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from pipeline.domain.context import DomainContext, deferred
 from pipeline.domain.normalized import NormalizedEvent, PaymentEvent, PaymentStatus
+from pipeline.live import orders as live_orders
 from pipeline.notifications.announce import queue_notifications, user_notification
-from pipeline.payments import repository
+from pipeline.payments import repository, snapshots
 from pipeline.payments.service import Found, apply_event, decide
 from pipeline.receipts import service as receipts
 from schema.orders import Order, Payment
@@ -71,6 +76,11 @@ def apply_batch(ctx: DomainContext, events: list[PaymentEvent]) -> None:
         )
     by_reference = {o.public_id: o for o in orders.values()}
     buyers.update(repository.users(session, {o.user_id for o in orders.values()} - buyers.keys()))
+    # The locked rows leave the session, as the events' do (pipeline.events.service): no
+    # flush examines them, and what the decisions change is written below, one statement
+    # per table, instead of one UPDATE per row.
+    rows = Rows(list(orders.values()), [p for p, _ in payments.values()])
+    rows.detach(session)
 
     def linked_order(order_id: int) -> Order | None:
         return orders.get(order_id) or repository.lock_order_by_id(session, order_id)
@@ -87,7 +97,45 @@ def apply_batch(ctx: DomainContext, events: list[PaymentEvent]) -> None:
         order = by_reference.get(event.order_reference or "")
         decide(ctx, event, payment, created and key not in seen, order, found)
         seen.add(key)
+    rows.write(session)
     effects.write()
+
+
+class Rows:
+    """The batch's locked orders and payments, detached, with their values as read, so
+    that only the rows a decision changed are written."""
+
+    def __init__(self, orders: list[Order], payments: list[Payment]) -> None:
+        self.orders = orders
+        self.payments = payments
+        self.read = {
+            id(row): repository.values(row, columns)
+            for rows, columns in self._tables()
+            for row in rows
+        }
+
+    def _tables(self) -> tuple[tuple[list[Any], Any], ...]:
+        return (
+            (self.orders, repository.ORDER_CHANGES),
+            (self.payments, repository.PAYMENT_CHANGES),
+        )
+
+    def detach(self, session: Session) -> None:
+        for rows, _ in self._tables():
+            for row in rows:
+                session.expunge(row)
+
+    def _changed(self, rows: list[Any], columns: Any) -> list[Any]:
+        return [row for row in rows if repository.values(row, columns) != self.read[id(row)]]
+
+    def write(self, session: Session) -> None:
+        orders = self._changed(self.orders, repository.ORDER_CHANGES)
+        payments = self._changed(self.payments, repository.PAYMENT_CHANGES)
+        repository.write_orders(session, orders)
+        repository.write_payments(session, payments)
+        # What the session hooks would have seen in a flush of these rows.
+        live_orders.orders_changed(session, [o.id for o in orders])
+        snapshots.orders_changed(session, orders)
 
 
 def applies(event: NormalizedEvent) -> bool:

@@ -11,6 +11,7 @@ back change). The receiver reads one key per Check. See docs/architecture.md.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +98,20 @@ def read(client: redis.Redis, public_id: str) -> OrderSnapshot | None:
 def _asks(order: Order) -> bool:
     method = inspect(order).dict.get("payment_method")
     return isinstance(method, str) and any(allows(method, p) for p in ASKING_PROVIDERS)
+
+
+def orders_changed(session: Session, orders: Iterable[Order]) -> None:
+    """Publish these orders' snapshots once the transaction commits: for changes written
+    without the ORM (the payments batch, on detached orders), which the flush hook below
+    cannot see. Their loaded state is what was written."""
+    frozen = {}
+    for order in orders:
+        if _asks(order):
+            snap = snapshot_of(order)
+            if snap is not None:
+                frozen[order.public_id] = snap
+    if frozen:
+        session.info.setdefault(PENDING, {}).update(frozen)
 
 
 @event.listens_for(Session, "after_flush")

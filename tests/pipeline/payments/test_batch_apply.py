@@ -16,7 +16,9 @@ from pipeline.deps import Deps
 from pipeline.envelope import Envelope
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
+from pipeline.live import orders as live_orders
 from pipeline.messaging.queues import TASK_REGISTER_RECEIPT
+from pipeline.payments import snapshots
 from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema import Notification, Order, Payment, Receipt
@@ -195,3 +197,73 @@ def test_the_same_batch_one_event_at_a_time_ends_the_same(
         session.commit()
     service.ingest(batch)
     assert state(db) == one_by_one
+
+
+def test_a_batch_writes_its_orders_and_payments_with_one_update_each_and_announces_them(
+    service: EventService,
+    db: sessionmaker[Session],
+    orders: list[str],
+    statements: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rows are written without the ORM's flush, so its hooks see nothing: the live
+    orders channel and the CloudPayments snapshots are told by the batch itself."""
+    announced: list[dict[str, object]] = []
+    published: dict[str, snapshots.OrderSnapshot] = {}
+    monkeypatch.setattr(
+        live_orders, "announce_committed", lambda _s, _topic, items: announced.extend(items)
+    )
+    monkeypatch.setattr(snapshots, "session_redis", lambda _s: None)
+    monkeypatch.setattr(snapshots, "publish", lambda _client, snaps: published.update(snaps))
+    with db() as session:  # an order CloudPayments could pay as well: it has a snapshot
+        session.execute(
+            sa_text("UPDATE orders SET payment_method = 'any' WHERE public_id = 'ord-a'")
+        )
+        session.commit()
+    before = _updated_at(db)
+    statements.clear()
+    batch = [
+        payment("evt_a1", "ord-a", "pi_a", status="processing", received=0),
+        payment("evt_a2", "ord-a", "pi_a"),
+        payment("evt_b", "ord-b", "pi_b"),
+    ]
+    _, result = service.ingest(batch)
+    assert len(result.processed) == 3
+    assert state(db)["orders"] == {"ord-a": "paid", "ord-b": "paid", "ord-c": "created"}
+    for table in ("orders", "payments"):  # set-wise, not an UPDATE per row (executemany)
+        updates = [s for s in statements if s.startswith(f"UPDATE {table} ")]
+        assert len(updates) == 1 and "FROM unnest(" in updates[0], table
+    after = _updated_at(db)
+    assert after["ord-a"] > before["ord-a"] and after["ord-b"] > before["ord-b"]
+    assert after["ord-c"] == before["ord-c"]  # unchanged rows are not written
+    assert sorted((i["public_id"], i["status"]) for i in announced) == [
+        ("ord-a", "paid"),
+        ("ord-b", "paid"),
+    ]
+    assert {k: s.status for k, s in published.items()} == {"ord-a": "paid"}
+
+
+def test_a_failed_batch_announces_nothing_of_its_set_wise_pass(
+    service: EventService,
+    db: sessionmaker[Session],
+    orders: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batch's own writes are rolled back with it; the orders settled one at a time
+    afterwards are announced once each."""
+    announced: list[dict[str, object]] = []
+    monkeypatch.setattr(
+        live_orders, "announce_committed", lambda _s, _topic, items: announced.extend(items)
+    )
+    batch = [
+        payment("evt_ok_a", "ord-a", "pi_ok_a"),
+        payment("evt_bad", "ord-b", "pi_" + "x" * 200),
+    ]
+    _, result = service.ingest(batch)
+    assert len(result.processed) == 1 and len(result.dead) == 1
+    assert [(i["public_id"], i["status"]) for i in announced] == [("ord-a", "paid")]
+
+
+def _updated_at(db: sessionmaker[Session]) -> dict[str, datetime]:
+    with db() as session:
+        return {k: v for k, v in session.execute(select(Order.public_id, Order.updated_at))}
