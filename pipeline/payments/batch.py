@@ -18,6 +18,7 @@ its neighbours.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,18 +102,28 @@ def apply_batch(ctx: DomainContext, events: list[PaymentEvent]) -> None:
     effects.write()
 
 
+class UnwrittenChange(RuntimeError):
+    """A decision changed a column the set-wise write does not carry: failing the batch
+    redoes it one event at a time through the ORM, which writes every column."""
+
+
+def _all_columns(row: Order | Payment) -> tuple[Any, ...]:
+    # JSON values copied: a decision that changed one in place is still seen as a change.
+    return tuple(
+        copy.deepcopy(v) if isinstance(v, dict | list) else v
+        for v in repository.values(row, [c.key for c in row.__table__.columns])
+    )
+
+
 class Rows:
     """The batch's locked orders and payments, detached, with their values as read, so
-    that only the rows a decision changed are written."""
+    that only the rows a decision changed are written. Every column is compared, not only
+    the written ones: a change the write would drop fails the batch instead."""
 
     def __init__(self, orders: list[Order], payments: list[Payment]) -> None:
         self.orders = orders
         self.payments = payments
-        self.read = {
-            id(row): repository.values(row, columns)
-            for rows, columns in self._tables()
-            for row in rows
-        }
+        self.read = {id(row): _all_columns(row) for rows, _ in self._tables() for row in rows}
 
     def _tables(self) -> tuple[tuple[list[Any], Any], ...]:
         return (
@@ -125,12 +136,28 @@ class Rows:
             for row in rows:
                 session.expunge(row)
 
-    def _changed(self, rows: list[Any], columns: Any) -> list[Any]:
-        return [row for row in rows if repository.values(row, columns) != self.read[id(row)]]
+    def changed(self, rows: list[Any], written: Any) -> list[Any]:
+        changed = []
+        for row in rows:
+            now, then = _all_columns(row), self.read[id(row)]
+            if now == then:
+                continue
+            names = [c.key for c in row.__table__.columns]
+            dropped = {n for n, a, b in zip(names, now, then, strict=True) if a != b} - {
+                *written,
+                "updated_at",
+            }
+            if dropped:
+                raise UnwrittenChange(
+                    f"{row.__tablename__}.{', '.join(sorted(dropped))} changed in a batch; "
+                    "the set-wise write (payments.repository) does not carry it"
+                )
+            changed.append(row)
+        return changed
 
     def write(self, session: Session) -> None:
-        orders = self._changed(self.orders, repository.ORDER_CHANGES)
-        payments = self._changed(self.payments, repository.PAYMENT_CHANGES)
+        orders = self.changed(self.orders, repository.ORDER_CHANGES)
+        payments = self.changed(self.payments, repository.PAYMENT_CHANGES)
         repository.write_orders(session, orders)
         repository.write_payments(session, payments)
         # What the session hooks would have seen in a flush of these rows.

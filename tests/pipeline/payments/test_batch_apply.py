@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy import text as sa_text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +18,8 @@ from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.live import orders as live_orders
 from pipeline.messaging.queues import TASK_REGISTER_RECEIPT
-from pipeline.payments import snapshots
+from pipeline.payments import repository, snapshots
+from pipeline.payments.batch import Rows, UnwrittenChange
 from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema import Notification, Order, Payment, Receipt
@@ -186,17 +187,53 @@ def test_the_same_batch_one_event_at_a_time_ends_the_same(
         payment("evt_3", "ord-b", "pi_3", status="processing", received=0),
         payment("evt_4", "ord-b", "pi_3"),
     ]
+    as_created = full_rows(db)["orders"]
     stored = service.store(batch)
     for event_id in stored.to_process:
         service.process([event_id])  # a lone event is applied on its own
-    one_by_one = state(db)
+    one_by_one = state(db), full_rows(db)
     with db() as session:
         for table in ("events", "notifications", "receipts", "payments"):
             session.execute(sa_text(f"DELETE FROM {table}"))
-        session.execute(sa_text("UPDATE orders SET status = 'created'"))
+        for public_id, columns in as_created.items():  # every column back, not only status
+            session.execute(update(Order).where(Order.public_id == public_id).values(columns))
         session.commit()
+    assert full_rows(db)["orders"] == as_created
     service.ingest(batch)
-    assert state(db) == one_by_one
+    assert (state(db), full_rows(db)) == one_by_one
+
+
+def full_rows(db: sessionmaker[Session]) -> dict[str, dict[str, dict[str, object]]]:
+    """Every column of the orders and payments, but ids and times (which differ by run)."""
+    skip = {"id", "created_at", "updated_at", "order_id"}
+
+    def columns(row: Order | Payment) -> dict[str, object]:
+        return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in skip}
+
+    with db() as session:
+        public = {i: p for i, p in session.execute(select(Order.id, Order.public_id))}
+        return {
+            "orders": {o.public_id: columns(o) for o in session.scalars(select(Order))},
+            "payments": {
+                p.provider_payment_id: {**columns(p), "order": public.get(p.order_id or 0)}
+                for p in session.scalars(select(Payment))
+            },
+        }
+
+
+def test_a_change_the_set_wise_write_would_drop_fails_the_batch() -> None:
+    """A decision that changes a column the batch's UPDATE does not carry must not be lost
+    silently: the batch fails, and the event service redoes it one event at a time."""
+    order = Order(id=1, public_id="ord-x", status="created", payment_url=None)
+    payment = Payment(id=2, status="pending", details={"a": 1})
+    rows = Rows([order], [payment])
+    order.status = "paid"
+    payment.details["b"] = 2  # in place: still a change
+    assert rows.changed(rows.orders, repository.ORDER_CHANGES) == [order]
+    assert rows.changed(rows.payments, repository.PAYMENT_CHANGES) == [payment]
+    order.payment_url = "https://pay.example/x"
+    with pytest.raises(UnwrittenChange, match=r"orders\.payment_url"):
+        rows.changed(rows.orders, repository.ORDER_CHANGES)
 
 
 def test_a_batch_writes_its_orders_and_payments_with_one_update_each_and_announces_them(
