@@ -188,16 +188,29 @@ SETTINGS_READERS = {
 }
 
 
+def environment_builds(tree: ast.AST, classes: Collection[str]) -> set[int]:
+    """Lines that build one of `classes` with no arguments (pydantic-settings then reads
+    the environment): `X()`, `module.X()`, or `default_factory=X`."""
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            target = node.func
+        elif isinstance(node, ast.keyword) and node.arg == "default_factory":
+            target = node.value
+        else:
+            continue
+        name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+        if name in classes:
+            lines.add(target.lineno)
+    return lines
+
+
 def settings_reads(source: str) -> list[int]:
     """Lines that name `get_settings` (a call, `module.get_settings`, an import, an alias)
     or build `Settings()` from the environment themselves."""
-    lines = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and not node.args and not node.keywords:
-            target = node.func
-            if getattr(target, "id", getattr(target, "attr", "")) == "Settings":
-                lines.add(node.lineno)
-            continue
+    tree = ast.parse(source)
+    lines = environment_builds(tree, {"Settings"})
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.Name | ast.Attribute):
@@ -247,18 +260,7 @@ def provider_settings_reads(source: str) -> list[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             names.update(a.asname for a in node.names if a.asname and a.name in PROVIDER_SETTINGS)
-    lines = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and not node.args and not node.keywords:
-            target = node.func
-        elif isinstance(node, ast.keyword) and node.arg == "default_factory":
-            target = node.value
-        else:
-            continue
-        name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
-        if name in names:
-            lines.add(target.lineno)
-    return sorted(lines)
+    return sorted(environment_builds(tree, names))
 
 
 def test_only_the_settings_set_reads_provider_settings_from_the_environment() -> None:
