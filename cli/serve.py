@@ -38,6 +38,9 @@ def receiver(
         uvicorn.run(
             "webhooks.main:app_from_env",
             factory=True,
+            # Tells the app how many connections are open, which ends the publisher's
+            # hold early (webhooks.connections).
+            http="webhooks.connections:CountingHttpProtocol",
             host=host,
             port=port,
             workers=workers,

@@ -53,9 +53,9 @@ class Settings(HasSecrets):
     publish_batch_max: int = Field(200, ge=1)
     # While broker messages wait for the workers, hold the next one up to this long so it
     # carries more webhooks (adapters.broker.batching): fewer, larger messages let workers
-    # that fall behind catch up. 0 (default) never holds: closed-loop senders with many
-    # concurrent requests would each wait the hold out.
-    publish_linger_max_s: float = Field(0.0, ge=0, le=1.0)
+    # that fall behind catch up. The hold ends early once every open connection's request
+    # waits in the message (needs `pipeline receiver`'s HTTP protocol); 0 never holds.
+    publish_linger_max_s: float = Field(0.05, ge=0, le=1.0)
     # Reverse proxies whose X-Forwarded-For is believed (comma-separated networks).
     # Empty: the client address is the peer of the connection, always.
     trusted_proxies: str = ""

@@ -24,6 +24,7 @@ from pipeline.providers.networks import parse_networks, resolve_client
 from pipeline.providers.parsing import digits
 from pipeline.settings import Settings
 from pipeline.storable import EXTERNAL_ID_MAX, TYPE_MAX, bounded, valid_request_id
+from webhooks.connections import open_connections
 from webhooks.observe import ProviderMeter
 
 _ID_PREFIX = os.urandom(6).hex()
@@ -163,7 +164,12 @@ async def receive(
         request_id=request_id,
     )
     try:
-        await publisher.submit(envelope.to_message(), len(stored), settings.enqueue_timeout_s)
+        await publisher.submit(
+            envelope.to_message(),
+            len(stored),
+            settings.enqueue_timeout_s,
+            connections=open_connections(request.scope),
+        )
     except (TimeoutError, ConnectionError) as exc:
         logger.bind(provider=provider.name, request_id=request_id).warning(
             "not enqueued, answering 503: {}", exc or "timed out"

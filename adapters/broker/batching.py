@@ -9,20 +9,24 @@ locks, the announcements, the task's own overhead), so when they fall behind, me
 of one webhook each would keep them behind. A sender that can tell how many messages
 wait in the queue (Redis: the length LPUSH answers) lets the publisher see that: while
 messages wait, it holds the next one a little (LINGER_PER_WAITING_S per waiting message,
-at most `linger_max_s`, or until `max_batch` envelopes) so that it carries more webhooks.
-Those webhooks would have waited behind the queued messages anyway; with an empty queue
-nothing is held, so a webhook at low rate goes out at once.
+at most `linger_max_s`) so that it carries more webhooks. Those webhooks would have
+waited behind the queued messages anyway; with an empty queue nothing is held, so a
+webhook at low rate goes out at once.
 
-The hold is off unless asked for (`linger_max_s`, the receiver's PUBLISH_LINGER_MAX_S;
-`bench_latency --linger-ms` measures it): with a backlog and a few dozen
-concurrent requests, every request waited out the hold, and bench_receiver fell from
-0.71x to 0.09x of the no-op endpoint.
+The hold also ends when no more webhooks can join: the batch is full, or every connection
+the server holds open has its request waiting in it (`submit(..., connections=)`, from
+`webhooks.connections`; HTTP/1.1 carries one request per connection at a time). Without
+that count the publisher never holds: closed-loop senders (a few dozen connections, each
+waiting for its answer) would each wait the whole hold out, as they did when the hold
+did not know the connections (bench_receiver fell from 0.71x to 0.09x of the no-op
+endpoint).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Sized
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,7 +82,8 @@ class BatchingPublisher:
         self.envelopes_sent = 0
         self._waiting = 0  # messages that were queued before the last one published
         self._waiting_at = 0.0  # when that was seen
-        self._more: asyncio.Event | None = None  # set when a batch would be full
+        self._more: asyncio.Event | None = None  # set when no more envelopes can join
+        self._connections: Sized | None = None  # the server's open connections (live)
 
     def _ensure_running(self) -> asyncio.Event:
         if self._wakeup is None or any(task.done() for task in self._tasks):
@@ -92,31 +97,45 @@ class BatchingPublisher:
             ]
         return self._wakeup
 
-    async def submit(self, message: dict[str, Any], size: int, wait_s: float) -> None:
-        """Wait until the broker accepted the message; TimeoutError after `wait_s`."""
+    async def submit(
+        self, message: dict[str, Any], size: int, wait_s: float, connections: Sized | None = None
+    ) -> None:
+        """Wait until the broker accepted the message; TimeoutError after `wait_s`.
+        `connections`: the server's open connections, a live collection (None: unknown,
+        never hold)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._pending.append(_Pending(message, size, future))
         self._deadlines.append((loop.time() + wait_s, future))
+        self._connections = connections
         self._ensure_running().set()
-        if self._more is not None and len(self._pending) >= self.max_batch:
+        if self._more is not None and self._nobody_else():
             self._more.set()
         await future
+
+    def _nobody_else(self) -> bool:
+        """No further envelope can join the next message: it is full, or every open
+        connection's request is already waiting for it."""
+        waiting = len(self._pending)
+        connections = self._connections
+        return waiting >= self.max_batch or connections is None or waiting >= len(connections)
 
     async def _linger(self) -> None:
         """While the workers are behind, let the next message gather more envelopes."""
         loop = asyncio.get_running_loop()
         stale = loop.time() - self._waiting_at > WAITING_STALE_S
-        if self.linger_max_s <= 0 or self._waiting <= 0 or stale:
+        if self.linger_max_s <= 0 or self._waiting <= 0 or stale or self._nobody_else():
             return
-        if len(self._pending) >= self.max_batch:
-            return
-        self._more = asyncio.Event()
+        more = self._more = asyncio.Event()
         try:
-            delay = min(self.linger_max_s, LINGER_PER_WAITING_S * self._waiting)
-            await asyncio.wait_for(self._more.wait(), delay)
-        except TimeoutError:
-            pass
+            until = loop.time() + min(self.linger_max_s, LINGER_PER_WAITING_S * self._waiting)
+            # In steps: a connection that closes meanwhile sets no event, but lowers the
+            # count that `_nobody_else` compares with.
+            while (left := until - loop.time()) > 0 and not self._nobody_else():
+                try:
+                    await asyncio.wait_for(more.wait(), min(left, LINGER_PER_WAITING_S))
+                except TimeoutError:
+                    continue
         finally:
             self._more = None
 

@@ -43,6 +43,7 @@ from scripts.bench.common import (
 )
 from scripts.bench.load import generator_name, run_load
 from scripts.bench.receiver import drain
+from webhooks.connections import PROTOCOL
 
 
 @dataclass
@@ -219,7 +220,9 @@ def main() -> None:
     key = api_key(database)
     body = stripe_payload()
     http_port, grpc_port = free_port(), free_port()
-    receiver = start_server(env, http_port, factory="webhooks.main:app_from_env")
+    receiver = start_server(
+        env, http_port, factory="webhooks.main:app_from_env", extra=("--http", PROTOCOL)
+    )
     server = start_grpc(env, grpc_port)
     print(
         f"payload {len(body)} bytes, {args.connections} concurrent calls, {args.seconds} s "

@@ -23,6 +23,7 @@ from scripts.bench.common import (
     stripe_payload,
 )
 from scripts.bench.load import LoadResult, generator_name, run_load
+from webhooks.connections import PROTOCOL
 
 
 def drain(broker: str, prefix: str) -> int:
@@ -54,7 +55,8 @@ def main() -> None:
     }
     body = stripe_payload()
     port = free_port()
-    server = start_server(env, port)
+    # The receiver's own HTTP protocol, as `pipeline receiver` runs it (webhooks.connections).
+    server = start_server(env, port, extra=("--http", PROTOCOL))
     base = f"http://127.0.0.1:{port}"
     print(
         f"payload {len(body)} bytes, {args.connections} connections, {args.seconds} s each, "

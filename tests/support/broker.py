@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kombu import Connection
 
+from adapters.broker.celery_message import TaskMessage
 from adapters.broker.declarations import kombu_queue
 
 
@@ -45,3 +47,22 @@ def take_tasks(broker_url: str, base: str) -> list[tuple[str, list[Any]]]:
         finally:
             queue.close()
     return found
+
+
+class QueueLengthSender:
+    """A sender whose queue nobody drains: it answers the length, like Redis' LPUSH."""
+
+    def __init__(self, already_waiting: int) -> None:
+        self.length = already_waiting
+        self.sizes: list[int] = []
+
+    async def publish(self, message: TaskMessage) -> int | None:
+        self.length += 1
+        self.sizes.append(len(json.loads(message.body)[0][0]))  # Celery's [args, ...]
+        return self.length
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,4 +1,5 @@
-"""A uvicorn server in a thread for WebSocket tests (real sockets, real backpressure)."""
+"""A uvicorn server in a thread for tests over real sockets (WebSocket backpressure,
+the receiver's connection count)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 
 def free_port() -> int:
@@ -20,10 +22,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """Serve `app` on a free port; yields its ws:// base URL."""
+def running(app: ASGIApp | FastAPI, http: str = "auto") -> Iterator[str]:
+    """Serve `app` on a free port (`http`: uvicorn's HTTP protocol); yields its ws:// base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", http=http
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,4 +1,5 @@
-"""Asked to, the batching publisher holds a message back only while the workers are behind.
+"""The batching publisher holds a message back only while the workers are behind, and
+only until no further webhook can join it (full, or every open connection waiting).
 
 No wall-clock assertions: the tests yield to the event loop and look at what was
 published, so a loaded machine cannot make them fail (a hold is made long enough that
@@ -8,36 +9,18 @@ no stall outlasts it, and a batch fills up to end it).
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import Sized
 
 import pytest
 
 from adapters.broker import batching
 from adapters.broker.batching import BatchingPublisher
-from adapters.broker.celery_message import TaskMessage
+from tests.support.broker import QueueLengthSender
 
 pytestmark = pytest.mark.asyncio
 
 LONG_HOLD_S = 30.0
-
-
-class QueueLengthSender:
-    """A sender whose queue nobody drains: it answers the length, like Redis' LPUSH."""
-
-    def __init__(self, already_waiting: int) -> None:
-        self.length = already_waiting
-        self.sizes: list[int] = []
-
-    async def publish(self, message: TaskMessage) -> int | None:
-        self.length += 1
-        self.sizes.append(len(json.loads(message.body)[0][0]))  # Celery's [args, ...]
-        return self.length
-
-    async def ping(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
+MANY = range(1_000)  # open connections: more than any test submits
 
 
 async def settle() -> None:
@@ -51,13 +34,15 @@ async def learned(
 ) -> BatchingPublisher:
     """A publisher that has published once, so it knows how many messages wait."""
     publisher = BatchingPublisher(sender, max_batch=max_batch, linger_max_s=linger_max_s)
-    await publisher.submit({"n": -1}, 10, 5.0)
+    await publisher.submit({"n": -1}, 10, 5.0, connections=MANY)
     return publisher
 
 
-async def published_at_once(publisher: BatchingPublisher, sender: QueueLengthSender) -> bool:
+async def published_at_once(
+    publisher: BatchingPublisher, sender: QueueLengthSender, connections: Sized | None = MANY
+) -> bool:
     before = len(sender.sizes)
-    lone = asyncio.ensure_future(publisher.submit({"n": 0}, 10, 5.0))
+    lone = asyncio.ensure_future(publisher.submit({"n": 0}, 10, 5.0, connections=connections))
     await settle()
     sent = len(sender.sizes) > before
     await lone
@@ -83,10 +68,13 @@ async def test_an_empty_queue_gets_every_webhook_at_once() -> None:
 async def test_a_backlog_packs_the_next_webhooks_into_one_message() -> None:
     sender = QueueLengthSender(already_waiting=100_000)
     publisher = await learned(sender, max_batch=5, linger_max_s=LONG_HOLD_S)
-    first = asyncio.ensure_future(publisher.submit({"n": 0}, 10, 60.0))
+    first = asyncio.ensure_future(publisher.submit({"n": 0}, 10, 60.0, connections=MANY))
     await settle()
     assert sender.sizes == [1]  # held for the ones behind
-    rest = [asyncio.ensure_future(publisher.submit({"n": n}, 10, 60.0)) for n in range(1, 5)]
+    rest = [
+        asyncio.ensure_future(publisher.submit({"n": n}, 10, 60.0, connections=MANY))
+        for n in range(1, 5)
+    ]
     await asyncio.gather(first, *rest)  # the fifth fills the batch, which ends the hold
     assert sender.sizes == [1, 5]
     await publisher.close()
@@ -98,7 +86,7 @@ async def test_the_hold_is_bounded_by_the_backlog() -> None:
     publisher = await learned(sender, linger_max_s=LONG_HOLD_S)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await publisher.submit({"n": 0}, 10, 60.0)
+    await publisher.submit({"n": 0}, 10, 60.0, connections=MANY)
     assert loop.time() - started < LONG_HOLD_S / 2
     assert sender.sizes == [1, 1]
     await publisher.close()
@@ -108,4 +96,44 @@ async def test_without_a_linger_a_backlog_holds_nothing_back() -> None:
     sender = QueueLengthSender(already_waiting=100_000)
     publisher = await learned(sender)  # the default: no hold
     assert await published_at_once(publisher, sender)
+    await publisher.close()
+
+
+async def test_the_hold_ends_when_every_open_connection_is_waiting() -> None:
+    # Three connections, each with its request in the message: nobody else can send, so
+    # holding longer would only delay them (closed-loop senders waited the hold out).
+    sender = QueueLengthSender(already_waiting=100_000)
+    publisher = await learned(sender, linger_max_s=LONG_HOLD_S)
+    first = asyncio.ensure_future(publisher.submit({"n": 0}, 10, 60.0, connections=range(3)))
+    await settle()
+    assert sender.sizes == [1]  # two more connections may still send
+    rest = [
+        asyncio.ensure_future(publisher.submit({"n": n}, 10, 60.0, connections=range(3)))
+        for n in range(1, 3)
+    ]
+    await asyncio.wait_for(asyncio.gather(first, *rest), LONG_HOLD_S / 2)
+    assert sender.sizes == [1, 3]
+    await publisher.close()
+
+
+async def test_a_connection_closing_during_the_hold_ends_it() -> None:
+    sender = QueueLengthSender(already_waiting=100_000)
+    publisher = await learned(sender, linger_max_s=LONG_HOLD_S)
+    connections = ["a", "b", "c"]
+    both = [
+        asyncio.ensure_future(publisher.submit({"n": n}, 10, 60.0, connections=connections))
+        for n in range(2)
+    ]
+    await settle()
+    assert sender.sizes == [1]  # the third connection may still send
+    connections.pop()  # it closes instead
+    await asyncio.wait_for(asyncio.gather(*both), LONG_HOLD_S / 2)
+    assert sender.sizes == [1, 2]
+    await publisher.close()
+
+
+async def test_without_the_servers_connection_count_nothing_is_held() -> None:
+    sender = QueueLengthSender(already_waiting=100_000)
+    publisher = await learned(sender, linger_max_s=LONG_HOLD_S)
+    assert await published_at_once(publisher, sender, connections=None)
     await publisher.close()
