@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.auth import repository
 from pipeline.auth.permissions import check_scopes
 from pipeline.auth.secrets import same, sha256_hex
 from schema.staff import ApiKey
@@ -78,7 +78,7 @@ def find_key(session: Session, key: str, *, now: datetime | None = None) -> ApiK
     if not looks_like_key(key):
         return None
     prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
-    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    row = repository.api_key_by_prefix(session, prefix)
     if row is None or row.revoked_at is not None or not same(row.key_hash, sha256_hex(key)):
         return None
     now = now or datetime.now(UTC)
@@ -88,10 +88,7 @@ def find_key(session: Session, key: str, *, now: datetime | None = None) -> ApiK
 
 
 def list_keys(session: Session, *, include_revoked: bool = False) -> Sequence[ApiKey]:
-    query = select(ApiKey).order_by(ApiKey.id)
-    if not include_revoked:
-        query = query.where(ApiKey.revoked_at.is_(None))
-    return session.scalars(query).all()
+    return repository.api_keys(session, include_revoked=include_revoked)
 
 
 def revoke_key(session: Session, key_id: int) -> ApiKey | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pipeline.auth import repository
 from pipeline.auth.secrets import keyed_hash, same, six_digits
 from pipeline.auth.staff import find_by_email, normalize_email, signup_domain_allowed
 from schema.staff import LoginCode
@@ -26,11 +26,7 @@ def issue_code(
 ) -> str:
     now = now or datetime.now(UTC)
     email = normalize_email(email)
-    session.execute(
-        update(LoginCode)
-        .where(LoginCode.email == email, LoginCode.closed_at.is_(None))
-        .values(closed_at=now)
-    )
+    repository.close_open_codes(session, email, now)
     code = six_digits()
     session.add(
         LoginCode(
@@ -57,13 +53,7 @@ def check_code(
     caller commits either way, so the attempt limit holds."""
     now = now or datetime.now(UTC)
     email = normalize_email(email)
-    row = session.scalar(
-        select(LoginCode)
-        .where(LoginCode.email == email, LoginCode.closed_at.is_(None))
-        .order_by(LoginCode.id.desc())
-        .limit(1)
-        .with_for_update()
-    )
+    row = repository.lock_latest_open_code(session, email)
     if row is None or row.expires_at <= now:
         return False
     row.attempts += 1

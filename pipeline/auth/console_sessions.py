@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.auth import sessions
+from pipeline.auth import repository, sessions
 from pipeline.auth.secrets import sha256_hex, token
 from schema.staff import ConsoleSession, StaffSession, StaffUser
 
@@ -65,15 +64,10 @@ def resolve(
     if not cookie.startswith(COOKIE_PREFIX) or len(cookie) > 100:
         return None
     now = now or datetime.now(UTC)
-    found = session.execute(
-        select(StaffSession, StaffUser)
-        .join(ConsoleSession, ConsoleSession.login_id == StaffSession.id)
-        .join(StaffUser, StaffUser.id == StaffSession.staff_id)
-        .where(ConsoleSession.token_hash == sha256_hex(cookie))
-    ).first()
+    found = repository.console_login_with_staff(session, sha256_hex(cookie))
     if found is None:
         return None
-    login, staff = found[0], found[1]
+    login, staff = found
     if sessions.active_login(session, login.id, staff.id, now=now) is None:
         return None
     if now - login.last_used_at > timedelta(seconds=idle_s):
@@ -87,11 +81,7 @@ def resolve(
 
 def end(session: Session, cookie: str, reason: str = "logout") -> None:
     """Revoke the session of a cookie value, if it has one."""
-    login = session.scalar(
-        select(StaffSession)
-        .join(ConsoleSession, ConsoleSession.login_id == StaffSession.id)
-        .where(ConsoleSession.token_hash == sha256_hex(cookie))
-    )
+    login = repository.console_login(session, sha256_hex(cookie))
     if login is not None:
         sessions.revoke_session(session, login, reason)
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.auth import repository
 from pipeline.auth.secrets import sha256_hex, token
 from schema.staff import RefreshToken, StaffSession, StaffUser
 
@@ -73,11 +73,7 @@ def rotate(
     """The next refresh token of the session, or why there is none. A REUSED answer has
     revoked the session in this transaction: the caller must commit it."""
     now = now or datetime.now(UTC)
-    row = session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.token_hash == sha256_hex(refresh_token))
-        .with_for_update()
-    )
+    row = repository.lock_refresh_token_by_hash(session, sha256_hex(refresh_token))
     if row is None:
         return RefreshFailure.INVALID
     login = session.get(StaffSession, row.session_id, with_for_update=True)
@@ -104,14 +100,10 @@ def active_login(
 ) -> tuple[StaffSession, StaffUser] | None:
     """The session an access token names, while it and its account are still good."""
     now = now or datetime.now(UTC)
-    found = session.execute(
-        select(StaffSession, StaffUser)
-        .join(StaffUser, StaffUser.id == StaffSession.staff_id)
-        .where(StaffSession.id == session_id, StaffSession.staff_id == staff_id)
-    ).first()
+    found = repository.login_with_staff(session, session_id, staff_id)
     if found is None:
         return None
-    login, staff = found[0], found[1]
+    login, staff = found
     return (login, staff) if _usable(login, staff, now) else None
 
 
@@ -122,13 +114,4 @@ def revoke_session(session: Session, login: StaffSession, reason: str) -> None:
 
 
 def list_sessions(session: Session, staff_id: int) -> Sequence[StaffSession]:
-    now = datetime.now(UTC)
-    return session.scalars(
-        select(StaffSession)
-        .where(
-            StaffSession.staff_id == staff_id,
-            StaffSession.revoked_at.is_(None),
-            StaffSession.expires_at > now,
-        )
-        .order_by(StaffSession.id.desc())
-    ).all()
+    return repository.open_logins_of(session, staff_id, datetime.now(UTC))

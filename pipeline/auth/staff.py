@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from pipeline.auth import repository
 from pipeline.auth.permissions import ROLES, role_scopes
-from schema.staff import StaffSession, StaffUser
+from schema.staff import StaffUser
 
 
 class StaffError(ValueError):
@@ -84,7 +84,7 @@ def check_role(role: str) -> str:
 def add_staff(session: Session, email: str, role: str) -> StaffUser:
     email = normalize_email(email)
     check_role(role)
-    if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
+    if repository.staff_email_taken(session, email):
         raise StaffExists(f"staff account {email} already exists")
     staff = StaffUser(email=email, role=role, active=True)
     session.add(staff)
@@ -93,11 +93,11 @@ def add_staff(session: Session, email: str, role: str) -> StaffUser:
 
 
 def find_by_email(session: Session, email: str) -> StaffUser | None:
-    return session.scalar(select(StaffUser).where(StaffUser.email == normalize_email(email)))
+    return repository.staff_by_email(session, normalize_email(email))
 
 
 def list_staff(session: Session) -> Sequence[StaffUser]:
-    return session.scalars(select(StaffUser).order_by(StaffUser.id)).all()
+    return repository.all_staff(session)
 
 
 def update_staff(
@@ -115,22 +115,11 @@ def update_staff(
 
 def active_session_counts(session: Session, now: datetime | None = None) -> dict[int, int]:
     """Login sessions (console and API) each account has open now."""
-    now = now or datetime.now(UTC)
-    rows = session.execute(
-        select(StaffSession.staff_id, func.count())
-        .where(StaffSession.revoked_at.is_(None), StaffSession.expires_at > now)
-        .group_by(StaffSession.staff_id)
-    )
-    return {int(staff_id): int(count) for staff_id, count in rows}
+    return repository.open_login_counts(session, now or datetime.now(UTC))
 
 
 def revoke_all_sessions(session: Session, staff_id: int, reason: str) -> int:
-    result = session.execute(
-        update(StaffSession)
-        .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return repository.revoke_unrevoked_logins(session, staff_id, datetime.now(UTC), reason)
 
 
 def signup_domain_allowed(email: str, domains: str) -> bool:

@@ -5,24 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline.alerts import set_condition
 from pipeline.settings import Settings
-from schema.messaging import FeedbackMessage
+from pipeline.triage import repository
 
 URGENT_COMPLAINTS = "urgent_complaints"
-
-
-def urgent_complaints(session: Session, since: datetime) -> int:
-    stmt = select(func.count()).where(
-        FeedbackMessage.direction == "in",
-        FeedbackMessage.created_at >= since,
-        FeedbackMessage.triage["topic"].astext == "complaint",
-        FeedbackMessage.triage["urgency"].astext == "high",
-    )
-    return int(session.execute(stmt).scalar_one())
 
 
 def check_urgent_complaints(
@@ -30,7 +19,7 @@ def check_urgent_complaints(
 ) -> None:
     now = now or datetime.now(UTC)
     window = settings.ai_urgent_window_s
-    count = urgent_complaints(session, now - timedelta(seconds=window))
+    count = repository.count_urgent_complaints_since(session, now - timedelta(seconds=window))
     set_condition(
         session,
         URGENT_COMPLAINTS,
