@@ -1,6 +1,6 @@
 """Middlewares: the user and the shop's services per update, and anti-flood throttling.
 
-Handlers get typed services from the update's data (`shop: ShopRepository`,
+Handlers get typed services from the update's data (`shop: Storefront`,
 `feedback: FeedbackDesk`, `user: User`, `lang: str`), never the session itself: every
 query lives in pipeline/, and the update's unit of work is committed here, once per update."""
 
@@ -20,8 +20,8 @@ from pipeline.i18n import pick_language, text
 from pipeline.settings import Settings
 from pipeline.shop import blocking
 from pipeline.shop.feedback_desk import FeedbackDesk
-from pipeline.shop.repository import ShopRepository
 from pipeline.shop.service import deactivate, register_user
+from pipeline.shop.storefront import Storefront
 from pipeline.telegram.limiter import Limit, RateLimiter
 from pipeline.unit_of_work import unit_of_work
 from schema.users import User
@@ -69,7 +69,7 @@ class UserMiddleware(BaseMiddleware):
         chat = data.get("event_chat")
         try:
             with unit_of_work(self.sessions, self.deps) as uow:
-                data["shop"] = ShopRepository(uow.session)
+                data["shop"] = Storefront(uow.session)
                 data["feedback"] = FeedbackDesk(uow.session, uow.after_commit, uow.deps)
                 if tg_user is not None and customer_chat(chat):
                     data["user"] = _register(uow.session, tg_user, chat, self.default_language)

@@ -17,7 +17,7 @@ from bot.middlewares import from_customer
 from pipeline.i18n import text
 from pipeline.settings import Settings
 from pipeline.shop.feedback_desk import FeedbackDesk
-from pipeline.shop.repository import ShopRepository
+from pipeline.shop.storefront import Storefront
 from schema.messaging import FeedbackMessage
 from schema.users import User
 
@@ -67,7 +67,7 @@ async def forward(
 
 
 async def reply(
-    message: Message, bot: Bot, feedback: FeedbackDesk, shop: ShopRepository, settings: Settings
+    message: Message, bot: Bot, feedback: FeedbackDesk, shop: Storefront, settings: Settings
 ) -> None:
     """An operator answered a relayed message (by replying to it)."""
     original = message.reply_to_message

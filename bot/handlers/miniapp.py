@@ -13,12 +13,12 @@ from bot.handlers.shop import catalog
 from bot.i18n import t
 from bot.middlewares import from_customer
 from pipeline.settings import Settings
-from pipeline.shop.repository import ShopRepository
+from pipeline.shop.storefront import Storefront
 from schema.users import User
 
 
 async def web_app_data(
-    message: Message, shop: ShopRepository, user: User, lang: str, settings: Settings
+    message: Message, shop: Storefront, user: User, lang: str, settings: Settings
 ) -> None:
     """`{"action": "catalog"}` or `{"action": "orders"}`; anything else is answered politely."""
     raw = message.web_app_data.data if message.web_app_data else ""

@@ -14,8 +14,8 @@ from bot.i18n import t, tn
 from bot.middlewares import from_customer
 from pipeline.i18n.formats import day, money
 from pipeline.settings import Settings
-from pipeline.shop.repository import ShopRepository
 from pipeline.shop.service import OrderLine
+from pipeline.shop.storefront import Storefront
 from schema.users import User
 
 UNPAID = {"created", "pending"}
@@ -35,7 +35,7 @@ def describe(line: OrderLine, lang: str, settings: Settings) -> str:
 
 
 async def orders(
-    message: Message, shop: ShopRepository, user: User, lang: str, settings: Settings
+    message: Message, shop: Storefront, user: User, lang: str, settings: Settings
 ) -> None:
     lines = shop.orders_of(user)
     if not lines:
@@ -60,7 +60,7 @@ async def orders(
 async def details(
     query: CallbackQuery,
     callback_data: OrderDetails,
-    shop: ShopRepository,
+    shop: Storefront,
     user: User,
     lang: str,
     settings: Settings,

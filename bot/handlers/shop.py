@@ -27,7 +27,7 @@ from pipeline.i18n.formats import money
 from pipeline.payments import links
 from pipeline.settings import Settings
 from pipeline.shop.catalog import product_text
-from pipeline.shop.repository import ShopRepository
+from pipeline.shop.storefront import Storefront
 from schema.catalog import Product
 from schema.users import User
 
@@ -36,7 +36,7 @@ def title_of(product: Product, lang: str, settings: Settings) -> str:
     return product_text(product, lang, settings.default_language)["title"]
 
 
-async def catalog(message: Message, shop: ShopRepository, lang: str, settings: Settings) -> None:
+async def catalog(message: Message, shop: Storefront, lang: str, settings: Settings) -> None:
     items = shop.on_sale()
     if not items:
         await message.answer(t("catalog_empty"))
@@ -54,7 +54,7 @@ async def catalog(message: Message, shop: ShopRepository, lang: str, settings: S
     await message.answer(t("catalog_title"), reply_markup=markup)
 
 
-async def _for_sale(query: CallbackQuery, shop: ShopRepository, product_id: int) -> Product | None:
+async def _for_sale(query: CallbackQuery, shop: Storefront, product_id: int) -> Product | None:
     """The product a button names, re-checked now: it may have been withdrawn since the
     catalogue was shown. Answers the query politely when there is nothing to sell."""
     product = shop.product_for_sale(product_id)
@@ -68,7 +68,7 @@ async def _for_sale(query: CallbackQuery, shop: ShopRepository, product_id: int)
 async def choose_method(
     query: CallbackQuery,
     callback_data: BuyProduct,
-    shop: ShopRepository,
+    shop: Storefront,
     lang: str,
     settings: Settings,
     deps: Deps,
@@ -101,7 +101,7 @@ async def choose_method(
 async def pay(
     query: CallbackQuery,
     callback_data: PayProduct,
-    shop: ShopRepository,
+    shop: Storefront,
     user: User,
     lang: str,
     settings: Settings,
@@ -137,7 +137,7 @@ async def pay(
 
 async def pay_by_link(
     message: Message | InaccessibleMessage,
-    shop: ShopRepository,
+    shop: Storefront,
     user: User,
     lang: str,
     product: Product,
@@ -161,7 +161,7 @@ async def pay_by_link(
     )
 
 
-async def pre_checkout(query: PreCheckoutQuery, shop: ShopRepository) -> None:
+async def pre_checkout(query: PreCheckoutQuery, shop: Storefront) -> None:
     valid = shop.checkout_ok(
         query.invoice_payload, query.total_amount, query.currency, query.from_user.id
     )

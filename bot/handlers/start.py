@@ -13,7 +13,7 @@ from bot.middlewares import from_customer
 from bot.webapp_button import with_open_button
 from pipeline.i18n import LANGUAGES, greeting, language_name
 from pipeline.settings import Settings
-from pipeline.shop.repository import ShopRepository
+from pipeline.shop.storefront import Storefront
 from schema.users import User
 
 
@@ -29,7 +29,7 @@ def languages_keyboard() -> InlineKeyboardMarkup:
 
 
 async def start(
-    message: Message, user: User, lang: str, shop: ShopRepository, settings: Settings
+    message: Message, user: User, lang: str, shop: Storefront, settings: Settings
 ) -> None:
     shop.reactivate(user)
     name = user.first_name or user.username or ""

@@ -11,12 +11,11 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.i18n.messages import MESSAGES
 from pipeline.notifications.outbox import add_notification
-from schema.users import User
+from pipeline.notifications.repository import user_by_telegram_id
 
 KIND = "direct"
 TEXT_MAX = 4096  # Telegram's limit of one message
@@ -72,7 +71,7 @@ def queue_message(
     check_message(text, key, params)
     if len(dedup_key) > DEDUP_MAX:
         raise NotQueued("invalid", f"dedup_key is longer than {DEDUP_MAX} characters")
-    user = session.scalar(select(User).where(User.telegram_id == telegram_id))
+    user = user_by_telegram_id(session, telegram_id)
     if user is None:
         raise NotQueued("not_found", f"no bot user with Telegram id {telegram_id}")
     if not user.is_active:

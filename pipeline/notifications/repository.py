@@ -1,5 +1,6 @@
 """The outbox's SQL: notification rows added once per dedup key, one or many at a time;
-the next due row claimed for sending; whether any row is still open."""
+the next due row claimed for sending; whether any row is still open; the user a direct
+message is for."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from schema.messaging import Notification
 from schema.unnest import column_arrays, unnest_insert
+from schema.users import User
 
 OPEN = ("pending", "failed")
 
@@ -63,3 +65,7 @@ def any_open(session: Session, where: ColumnElement[bool] | None = None) -> bool
     if where is not None:
         stmt = stmt.where(where)
     return session.execute(stmt.limit(1)).first() is not None
+
+
+def user_by_telegram_id(session: Session, telegram_id: int) -> User | None:
+    return session.scalar(select(User).where(User.telegram_id == telegram_id))

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from pydantic_settings import SettingsConfigDict
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.deps import Deps
@@ -20,6 +19,7 @@ from pipeline.domain.money import exponent
 from pipeline.providers.api.ports import AtolApi
 from pipeline.providers.atol import normalize_report
 from pipeline.providers.unsigned import callback_path
+from pipeline.receipts import repository
 from pipeline.receipts.service import on_receipt
 from pipeline.redaction import HasSecrets
 from pipeline.settings import ENV_FILE
@@ -106,18 +106,9 @@ def register_receipt(
 
 def due_receipts(session: Session, now: datetime) -> tuple[list[int], list[int]]:
     """(waiting receipts to poll, pending receipts whose registering task was lost)."""
-    waiting = session.execute(
-        select(Receipt.id)
-        .where(Receipt.status == "wait", Receipt.next_poll_at <= now)
-        .order_by(Receipt.next_poll_at)
-        .limit(BATCH)
-    ).scalars()
-    pending = session.execute(
-        select(Receipt.id)
-        .where(Receipt.status == "pending", Receipt.updated_at <= now - PENDING_GRACE)
-        .limit(BATCH)
-    ).scalars()
-    return list(waiting), list(pending)
+    waiting = repository.waiting_due(session, now, BATCH)
+    pending = repository.pending_since(session, now - PENDING_GRACE, BATCH)
+    return waiting, pending
 
 
 def poll_receipt(ctx: DomainContext, receipt_id: int, api: AtolApi) -> str | None:

@@ -1,8 +1,10 @@
-"""The receipts domain's SQL: receipt rows created once per external id, found, counted."""
+"""The receipts domain's SQL: receipt rows created once per external id, found, counted,
+and those due for the register."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import func, or_, select
@@ -56,3 +58,24 @@ def owner(session: Session, receipt: Receipt) -> tuple[Order | None, User | None
     order = session.get(Order, payment.order_id) if payment and payment.order_id else None
     user = session.get(User, order.user_id) if order else None
     return order, user
+
+
+def waiting_due(session: Session, now: datetime, limit: int) -> list[int]:
+    """Receipts waiting for the register whose poll is due, the longest due first."""
+    stmt = (
+        select(Receipt.id)
+        .where(Receipt.status == "wait", Receipt.next_poll_at <= now)
+        .order_by(Receipt.next_poll_at)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def pending_since(session: Session, changed_before: datetime, limit: int) -> list[int]:
+    """Receipts still pending, unchanged since `changed_before`."""
+    stmt = (
+        select(Receipt.id)
+        .where(Receipt.status == "pending", Receipt.updated_at <= changed_before)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())

@@ -7,9 +7,10 @@ restores all of it. Callers commit.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from pipeline.shop import repository
 from schema.users import User
 
 REASON_MAX = 500
@@ -32,5 +33,4 @@ def unblock(user: User) -> None:
 
 
 def is_blocked(session: Session, telegram_id: int) -> bool:
-    stmt = select(User.blocked).where(User.telegram_id == telegram_id)
-    return bool(session.scalar(stmt))
+    return repository.is_blocked(session, telegram_id)

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.cache import Cache
-from pipeline.shop.repository import upsert_products
+from pipeline.shop import repository
 from pipeline.unit_of_work import UnitOfWork
 from schema.catalog import Product
 
@@ -75,10 +74,7 @@ def as_dict(product: Product) -> dict[str, Any]:
 
 
 def list_products(session: Session, *, include_inactive: bool) -> list[dict[str, Any]]:
-    stmt = select(Product).order_by(Product.id)
-    if not include_inactive:
-        stmt = stmt.where(Product.is_active.is_(True))
-    return [as_dict(p) for p in session.scalars(stmt)]
+    return [as_dict(p) for p in repository.products(session, include_inactive=include_inactive)]
 
 
 def _apply_translations(product: Product, translations: dict[str, dict[str, str]]) -> None:
@@ -93,8 +89,7 @@ def _apply_translations(product: Product, translations: dict[str, dict[str, str]
 
 
 def code_taken(session: Session, code: str, other_than: int | None = None) -> bool:
-    stmt = select(Product.id).where(Product.code == code)
-    found = session.scalars(stmt).first()
+    found = repository.product_id_with_code(session, code)
     return found is not None and found != other_than
 
 
@@ -138,7 +133,7 @@ def import_products(uow: UnitOfWork, cache: Cache | None, items: list[dict[str, 
     """An operator's file (`pipeline products import`): each product inserted, or updated
     by its code; the cached catalogue goes once the import commits, as after an edit
     (`cache` None: a setup without Redis, where no API caches it)."""
-    upsert_products(uow.session, items)
+    repository.upsert_products(uow.session, items)
     if cache is not None:
         _invalidate_after_commit(uow, cache)
 

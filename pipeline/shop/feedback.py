@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.deps import Deps
 from pipeline.i18n import text as i18n_text
 from pipeline.live.channel import Topic, announce
 from pipeline.settings import Settings
+from pipeline.shop import repository
 from pipeline.telegram.limiter import Limit, RateLimiter
 from pipeline.triage import labels as triage_labels
 from pipeline.triage.alerting import check_urgent_complaints
@@ -129,12 +129,7 @@ def record_incoming(
 
 def relayed(session: Session, operator_chat_id: int, message_id: int) -> FeedbackMessage | None:
     """The user's message whose relayed copy in the operators' chat has this id."""
-    stmt = select(FeedbackMessage).where(
-        FeedbackMessage.operator_chat_id == operator_chat_id,
-        FeedbackMessage.operator_message_id == message_id,
-        FeedbackMessage.direction == "in",
-    )
-    return session.execute(stmt).scalars().first()
+    return repository.relayed_message(session, operator_chat_id, message_id)
 
 
 def record_reply(

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline.notifications.outbox import add_notification
+from pipeline.shop import repository
 from schema.messaging import FeedbackMessage
 from schema.users import User
 
@@ -42,38 +42,18 @@ def reply_from_console(
 
 def threads(session: Session, limit: int, before_message_id: int | None) -> list[dict[str, Any]]:
     """One row per user who wrote, newest conversation first."""
-    last = (
-        select(
-            FeedbackMessage.user_id,
-            func.max(FeedbackMessage.id).label("last_id"),
-            func.count().label("messages"),
+    return [
+        {
+            "user_id": user.id,
+            "username": user.username,
+            "first_name": user.first_name,
+            "messages": messages,
+            "last_id": message.id,
+            "last_text": message.text,
+            "last_direction": message.direction,
+            "last_at": message.created_at,
+        }
+        for message, user, messages in repository.latest_feedback_threads(
+            session, limit, before_message_id
         )
-        .group_by(FeedbackMessage.user_id)
-        .subquery()
-    )
-    stmt = (
-        select(FeedbackMessage, User, last.c.messages)
-        .join(FeedbackMessage, FeedbackMessage.id == last.c.last_id)
-        .join(User, User.id == last.c.user_id)
-        .order_by(last.c.last_id.desc())
-        .limit(limit)
-    )
-    if before_message_id is not None:
-        stmt = stmt.where(last.c.last_id < before_message_id)
-    found = []
-    for row in session.execute(stmt):
-        message: FeedbackMessage = row[0]
-        user: User = row[1]
-        found.append(
-            {
-                "user_id": user.id,
-                "username": user.username,
-                "first_name": user.first_name,
-                "messages": int(row[2]),
-                "last_id": message.id,
-                "last_text": message.text,
-                "last_direction": message.direction,
-                "last_at": message.created_at,
-            }
-        )
-    return found
+    ]

@@ -1,70 +1,60 @@
-"""What the bot reads and writes of the shop, for one update's session (the caller
-commits): products on sale, orders, the pre-checkout check and the buyer's orders;
-and the catalogue import's upsert."""
+"""The shop's SQL: users by Telegram id, products, orders, feedback messages and threads.
+Functions take the session and never commit."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from pipeline.live.orders import receipt_urls
-from pipeline.payments import links
-from pipeline.shop import service
-from pipeline.shop.service import OrderLine
 from schema.catalog import Product
+from schema.messaging import FeedbackMessage
 from schema.orders import Order
 from schema.users import User
 
 
-@dataclass
-class ShopRepository:
-    session: Session
+def add_user_if_new(
+    session: Session,
+    telegram_id: int,
+    chat_id: int,
+    username: str | None,
+    first_name: str | None,
+    language: str,
+) -> User:
+    """Insert the user unless its Telegram id is known; the stored user either way."""
+    session.execute(
+        insert(User)
+        .values(
+            telegram_id=telegram_id,
+            chat_id=chat_id,
+            username=username,
+            first_name=first_name,
+            language=language,
+        )
+        .on_conflict_do_nothing(index_elements=["telegram_id"])
+    )
+    return session.execute(select(User).where(User.telegram_id == telegram_id)).scalar_one()
 
-    def on_sale(self) -> list[Product]:
-        return service.products(self.session)
 
-    def product_for_sale(self, product_id: int) -> Product | None:
-        """The product if it is still on sale (it may have been withdrawn since shown)."""
-        product = self.session.get(Product, product_id)
-        return product if product is not None and product.is_active else None
+def is_blocked(session: Session, telegram_id: int) -> bool:
+    """Whether an operator blocked the user (False for an unknown one)."""
+    stmt = select(User.blocked).where(User.telegram_id == telegram_id)
+    return bool(session.scalar(stmt))
 
-    def create_order(self, user: User, product: Product, method: str) -> Order:
-        return service.create_order(self.session, user, product, method)
 
-    def remember_link(self, order: Order, payment: dict[str, Any]) -> str:
-        """The YooKassa payment made for the order, stored; its confirmation URL."""
-        return links.remember(self.session, order, payment)
+def products(session: Session, *, include_inactive: bool = False) -> list[Product]:
+    """The catalogue in id order: the products on sale, or all of them."""
+    stmt = select(Product).order_by(Product.id)
+    if not include_inactive:
+        stmt = stmt.where(Product.is_active.is_(True))
+    return list(session.scalars(stmt))
 
-    def checkout_ok(self, public_id: str, amount: int, currency: str, telegram_id: int) -> bool:
-        return service.checkout_ok(self.session, public_id, amount, currency, telegram_id)
 
-    def orders_of(self, user: User, limit: int = 10) -> list[OrderLine]:
-        return service.user_orders(self.session, user, limit)
-
-    def own_order(self, user: User, public_id: str) -> OrderLine | None:
-        """The order with its product and receipts when it is this user's; another
-        user's order is as good as missing."""
-        order = service.own_order(self.session, user, public_id)
-        if order is None:
-            return None
-        product = self.session.get(Product, order.product_id)
-        if product is None:
-            return None
-        urls = receipt_urls(self.session, [order.id])
-        return OrderLine(order, product, urls.get(order.id, []))
-
-    def user(self, user_id: int) -> User | None:
-        return self.session.get(User, user_id)
-
-    def reactivate(self, user: User) -> None:
-        service.reactivate(user)
-
-    def deactivate(self, user: User) -> None:
-        service.deactivate(user)
+def product_id_with_code(session: Session, code: str) -> int | None:
+    return session.scalars(select(Product.id).where(Product.code == code)).first()
 
 
 def upsert_products(session: Session, items: Sequence[Mapping[str, Any]]) -> None:
@@ -73,3 +63,66 @@ def upsert_products(session: Session, items: Sequence[Mapping[str, Any]]) -> Non
         stmt = insert(Product).values(**item)
         changed = {key: stmt.excluded[key] for key in item if key != "code"}
         session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=changed))
+
+
+def order_by_public_id(session: Session, public_id: str) -> Order | None:
+    stmt = select(Order).where(Order.public_id == public_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def order_of_user(session: Session, user_id: int, public_id: str) -> Order | None:
+    """The order with this public id when it belongs to the user."""
+    stmt = select(Order).where(Order.public_id == public_id, Order.user_id == user_id)
+    return session.scalars(stmt).first()
+
+
+def latest_orders_with_products(
+    session: Session, user_id: int, limit: int
+) -> list[tuple[Order, Product]]:
+    """The user's newest orders first, each with its product."""
+    rows = session.execute(
+        select(Order, Product)
+        .join(Product, Product.id == Order.product_id)
+        .where(Order.user_id == user_id)
+        .order_by(Order.id.desc())
+        .limit(limit)
+    ).all()
+    return [(order, product) for order, product in rows]
+
+
+def relayed_message(
+    session: Session, operator_chat_id: int, message_id: int
+) -> FeedbackMessage | None:
+    """The user's message whose relayed copy in the operators' chat has this id."""
+    stmt = select(FeedbackMessage).where(
+        FeedbackMessage.operator_chat_id == operator_chat_id,
+        FeedbackMessage.operator_message_id == message_id,
+        FeedbackMessage.direction == "in",
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def latest_feedback_threads(
+    session: Session, limit: int, before_message_id: int | None
+) -> list[tuple[FeedbackMessage, User, int]]:
+    """One row per user who wrote: their last message, the user and how many messages
+    the thread has; newest conversation first, older than `before_message_id` if given."""
+    last = (
+        select(
+            FeedbackMessage.user_id,
+            func.max(FeedbackMessage.id).label("last_id"),
+            func.count().label("messages"),
+        )
+        .group_by(FeedbackMessage.user_id)
+        .subquery()
+    )
+    stmt = (
+        select(FeedbackMessage, User, last.c.messages)
+        .join(FeedbackMessage, FeedbackMessage.id == last.c.last_id)
+        .join(User, User.id == last.c.user_id)
+        .order_by(last.c.last_id.desc())
+        .limit(limit)
+    )
+    if before_message_id is not None:
+        stmt = stmt.where(last.c.last_id < before_message_id)
+    return [(row[0], row[1], int(row[2])) for row in session.execute(stmt)]

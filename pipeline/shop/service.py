@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from pipeline.i18n import pick_language
 from pipeline.live.orders import receipt_urls  # also announces order changes
 from pipeline.payments import snapshots  # noqa: F401  (publishes orders for the receiver)
+from pipeline.shop import repository
 from schema.catalog import Product
 from schema.orders import Order
 from schema.users import User
@@ -29,19 +29,7 @@ def register_user(
     """The user, created on first contact with the language Telegram reports (else
     `default_language`, the process's DEFAULT_LANGUAGE)."""
     lang = pick_language(language_code, default_language)
-    session.execute(
-        insert(User)
-        .values(
-            telegram_id=telegram_id,
-            chat_id=chat_id,
-            username=username,
-            first_name=first_name,
-            language=lang,
-        )
-        .on_conflict_do_nothing(index_elements=["telegram_id"])
-    )
-    user = session.execute(select(User).where(User.telegram_id == telegram_id)).scalar_one()
-    return user
+    return repository.add_user_if_new(session, telegram_id, chat_id, username, first_name, lang)
 
 
 def reactivate(user: User) -> None:
@@ -57,8 +45,8 @@ def deactivate(user: User) -> None:
 
 
 def products(session: Session) -> list[Product]:
-    stmt = select(Product).where(Product.is_active.is_(True)).order_by(Product.id)
-    return list(session.execute(stmt).scalars())
+    """The products on sale."""
+    return repository.products(session)
 
 
 def create_order(
@@ -85,7 +73,7 @@ def create_order(
 
 def checkout_ok(session: Session, public_id: str, amount: int, currency: str, user_id: int) -> bool:
     """A pre-checkout query matches a payable order of this user."""
-    order = session.execute(select(Order).where(Order.public_id == public_id)).scalar_one_or_none()
+    order = repository.order_by_public_id(session, public_id)
     if order is None or order.status not in {"created", "pending"}:
         return False
     user = session.get(User, order.user_id)
@@ -99,9 +87,7 @@ def checkout_ok(session: Session, public_id: str, amount: int, currency: str, us
 
 def own_order(session: Session, user: User, public_id: str) -> Order | None:
     """The order when it is this user's; another user's order is as good as missing."""
-    return session.scalars(
-        select(Order).where(Order.public_id == public_id, Order.user_id == user.id)
-    ).first()
+    return repository.order_of_user(session, user.id, public_id)
 
 
 @dataclass
@@ -112,12 +98,6 @@ class OrderLine:
 
 
 def user_orders(session: Session, user: User, limit: int = 10) -> list[OrderLine]:
-    rows = session.execute(
-        select(Order, Product)
-        .join(Product, Product.id == Order.product_id)
-        .where(Order.user_id == user.id)
-        .order_by(Order.id.desc())
-        .limit(limit)
-    ).all()
+    rows = repository.latest_orders_with_products(session, user.id, limit)
     urls = receipt_urls(session, [order.id for order, _ in rows])
     return [OrderLine(order, product, urls.get(order.id, [])) for order, product in rows]
