@@ -14,7 +14,7 @@ import typer
 
 from cli.common import DataDirOption
 from cli.runtime import CliRuntime, cli_runtime
-from pipeline.events.queries import EventFilter, page
+from pipeline.events.filter_repository import EventFilter, page
 from pipeline.messaging.tasks import TaskSender
 from pipeline.unit_of_work import unit_of_work
 from schema.events import Event, EventStatus

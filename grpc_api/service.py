@@ -22,7 +22,7 @@ from grpc_api.submit import Invalid, envelope
 from grpc_api.v1 import pipeline_pb2 as pb
 from grpc_api.v1.pipeline_pb2_grpc import PipelineServiceServicer
 from grpc_api.watch import SubscriptionLost, Watch
-from pipeline.events import queries, repository
+from pipeline.events import filter_repository, repository
 from pipeline.live.channel import channel_name
 from pipeline.live.events import announce_changes
 from pipeline.messaging.queues import INGEST, NOTIFY, TASK_PROCESS_EVENT, TASK_SEND_NOTIFICATIONS
@@ -109,7 +109,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
 
         def read() -> pb.Event | None:
             with self.rt.sessions() as session:
-                found = queries.detail(session, request.id)
+                found = filter_repository.detail(session, request.id)
                 return event_message(found[0], full=True) if found else None
 
         message = await asyncio.to_thread(read)
@@ -125,7 +125,9 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
 
         def read() -> pb.ListEventsResponse:
             with self.rt.sessions() as session:
-                rows, next_id = queries.page(session, where, before_id=before_id, limit=limit)
+                rows, next_id = filter_repository.page(
+                    session, where, before_id=before_id, limit=limit
+                )
                 return pb.ListEventsResponse(
                     events=[event_message(row) for row in rows],
                     next_page_token=str(next_id) if next_id is not None else "",
@@ -135,7 +137,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
 
     async def _list_arguments(
         self, request: pb.ListEventsRequest, context: Context
-    ) -> tuple[queries.EventFilter, int | None, int]:
+    ) -> tuple[filter_repository.EventFilter, int | None, int]:
         token = request.page_token
         if token and (not token.isdigit() or len(token) > 18):
             await errors.abort_status(
@@ -147,7 +149,7 @@ class PipelineService(PipelineServiceServicer):  # type: ignore[misc]  # generat
             )
         if not 0 <= request.page_size <= PAGE_MAX:
             await errors.abort_status(context, errors.invalid("page_size", f"0..{PAGE_MAX}"))
-        where = queries.EventFilter(
+        where = filter_repository.EventFilter(
             source=request.source or None,
             type=request.type or None,
             status=request.status or None,

@@ -82,7 +82,7 @@ class Event(Base):
 
 
 class EventSearchText(Base):
-    """The text event search (`?q=`, pipeline.events.queries) looks in: each payload's
+    """The text event search (`?q=`, pipeline.events.filter_repository) looks in: each payload's
     JSON as text, written once by a trigger when its event is inserted (again only if the
     payload is replaced; migration 0019). Kept apart from `events`, whose rows get a new
     version at each status change, so the trigram index reads each payload once."""

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 
-from pipeline.events import queries
+from pipeline.events import filter_repository
 from pipeline.migrate import upgrade
 from schema.events import Event
 from schema.session import libpq_url, make_engine
@@ -65,8 +65,8 @@ def test_without_the_extension_the_migration_succeeds_and_search_scans(limited: 
                       payload={"order": "o-777"}, received_at=datetime.now(UTC))
             )  # fmt: skip
             session.commit()
-            rows, _ = queries.page(
-                session, queries.EventFilter(text="o-777"), before_id=None, limit=10
+            rows, _ = filter_repository.page(
+                session, filter_repository.EventFilter(text="o-777"), before_id=None, limit=10
             )
             assert [r.external_id for r in rows] == ["e1"]
     finally:
@@ -101,8 +101,8 @@ def test_events_stored_before_the_search_table_are_copied_into_it(
         with Session(engine) as session:
             count = session.execute(text("SELECT count(*) FROM event_search_texts")).scalar()
             assert count == 50
-            rows, _ = queries.page(
-                session, queries.EventFilter(text="o-42"), before_id=None, limit=10
+            rows, _ = filter_repository.page(
+                session, filter_repository.EventFilter(text="o-42"), before_id=None, limit=10
             )
             assert [r.external_id for r in rows] == ["old-42"]
             assert session.execute(text(OLD_INDEX)).scalar() is None

@@ -22,7 +22,7 @@ from api.models.events import (
 )
 from api.routes.queueing import task_sender
 from api.runtime import ApiRuntime
-from pipeline.events import queries, repository
+from pipeline.events import filter_repository, repository
 from pipeline.events.operations import retry_selected
 from pipeline.live.events import announce_changes
 from pipeline.messaging.queues import INGEST, TASK_PROCESS_EVENT
@@ -79,10 +79,10 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EventPage:
     """Newest first, filtered; follow `next_cursor` for older pages."""
-    where = queries.EventFilter(
+    where = filter_repository.EventFilter(
         source, type, status.value if status else None, _utc(since), _utc(until), external_id, q
     )
-    rows, next_id = queries.page(session, where, before_id=_cursor(cursor), limit=limit)
+    rows, next_id = filter_repository.page(session, where, before_id=_cursor(cursor), limit=limit)
     return EventPage(
         items=[EventSummary.model_validate(row) for row in rows],
         next_cursor=str(next_id) if next_id is not None else None,
@@ -91,7 +91,7 @@ def list_events(
 
 @router.get("/{event_id}", responses={**DENIED, **error_responses(404)}, summary="Show an event")
 def show_event(event_id: IdPath, _: Reader, session: SessionDep) -> EventDetail:
-    found = queries.detail(session, event_id)
+    found = filter_repository.detail(session, event_id)
     if found is None:
         raise ProblemError(404, "Not Found", f"no event {event_id}")
     event, attempts = found

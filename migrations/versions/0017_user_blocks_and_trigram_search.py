@@ -17,7 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 # The events text search (`GET /events?q=`) filters `payload::text ILIKE '%…%'`; this index
-# serves it (pipeline.events.queries uses the same expression).
+# serves it (pipeline.events.filter_repository uses the same expression).
 TRGM_INDEX = "ix_events_payload_trgm"
 
 

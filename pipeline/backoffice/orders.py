@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer
 
-from pipeline.events.queries import payload_contains
+from pipeline.events.filter_repository import payload_contains
 from pipeline.like import ESCAPE, escaped
 from schema.catalog import Product
 from schema.events import Event

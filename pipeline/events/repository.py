@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, and_, case, column, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, defer
 
-from pipeline.events.queries import EventFilter, conditions
+from pipeline.events.filter_repository import EventFilter, conditions
 from schema.events import TERMINAL_STATUSES, Event, EventStatus
 from schema.operations import EventAttempt
 from schema.unnest import column_arrays, unnest_insert, unnest_update

@@ -1,49 +1,15 @@
 """Which retries the broker carries and which the database does.
 
 A retry due within `RETRY_MESSAGE_MAX_S` gets a countdown message (exact timing); a
-later one only its `next_attempt_at`, and beat's sweeper sends it once due: no broker
-holds a message for minutes, and a broker restart cannot lose a retry.
+later one only its `next_attempt_at`, and beat's sweeper sends it once due
+(pipeline.events.schedule_repository finds them): no broker holds a message for
+minutes, and a broker restart cannot lose a retry.
 """
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from schema.events import Event, EventStatus
-from schema.operations import EventAttempt
 
 RETRY_MESSAGE_MAX_S = 30.0
 
 
 def has_retry_message(delay_s: float) -> bool:
     return delay_s <= RETRY_MESSAGE_MAX_S
-
-
-def due_database_retries(session: Session, now: datetime, limit: int) -> list[int]:
-    """Failed events due now whose retry has no message (the delay set at their last
-    failed attempt was longer than RETRY_MESSAGE_MAX_S): no grace for them."""
-    attempt = EventAttempt
-    scheduled_by_db = (
-        select(attempt.id)
-        .where(
-            attempt.event_id == Event.id,
-            attempt.attempt == Event.attempts,
-            attempt.outcome == EventStatus.FAILED.value,
-            Event.next_attempt_at - attempt.at > timedelta(seconds=RETRY_MESSAGE_MAX_S),
-        )
-        .exists()
-    )
-    stmt = (
-        select(Event.id)
-        .where(
-            Event.status == EventStatus.FAILED.value,
-            Event.next_attempt_at <= now,
-            scheduled_by_db,
-        )
-        .order_by(Event.next_attempt_at)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))

@@ -11,12 +11,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.domain.money import exponent
+from pipeline.payments import repository
 from pipeline.providers.yookassa import ORDER_ID_KEY, YooKassaProvider
-from schema.orders import Order, Payment
+from schema.orders import Order
 
 if TYPE_CHECKING:
     from pipeline.providers.api.ports import YooKassaApi
@@ -58,16 +58,5 @@ def remember(session: Session, order: Order, payment: dict[str, Any]) -> str:
     url = str(payment["confirmation"]["confirmation_url"])
     order.payment_url = url
     order.status = "pending"
-    session.execute(
-        insert(Payment)
-        .values(
-            provider=YooKassaProvider.name,
-            provider_payment_id=str(payment["id"]),
-            order_id=order.id,
-            status="pending",
-            amount_minor=order.amount_minor,
-            currency=order.currency,
-        )
-        .on_conflict_do_nothing(index_elements=["provider", "provider_payment_id"])
-    )
+    repository.add_pending_payment(session, YooKassaProvider.name, str(payment["id"]), order)
     return url

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from loguru import logger
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from pipeline.domain.context import DomainContext
+from pipeline.payments import repository
 from pipeline.payments.fetchers import FETCHERS, Fetcher
 from pipeline.payments.service import apply_event
 from schema.orders import Payment
@@ -20,18 +21,9 @@ BATCH = 100
 
 
 def stale_payments(session: Session, now: datetime, after_s: int) -> list[int]:
-    return list(
-        session.execute(
-            select(Payment.id)
-            .where(
-                Payment.status.in_(OPEN_STATUSES),
-                Payment.updated_at <= now - timedelta(seconds=after_s),
-                Payment.provider.in_(list(FETCHERS)),
-            )
-            .order_by(Payment.updated_at)
-            .limit(BATCH)
-        ).scalars()
-    )
+    """Open payments at a provider that can be asked, untouched for `after_s` seconds."""
+    before = now - timedelta(seconds=after_s)
+    return repository.stale_payments(session, OPEN_STATUSES, list(FETCHERS), before, BATCH)
 
 
 def reconcile_payment(

@@ -19,11 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
-
 from pipeline.domain.context import DomainContext
 from pipeline.domain.normalized import PaymentEvent, PaymentStatus
-from pipeline.payments import mismatch
+from pipeline.payments import mismatch, repository
 from pipeline.payments.links import amount
 from pipeline.payments.service import apply_event
 from pipeline.providers import stripe_events, tbank_events, telegram_events
@@ -59,17 +57,10 @@ class YooKassaRefunds(Protocol):
 
 
 def _payment(ctx: DomainContext, public_id: str) -> tuple[Order, Payment]:
-    order = ctx.session.execute(
-        select(Order).where(Order.public_id == public_id)
-    ).scalar_one_or_none()
+    order = repository.order_by_public_id(ctx.session, public_id)
     if order is None:
         raise RefundError(f"no order {public_id}")
-    payment = ctx.session.execute(
-        select(Payment)
-        .where(Payment.order_id == order.id, Payment.status.in_(REFUNDABLE))
-        .order_by(Payment.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    payment = repository.last_payment_of(ctx.session, order.id, REFUNDABLE)
     if payment is None:
         raise RefundError(f"order {public_id} has no paid payment to refund")
     return order, payment

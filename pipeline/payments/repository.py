@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -44,6 +45,63 @@ def lock_order(session: Session, reference: str | None) -> Order | None:
 
 def lock_order_by_id(session: Session, order_id: int) -> Order | None:
     return session.get(Order, order_id, with_for_update=True)
+
+
+def order_by_public_id(session: Session, public_id: str) -> Order | None:
+    """The order, not locked."""
+    stmt = select(Order).where(Order.public_id == public_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def last_payment_of(session: Session, order_id: int, statuses: Collection[str]) -> Payment | None:
+    """The order's newest payment among `statuses`, not locked."""
+    stmt = (
+        select(Payment)
+        .where(Payment.order_id == order_id, Payment.status.in_(statuses))
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def stale_payments(
+    session: Session,
+    statuses: Collection[str],
+    providers: Collection[str],
+    updated_before: datetime,
+    limit: int,
+) -> list[int]:
+    """Ids of payments in `statuses` at `providers` untouched since `updated_before`,
+    the longest untouched first."""
+    stmt = (
+        select(Payment.id)
+        .where(
+            Payment.status.in_(statuses),
+            Payment.updated_at <= updated_before,
+            Payment.provider.in_(providers),
+        )
+        .order_by(Payment.updated_at)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def add_pending_payment(
+    session: Session, provider: str, provider_payment_id: str, order: Order
+) -> None:
+    """The order's payment row, pending; nothing when that payment is stored already."""
+    session.execute(
+        insert(Payment)
+        .values(
+            provider=provider,
+            provider_payment_id=provider_payment_id,
+            order_id=order.id,
+            status="pending",
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+        )
+        .on_conflict_do_nothing(index_elements=["provider", "provider_payment_id"])
+    )
 
 
 def lock_orders(

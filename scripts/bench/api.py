@@ -28,7 +28,7 @@ from pipeline.auth.apikeys import create_key
 from pipeline.auth.permissions import ALL_SCOPES
 from pipeline.cache import Cache
 from pipeline.deps import Deps
-from pipeline.events import queries
+from pipeline.events import filter_repository
 from pipeline.messaging.urls import redis_py_url
 from pipeline.shop import catalog
 from pipeline.unit_of_work import unit_of_work
@@ -102,7 +102,7 @@ def seed_products(engine: Engine, count: int) -> None:
 def _query_ms(engine: Engine, params: dict[str, Any], repeats: int) -> float:
     """p99 of the page query alone, in this process (no HTTP, auth or encoding)."""
     sessions = make_session_factory(engine)
-    where = queries.EventFilter(
+    where = filter_repository.EventFilter(
         params.get("source"), params.get("type"), params.get("status"),
         datetime.fromisoformat(params["since"]) if "since" in params else None,
         datetime.fromisoformat(params["until"]) if "until" in params else None,
@@ -113,7 +113,7 @@ def _query_ms(engine: Engine, params: dict[str, Any], repeats: int) -> float:
     with sessions() as session:
         for _ in range(repeats):
             started = time.perf_counter()
-            queries.page(session, where, before_id=cursor, limit=50)
+            filter_repository.page(session, where, before_id=cursor, limit=50)
             timings.append((time.perf_counter() - started) * 1000)
     return percentile(timings, 0.99)
 

@@ -12,7 +12,7 @@ import pytest
 from grpc_api.runtime import check_sources
 from grpc_api.v1 import pipeline_pb2 as pb
 from pipeline import metrics
-from pipeline.events import queries
+from pipeline.events import filter_repository
 from pipeline.events.handlers import load_handler_modules
 from pipeline.providers.registry import build_registry
 from pipeline.providers.settings_set import ProviderSettingsSet
@@ -49,7 +49,7 @@ def test_request_ids_metrics_and_sentry(
         def broken(*_args: object) -> None:
             raise RuntimeError("the disk is on fire")
 
-        monkeypatch.setattr(queries, "detail", broken)
+        monkeypatch.setattr(filter_repository, "detail", broken)
         with captured_sentry() as transport, pytest.raises(grpc.RpcError) as caught:
             client.GetEvent(
                 pb.GetEventRequest(id=1), metadata=(*key, ("x-request-id", "req-43")), timeout=10

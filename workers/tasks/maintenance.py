@@ -10,7 +10,7 @@ from loguru import logger
 from pipeline.ai.retention import prune_calls
 from pipeline.auth.retention import purge_expired
 from pipeline.events import repository, retention
-from pipeline.events.schedule import due_database_retries
+from pipeline.events.schedule_repository import due_database_retries
 from pipeline.messaging.queues import (
     INGEST,
     TASK_DISPATCH_DUE,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from pipeline.events.queries import EventFilter
+from pipeline.events.filter_repository import EventFilter
 from pipeline.events.repository import Selection
 from schema.events import EventStatus
 

@@ -19,7 +19,7 @@ from api.errors import ProblemError
 from api.routes.events import queue_replay
 from api.routes.queueing import task_sender
 from api.runtime import ApiRuntime
-from pipeline.events import queries, repository
+from pipeline.events import filter_repository, repository
 from pipeline.events.operations import retry_selected
 from pipeline.live.events import announce_changes, latest_cursor
 from pipeline.messaging.tasks import TaskSender
@@ -44,7 +44,9 @@ def _list_context(request: Request, session: SessionDep, given: ListFilter) -> d
     rows: list[Event] = []
     next_id: int | None = None
     if not given.errors:
-        rows, next_id = queries.page(session, given.query(), before_id=before_id, limit=PAGE_SIZE)
+        rows, next_id = filter_repository.page(
+            session, given.query(), before_id=before_id, limit=PAGE_SIZE
+        )
     return {
         "rows": rows,
         "filter": given,
@@ -133,7 +135,7 @@ def retry(console: Writer, form: CsrfForm, runtime: RuntimeDep) -> Response:
 
 @router.get("/events/{event_id}")
 def event_page(event_id: int, request: Request, console: Reader, session: SessionDep) -> Response:
-    found = queries.detail(session, event_id)
+    found = filter_repository.detail(session, event_id)
     if found is None:
         raise ConsoleError(404, f"There is no event {event_id}.")
     event, attempts = found

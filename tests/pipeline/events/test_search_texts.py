@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.envelope import Envelope
-from pipeline.events import queries, repository
+from pipeline.events import filter_repository, repository
 from pipeline.events.storing import event_row
 from schema.events import Event, EventSearchText
 
@@ -25,7 +25,9 @@ def _bodies(session: Session) -> dict[int, str]:
 
 
 def _search(session: Session, needle: str) -> list[str]:
-    rows, _ = queries.page(session, queries.EventFilter(text=needle), before_id=None, limit=50)
+    rows, _ = filter_repository.page(
+        session, filter_repository.EventFilter(text=needle), before_id=None, limit=50
+    )
     return [r.external_id for r in rows]
 
 
@@ -92,7 +94,7 @@ def test_search_finds_text_case_insensitively_and_literally(db: sessionmaker[Ses
 def test_the_search_reads_the_trigram_index(db: sessionmaker[Session]) -> None:
     with db() as session:
         session.execute(text("SET LOCAL enable_seqscan = off"))
-        stmt = select(Event.id).where(queries.payload_contains("o-4242"))
+        stmt = select(Event.id).where(filter_repository.payload_contains("o-4242"))
         dialect, literal = postgresql.dialect(), {"literal_binds": True}
         plan = "\n".join(
             row[0]

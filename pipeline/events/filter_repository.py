@@ -1,4 +1,6 @@
-"""Reading the events inbox for operators: filtered keyset pages and one event in full."""
+"""SQL for reading the events inbox as operators do: the filter's conditions (shared with
+the bulk retry of pipeline.events.repository), filtered keyset pages and one event in
+full. Functions take a session and never commit."""
 
 from __future__ import annotations
 
