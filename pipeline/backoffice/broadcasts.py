@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.backoffice import repository
 from pipeline.notifications import broadcast_admin
 from pipeline.notifications.broadcast_repository import audience_size
 from schema.messaging import Broadcast
-from schema.users import User
 
 RECENT = 20
 
@@ -19,7 +18,7 @@ __all__ = ["audience_size", "languages", "locked", "one", "recent"]
 
 
 def recent(session: Session, limit: int = RECENT) -> list[dict[str, Any]]:
-    rows = session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))
+    rows = repository.recent_broadcasts(session, limit)
     return [broadcast_admin.progress(session, b) for b in rows]
 
 
@@ -29,8 +28,7 @@ def one(session: Session, broadcast_id: int) -> dict[str, Any] | None:
 
 
 def languages(session: Session) -> list[str]:
-    stmt = select(User.language).distinct().order_by(User.language)
-    return list(session.scalars(stmt))
+    return repository.customer_languages(session)
 
 
 def locked(session: Session, broadcast_id: int) -> Broadcast | None:

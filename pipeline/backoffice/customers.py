@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
-from pipeline.like import ESCAPE, containing
+from pipeline.backoffice import repository
+from pipeline.backoffice.repository import CustomerFilter
 from schema.catalog import Product
 from schema.messaging import FeedbackMessage
 from schema.orders import Order
@@ -16,11 +16,7 @@ from schema.users import User
 PAGE = 50
 RECENT = 50
 
-
-@dataclass(frozen=True)
-class CustomerFilter:
-    query: str | None = None  # @username, first name or Telegram id
-    blocked: bool | None = None
+__all__ = ["CustomerFilter", "CustomerView", "customer_view", "for_update", "search"]
 
 
 @dataclass
@@ -34,22 +30,7 @@ def search(
     session: Session, f: CustomerFilter, before_id: int | None = None, limit: int = PAGE
 ) -> tuple[list[User], int | None]:
     """Newest first; the id to continue below, if there is more."""
-    stmt = select(User).order_by(User.id.desc()).limit(limit + 1)
-    if f.query:
-        q = f.query.strip().lstrip("@")
-        pattern = containing(q)
-        stmt = stmt.where(
-            or_(
-                User.username.ilike(pattern, escape=ESCAPE),
-                User.first_name.ilike(pattern, escape=ESCAPE),
-                cast(User.telegram_id, String) == q,
-            )
-        )
-    if f.blocked is not None:
-        stmt = stmt.where(User.blocked.is_(f.blocked))
-    if before_id is not None:
-        stmt = stmt.where(User.id < before_id)
-    rows = list(session.scalars(stmt))
+    rows = repository.search_users(session, f, before_id, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
@@ -60,23 +41,8 @@ def customer_view(session: Session, user_id: int) -> CustomerView | None:
     if user is None:
         return None
     view = CustomerView(user)
-    view.orders = [
-        (order, product)
-        for order, product in session.execute(
-            select(Order, Product)
-            .join(Product, Product.id == Order.product_id)
-            .where(Order.user_id == user_id)
-            .order_by(Order.id.desc())
-            .limit(RECENT)
-        )
-    ]
-    latest = (
-        select(FeedbackMessage)
-        .where(FeedbackMessage.user_id == user_id)
-        .order_by(FeedbackMessage.id.desc())
-        .limit(RECENT)
-    )
-    view.messages = sorted(session.scalars(latest), key=lambda m: m.id)
+    view.orders = repository.recent_orders_of(session, user_id, RECENT)
+    view.messages = repository.latest_feedback(session, user_id, RECENT)
     return view
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.backoffice import repository
 from pipeline.shop.feedback_threads import threads
 from schema.messaging import FeedbackMessage
 from schema.users import User
@@ -39,13 +39,7 @@ def thread(session: Session, user_id: int) -> Thread | None:
     user = session.get(User, user_id)
     if user is None:
         return None
-    latest = (
-        select(FeedbackMessage)
-        .where(FeedbackMessage.user_id == user_id)
-        .order_by(FeedbackMessage.id.desc())
-        .limit(SHOWN)
-    )
-    return Thread(user, sorted(session.scalars(latest), key=lambda m: m.id))
+    return Thread(user, repository.latest_feedback(session, user_id, SHOWN))
 
 
 def customer(session: Session, user_id: int) -> User | None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import case, event, func, update
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
+from pipeline.live import repository
 from pipeline.live.channel import Topic, announce_committed
 from schema.messaging import Broadcast, Notification
 
@@ -75,27 +76,6 @@ def _collect(session: Session, _context: Any) -> None:
             session.info.setdefault(TOUCHED, set()).add(obj.id)
 
 
-def _count(session: Session, broadcast: int, sent: int, failed: int) -> Any:
-    """Add the settled rows to the broadcast's counters; done once every row is settled."""
-    finished = (Broadcast.sent + sent + Broadcast.failed + failed) >= Broadcast.total
-    running = (Broadcast.status == "running") & finished
-    stmt = (
-        update(Broadcast)
-        .where(Broadcast.id == broadcast)
-        .values(
-            sent=Broadcast.sent + sent,
-            failed=Broadcast.failed + failed,
-            status=case((running, "done"), else_=Broadcast.status),
-            finished_at=case((running, func.now()), else_=Broadcast.finished_at),
-        )
-        .returning(
-            Broadcast.id, Broadcast.status, Broadcast.total, Broadcast.sent, Broadcast.failed
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return session.execute(stmt).one_or_none()
-
-
 @event.listens_for(Session, "before_commit")
 def _freeze(session: Session) -> None:
     session.flush()
@@ -108,7 +88,7 @@ def _freeze(session: Session) -> None:
             items[found] = progress_item(broadcast)
     for found in sorted(settled):  # in id order: two workers lock the rows alike
         counts = settled[found]
-        row = _count(session, found, counts["sent"], counts["failed"])
+        row = repository.add_to_broadcast_counts(session, found, counts["sent"], counts["failed"])
         if row is not None:
             items[found] = progress_item(row)
     if items:

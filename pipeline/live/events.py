@@ -21,31 +21,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from pipeline.deps import Deps
+from pipeline.live import repository
 from pipeline.live.channel import Topic, announce
+from pipeline.live.repository import CHANGE_COLUMNS
+from pipeline.live.repository import latest_cursor as latest_cursor  # the catch-up's start
 
-# pg advisory lock key of the announcer ("live" in ASCII).
-ANNOUNCE_LOCK = 0x6C697665
 BATCH = 1000
-
-CHANGE_COLUMNS = (
-    "id, source, type, external_id, status, attempts, received_at, processed_at, "
-    "last_error, updated_seq"
-)
-_STAMP = text(
-    f"""
-    WITH pending AS (
-        SELECT id FROM events WHERE updated_seq IS NULL
-        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
-    )
-    UPDATE events AS e SET updated_seq = nextval('events_updated_seq')
-    FROM pending WHERE e.id = pending.id
-    RETURNING {", ".join("e." + c.strip() for c in CHANGE_COLUMNS.split(","))}
-    """
-)
 
 
 def change_item(row: Any) -> dict[str, Any]:
@@ -58,10 +43,6 @@ def change_item(row: Any) -> dict[str, Any]:
     return item
 
 
-_TRY_LOCK = text("SELECT pg_try_advisory_lock(:k)")
-_UNLOCK = text("SELECT pg_advisory_unlock(:k)")
-# Rows a locked transaction holds are its own to announce once it commits.
-_PENDING = text("SELECT 1 FROM events WHERE updated_seq IS NULL LIMIT 1 FOR UPDATE SKIP LOCKED")
 # Rounds of lock, stamp, release a call may take on others' behalf before it returns.
 MAX_ROUNDS = 10
 
@@ -69,7 +50,7 @@ MAX_ROUNDS = 10
 def _stamp_and_publish(conn: Connection, deps: Deps) -> int:
     total = 0
     while True:
-        rows = conn.execute(_STAMP, {"limit": BATCH}).all()
+        rows = repository.stamp_changes(conn, BATCH)
         items = sorted((change_item(r) for r in rows), key=lambda i: i["cursor"])
         announce(deps, Topic.EVENTS, items)
         total += len(items)
@@ -79,8 +60,8 @@ def _stamp_and_publish(conn: Connection, deps: Deps) -> int:
 
 def _release_and_look(conn: Connection) -> bool:
     """Release the lock, then (a later snapshot) look for rows left to the holder."""
-    conn.execute(_UNLOCK, {"k": ANNOUNCE_LOCK})
-    return conn.execute(_PENDING).first() is not None
+    repository.unlock_announcer(conn)
+    return repository.any_unannounced(conn)
 
 
 def announce_changes(engine: Engine, deps: Deps) -> int:
@@ -89,7 +70,7 @@ def announce_changes(engine: Engine, deps: Deps) -> int:
     total = 0
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for _ in range(MAX_ROUNDS):
-            if not conn.execute(_TRY_LOCK, {"k": ANNOUNCE_LOCK}).scalar():
+            if not repository.try_lock_announcer(conn):
                 break  # the holder looks for these rows after its release
             stamped = 0
             try:
@@ -111,21 +92,5 @@ def changes_since(
     limit: int = BATCH,
 ) -> list[dict[str, Any]]:
     """Changes with a cursor above `cursor`, oldest first (the catch-up of a client)."""
-    where = ["updated_seq > :cursor"]
-    params: dict[str, Any] = {"cursor": cursor, "limit": limit}
-    if sources:
-        where.append("source = ANY(:sources)")
-        params["sources"] = list(sources)
-    if statuses:
-        where.append("status = ANY(:statuses)")
-        params["statuses"] = list(statuses)
-    stmt = text(
-        f"SELECT {CHANGE_COLUMNS} FROM events WHERE {' AND '.join(where)} "
-        "ORDER BY updated_seq LIMIT :limit"
-    )
-    return [change_item(r) for r in session.execute(stmt, params)]
-
-
-def latest_cursor(session: Session) -> int:
-    value: int | None = session.execute(text("SELECT max(updated_seq) FROM events")).scalar()
-    return int(value or 0)
+    rows = repository.changes_after(session, cursor, sources, statuses, limit)
+    return [change_item(r) for r in rows]

@@ -12,42 +12,17 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, String, event, func, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
-from sqlalchemy.sql.elements import ColumnElement
 
+from pipeline.live import repository
 from pipeline.live.channel import Topic, announce_committed
-from schema.orders import Order, Payment, Receipt
+from pipeline.live.repository import receipt_urls as receipt_urls  # the shop reads them here
+from schema.orders import Order, Receipt
 
 CHANGED = "live_orders_changed"
 PENDING = "live_orders_pending"
-
-
-def receipt_urls(session: Session, order_ids: list[int]) -> dict[int, list[str]]:
-    rows = session.execute(
-        select(Payment.order_id, Receipt.ofd_receipt_url)
-        .join(Payment, Payment.id == Receipt.payment_id)
-        .where(Payment.order_id.in_(order_ids), Receipt.ofd_receipt_url.is_not(None))
-        .order_by(Receipt.id)
-    ).all()
-    found: dict[int, list[str]] = {}
-    for order_id, url in rows:
-        if order_id is not None and url:
-            found.setdefault(order_id, []).append(url)
-    return found
-
-
-def _order_urls() -> ColumnElement[list[str]]:
-    """The order's receipt links, oldest receipt first (a correlated ARRAY(SELECT ...))."""
-    links = (
-        select(Receipt.ofd_receipt_url)
-        .join(Payment, Payment.id == Receipt.payment_id)
-        .where(Payment.order_id == Order.id, Receipt.ofd_receipt_url.is_not(None))
-        .order_by(Receipt.id)
-        .scalar_subquery()
-    )
-    return func.array(links, type_=ARRAY(String))
 
 
 # What a client sees of an order (`order_item`), in this order.
@@ -89,19 +64,11 @@ def _freeze(session: Session) -> None:
     order_ids = {i for kind, i in changed if kind == "order"}
     payment_ids = [i for kind, i in changed if kind == "payment"]
     if payment_ids:
-        order_ids.update(
-            i
-            for i in session.scalars(select(Payment.order_id).where(Payment.id.in_(payment_ids)))
-            if i is not None
-        )
+        order_ids.update(repository.order_ids_of_payments(session, payment_ids))
     if not order_ids:
         return
-    # The orders and their receipt links in one statement, as columns: building ORM
-    # objects for them cost more than the statement (a payments batch has detached its).
-    rows = session.execute(
-        select(*_SHOWN, _order_urls()).where(Order.id.in_(sorted(order_ids))).order_by(Order.id)
-    )
-    items = [_item(row[:-1], list(row[-1] or [])) for row in rows]
+    rows = repository.orders_with_receipt_urls(session, order_ids, _SHOWN)
+    items = [_item(shown, urls) for shown, urls in rows]
     session.info.setdefault(PENDING, []).extend(items)
 
 

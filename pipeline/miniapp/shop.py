@@ -6,18 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pipeline.deps import Deps
 from pipeline.live.orders import order_item
+from pipeline.miniapp import repository
 from pipeline.payments import links
 from pipeline.settings import Settings
 from pipeline.shop.catalog import product_text
 from pipeline.shop.service import create_order, products, user_orders
 from pipeline.shop.service import own_order as own_order  # the API asks the Mini App module
-from schema.cart import CartItem
 from schema.catalog import Product
 from schema.orders import Order
 from schema.users import User
@@ -70,12 +68,7 @@ class CartLine:
 
 
 def cart(session: Session, user: User) -> list[CartLine]:
-    rows = session.execute(
-        select(CartItem, Product)
-        .join(Product, Product.id == CartItem.product_id)
-        .where(CartItem.user_id == user.id)
-        .order_by(CartItem.id)
-    ).all()
+    rows = repository.cart_items(session, user.id)
     return [CartLine(product, item.quantity) for item, product in rows]
 
 
@@ -95,20 +88,12 @@ def set_quantity(session: Session, user: User, product_id: int, quantity: int) -
     if not 0 <= quantity <= MAX_QUANTITY:
         raise ShopError(f"quantity must be 0…{MAX_QUANTITY}")
     if quantity == 0:
-        session.execute(
-            delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id == product_id)
-        )
+        repository.remove_from_cart(session, user.id, product_id)
         return
     product = session.get(Product, product_id)
     if product is None or not product.is_active:
         raise ShopError("this product is not on sale")
-    session.execute(
-        insert(CartItem)
-        .values(user_id=user.id, product_id=product_id, quantity=quantity)
-        .on_conflict_do_update(
-            index_elements=["user_id", "product_id"], set_={"quantity": quantity}
-        )
-    )
+    repository.put_in_cart(session, user.id, product_id, quantity)
 
 
 def checkout(session: Session, user: User, method: Method, deps: Deps) -> list[Order]:
@@ -128,7 +113,7 @@ def checkout(session: Session, user: User, method: Method, deps: Deps) -> list[O
         orders.append(
             create_order(session, user, line.product, ORDER_METHOD[method], line.quantity)
         )
-    session.execute(delete(CartItem).where(CartItem.user_id == user.id))
+    repository.empty_cart(session, user.id)
     return orders
 
 
