@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from pipeline.assistant.service import assist
-from pipeline.knowledge import store
+from pipeline.knowledge import repository, store
 from pipeline.knowledge.retrieval import search_faq
 from pipeline.messaging.urls import redis_py_url
 from pipeline.migrate import upgrade
@@ -48,7 +48,7 @@ def evaluate_retrieval(database_url: str, redis_url: str, min_score: float) -> N
     settings = Settings(ai_base_url="", ai_faq_min_score=min_score)
     with make_session_factory(engine)() as session:
         store.import_entries(session, store.read_file(FIXTURES / "faq.json"))
-        answers = {e.question: e.answer for e in store.list_entries(session)}
+        answers = {e.question: e.answer for e in repository.entries(session)}
         buyer = User(telegram_id=1, chat_id=1, language="en")
         session.add(buyer)
         session.commit()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.auth.principal import Principal
 from api.deps import RuntimeDep, SessionDep, require
 from api.errors import error_responses
-from pipeline.alerts import listing
+from pipeline.alerts import listing, repository
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 Reader = Annotated[Principal, Depends(require("alerts:read"))]
@@ -44,7 +44,7 @@ def list_alerts(
     """Firing alerts first, then the most recent."""
     base_url = runtime.deps.providers.alertmanager.runbook_base_url
     out = []
-    for a in listing.recent(session, active=active, limit=limit):
+    for a in repository.firing_then_recent(session, active=active, limit=limit):
         book = listing.runbook(a.key, a.text, base_url)
         out.append(
             AlertOut(

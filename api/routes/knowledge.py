@@ -20,7 +20,7 @@ from api.models.knowledge import (
     KnowledgeOut,
     Language,
 )
-from pipeline.knowledge import retrieval, store
+from pipeline.knowledge import repository, retrieval, store
 from schema.knowledge import KnowledgeEntry
 
 router = APIRouter(prefix="/knowledge", tags=["knowledge"])
@@ -43,7 +43,7 @@ def list_entries(
     language: Annotated[Language | None, Query(description="Only this language.")] = None,
     active: Annotated[bool | None, Query(description="Only active or inactive ones.")] = None,
 ) -> list[KnowledgeOut]:
-    rows = store.list_entries(session, language=language, active=active)
+    rows = repository.entries(session, language=language, active=active)
     return [KnowledgeOut.model_validate(row) for row in rows]
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from loguru import logger
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from pipeline.alerts import repository
+from pipeline.alerts.repository import FIRING, RESOLVED
 from pipeline.alerts.texts import N_, NP_, say, say_n
 from pipeline.deps import redactor_of
 from pipeline.notifications.outbox import add_notification
@@ -22,8 +22,6 @@ from pipeline.settings import Settings
 from pipeline.unit_of_work import session_deps
 from schema.operations import Alert
 
-FIRING = "firing"
-RESOLVED = "resolved"
 KIND = "alert"
 
 
@@ -49,21 +47,6 @@ def _redactor(session: Session, settings: Settings, given: Redactor | None) -> R
     return deps.redactor if deps is not None else redactor_of(settings)
 
 
-def _lock(session: Session, key: str, text: str, now: datetime) -> Alert:
-    """The alert row for `key`, created when new, locked for this transaction."""
-    session.execute(
-        insert(Alert)
-        .values(key=key, status=RESOLVED, text=text, first_at=now, last_at=now)
-        .on_conflict_do_nothing(index_elements=[Alert.key])
-    )
-    return session.scalars(
-        select(Alert)
-        .where(Alert.key == key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-
-
 def raise_alert(
     session: Session,
     key: str,
@@ -80,7 +63,7 @@ def raise_alert(
     now = now or datetime.now(UTC)
     # Error texts go to a chat: no secret with them.
     key, text = key[:200], _redactor(session, settings, redactor).redact(text)
-    alert = _lock(session, key, text, now)
+    alert = repository.lock_or_create(session, key, text=text, now=now)
     alert.total += 1
     alert.pending += 1
     alert.last_at = now
@@ -120,12 +103,7 @@ def resolve_alert(
 ) -> bool:
     """Clear a firing alert with a "resolved" message; a no-op when it is not firing."""
     now = now or datetime.now(UTC)
-    alert = session.scalars(
-        select(Alert)
-        .where(Alert.key == key[:200])
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    alert = repository.lock(session, key[:200])
     if alert is None or alert.status != FIRING:
         return False
     alert.status, alert.resolved_at = RESOLVED, now
@@ -146,11 +124,6 @@ def resolve_alert(
     return True
 
 
-def firing(session: Session, prefix: str = "") -> list[Alert]:
-    stmt = select(Alert).where(Alert.status == FIRING, Alert.key.startswith(prefix))
-    return list(session.scalars(stmt.order_by(Alert.key)))
-
-
 def resolve_quiet(
     session: Session,
     prefix: str,
@@ -163,7 +136,7 @@ def resolve_quiet(
     conditions known only by their occurrences, like a failed receipt)."""
     now = now or datetime.now(UTC)
     done = []
-    for alert in firing(session, prefix):
+    for alert in repository.firing(session, prefix):
         if now - alert.last_at >= timedelta(seconds=quiet_s):
             resolve_alert(session, alert.key, now=now, settings=settings)
             done.append(alert.key)

@@ -7,17 +7,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline import metrics
-from pipeline.alerts import firing, raise_alert, resolve_alert, resolve_quiet, set_condition
+from pipeline.alerts import raise_alert, resolve_alert, resolve_quiet, set_condition
 from pipeline.alerts.probes import QueueStats
+from pipeline.alerts.repository import firing
 from pipeline.alerts.texts import N_, NP_, say, say_n
+from pipeline.backups.repository import last_good_backup_at
 from pipeline.events import repository
 from pipeline.settings import Settings
 from schema.events import Event
-from schema.operations import BackupRun
 
 DEAD = "event_dead:"
 RECEIPT = "receipt_failed:"
@@ -140,15 +140,9 @@ def check_heartbeat(
     set_condition(session, HEARTBEAT, silent, text, settings=settings)
 
 
-def last_good_backup(session: Session) -> datetime | None:
-    stmt = select(func.max(BackupRun.finished_at)).where(BackupRun.ok.is_(True))
-    value: datetime | None = session.execute(stmt).scalar_one()
-    return value
-
-
 def check_backups(session: Session, settings: Settings, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
-    last = last_good_backup(session)
+    last = last_good_backup_at(session)
     if last is not None:
         metrics.BACKUP_LAST_SUCCESS.set(last.timestamp())
     # Never backed up: the daily job has not run yet; its failures alert on their own.

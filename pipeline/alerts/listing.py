@@ -1,16 +1,9 @@
-"""Alerts as operators read them (the API and the console): firing first, then the most
-recent, each with the runbook that says what to do about it."""
+"""The runbook of each alert as operators read them (the API and the console list
+`repository.firing_then_recent`): the page that says what to do about it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from pipeline.alerts import FIRING
-from schema.operations import Alert
 
 ALERTS_PAGE = "operations/alerts/"
 # Key prefix of the pipeline's own alerts -> its runbook, a page of the docs site.
@@ -34,13 +27,6 @@ class Runbook:
 
     label: str
     href: str | None
-
-
-def recent(session: Session, *, active: bool = False, limit: int = 100) -> Sequence[Alert]:
-    stmt = select(Alert).order_by(Alert.status != FIRING, Alert.last_at.desc()).limit(limit)
-    if active:
-        stmt = stmt.where(Alert.status == FIRING)
-    return session.scalars(stmt).all()
 
 
 def _docs_page(path: str, base_url: str) -> Runbook:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.alerts import repository
 from pipeline.deps import Deps
 from pipeline.live.channel import Topic, announce
-from schema.operations import Alert
 
 
 def announce_changed_since(sessions: sessionmaker[Session], since: datetime, deps: Deps) -> int:
     with sessions() as session:
-        changed = session.scalars(
-            select(Alert).where(or_(Alert.last_at >= since, Alert.resolved_at >= since))
-        ).all()
+        changed = repository.changed_since(session, since)
         items = [
             {"key": a.key, "status": a.status, "text": a.text, "total": a.total,
              "last_at": a.last_at.isoformat()}

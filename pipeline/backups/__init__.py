@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from pipeline.backups import repository
 from pipeline.backups.tools import Tools, find_tools
 from schema.session import libpq_url
 
@@ -100,21 +100,6 @@ def private_file(path: Path) -> IO[str]:
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w")
 
 
-def row_counts(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, int]:
-    tables = conn.execute(
-        "SELECT schemaname, tablename FROM pg_tables "
-        "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
-    ).fetchall()
-    counts = {}
-    for schema, table in tables:
-        query = sql.SQL("SELECT count(*) FROM {}.{}").format(
-            sql.Identifier(str(schema)), sql.Identifier(str(table))
-        )
-        row = conn.execute(query).fetchone()
-        counts[f"{schema}.{table}"] = int(str(row[0])) if row else 0
-    return counts
-
-
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -152,10 +137,8 @@ def backup_now(
     path = directory / f"pipeline-{now.strftime(STAMP)}{SUFFIX}"
     partial = path.with_name(path.name + ".partial")
     with psycopg.connect(libpq_url(url)) as conn:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        row = conn.execute("SELECT pg_export_snapshot()").fetchone()
-        snapshot = str(row[0]) if row else ""
-        counts = row_counts(conn)
+        snapshot = repository.export_snapshot(conn)
+        counts = repository.row_counts(conn)
         with private_file(partial) as dump:  # pg_dump writes to stdout: the file is ours
             _counted(
                 [str(tools.pg_dump), "--format=custom", f"--snapshot={snapshot}", "--no-owner",
@@ -213,20 +196,18 @@ def rotate(directory: Path, keep_daily: int, keep_weekly: int) -> list[Path]:
     return removed
 
 
-def _admin(url: str) -> psycopg.Connection[tuple[object, ...]]:
+def _admin(url: str) -> repository.Connection:
     return psycopg.connect(libpq_url(url, "postgres"), autocommit=True, connect_timeout=5)
 
 
 def create_database(url: str, name: str) -> None:
     with _admin(url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        repository.create_database(conn, name)
 
 
 def drop_database(url: str, name: str) -> None:
     with _admin(url) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        repository.drop_database(conn, name)
 
 
 def restore(
@@ -266,7 +247,7 @@ def verify(
     try:
         restore(libpq_url(url, scratch), backup, clean=False, tools=tools, progress=progress)
         with psycopg.connect(libpq_url(url, scratch)) as conn:
-            actual = row_counts(conn)
+            actual = repository.row_counts(conn)
     finally:
         drop_database(url, scratch)
     if actual != expected:

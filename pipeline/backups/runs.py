@@ -1,11 +1,8 @@
-"""Recorded backup runs as operators see them (the API and the console), and the check
-before a verify is queued."""
+"""The check before a verify of a recorded backup run is queued (the API and the
+console)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schema.operations import BackupRun
@@ -17,10 +14,6 @@ class RunRefused(ValueError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-def recent(session: Session, limit: int = 50) -> Sequence[BackupRun]:
-    return session.scalars(select(BackupRun).order_by(BackupRun.id.desc()).limit(limit)).all()
 
 
 def verifiable(session: Session, run_id: int) -> BackupRun:

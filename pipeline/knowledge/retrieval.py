@@ -12,16 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from pipeline.knowledge import repository
+from pipeline.knowledge.repository import CONFIGS
 from pipeline.notifications.announce import format_amount
 from pipeline.shop.catalog import product_text
 from pipeline.shop.service import user_orders
-from schema.knowledge import KNOWLEDGE_VECTOR, PRODUCT_VECTOR
 from schema.users import User
 
-CONFIGS = {"ru": "russian", "en": "english"}
 MAX_WORDS = 32
 ORDER_ID = re.compile(r"\bo-[0-9a-f]{12}\b")
 ORDER_WORDS = re.compile(
@@ -58,36 +57,18 @@ def _query(message: str) -> str:
 
 
 def search_faq(session: Session, message: str, lang: str, limit: int = 3) -> list[Document]:
-    config = CONFIGS[lang]
-    vector = KNOWLEDGE_VECTOR.format(config=config)
-    # The language literal (from CONFIGS, never the caller) lets the partial index apply.
-    stmt = text(
-        f"SELECT id, question, answer, ts_rank_cd({vector}, q, 32) AS score "
-        f"FROM knowledge_entries, websearch_to_tsquery('{config}', :q) AS q "
-        f"WHERE language = '{lang}' AND active AND {vector} @@ q "
-        # Equal cover density (one shared word each): the rarer, denser match first.
-        f"ORDER BY score DESC, ts_rank({vector}, q, 1) DESC, id LIMIT :limit"
-    )
-    rows = session.execute(stmt, {"q": _query(message), "limit": limit}).all()
-    return [Document(f"faq:{r.id}", "faq", r.question, r.answer, float(r.score)) for r in rows]
+    rows = repository.faq_matches(session, _query(message), lang, limit)
+    return [Document(f"faq:{r.id}", "faq", r.question, r.answer, r.score) for r in rows]
 
 
 def search_products(session: Session, message: str, lang: str, limit: int = 3) -> list[Document]:
-    config = CONFIGS[lang]
-    vector = PRODUCT_VECTOR.format(config=config, lang=lang)
-    stmt = text(
-        f"SELECT id, title_{lang} AS title, description_{lang} AS description, price_minor, "
-        f"currency, stars_price, ts_rank_cd({vector}, q, 32) AS score "
-        f"FROM products, websearch_to_tsquery('{config}', :q) AS q "
-        f"WHERE is_active AND {vector} @@ q ORDER BY score DESC, id LIMIT :limit"
-    )
     found = []
-    for r in session.execute(stmt, {"q": _query(message), "limit": limit}).all():
+    for r in repository.product_matches(session, _query(message), lang, limit):
         price = format_amount(r.price_minor, r.currency)
         if r.stars_price:
             price += f" / {r.stars_price} Stars"
         body = f"{r.title}: {r.description} Price: {price}".strip()
-        found.append(Document(f"product:{r.id}", "product", r.title, body, float(r.score)))
+        found.append(Document(f"product:{r.id}", "product", r.title, body, r.score))
     return found
 
 

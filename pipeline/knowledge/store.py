@@ -1,5 +1,5 @@
-"""FAQ entries: create, change, list, and import from a file (JSON or CSV). Callers
-commit."""
+"""FAQ entries: create, change, and import from a file (JSON or CSV); the repository
+lists them. Callers commit."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.knowledge import repository
 from schema.knowledge import KnowledgeEntry
 
 LANGUAGES = ("ru", "en")
@@ -38,17 +38,6 @@ class EntryFields:
         if self.language not in LANGUAGES:
             raise BadEntry(f"language must be one of {', '.join(LANGUAGES)}")
         self.tags = [t.strip() for t in self.tags if t.strip()]
-
-
-def list_entries(
-    session: Session, language: str | None = None, active: bool | None = None
-) -> list[KnowledgeEntry]:
-    stmt = select(KnowledgeEntry).order_by(KnowledgeEntry.id)
-    if language is not None:
-        stmt = stmt.where(KnowledgeEntry.language == language)
-    if active is not None:
-        stmt = stmt.where(KnowledgeEntry.active.is_(active))
-    return list(session.execute(stmt).scalars())
 
 
 def create(session: Session, fields: EntryFields) -> KnowledgeEntry:
@@ -87,12 +76,7 @@ def import_entries(session: Session, items: Iterable[EntryFields]) -> ImportResu
     safe and edits answers in place."""
     result = ImportResult()
     for fields in items:
-        existing = session.execute(
-            select(KnowledgeEntry).where(
-                KnowledgeEntry.language == fields.language,
-                KnowledgeEntry.question == fields.question,
-            )
-        ).scalar_one_or_none()
+        existing = repository.entry_for_question(session, fields.language, fields.question)
         if existing is None:
             create(session, fields)
             result.created += 1

@@ -5,24 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from pipeline.providers import repository
 from pipeline.providers.base import Provider
 from pipeline.providers.unsigned import exposure
 
 CACHE = "providers"
-
-_RECENT = text(
-    """
-    SELECT source,
-           max(received_at) AS last_event_at,
-           count(*) FILTER (WHERE received_at >= now() - interval '1 hour') AS last_hour,
-           count(*) FILTER (WHERE received_at >= now() - interval '1 hour'
-                            AND status IN ('failed', 'dead')) AS errors_last_hour
-    FROM events WHERE source = ANY(:sources) GROUP BY source
-    """
-)
 
 
 def route(provider: Provider) -> str:
@@ -59,14 +48,13 @@ def health(
 ) -> list[dict[str, Any]]:
     """`describe` plus last event, error rate over the last hour and recent rejections
     (signature failures counted by the receiver in Redis)."""
-    names = [p.name for p in providers]
-    recent = {row.source: row for row in session.execute(_RECENT, {"sources": names})}
+    recent = repository.recent_events(session, [p.name for p in providers])
     rows = []
     for provider in sorted(providers, key=lambda p: p.name):
         info = describe(provider)
         row = recent.get(provider.name)
-        last_hour = int(row.last_hour) if row else 0
-        errors = int(row.errors_last_hour) if row else 0
+        last_hour = row.last_hour if row else 0
+        errors = row.errors_last_hour if row else 0
         info.update(
             last_event_at=row.last_event_at.isoformat() if row and row.last_event_at else None,
             events_last_hour=last_hour,

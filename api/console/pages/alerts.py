@@ -12,7 +12,7 @@ from starlette.responses import Response
 from api.console.auth import Console, require
 from api.console.render import render
 from api.deps import RuntimeDep, SessionDep
-from pipeline.alerts import listing
+from pipeline.alerts import listing, repository
 
 router = APIRouter(prefix="/admin/alerts", include_in_schema=False)
 Reader = Annotated[Console, Depends(require("alerts:read"))]
@@ -31,7 +31,7 @@ def alerts_page(
     base_url = runtime.deps.providers.alertmanager.runbook_base_url
     rows = [
         (alert, listing.runbook(alert.key, alert.text, base_url))
-        for alert in listing.recent(session, active=active_only, limit=LIMIT)
+        for alert in repository.firing_then_recent(session, active=active_only, limit=LIMIT)
     ]
     firing = sum(1 for alert, _ in rows if alert.status == "firing")
     return render(

@@ -21,7 +21,7 @@ from api.deps import RuntimeDep, UnitOfWorkDep
 from api.errors import ProblemError
 from api.routes.backups import board, queue_backup, queue_verify
 from api.runtime import ApiRuntime
-from pipeline.backups import runs
+from pipeline.backups import repository, runs
 
 router = APIRouter(prefix="/admin/backups", include_in_schema=False)
 Reader = Annotated[Console, Depends(require("backups:read"))]
@@ -36,7 +36,7 @@ def _render(
     jobs = board(runtime).jobs()
     return render(
         request, template, console, active="backups",
-        jobs=jobs, polling=any(j.awaited() for j in jobs), rows=runs.recent(session),
+        jobs=jobs, polling=any(j.awaited() for j in jobs), rows=repository.recent_runs(session),
     )  # fmt: skip
 
 

@@ -17,11 +17,11 @@ from pipeline.backups import (
     list_backups,
     restore,
     rotate,
-    row_counts,
     to_keep,
     verify,
 )
 from pipeline.backups.jobs import run_backup
+from pipeline.backups.repository import row_counts
 from pipeline.deps import Deps
 from pipeline.settings import Settings
 from schema.messaging import Notification
