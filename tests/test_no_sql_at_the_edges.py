@@ -1,5 +1,9 @@
-"""Tasks, CLI commands and bot handlers hold no SQL: queries live in the `repository`
-modules of pipeline/ (and the services over them), so each has one home to review.
+"""SQL lives in the `repository` modules of pipeline/, so each query has one home to
+review: tasks, CLI commands, bot handlers and the domain's services hold none.
+
+A repository module is a package's `repository.py` or a `<topic>_repository.py` beside
+it (where one file would grow too long); `pipeline/embedded.py`, which creates the
+embedded server's database before anything else exists, is the one other module.
 
 Checked on the syntax tree: no query construction imported from SQLAlchemy (`select`,
 `update`, `delete`, `insert`, `text`, from any of its modules, by name or through the
@@ -57,13 +61,43 @@ def sql_found(source: str) -> list[str]:
     return found
 
 
+NOT_DOMAIN = frozenset({"pipeline/embedded.py"})
+
+
 def edge_modules() -> list[Path]:
     return sorted(path for edge in EDGES for path in (ROOT / edge).rglob("*.py"))
+
+
+def is_repository(path: Path) -> bool:
+    return path.name == "repository.py" or path.name.endswith("_repository.py")
+
+
+def domain_modules() -> list[Path]:
+    return sorted(
+        path
+        for path in (ROOT / "pipeline").rglob("*.py")
+        if not is_repository(path) and str(path.relative_to(ROOT)) not in NOT_DOMAIN
+    )
 
 
 @pytest.mark.parametrize("path", edge_modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_edges_hold_no_sql(path: Path) -> None:
     assert sql_found(path.read_text()) == []
+
+
+@pytest.mark.parametrize("path", domain_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_domain_keeps_its_sql_in_repositories(path: Path) -> None:
+    assert sql_found(path.read_text()) == []
+
+
+def test_every_package_with_a_repository_module_has_its_repository() -> None:
+    """A `<topic>_repository.py` sits beside its package's `repository.py`."""
+    lone = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "pipeline").rglob("*_repository.py")
+        if not (path.parent / "repository.py").exists()
+    ]
+    assert lone == []
 
 
 @pytest.mark.parametrize(
