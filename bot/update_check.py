@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from pipeline.domain.inbox import deliver, raw_reference
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, handlers
-from pipeline.providers import telegram_events
+from pipeline.providers import telegram
 from pipeline.telegram.updates import queue_update
 from schema.events import EventStatus
 
@@ -24,6 +24,6 @@ def telegram_update(ctx: HandlerContext) -> EventStatus | None:
         raise PermanentError(f"not a valid Telegram update: {exc.error_count()} errors") from exc
     logger.debug("telegram update {} of type {}", update.update_id, ctx.event.type)
     # Payment updates also go to the domain; every update is queued for the bot.
-    deliver(ctx, telegram_events.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
+    deliver(ctx, telegram.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
     queue_update(ctx, ctx.payload)
     return None

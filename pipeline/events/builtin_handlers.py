@@ -14,7 +14,7 @@ from loguru import logger
 from pipeline.domain.inbox import deliver, raw_reference
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, handlers
-from pipeline.providers import stripe_events
+from pipeline.providers import stripe
 from schema.events import EventStatus
 
 STRIPE_PAYMENT_TYPES = ("payment_intent.*", "charge.*", "checkout.session.*")
@@ -35,5 +35,5 @@ def stripe_payment(ctx: HandlerContext) -> EventStatus | None:
     if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool)):
         raise PermanentError("Stripe amounts must be integers in minor units")
     logger.debug("stripe {} for {} ({} {})", ctx.event.type, obj["id"], amount, obj.get("currency"))
-    deliver(ctx, stripe_events.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
+    deliver(ctx, stripe.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
     return None

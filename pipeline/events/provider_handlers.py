@@ -15,7 +15,7 @@ from pipeline.domain.inbox import deliver, raw_reference
 from pipeline.domain.normalized import PaymentEvent
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import HandlerContext, handlers
-from pipeline.providers import atol, cloudpayments_events, orangedata, robokassa, tbank_events
+from pipeline.providers import atol, cloudpayments, orangedata, robokassa, tbank
 from pipeline.providers import yookassa as yookassa_provider
 from pipeline.providers.api.http import NotReady
 from schema.events import EventStatus
@@ -69,7 +69,7 @@ def orangedata_receipt(ctx: HandlerContext) -> EventStatus | None:
 
 
 def _cloud(ctx: HandlerContext, default_currency: str) -> EventStatus | None:
-    events = cloudpayments_events.normalize(
+    events = cloudpayments.normalize(
         ctx.event.type, ctx.payload, ctx.event.source, raw_reference(ctx), default_currency
     )
     return deliver(ctx, events)
@@ -87,7 +87,7 @@ def cloudkassir_receipt(ctx: HandlerContext) -> EventStatus | None:
 
 @handlers.handles("tbank")
 def tbank_notification(ctx: HandlerContext) -> EventStatus | None:
-    return deliver(ctx, tbank_events.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
+    return deliver(ctx, tbank.normalize(ctx.event.type, ctx.payload, raw_reference(ctx)))
 
 
 @handlers.handles("robokassa")

@@ -13,10 +13,10 @@ import httpx
 
 from pipeline.deps import Deps
 from pipeline.domain.normalized import PaymentEvent
-from pipeline.providers import stripe_events, tbank_events
+from pipeline.providers import stripe as stripe_provider
+from pipeline.providers import tbank as tbank_provider
 from pipeline.providers import yookassa as yookassa_provider
 from pipeline.providers.api.http import call, json_body, rejected, timeout
-from pipeline.providers.tbank import make_token
 from pipeline.settings import secret_values
 
 Fetcher = Callable[[Deps, str, str], PaymentEvent | None]
@@ -41,7 +41,8 @@ def stripe(
     if response.status_code != 200:
         raise rejected(response, what)
     intent = json_body(response, what)
-    events = stripe_events.normalize("payment_intent.reconciled", {"data": {"object": intent}}, ref)
+    event = {"data": {"object": intent}}
+    events = stripe_provider.normalize("payment_intent.reconciled", event, ref)
     found = [e for e in events if isinstance(e, PaymentEvent)]
     return found[0] if found else None
 
@@ -60,13 +61,13 @@ def tbank(
     url = f"{settings.api_base.rstrip('/')}/GetState"
     for terminal, password in pairs:
         body: dict[str, object] = {"TerminalKey": terminal, "PaymentId": payment_id}
-        body["Token"] = make_token(body, password)
+        body["Token"] = tbank_provider.make_token(body, password)
         response = call(partial(client.post, url, json=body), what)
         if response.status_code != 200:
             raise rejected(response, what)
         state = json_body(response, what)
         if str(state.get("ErrorCode", "0")) == "0":
-            return tbank_events.normalize_payment(state, ref)
+            return tbank_provider.normalize_payment(state, ref)
     return None  # no terminal knows it: leave the payment for the next round
 
 

@@ -18,7 +18,7 @@ from pipeline.messaging.queues import MAINTENANCE, TASK_REFUND_PAYMENT
 from pipeline.messaging.tasks import send_task
 from pipeline.notifications.announce import alert_operators, format_amount
 from pipeline.payments.state import Transition, is_paid
-from pipeline.providers import stripe_events, tbank_events, telegram_events
+from pipeline.providers import stripe, tbank, telegram
 from pipeline.providers.cloudpayments import CloudPaymentsProvider
 from pipeline.providers.robokassa import RobokassaProvider
 from pipeline.providers.yookassa import YooKassaProvider
@@ -28,7 +28,7 @@ from schema.orders import Order, Payment
 ALERT = "payment_mismatch:"
 OVERPAID_ALERT = "payment_overpaid:"
 # Providers whose held (authorized, not captured) payments the refund task cancels.
-RELEASED_HERE = frozenset({CloudPaymentsProvider.name, tbank_events.PROVIDER})
+RELEASED_HERE = frozenset({CloudPaymentsProvider.name, tbank.PROVIDER})
 
 
 def stripe_target(payment: Payment) -> str | None:
@@ -60,18 +60,18 @@ def payer(payment: Payment) -> int | None:
 def refundable_here(deps: Deps, payment: Payment) -> bool:
     """Whether the refund task can give this payment's money back through the API."""
     providers = deps.providers
-    if payment.provider == telegram_events.PROVIDER:
+    if payment.provider == telegram.PROVIDER:
         token = deps.settings.telegram_bot_token
         return payment.currency == "XTR" and payer(payment) is not None and token is not None
     if payment.provider == YooKassaProvider.name:
         return YooKassaProvider(providers.yookassa).configured()
-    if payment.provider == stripe_events.PROVIDER:
+    if payment.provider == stripe.PROVIDER:
         keys = secret_values(providers.stripe.api_key)
         return bool(keys) and stripe_target(payment) is not None
     if payment.provider == CloudPaymentsProvider.name:
         settings = providers.cloudpayments
         return bool(settings.public_id and secret_values(settings.api_secret))
-    if payment.provider == tbank_events.PROVIDER:
+    if payment.provider == tbank.PROVIDER:
         return _tbank_terminal_known(deps, payment)
     if payment.provider == RobokassaProvider.name:
         return providers.robokassa.refunds_configured()

@@ -24,7 +24,7 @@ from pipeline.domain.normalized import PaymentEvent, PaymentStatus
 from pipeline.payments import mismatch, repository
 from pipeline.payments.links import amount
 from pipeline.payments.service import apply_event
-from pipeline.providers import stripe_events, tbank_events, telegram_events
+from pipeline.providers import stripe, tbank, telegram
 from pipeline.providers import yookassa as yookassa_provider
 from pipeline.providers.cloudpayments import CloudPaymentsProvider
 from pipeline.providers.robokassa import RobokassaProvider
@@ -192,7 +192,7 @@ def _release(ctx: DomainContext, payment: Payment, key: str, more: MoreRefunds) 
         more.cloudpayments.void(payment.provider_payment_id)
         _sent(payment, key)
         _refunded(ctx, payment, f"void:{payment.provider_payment_id}", PaymentStatus.CANCELED)
-    elif payment.provider == tbank_events.PROVIDER and more.tbank is not None:
+    elif payment.provider == tbank.PROVIDER and more.tbank is not None:
         if payment.amount_minor is None:
             raise RefundError("the held amount is not known")
         _tbank_cancel(ctx, payment, more.tbank, payment.amount_minor)
@@ -202,11 +202,11 @@ def _release(ctx: DomainContext, payment: Payment, key: str, more: MoreRefunds) 
     return payment.status
 
 
-def _tbank_cancel(ctx: DomainContext, payment: Payment, tbank: TBankRefunds, amount: int) -> None:
-    terminal = tbank.terminal_for(mismatch.tbank_terminal(payment))
+def _tbank_cancel(ctx: DomainContext, payment: Payment, api: TBankRefunds, amount: int) -> None:
+    terminal = api.terminal_for(mismatch.tbank_terminal(payment))
     if terminal is None:
         raise RefundError("the T-Bank terminal of this payment is not configured")
-    answer = tbank.cancel(terminal, payment.provider_payment_id, amount)
+    answer = api.cancel(terminal, payment.provider_payment_id, amount)
     ref = f"cancel:{payment.provider_payment_id}"
     status = str(answer.get("Status", "")).upper()
     if status == "REFUNDED":
@@ -226,10 +226,10 @@ def refund_payment(
     """Refund what is left of `payment` through its provider's API; its status afterwards.
     `key` makes a retried call the same refund at the provider."""
     left = payment.paid_minor - payment.refunded_minor
-    bot, yookassa, stripe, more = clients.bot, clients.yookassa, clients.stripe, clients.more
+    bot, yookassa, stripe_api, more = clients.bot, clients.yookassa, clients.stripe, clients.more
     if payment.details.get(SENT) == key:
         return payment.status  # accepted already; its notification settles the payment
-    if payment.provider == telegram_events.PROVIDER:
+    if payment.provider == telegram.PROVIDER:
         if payment.currency != "XTR":
             raise RefundError("card payments made in Telegram are refunded by the provider")
         if payer is None:
@@ -251,8 +251,8 @@ def refund_payment(
             apply_event(ctx, yookassa_provider.normalize_payment(fetched, ref))
         return payment.status
     target = mismatch.stripe_target(payment)
-    if payment.provider == stripe_events.PROVIDER and stripe is not None and target is not None:
-        refund = stripe.create_refund(target, left, key)
+    if payment.provider == stripe.PROVIDER and stripe_api is not None and target is not None:
+        refund = stripe_api.create_refund(target, left, key)
         if refund.get("status") == "succeeded":
             _refunded(ctx, payment, f"refund:{refund.get('id')}")
         return payment.status
@@ -260,7 +260,7 @@ def refund_payment(
         more.cloudpayments.refund(payment.provider_payment_id, left, payment.currency)
         _sent(payment, key)
         return payment.status
-    if payment.provider == tbank_events.PROVIDER and more.tbank is not None:
+    if payment.provider == tbank.PROVIDER and more.tbank is not None:
         _tbank_cancel(ctx, payment, more.tbank, left)
         _sent(payment, key)
         return payment.status

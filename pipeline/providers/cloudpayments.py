@@ -6,8 +6,13 @@ URL-decoded body. When `Content-HMAC` is present it alone decides; `X-Content-HM
 is refused unless `CLOUDPAYMENTS_ALLOW_X_CONTENT_HMAC_ONLY` is set: a signature over the
 decoded body also matches other raw bodies (`%26` decodes to a field separator).
 Bodies are form-encoded by default, JSON when so configured. Every notification must
-agree with its kind (cloudpayments_kinds) and is answered `{"code":0}`; a Check may be
-declined with its documented codes.
+agree with its kind and is answered `{"code":0}`; a Check may be declined with its
+documented codes. The worker normalizes them to payment and receipt events.
+
+The HMAC covers the body, not the URL: without the kind rules a signed Fail notification
+posted to `/pay` would read as a payment. Each kind's body carries what only that kind
+has (CloudPayments' notification reference): a Pay a success status, a Fail a reason,
+a Refund the refunded payment's transaction id.
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pipeline.domain.money import decimal_amount, minor_units
+from pipeline.domain.normalized import (
+    FiscalAttributes,
+    NormalizedEvent,
+    PaymentEvent,
+    PaymentStatus,
+    ReceiptEvent,
+    ReceiptStatus,
+)
+from pipeline.events.errors import PermanentError
 from pipeline.payments import order_rules, snapshots
 from pipeline.providers.base import (
     Accepted,
@@ -37,7 +51,6 @@ from pipeline.providers.base import (
     Reply,
     WebhookRejected,
 )
-from pipeline.providers.cloudpayments_kinds import require_kind_matches
 from pipeline.providers.config import ProviderSettings
 from pipeline.providers.networks import require_source
 from pipeline.providers.parsing import (
@@ -55,6 +68,12 @@ JSON = "application/json"
 HMAC_HEADERS = ("content-hmac", "x-content-hmac")
 OrderLookup = Callable[[str], snapshots.OrderSnapshot | None]
 PAYMENT_KINDS = ("check", "pay", "fail", "confirm", "refund", "cancel")
+# Event types are the notification kinds (the path segment after the provider).
+EVENT_TYPES = (*sorted(PAYMENT_KINDS), "receipt")
+RECEIPT_EVENT_TYPES = ("receipt",)
+AUTHORIZED = "Authorized"
+PAY_STATUSES = frozenset({"Completed", AUTHORIZED})
+CONFIRM_STATUSES = frozenset({"Completed"})
 
 
 class CheckCode(enum.IntEnum):
@@ -155,6 +174,36 @@ def dedup_key(kind: str, fields: Mapping[str, Any]) -> str:
 _RECURRENT_COUNTERS = ("SuccessfulTransactionsNumber", "FailedTransactionsNumber")
 
 
+def _field(fields: Mapping[str, Any], name: str) -> str:
+    return text_field(fields, name, required=False)
+
+
+def _refuse(kind: str, why: str) -> MalformedBody:
+    return MalformedBody(f"not a {kind} notification: {why}")
+
+
+def require_kind_matches(kind: str, fields: Mapping[str, Any]) -> None:
+    """400 unless the signed body is a notification of `kind`."""
+    status = _field(fields, "Status")
+    if kind == "pay" and status not in PAY_STATUSES:
+        raise _refuse(kind, f"Status {status or 'missing'}, expected Completed or Authorized")
+    if kind == "confirm" and status not in CONFIRM_STATUSES:
+        raise _refuse(kind, f"Status {status or 'missing'}, expected Completed")
+    if kind == "fail":
+        if not (_field(fields, "Reason") or _field(fields, "ReasonCode")):
+            raise _refuse(kind, "no Reason / ReasonCode")
+        if status in PAY_STATUSES:
+            raise _refuse(kind, f"Status {status} is a success")
+    if kind == "refund":
+        if not _field(fields, "PaymentTransactionId").isdigit():
+            raise _refuse(kind, "no PaymentTransactionId")
+        if _field(fields, "OperationType") not in {"", "Refund"}:
+            raise _refuse(kind, "OperationType is not Refund")
+    if kind == "cancel" and (status or _field(fields, "OperationType")):
+        # Documented Cancel bodies carry neither: a Check, Pay or Fail body does.
+        raise _refuse(kind, "a Status or OperationType belongs to another kind")
+
+
 class CloudNotifications:
     """Shared by CloudPayments and CloudKassir: one HMAC scheme, one answer format."""
 
@@ -213,8 +262,7 @@ class CloudNotifications:
             raise CheckDeclined(CheckCode.NOT_ACCEPTED, f"currency {currency or '?'} not accepted")
         invoice = text_field(fields, "InvoiceId", required=False)
         if invoice:
-            test = str(fields.get("TestMode", "0")).lower() in {"1", "true"}
-            self._check_order(invoice, text_field(fields, "Amount"), currency, test)
+            self._check_order(invoice, text_field(fields, "Amount"), currency, _is_test(fields))
 
     def _check_order(self, invoice: str, amount: str, currency: str, test: bool) -> None:
         """The money rules the worker applies to the payment, answered before it is made,
@@ -273,3 +321,111 @@ class CloudPaymentsProvider(CloudNotifications):
         self.settings = settings
         self.shop = process_settings
         self.orders = orders or snapshots.SnapshotReader(process_settings)
+
+
+def _text(fields: Mapping[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def _required(fields: Mapping[str, Any], name: str) -> str:
+    value = _text(fields, name)
+    if value is None:
+        raise PermanentError(f"notification has no {name}")
+    return value
+
+
+def _is_test(fields: Mapping[str, Any]) -> bool:
+    return str(fields.get("TestMode", "0")).lower() in {"1", "true"}
+
+
+def _units(fields: Mapping[str, Any], currency: str) -> int:
+    try:
+        return minor_units(_required(fields, "Amount"), currency)
+    except ValueError as exc:
+        raise PermanentError(f"Amount: {exc}") from None
+
+
+def normalize_payment(
+    kind: str, fields: Mapping[str, Any], provider: str, ref: str, default_currency: str
+) -> PaymentEvent | None:
+    """check, pay, fail, confirm, refund, cancel -> PaymentEvent; other kinds -> None."""
+    if kind not in PAYMENT_KINDS:
+        return None  # recurrent: a subscription's state, not a payment
+    currency = (_text(fields, "Currency") or default_currency).upper()
+    amount = _units(fields, currency) if kind in {"check", "pay", "fail", "confirm"} else None
+    common: dict[str, Any] = {
+        "provider": provider,
+        "order_reference": _text(fields, "InvoiceId"),
+        "currency": currency,
+        "raw_reference": ref,
+        "test": _is_test(fields),
+    }
+    transaction = _required(fields, "TransactionId")
+    if kind == "check":
+        return PaymentEvent(
+            provider_payment_id=transaction, amount=amount, status=PaymentStatus.PENDING, **common
+        )
+    if kind in {"pay", "confirm"}:
+        held = kind == "pay" and _text(fields, "Status") == AUTHORIZED
+        status = PaymentStatus.WAITING_FOR_CAPTURE if held else PaymentStatus.SUCCEEDED
+        paid = 0 if held else amount
+        return PaymentEvent(
+            provider_payment_id=transaction,
+            amount=amount,
+            status=status,
+            paid_amount=paid,
+            **common,
+        )
+    if kind == "fail":
+        return PaymentEvent(
+            provider_payment_id=transaction, amount=amount, status=PaymentStatus.FAILED, **common
+        )
+    if kind == "cancel":
+        voided = _units(fields, currency) if _text(fields, "Amount") else None
+        return PaymentEvent(
+            provider_payment_id=transaction, amount=voided, status=PaymentStatus.CANCELED, **common
+        )
+    # A Refund states this refund's amount, not the payment's totals.
+    return PaymentEvent(
+        provider_payment_id=_required(fields, "PaymentTransactionId"),
+        amount=None,
+        status=PaymentStatus.REFUNDED,
+        refund_amount=_units(fields, currency),
+        **common,
+    )
+
+
+def normalize_receipt(fields: Mapping[str, Any], provider: str, ref: str) -> ReceiptEvent:
+    """A Receipt notification (a registered receipt) -> ReceiptEvent (done)."""
+    fiscal = FiscalAttributes(
+        fn_number=_text(fields, "FiscalNumber"),
+        fiscal_document_number=_text(fields, "DocumentNumber"),
+        fiscal_document_attribute=_text(fields, "FiscalSign"),
+        fiscal_receipt_number=_text(fields, "Number"),
+        shift_number=_text(fields, "SessionNumber"),
+        registration_number=_text(fields, "RegNumber"),
+        receipt_datetime=_text(fields, "DateTime"),
+        total=_units(fields, "RUB") if _text(fields, "Amount") else None,
+    )
+    return ReceiptEvent(
+        provider=provider,
+        receipt_id=_required(fields, "Id"),
+        order_reference=_text(fields, "InvoiceId"),
+        payment_reference=_text(fields, "TransactionId"),
+        status=ReceiptStatus.DONE,
+        fiscal=fiscal,
+        ofd_receipt_url=_text(fields, "Url"),
+        raw_reference=ref,
+    )
+
+
+def normalize(
+    kind: str, fields: Mapping[str, Any], provider: str, ref: str, default_currency: str
+) -> list[NormalizedEvent]:
+    if kind == "receipt":
+        return [normalize_receipt(fields, provider, ref)]
+    payment = normalize_payment(kind, fields, provider, ref, default_currency)
+    return [payment] if payment is not None else []

@@ -12,12 +12,12 @@ from pipeline.events.handlers import HandlerContext, HandlerRegistry, load_handl
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.providers import (
     atol,
-    cloudpayments_events,
+    cloudpayments,
     orangedata,
     robokassa,
-    stripe_events,
-    tbank_events,
-    telegram_events,
+    stripe,
+    tbank,
+    telegram,
     yookassa,
 )
 from pipeline.providers.registry import build_registry
@@ -27,11 +27,11 @@ from tests.pipeline.events.test_service import envelope
 from tests.support.signing import stripe_event
 
 CLAIMED = {
-    "stripe": stripe_events.EVENT_TYPES,
-    "telegram": telegram_events.EVENT_TYPES,
-    "tbank": tbank_events.EVENT_TYPES,
-    "cloudpayments": cloudpayments_events.EVENT_TYPES,
-    "cloudkassir": cloudpayments_events.RECEIPT_EVENT_TYPES,
+    "stripe": stripe.EVENT_TYPES,
+    "telegram": telegram.EVENT_TYPES,
+    "tbank": tbank.EVENT_TYPES,
+    "cloudpayments": cloudpayments.EVENT_TYPES,
+    "cloudkassir": cloudpayments.RECEIPT_EVENT_TYPES,
     "yookassa": yookassa.EVENT_TYPES,
     "robokassa": robokassa.EVENT_TYPES,
     "atol": atol.EVENT_TYPES,
@@ -86,7 +86,7 @@ def test_every_registered_prefix_pattern_is_reachable(pattern: tuple[str, str]) 
     assert registry.find(source, concrete) is registry._handlers[pattern]
 
 
-@pytest.mark.parametrize("event_type", stripe_events.EVENT_TYPES)
+@pytest.mark.parametrize("event_type", stripe.EVENT_TYPES)
 def test_stripe_payment_events_are_processed_not_ignored(
     db: sessionmaker[Session], event_type: str
 ) -> None:

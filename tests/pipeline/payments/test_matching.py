@@ -16,7 +16,7 @@ from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
 from pipeline.messaging.queues import TASK_REFUND_PAYMENT
 from pipeline.payments.service import apply_event
-from pipeline.providers import robokassa, stripe_events, yookassa
+from pipeline.providers import robokassa, stripe, yookassa
 from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema import Alert, Notification, Order, Payment, Receipt
@@ -268,10 +268,10 @@ def _test_mode_payments() -> dict[str, PaymentEvent]:
         "status": "succeeded",
         "metadata": {"order_id": "5001"},
     }
-    [stripe] = stripe_events.normalize(
+    [intent_paid] = stripe.normalize(
         "payment_intent.succeeded", {"livemode": False, "data": {"object": intent}}, "s"
     )
-    assert isinstance(stripe, PaymentEvent)
+    assert isinstance(intent_paid, PaymentEvent)
     payment = {
         "id": "yk-1",
         "status": "succeeded",
@@ -281,7 +281,7 @@ def _test_mode_payments() -> dict[str, PaymentEvent]:
         "test": True,
     }
     return {
-        "stripe": stripe,
+        "stripe": intent_paid,
         "robokassa": robokassa.normalize({"InvId": "5001", "OutSum": "100.00", "IsTest": "1"}, "r"),
         "yookassa": yookassa.normalize_payment(payment, "y"),
     }

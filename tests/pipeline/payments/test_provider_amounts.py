@@ -16,7 +16,7 @@ from pipeline.domain.normalized import PaymentEvent
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import load_handler_modules
 from pipeline.events.service import EventService, RetryPolicy
-from pipeline.providers import cloudpayments_events, robokassa, tbank_events, yookassa
+from pipeline.providers import cloudpayments, robokassa, tbank, yookassa
 from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema import Event, Order, Payment
@@ -123,12 +123,12 @@ def _robokassa(value: Any) -> PaymentEvent:
 def _cloudpayments(value: Any) -> PaymentEvent | None:
     fields = dict(parse_qsl(fixture("cloudpayments", "pay.txt").decode()))
     fields["Amount"] = value
-    return cloudpayments_events.normalize_payment("pay", fields, "cloudpayments", "c", "RUB")
+    return cloudpayments.normalize_payment("pay", fields, "cloudpayments", "c", "RUB")
 
 
 def _tbank(value: Any) -> PaymentEvent | None:
     fields = {**fixture_json("tbank", "payment_confirmed.json"), "Amount": value}
-    return tbank_events.normalize_payment(fields, "t")
+    return tbank.normalize_payment(fields, "t")
 
 
 # Each provider's own notation of 30,000,000.00 RUB, of an absurd and of a negative amount.

@@ -18,12 +18,12 @@ from pipeline.domain.normalized import (
 from pipeline.events.errors import PermanentError
 from pipeline.providers import (
     atol,
-    cloudpayments_events,
+    cloudpayments,
     orangedata,
     robokassa,
-    stripe_events,
-    tbank_events,
-    telegram_events,
+    stripe,
+    tbank,
+    telegram,
     yookassa,
 )
 from tests.pipeline.providers.cases import fixture, fixture_json
@@ -104,20 +104,18 @@ def test_cloudpayments_payment_kinds(
     payment_id: str,
     amounts: tuple[int | None, int | None, int | None],
 ) -> None:
-    [event] = cloudpayments_events.normalize(kind, _form(file), "cloudpayments", "ref", "RUB")
+    [event] = cloudpayments.normalize(kind, _form(file), "cloudpayments", "ref", "RUB")
     assert isinstance(event, PaymentEvent)
     assert (event.status, event.provider_payment_id, event.currency) == (status, payment_id, "RUB")
     assert (event.amount, event.paid_amount, event.refund_amount) == amounts
 
 
 def test_cloudpayments_recurrent_is_not_a_payment() -> None:
-    assert (
-        cloudpayments_events.normalize("recurrent", _form("recurrent.txt"), "cp", "r", "RUB") == []
-    )
+    assert cloudpayments.normalize("recurrent", _form("recurrent.txt"), "cp", "r", "RUB") == []
 
 
 def test_cloudpayments_receipt() -> None:
-    [event] = cloudpayments_events.normalize("receipt", _form("receipt.txt"), "cp", "r", "RUB")
+    [event] = cloudpayments.normalize("receipt", _form("receipt.txt"), "cp", "r", "RUB")
     assert isinstance(event, ReceiptEvent)
     assert event.fiscal is not None
     assert event.fiscal.total == 10000
@@ -127,7 +125,7 @@ def test_cloudpayments_receipt() -> None:
 
 def test_cloudpayments_json_amounts_are_exact() -> None:
     fields = json.loads(fixture("cloudpayments", "pay.json"))
-    [event] = cloudpayments_events.normalize("pay", fields, "cloudpayments", "r", "RUB")
+    [event] = cloudpayments.normalize("pay", fields, "cloudpayments", "r", "RUB")
     assert isinstance(event, PaymentEvent) and event.amount == 25050
 
 
@@ -141,13 +139,13 @@ def test_cloudpayments_json_amounts_are_exact() -> None:
 )
 def test_tbank_payments(file: str, status: PaymentStatus, paid: int | None) -> None:
     fields = fixture_json("tbank", file)
-    [event] = tbank_events.normalize(f"payment.{fields['Status']}", fields, "ref")
+    [event] = tbank.normalize(f"payment.{fields['Status']}", fields, "ref")
     assert isinstance(event, PaymentEvent)
     assert (event.status, event.amount, event.paid_amount) == (status, 9855, paid)
 
 
 def test_tbank_receipt() -> None:
-    [event] = tbank_events.normalize("receipt", fixture_json("tbank", "receipt.json"), "ref")
+    [event] = tbank.normalize("receipt", fixture_json("tbank", "receipt.json"), "ref")
     assert isinstance(event, ReceiptEvent)
     assert event.status is ReceiptStatus.DONE
     assert event.fiscal is not None
@@ -158,7 +156,7 @@ def test_tbank_receipt() -> None:
 def test_tbank_failed_receipt() -> None:
     fields = fixture_json("tbank", "receipt.json") | {"Success": False, "ErrorCode": "9999"}
     fields["ErrorMessage"] = "ФН переполнен"
-    [event] = tbank_events.normalize("receipt", fields, "ref")
+    [event] = tbank.normalize("receipt", fields, "ref")
     assert isinstance(event, ReceiptEvent)
     assert (event.status, event.error) == (ReceiptStatus.FAIL, "ФН переполнен")
 
@@ -242,7 +240,7 @@ def test_telegram_payments(
     amount: int,
     currency: str,
 ) -> None:
-    [event] = telegram_events.normalize(event_type, fixture_json("telegram", file), "ref")
+    [event] = telegram.normalize(event_type, fixture_json("telegram", file), "ref")
     assert isinstance(event, PaymentEvent)
     assert (event.status, event.provider_payment_id) == (status, payment_id)
     assert (event.amount, event.currency, event.order_reference) == (
@@ -253,7 +251,7 @@ def test_telegram_payments(
 
 
 def test_telegram_plain_message_is_not_a_payment() -> None:
-    assert telegram_events.normalize("message", {"message": {"text": "hi"}}, "ref") == []
+    assert telegram.normalize("message", {"message": {"text": "hi"}}, "ref") == []
 
 
 @pytest.mark.parametrize(
@@ -278,7 +276,7 @@ def test_stripe_payment_intents(
 ) -> None:
     event = json.loads(stripe_event("evt_1", event_type))
     event["data"]["object"].update(changes)
-    [normalized] = stripe_events.normalize(event_type, event, "ref")
+    [normalized] = stripe.normalize(event_type, event, "ref")
     assert isinstance(normalized, PaymentEvent)
     assert (normalized.status, normalized.amount, normalized.currency) == (status, 2000, "USD")
 
@@ -296,7 +294,7 @@ def test_stripe_partially_refunded_charge() -> None:
         "status": "succeeded",
         "metadata": {"order_id": "7"},
     }
-    [normalized] = stripe_events.normalize("charge.refunded", event, "ref")
+    [normalized] = stripe.normalize("charge.refunded", event, "ref")
     assert isinstance(normalized, PaymentEvent)
     assert normalized.status is PaymentStatus.PARTIALLY_REFUNDED
     assert (normalized.refunded_amount, normalized.order_reference) == (500, "7")
