@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 import redis
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from adapters.broker.task_sender import CeleryTaskSender
 from api.auth.oauth import OAuthProviders
@@ -33,7 +32,7 @@ from pipeline.messaging.urls import redis_py_url
 from pipeline.providers.settings_set import ProviderSettingsSet
 from pipeline.redaction import Redactor
 from pipeline.settings import Settings, get_settings
-from schema.session import make_engine, make_session_factory
+from schema.session import make_engine, make_session_factory, ping
 
 TITLE = "Pipeline operator API"
 DESCRIPTION = """
@@ -177,8 +176,7 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
-        with runtime.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(runtime.engine)
         return JSONResponse({"status": "ok"})
 
     return app

@@ -1,15 +1,25 @@
-"""Keyset pagination shared by the list routes: newest first, `cursor` = last id seen."""
+"""Keyset pagination shared by the list routes: newest first, `cursor` = last id seen.
+
+The repositories return the rows below the cursor, newest first; a route asks for one
+more than `limit` and `keyset_page` keeps `limit`, telling from the extra one whether a
+next page exists.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from collections.abc import Sequence
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select
-from sqlalchemy.orm import InstrumentedAttribute, Session
 
-T = TypeVar("T")
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+Row = TypeVar("Row", bound=_HasId)
 
 CursorQuery = Annotated[
     int | None, Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page")
@@ -23,16 +33,8 @@ class Page(BaseModel):
     )
 
 
-def keyset(
-    session: Session,
-    stmt: Select[Any],
-    id_column: InstrumentedAttribute[int],
-    cursor: int | None,
-    limit: int,
-) -> tuple[list[Any], int | None]:
-    if cursor is not None:
-        stmt = stmt.where(id_column < cursor)
-    rows = list(session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (getattr(rows[-1], id_column.key) if more and rows else None)
+def keyset_page(rows: Sequence[Row], limit: int) -> tuple[list[Row], int | None]:
+    """`rows`: up to `limit + 1`, newest first. The page, and the cursor of the next one
+    (None on the last page)."""
+    page = list(rows[:limit])
+    return page, (page[-1].id if len(rows) > limit and page else None)

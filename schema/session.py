@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from psycopg.types.array import ListBinaryDumper
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +72,12 @@ def _ping_when_idle(engine: Engine, idle_s: float) -> None:
 
 
 _LAST_USED = "last_used"
+
+
+def ping(engine: Engine) -> None:
+    """One round trip on a pooled connection; raises when the database cannot answer."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,9 +1,12 @@
 """SQL lives in the `repository` modules of pipeline/, so each query has one home to
-review: tasks, CLI commands, bot handlers and the domain's services hold none.
+review: the processes at the edges (workers, CLI, bot, operator API and console, gRPC
+API, webhook receiver) and the adapters call services and repositories, and hold none;
+neither do the domain's services.
 
 A repository module is a package's `repository.py` or a `<topic>_repository.py` beside
 it (where one file would grow too long); `pipeline/embedded.py`, which creates the
 embedded server's database before anything else exists, is the one other module.
+(schema/, below the domain, holds the tables and the engine with its readiness ping.)
 
 Checked on the syntax tree: no query construction imported from SQLAlchemy (`select`,
 `update`, `delete`, `insert`, `text`, from any of its modules, by name or through the
@@ -19,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EDGES = ("workers/tasks", "cli", "bot/handlers")
+EDGES = ("workers", "cli", "bot", "api", "grpc_api", "webhooks", "adapters")
 QUERY_BUILDERS = frozenset({"select", "update", "delete", "insert", "text"})
 DB_HANDLES = ("session", "conn", "connection")
 

@@ -8,21 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from api.auth.principal import Principal
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
-from api.pagination import CursorQuery, LimitQuery, Page, keyset
+from api.pagination import CursorQuery, LimitQuery, Page, keyset_page
 from api.routes.queueing import task_sender
 from api.runtime import ApiRuntime
-from pipeline.backups import runs
+from pipeline.backups import repository, runs
 from pipeline.backups.progress import Job, ProgressBoard, new_job_id
 from pipeline.messaging.queues import MAINTENANCE, TASK_BACKUP, TASK_VERIFY_BACKUP
 from pipeline.messaging.tasks import TaskSender
 from pipeline.unit_of_work import UnitOfWork
-from schema.operations import BackupRun
 
 router = APIRouter(prefix="/backups", tags=["backups"])
 Reader = Annotated[Principal, Depends(require("backups:read"))]
@@ -92,7 +90,8 @@ def queue_verify(runtime: ApiRuntime, uow: UnitOfWork, run_id: int) -> Job:
 def list_backups(
     _: Reader, session: SessionDep, cursor: CursorQuery = None, limit: LimitQuery = 50
 ) -> BackupPage:
-    rows, next_cursor = keyset(session, select(BackupRun), BackupRun.id, cursor, limit)
+    found = repository.recent_runs(session, limit + 1, before_id=cursor)
+    rows, next_cursor = keyset_page(found, limit)
     return BackupPage(items=[BackupOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

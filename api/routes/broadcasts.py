@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from api.auth.principal import Principal
 from api.deps import SessionDep, UnitOfWorkDep, require
 from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
-from api.pagination import CursorQuery, LimitQuery, Page, keyset
+from api.pagination import CursorQuery, LimitQuery, Page, keyset_page
+from pipeline.backoffice.repository import recent_broadcasts
 from pipeline.notifications import broadcast, broadcast_admin
 from pipeline.notifications.announce import kick_sender
 from schema.messaging import Broadcast
@@ -72,7 +72,8 @@ def _out(data: dict[str, Any]) -> BroadcastOut:
 def list_broadcasts(
     _: Reader, session: SessionDep, cursor: CursorQuery = None, limit: LimitQuery = 20
 ) -> BroadcastPage:
-    rows, next_cursor = keyset(session, select(Broadcast), Broadcast.id, cursor, limit)
+    found = recent_broadcasts(session, limit + 1, before_id=cursor)
+    rows, next_cursor = keyset_page(found, limit)
     items = [_out(broadcast_admin.progress(session, b)) for b in rows]
     return BroadcastPage(items=items, next_cursor=next_cursor)
 

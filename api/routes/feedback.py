@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from api.auth.principal import Principal
 from api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require
@@ -15,11 +14,11 @@ from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.runtime import ApiRuntime
+from pipeline.backoffice.repository import latest_feedback
 from pipeline.live.channel import Topic, announce
 from pipeline.notifications.announce import kick_sender
 from pipeline.shop.feedback_threads import reply_from_console, threads
 from pipeline.unit_of_work import UnitOfWork
-from schema.messaging import FeedbackMessage
 from schema.users import User
 
 router = APIRouter(prefix="/feedback", tags=["feedback"])
@@ -88,10 +87,7 @@ def _user(session: SessionDep, user_id: int) -> User:
 )
 def thread_messages(user_id: IdPath, _: Reader, session: SessionDep) -> list[MessageOut]:
     _user(session, user_id)
-    stmt = select(FeedbackMessage).where(FeedbackMessage.user_id == user_id)
-    return [
-        MessageOut.model_validate(m) for m in session.scalars(stmt.order_by(FeedbackMessage.id))
-    ]
+    return [MessageOut.model_validate(m) for m in latest_feedback(session, user_id, None)]
 
 
 @router.post(

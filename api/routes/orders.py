@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import select
 
 from api.auth.principal import Principal
 from api.deps import SessionDep, UnitOfWorkDep, require
@@ -20,11 +19,13 @@ from api.models.orders import (
     ReceiptPage,
     RefundResult,
 )
-from api.pagination import CursorQuery, LimitQuery, keyset
+from api.pagination import CursorQuery, LimitQuery, keyset_page
+from pipeline.backoffice import repository
+from pipeline.backoffice.repository import OrderFilter, PaymentFilter
 from pipeline.events.errors import PermanentError, TransientError
 from pipeline.payments import refunds
+from pipeline.shop.repository import order_by_public_id
 from pipeline.telegram.api import NoBotToken, TelegramError
-from schema.orders import Order, Payment, Receipt
 
 router = APIRouter(tags=["orders"])
 Reader = Annotated[Principal, Depends(require("orders:read"))]
@@ -44,14 +45,9 @@ def list_orders(
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> OrderPage:
-    stmt = select(Order)
-    if status:
-        stmt = stmt.where(Order.status == status)
-    if payment_method:
-        stmt = stmt.where(Order.payment_method == payment_method)
-    if user_id:
-        stmt = stmt.where(Order.user_id == user_id)
-    rows, next_cursor = keyset(session, stmt, Order.id, cursor, limit)
+    where = OrderFilter(status=status, method=payment_method, user_id=user_id)
+    found = repository.search_orders(session, where, cursor, limit + 1)
+    rows, next_cursor = keyset_page([order for order, _, _ in found], limit)
     return OrderPage(items=[OrderOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -61,13 +57,11 @@ def list_orders(
     summary="Show an order with its payments and receipts",
 )
 def show_order(public_id: PublicId, _: Reader, session: SessionDep) -> OrderDetail:
-    order = session.scalars(select(Order).where(Order.public_id == public_id)).first()
+    order = order_by_public_id(session, public_id)
     if order is None:
         raise ProblemError(404, "Not Found", f"no order {public_id}")
-    payments = list(session.scalars(select(Payment).where(Payment.order_id == order.id)))
-    receipts = session.scalars(
-        select(Receipt).where(Receipt.payment_id.in_([p.id for p in payments])).order_by(Receipt.id)
-    )
+    payments = repository.payments_of_order(session, order.id)
+    receipts = repository.receipts_of_payments(session, [p.id for p in payments])
     return OrderDetail(
         **OrderOut.model_validate(order).model_dump(),
         payment_url=order.payment_url,
@@ -107,12 +101,9 @@ def list_payments(
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> PaymentPage:
-    stmt = select(Payment)
-    if provider:
-        stmt = stmt.where(Payment.provider == provider)
-    if status:
-        stmt = stmt.where(Payment.status == status)
-    rows, next_cursor = keyset(session, stmt, Payment.id, cursor, limit)
+    where = PaymentFilter(provider=provider, status=status)
+    found = repository.search_payments(session, where, cursor, limit + 1)
+    rows, next_cursor = keyset_page([payment for payment, _ in found], limit)
     return PaymentPage(items=[PaymentOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -124,8 +115,6 @@ def list_receipts(
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> ReceiptPage:
-    stmt = select(Receipt)
-    if status:
-        stmt = stmt.where(Receipt.status == status)
-    rows, next_cursor = keyset(session, stmt, Receipt.id, cursor, limit)
+    found = repository.search_receipts(session, status, cursor, limit + 1)
+    rows, next_cursor = keyset_page(found, limit)
     return ReceiptPage(items=[ReceiptOut.model_validate(r) for r in rows], next_cursor=next_cursor)

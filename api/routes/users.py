@@ -6,15 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import String, cast, or_, select
 
 from api.auth.principal import Principal
 from api.deps import SessionDep, require
 from api.errors import ProblemError, error_responses
 from api.models.common import IdPath
 from api.models.orders import UserOut, UserPage
-from api.pagination import CursorQuery, LimitQuery, keyset
-from pipeline.like import ESCAPE, containing
+from api.pagination import CursorQuery, LimitQuery, keyset_page
+from pipeline.backoffice.repository import CustomerFilter, search_users
 from pipeline.shop import blocking
 from schema.users import User
 
@@ -36,21 +35,8 @@ def list_users(
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> UserPage:
-    stmt = select(User)
-    if q:
-        pattern = containing(q)
-        stmt = stmt.where(
-            or_(
-                User.username.ilike(pattern, escape=ESCAPE),
-                User.first_name.ilike(pattern, escape=ESCAPE),
-                cast(User.telegram_id, String) == q,
-            )
-        )
-    if active is not None:
-        stmt = stmt.where(User.is_active.is_(active))
-    if blocked is not None:
-        stmt = stmt.where(User.blocked.is_(blocked))
-    rows, next_cursor = keyset(session, stmt, User.id, cursor, limit)
+    where = CustomerFilter(q, blocked=blocked, active=active)
+    rows, next_cursor = keyset_page(search_users(session, where, cursor, limit + 1), limit)
     return UserPage(items=[UserOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

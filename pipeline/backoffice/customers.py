@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,9 @@ class CustomerView:
 def search(
     session: Session, f: CustomerFilter, before_id: int | None = None, limit: int = PAGE
 ) -> tuple[list[User], int | None]:
-    """Newest first; the id to continue below, if there is more."""
+    """Newest first; the id to continue below, if there is more. The search box takes
+    "@name" as Telegram shows it."""
+    f = replace(f, query=f.query.strip().lstrip("@") if f.query else None)
     rows = repository.search_users(session, f, before_id, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]

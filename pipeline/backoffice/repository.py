@@ -1,4 +1,5 @@
-"""The console pages' SQL: broadcasts, customers, feedback threads, orders and payments.
+"""The operators' SQL (the console pages and the API's lists): broadcasts, customers,
+feedback threads, orders, payments and receipts.
 
 Lists are newest first and paged by keyset (rows below `before_id`); the callers ask for
 one row more than they show to know whether there is a next page. Functions take the
@@ -22,8 +23,13 @@ from schema.orders import Order, Payment, Receipt
 from schema.users import User
 
 
-def recent_broadcasts(session: Session, limit: int) -> list[Broadcast]:
-    return list(session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
+def recent_broadcasts(
+    session: Session, limit: int, before_id: int | None = None
+) -> list[Broadcast]:
+    stmt = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)
+    if before_id is not None:
+        stmt = stmt.where(Broadcast.id < before_id)
+    return list(session.scalars(stmt))
 
 
 def customer_languages(session: Session) -> list[str]:
@@ -33,24 +39,28 @@ def customer_languages(session: Session) -> list[str]:
 
 @dataclass(frozen=True)
 class CustomerFilter:
-    query: str | None = None  # @username, first name or Telegram id
+    # In a username or first name, or a Telegram id; matched as given (the console's
+    # search strips a leading @ first, the API's does not).
+    query: str | None = None
     blocked: bool | None = None
+    active: bool | None = None  # has not blocked the bot
 
 
 def search_users(
     session: Session, f: CustomerFilter, before_id: int | None, limit: int
 ) -> list[User]:
     stmt = select(User).order_by(User.id.desc()).limit(limit)
-    if f.query:
-        q = f.query.strip().lstrip("@")
-        pattern = containing(q)
+    if f.query is not None:
+        pattern = containing(f.query)
         stmt = stmt.where(
             or_(
                 User.username.ilike(pattern, escape=ESCAPE),
                 User.first_name.ilike(pattern, escape=ESCAPE),
-                cast(User.telegram_id, String) == q,
+                cast(User.telegram_id, String) == f.query,
             )
         )
+    if f.active is not None:
+        stmt = stmt.where(User.is_active.is_(f.active))
     if f.blocked is not None:
         stmt = stmt.where(User.blocked.is_(f.blocked))
     if before_id is not None:
@@ -70,8 +80,9 @@ def recent_orders_of(session: Session, user_id: int, limit: int) -> list[tuple[O
     return [(order, product) for order, product in session.execute(stmt)]
 
 
-def latest_feedback(session: Session, user_id: int, limit: int) -> list[FeedbackMessage]:
-    """The user's last `limit` feedback messages, oldest first (as a thread reads)."""
+def latest_feedback(session: Session, user_id: int, limit: int | None) -> list[FeedbackMessage]:
+    """The user's last `limit` feedback messages (None: all), oldest first (as a thread
+    reads)."""
     latest = (
         select(FeedbackMessage)
         .where(FeedbackMessage.user_id == user_id)
@@ -87,6 +98,7 @@ class OrderFilter:
     method: str | None = None
     # An order's public id, or a buyer's Telegram id or @username.
     query: str | None = None
+    user_id: int | None = None
 
 
 def search_orders(
@@ -104,6 +116,8 @@ def search_orders(
         stmt = stmt.where(Order.status == f.status)
     if f.method:
         stmt = stmt.where(Order.payment_method == f.method)
+    if f.user_id:
+        stmt = stmt.where(Order.user_id == f.user_id)
     if f.query:
         q = f.query.strip().lstrip("@")
         matches = [Order.public_id == q, User.username.ilike(escaped(q), escape=ESCAPE)]
@@ -174,6 +188,18 @@ def payments_of_order(session: Session, order_id: int) -> list[Payment]:
 
 def receipts_of_payments(session: Session, payment_ids: Sequence[int]) -> list[Receipt]:
     stmt = select(Receipt).where(Receipt.payment_id.in_(payment_ids)).order_by(Receipt.id)
+    return list(session.scalars(stmt))
+
+
+def search_receipts(
+    session: Session, status: str | None, before_id: int | None, limit: int
+) -> list[Receipt]:
+    """Receipts newest first, with `status` if given."""
+    stmt = select(Receipt).order_by(Receipt.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Receipt.status == status)
+    if before_id is not None:
+        stmt = stmt.where(Receipt.id < before_id)
     return list(session.scalars(stmt))
 
 

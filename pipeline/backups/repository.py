@@ -17,9 +17,14 @@ from schema.operations import BackupRun
 Connection = psycopg.Connection[tuple[object, ...]]
 
 
-def recent_runs(session: Session, limit: int = 50) -> Sequence[BackupRun]:
-    """The latest recorded runs, newest first."""
-    return session.scalars(select(BackupRun).order_by(BackupRun.id.desc()).limit(limit)).all()
+def recent_runs(
+    session: Session, limit: int = 50, before_id: int | None = None
+) -> Sequence[BackupRun]:
+    """The latest recorded runs (below `before_id` if given), newest first."""
+    stmt = select(BackupRun).order_by(BackupRun.id.desc()).limit(limit)
+    if before_id is not None:
+        stmt = stmt.where(BackupRun.id < before_id)
+    return session.scalars(stmt).all()
 
 
 def last_good_backup_at(session: Session) -> datetime | None:

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from loguru import logger
-from sqlalchemy import select
 from starlette.responses import Response
 
 from adapters.broker.queue_stats import queue_stats
@@ -20,8 +19,9 @@ from api.console.nav import nav_path
 from api.console.render import render
 from api.deps import RuntimeDep, SessionDep
 from api.runtime import ApiRuntime
+from pipeline.alerts import repository as alerts
+from pipeline.backups import repository as backups
 from pipeline.events import stats
-from schema.operations import Alert, BackupRun
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Reader = Annotated[Console, Depends(require("stats:read"))]
@@ -93,10 +93,7 @@ def dashboard(
             return stats.latency(reading, minutes)
 
     rows: list[dict[str, Any]] = runtime.cache.get(stats.CACHE, str(minutes), per_minute)
-    alerts = session.scalars(
-        select(Alert).where(Alert.status == "firing").order_by(Alert.last_at.desc()).limit(20)
-    ).all()
-    backup = session.scalars(select(BackupRun).order_by(BackupRun.id.desc()).limit(1)).first()
+    last_backup = backups.recent_runs(session, 1)
     return render(
         request,
         "dashboard.html",
@@ -108,8 +105,8 @@ def dashboard(
         figures=_figures(rows),
         latency=runtime.cache.get(stats.CACHE, f"latency:{minutes}", latency),
         queues=_queues(runtime),
-        alerts=alerts,
-        backup=backup,
+        alerts=alerts.firing_then_recent(session, active=True, limit=20),
+        backup=last_backup[0] if last_backup else None,
         backups_path=nav_path("backups"),
         alerts_path=nav_path("alerts"),
         chart=series(rows, minutes, bucket_s, datetime.now(UTC).timestamp()),
