@@ -24,7 +24,7 @@ from pipeline.backoffice import repository
 from pipeline.backoffice.repository import OrderFilter, PaymentFilter
 from pipeline.events.errors import PermanentError, TransientError
 from pipeline.payments import refunds
-from pipeline.shop.repository import order_by_public_id
+from pipeline.payments.repository import order_by_public_id
 from pipeline.telegram.api import NoBotToken, TelegramError
 
 router = APIRouter(tags=["orders"])

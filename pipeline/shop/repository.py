@@ -65,11 +65,6 @@ def upsert_products(session: Session, items: Sequence[Mapping[str, Any]]) -> Non
         session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=changed))
 
 
-def order_by_public_id(session: Session, public_id: str) -> Order | None:
-    stmt = select(Order).where(Order.public_id == public_id)
-    return session.execute(stmt).scalar_one_or_none()
-
-
 def order_of_user(session: Session, user_id: int, public_id: str) -> Order | None:
     """The order with this public id when it belongs to the user."""
     stmt = select(Order).where(Order.public_id == public_id, Order.user_id == user_id)

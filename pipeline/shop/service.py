@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.i18n import pick_language
 from pipeline.live.orders import receipt_urls  # also announces order changes
+from pipeline.payments import repository as payments
 from pipeline.payments import snapshots  # noqa: F401  (publishes orders for the receiver)
 from pipeline.shop import repository
 from schema.catalog import Product
@@ -73,7 +74,7 @@ def create_order(
 
 def checkout_ok(session: Session, public_id: str, amount: int, currency: str, user_id: int) -> bool:
     """A pre-checkout query matches a payable order of this user."""
-    order = repository.order_by_public_id(session, public_id)
+    order = payments.order_by_public_id(session, public_id)
     if order is None or order.status not in {"created", "pending"}:
         return False
     user = session.get(User, order.user_id)
