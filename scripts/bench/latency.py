@@ -80,7 +80,7 @@ def main() -> None:
         "--linger-ms",
         type=float,
         default=None,
-        help="the receiver's PUBLISH_LINGER_MAX_S in ms (default: its own default, no hold)",
+        help="the receiver's PUBLISH_LINGER_MAX_S in ms (default: its own default, 50 ms)",
     )
     args = parser.parse_args()
     if args.linger_ms is not None:
