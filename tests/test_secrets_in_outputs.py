@@ -423,9 +423,8 @@ def runtime_redactor(process: str, run: Run) -> Redactor:
         runtime = worker.runtime
         try:
             assert runtime.deps.redactor is worker.redactor
-            assert runtime.bot is not None and getattr(runtime.bot, "redactor", None) is (
-                worker.redactor
-            )
+            # The bot serves with the runtime's Deps, so with its Redactor.
+            assert runtime.bot is not None and getattr(runtime.bot, "deps", None) is runtime.deps
         finally:
             runtime.close()
         worker_redactor: Redactor = worker.redactor  # WorkerApp is a Celery app: untyped

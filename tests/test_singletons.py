@@ -127,14 +127,14 @@ def test_the_scan_sees_each_kind() -> None:
 
 
 # `Deps.build()` reads the environment: only a runtime builder may make the process's Deps
-# (they call `Deps(settings, ...)` today; these modules stay allowed to).
+# (they call `Deps(settings, ...)` today; these modules stay allowed to). A plugin the
+# runtime serves (the bot's update processor) takes the runtime's.
 RUNTIME_BUILDERS = {
     "workers/runtime.py",
     "webhooks/main.py",
     "api/app.py",
     "grpc_api/runtime.py",
     "cli/runtime.py",
-    "bot/updates.py",
 }
 
 
@@ -164,6 +164,25 @@ def test_the_deps_scan_sees_each_spelling() -> None:
         "y = Deps(settings)\nz = registry.build()\n"
     )
     assert deps_builds(source) == [4, 5]
+
+
+def deps_made(source: str) -> list[int]:
+    """Lines that make a `Deps(...)` (or `pipeline.deps.Deps(...)`)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name == "Deps":
+                lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_only_runtime_builders_make_a_deps() -> None:
+    # pipeline/deps.py: `redactor_of`, for a context made by hand.
+    stray = outside(deps_made, RUNTIME_BUILDERS | {"pipeline/deps.py"})
+    assert not stray, f"a second Deps in the process (take the runtime's): {stray}"
+    assert deps_made("x = Deps(s)\ny = deps.Deps(s, redis=r)\nz = Deps.build()\n") == [1, 2]
 
 
 # `get_settings()` reads the environment (once, cached): only where a process starts and

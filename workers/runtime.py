@@ -26,7 +26,7 @@ from pipeline.redaction import Redactor
 from pipeline.retry import retry_policy
 from pipeline.settings import Settings
 from pipeline.telegram.api import TokenGate
-from pipeline.telegram.updates import Processor
+from pipeline.telegram.updates import Processor, plugin_processor
 from schema.session import make_engine, make_session_factory
 
 
@@ -46,6 +46,10 @@ class WorkerRuntime:
     telegram: TokenGate
 
     def close(self) -> None:
+        # The bot's processor holds its loop, Bot session and engine; it uses self.deps.
+        close = getattr(self.bot, "close", None)
+        if callable(close):
+            close()
         self.deps.close()
         self.engine.dispose()
 
@@ -87,7 +91,7 @@ def build_worker_runtime(
         on_dead=on_event_dead(settings),
         deps=deps,
     )
-    bot = _bot_processor(settings, deps.redactor)
+    bot = _bot_processor(deps)
     return WorkerRuntime(
         os.getpid(),
         settings,
@@ -103,12 +107,12 @@ def build_worker_runtime(
     )
 
 
-def _bot_processor(settings: Settings, redactor: Redactor) -> Processor | None:
+def _bot_processor(deps: Deps) -> Processor | None:
     """The update processor of the handler plugin that offers one (the bot's
-    `update_processor`), made for this process and masking with its Redactor."""
-    for _, plugin in load_entry_points(ENTRY_POINT_GROUP):
+    `update_processor`), made for this process with its `Deps`: the bot serves with the
+    runtime's settings, provider settings, Redactor and Redis client."""
+    for name, plugin in load_entry_points(ENTRY_POINT_GROUP):
         factory = getattr(plugin, "update_processor", None)
         if callable(factory):
-            processor: Processor = factory(settings, redactor)
-            return processor
+            return plugin_processor(name, factory, deps)
     return None

@@ -4,12 +4,16 @@ The ingest handler stores each update in `telegram_updates` and, after commit, s
 chat's task. The task takes a PostgreSQL advisory lock on the chat, so however many
 workers run, one chat's updates are handled by one of them at a time, oldest first.
 The bot offers its processor through its plugin (entry point `pipeline.handlers`, its
-`update_processor(settings, redactor)`, with the worker process's Redactor), so workers
-never import it; the worker's runtime makes it once and passes it to `handle_chat`.
+`update_processor(deps)`, given the worker process's `Deps`), so workers never import it;
+the worker's runtime makes it once and passes it to `handle_chat`. A processor with a
+`close()` is closed with the runtime. A plugin still offering the older
+`update_processor(settings, redactor)` is called that way, with a deprecation warning.
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,6 +29,38 @@ from pipeline.unit_of_work import unit_of_work
 
 # Feeds one update to the bot; the worker's runtime holds the bot plugin's.
 Processor = Callable[[dict[str, Any]], None]
+
+
+def plugin_processor(name: str, factory: Callable[..., Processor], deps: Deps) -> Processor:
+    """The processor a handler plugin's `update_processor` makes for this process: given
+    the process's `deps`, or its settings and Redactor when the hook is the older one."""
+    if takes_deps(factory):
+        return factory(deps)
+    message = (
+        f"plugin {name}: update_processor(settings, redactor) is deprecated; "
+        "take the worker's Deps instead: update_processor(deps)"
+    )
+    # Once per runtime, so once per process: logged for operators (the warnings module
+    # hides DeprecationWarning outside __main__) and warned for test runs and linters.
+    logger.warning(message)
+    warnings.warn(message, DeprecationWarning, stacklevel=2)
+    return factory(deps.settings, deps.redactor)
+
+
+def takes_deps(factory: Callable[..., Any]) -> bool:
+    """Whether `update_processor` is the current hook, `(deps)`, and not the older
+    `(settings, redactor)`: two required positional parameters, or a first one named
+    `settings`. A signature that cannot be read is taken for the current hook."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [p for p in params if p.kind in kinds]
+    required = [p for p in positional if p.default is inspect.Parameter.empty]
+    if len(required) >= 2:
+        return False
+    return not (positional and positional[0].name == "settings")
 
 
 def chat_of(update: Mapping[str, Any]) -> int:

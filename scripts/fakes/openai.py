@@ -164,6 +164,8 @@ class FakeOpenAiThread:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        if not self._thread.is_alive():  # stopped: its loop may close
+            self._loop.close()
 
 
 if __name__ == "__main__":

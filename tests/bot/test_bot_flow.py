@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aiogram.client.session.aiohttp import AiohttpSession
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.updates import BotProcessor
-from pipeline.deps import Deps, redactor_of
+from pipeline.deps import Deps
 from pipeline.notifications.outbox import add_notification
 from pipeline.notifications.sender import send_due
 from pipeline.settings import get_settings
@@ -40,7 +41,7 @@ def bot_env(
     private_redis_url: str,
     db: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
-) -> sessionmaker[Session]:
+) -> Iterator[sessionmaker[Session]]:
     with fake.state.lock:
         fake.state.calls.clear()
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:test")
@@ -51,17 +52,26 @@ def bot_env(
     monkeypatch.setenv("TELEGRAM_CHAT_RATE", "1000")
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     get_settings.cache_clear()
-    env_redis().flushdb()
-    PROCESSOR.clear()
+    with env_redis() as client:
+        client.flushdb()
     settings_changed(db)
-    return db
+    yield db
+    close(PROCESSOR.pop(db))
 
 
 def settings_changed(db: sessionmaker[Session]) -> None:
     """Read the environment again and make the bot's processor from it, once for the test,
-    as the worker's runtime makes it (the bot's handlers use its settings)."""
+    as the worker's runtime makes it with its Deps (the bot's handlers use its settings)."""
     get_settings.cache_clear()
-    PROCESSOR[db] = BotProcessor(get_settings(), redactor_of(get_settings()))
+    if db in PROCESSOR:
+        close(PROCESSOR.pop(db))
+    PROCESSOR[db] = BotProcessor(Deps.build())
+
+
+def close(processor: BotProcessor) -> None:
+    """As the worker's runtime closes: the bot's loop and Bot session, then its Deps."""
+    processor.close()
+    processor.deps.close()
 
 
 def message(update_id: int, chat: int, text: str, lang: str = "ru") -> dict[str, Any]:
@@ -82,11 +92,12 @@ def message(update_id: int, chat: int, text: str, lang: str = "ru") -> dict[str,
 
 
 def feed(db: sessionmaker[Session], *payloads: dict[str, Any]) -> None:
+    processor = PROCESSOR[db]  # the runtime's Deps serves the task and the bot alike
     for payload in payloads:
-        with unit_of_work(db, Deps.build()) as uow:
+        with unit_of_work(db, processor.deps) as uow:
             updates.queue_update(uow, payload)
     for chat in {updates.chat_of(p) for p in payloads}:
-        updates.handle_chat(db, chat, PROCESSOR[db], Deps.build())
+        updates.handle_chat(db, chat, processor, processor.deps)
 
 
 def test_start_registers_user_in_telegram_language(
@@ -109,12 +120,11 @@ def test_updates_of_a_chat_are_handled_in_update_id_order(
     # Neither our anti-flood nor Telegram's per-chat limit is under test here.
     monkeypatch.setenv("THROTTLE_BURST", "100")
     get_settings.cache_clear()
-    processor = BotProcessor(
-        get_settings(), redactor_of(get_settings())
-    )  # one per process, shared by its threads
+    settings_changed(bot_env)
+    processor = PROCESSOR[bot_env]  # one per process, shared by its threads
     monkeypatch.setattr(fake.state, "chat_limit", SlidingWindow(1000))
     payloads = [message(i, 502, "/help" if i % 2 else "/orders", "en") for i in range(10, 16)]
-    deps = Deps.build()
+    deps = processor.deps
     with unit_of_work(bot_env, deps) as uow:
         for payload in reversed(payloads):  # stored out of order
             updates.queue_update(uow, payload)
@@ -200,15 +210,12 @@ def test_sender_marks_blocked_users_and_skips_missing_chats(
         session.commit()
     fake.state.blocked.add(602)
     fake.state.unknown.add(603)
+    deps = PROCESSOR[bot_env].deps  # the worker runtime's, as the send task's
+    api = BotApi(deps.settings)
     try:
-        send_due(
-            bot_env,
-            BotApi(get_settings()),
-            RateLimiter(env_redis()),
-            budget_s=10,
-            deps=Deps.build(),
-        )
+        send_due(bot_env, api, RateLimiter(deps.redis), budget_s=10, deps=deps)
     finally:
+        api.client.close()
         fake.state.blocked.clear()
         fake.state.unknown.clear()
     with bot_env() as session:
@@ -228,9 +235,9 @@ def test_the_bot_builds_its_runtime_once_for_every_update(
     builds: list[int] = []
     build = plugin.build_bot_runtime
 
-    def counted(settings: Any, redactor: Any) -> plugin.BotRuntime:
+    def counted(deps: Deps) -> plugin.BotRuntime:
         builds.append(1)
-        return build(settings, redactor)
+        return build(deps)
 
     monkeypatch.setattr(plugin, "build_bot_runtime", counted)
     feed(bot_env, message(1, 503, "/start", "en"), message(2, 503, "/help", "en"))
@@ -239,3 +246,21 @@ def test_the_bot_builds_its_runtime_once_for_every_update(
     runtime = PROCESSOR[bot_env].runtime()
     assert PROCESSOR[bot_env].runtime() is runtime
     assert len(fake.sent()) >= 3
+
+
+def test_closing_the_processor_closes_the_bot_and_keeps_the_deps(
+    bot_env: sessionmaker[Session], fake: FakeBotApiThread
+) -> None:
+    feed(bot_env, message(1, 505, "/help", "en"))
+    processor = PROCESSOR[bot_env]
+    runtime = processor.runtime()
+    session = runtime.bot.session
+    assert isinstance(session, AiohttpSession)
+    client = runtime.loop.run_until_complete(session.create_session())  # the one in use
+    redis = processor.deps.redis
+    processor.close()
+    assert runtime.loop.is_closed() and client.closed
+    assert processor.deps.redis is redis  # the worker's, closed with its runtime
+    feed(bot_env, message(2, 505, "/help", "en"))  # a new runtime at the next update
+    assert processor.runtime() is not runtime
+    assert len(fake.sent()) == 2

@@ -78,3 +78,4 @@ def test_a_worker_builds_its_runtime_once_for_every_event(
     assert counts.provider_settings == settings_read  # none read again per event
     assert app.runtime.events.deps is app.runtime.deps  # handlers get the runtime's deps
     assert app.runtime.bot is not None  # the bot plugin's processor, made for this process
+    assert getattr(app.runtime.bot, "deps", None) is app.runtime.deps  # and with its deps
