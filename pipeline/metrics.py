@@ -89,6 +89,12 @@ EVENTS_BY_STATUS = Gauge(
     ["status"],
     multiprocess_mode="mostrecent",
 )
+TABLE_DEAD_ROWS = Gauge(
+    "pipeline_table_dead_rows",
+    "Dead row versions per table, as PostgreSQL's statistics estimate them (sampled by upkeep)",
+    ["table"],
+    multiprocess_mode="mostrecent",
+)
 ALERTS_FIRING = Gauge(
     "pipeline_alerts_firing", "Operator alerts firing now", multiprocess_mode="mostrecent"
 )

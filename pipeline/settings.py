@@ -131,6 +131,9 @@ class Settings(HasSecrets):
     sweep_stuck_after_s: float = Field(300.0, gt=0)
     sweep_retry_grace_s: float = Field(30.0, ge=0)
     retention_raw_body_days: int = Field(30, ge=0)  # 0: keep raw bodies forever
+    # Vacuum the pipeline's tables from the worker: when the server's autovacuum is off
+    # (auto), always, or never (pipeline.upkeep).
+    db_vacuum: Literal["auto", "always", "never"] = "auto"
 
     # Operator alerts (a Telegram chat; empty: alerts are only logged and stored).
     alert_chat_id: int | None = None

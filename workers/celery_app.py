@@ -31,6 +31,7 @@ from pipeline.messaging.queues import (
     TASK_REFUND_PAYMENT,
     TASK_REGISTER_RECEIPT,
     TASK_SEND_NOTIFICATIONS,
+    TASK_VACUUM_TABLES,
     TELEGRAM,
     queue_name,
 )
@@ -53,6 +54,8 @@ TASK_MODULES = [
 ]
 DISPATCH_DUE_EVERY_S = 10.0
 CHECK_ALERTS_EVERY_S = 30.0
+# At 300 events/s a minute leaves some 40,000 dead row versions in events (pipeline.upkeep).
+VACUUM_TABLES_EVERY_S = 60.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -75,6 +78,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             TASK_POLL_RECEIPTS: {"queue": queue_name(MAINTENANCE)},
             TASK_RECONCILE_PAYMENTS: {"queue": queue_name(MAINTENANCE)},
             TASK_REFUND_PAYMENT: {"queue": queue_name(MAINTENANCE)},
+            TASK_VACUUM_TABLES: {"queue": queue_name(MAINTENANCE)},
         },
         "worker_hijack_root_logger": False,
         # Task events cost several broker writes per task; Flower switches them on at run
@@ -89,6 +93,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "reconcile-payments": {"task": TASK_RECONCILE_PAYMENTS, "schedule": 60.0},
             "handle-pending-chats": {"task": TASK_HANDLE_CHAT, "schedule": 15.0, "args": (None,)},
             "check-alerts": {"task": TASK_CHECK_ALERTS, "schedule": CHECK_ALERTS_EVERY_S},
+            "vacuum-tables": {"task": TASK_VACUUM_TABLES, "schedule": VACUUM_TABLES_EVERY_S},
             "prune-raw-bodies": {"task": TASK_PRUNE_RAW_BODIES, "schedule": 3600.0},
             "prune-auth": {"task": TASK_PRUNE_AUTH, "schedule": 3600.0},
             "prune-ai-calls": {"task": TASK_PRUNE_AI_CALLS, "schedule": 3600.0},

@@ -27,6 +27,8 @@ from pipeline.retry import retry_policy
 from pipeline.settings import Settings
 from pipeline.telegram.api import TokenGate
 from pipeline.telegram.updates import Processor, plugin_processor
+from pipeline.upkeep.service import TableUpkeep
+from schema import Base
 from schema.session import make_engine, make_session_factory
 
 
@@ -44,6 +46,7 @@ class WorkerRuntime:
     # The bot plugin's update processor (None: no bot installed).
     bot: Processor | None
     telegram: TokenGate
+    upkeep: TableUpkeep
 
     def close(self) -> None:
         # The bot's processor holds its loop, Bot session and engine; it uses self.deps.
@@ -104,6 +107,7 @@ def build_worker_runtime(
         events,
         bot,
         TokenGate(settings),
+        TableUpkeep(engine, Base.metadata.tables.keys(), settings.db_vacuum),
     )
 
 

@@ -31,6 +31,7 @@ TASK_PRUNE_RAW_BODIES = "workers.prune_raw_bodies"
 TASK_PRUNE_AUTH = "workers.prune_auth"
 TASK_PRUNE_AI_CALLS = "workers.prune_ai_calls"
 TASK_CHECK_ALERTS = "workers.check_alerts"
+TASK_VACUUM_TABLES = "workers.vacuum_tables"
 TASK_BACKUP = "workers.backup"
 TASK_VERIFY_BACKUP = "workers.verify_backup"
 

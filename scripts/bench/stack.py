@@ -106,9 +106,11 @@ class Stack:
 
 @contextmanager
 def pipeline_stack(
-    what: str, orders: int, concurrency: int = 2, tree: Path = ROOT
+    what: str, orders: int, concurrency: int = 2, tree: Path = ROOT, beat: bool = False
 ) -> Iterator[Stack]:
-    """Database, receiver and `concurrency` worker processes, torn down afterwards."""
+    """Database, receiver and `concurrency` worker processes, torn down afterwards.
+    `beat`: also the periodic schedule, its maintenance tasks run by the same worker (as
+    `pipeline up` runs them: sweeps, alerts, table upkeep)."""
     broker, redis_started = broker_url()
     server, pg_started = database_url()
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
@@ -134,11 +136,13 @@ def pipeline_stack(
                 stack.start(
                     "worker",
                     "--queues",
-                    "ingest",
+                    "ingest,maintenance" if beat else "ingest",
                     f"--concurrency={concurrency}",
                     "--metrics-port",
                     "0",
                 )
+                if beat:
+                    stack.start("beat")
                 stack.wait_ready()
                 yield stack
             finally:

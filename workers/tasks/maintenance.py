@@ -1,5 +1,6 @@
-"""Periodic maintenance: the sweeper (re-dispatch events whose task was lost) and
-retention (prune raw bodies of old processed events, expired logins, old AI call records)."""
+"""Periodic maintenance: the sweeper (re-dispatch events whose task was lost), retention
+(prune raw bodies of old processed events, expired logins, old AI call records) and
+table upkeep (vacuum when the server's autovacuum is off)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pipeline.messaging.queues import (
     TASK_PRUNE_AI_CALLS,
     TASK_PRUNE_AUTH,
     TASK_PRUNE_RAW_BODIES,
+    TASK_VACUUM_TABLES,
 )
 from pipeline.unit_of_work import unit_of_work
 from workers.celery_app import app
@@ -84,3 +86,9 @@ def prune_ai_calls(self: LoggedTask) -> int:
         total += pruned
         if pruned < 5000:
             return total
+
+
+@app.task(name=TASK_VACUUM_TABLES, base=LoggedTask, bind=True)
+def vacuum_tables(self: LoggedTask) -> list[str]:
+    """Dead-row figures for the metrics; VACUUM where needed (pipeline.upkeep)."""
+    return [table for table, _ in runtime().upkeep.run().vacuumed]

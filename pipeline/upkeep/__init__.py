@@ -1,0 +1,1 @@
+"""Upkeep of the pipeline's own tables in PostgreSQL (vacuum when the server does not)."""
