@@ -112,6 +112,8 @@ class WorkerApp(Celery):  # type: ignore[misc]
         self._redactor: Redactor | None = None
         self._runtime: WorkerRuntime | None = None
         self._health: WorkerHealth | None = None
+        # Beat builds a runtime too (its heartbeat watch writes alerts), without the bot.
+        self.is_beat = False
 
     @property
     def pipeline_settings(self) -> Settings:
@@ -153,7 +155,11 @@ class WorkerApp(Celery):  # type: ignore[misc]
             from workers.runtime import build_worker_runtime  # the tasks' code, not beat's
 
             current = self._runtime = build_worker_runtime(
-                self.pipeline_settings, self._sender(), self.providers, self.redactor
+                self.pipeline_settings,
+                self._sender(),
+                self.providers,
+                self.redactor,
+                serves_updates=not self.is_beat,
             )
         return current
 
@@ -233,6 +239,7 @@ def _beat_started(**_: Any) -> None:
     from workers import monitoring
 
     settings = app.pipeline_settings
+    app.is_beat = True
     init_sentry(settings, "beat", app.redactor)
     monitoring.start_beat_heartbeat(settings)
     monitoring.start_heartbeat_watch(settings)

@@ -74,9 +74,13 @@ def build_worker_runtime(
     sender: TaskSender,
     providers: ProviderSettingsSet | None = None,
     redactor: Redactor | None = None,
+    *,
+    serves_updates: bool = True,
 ) -> WorkerRuntime:
     """`providers` and `redactor`: the worker app's (read from the environment when not
-    given); the runtime's `Deps` adds its settings to the Redactor."""
+    given); the runtime's `Deps` adds its settings to the Redactor. `serves_updates`:
+    False in beat, which runs no task and so needs no bot (its Bot API types alone are
+    some 130 MB)."""
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set for the worker")
     providers = providers or ProviderSettingsSet.from_env()
@@ -94,7 +98,7 @@ def build_worker_runtime(
         on_dead=on_event_dead(settings),
         deps=deps,
     )
-    bot = _bot_processor(deps)
+    bot = _bot_processor(deps) if serves_updates else None
     return WorkerRuntime(
         os.getpid(),
         settings,

@@ -79,3 +79,23 @@ def test_a_worker_builds_its_runtime_once_for_every_event(
     assert app.runtime.events.deps is app.runtime.deps  # handlers get the runtime's deps
     assert app.runtime.bot is not None  # the bot plugin's processor, made for this process
     assert getattr(app.runtime.bot, "deps", None) is app.runtime.deps  # and with its deps
+
+
+def test_beat_builds_its_runtime_without_the_bot(
+    db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beat's heartbeat watch needs sessions and deps, not the bot's processor."""
+    from workers import celery_app, monitoring
+
+    monkeypatch.setattr(monitoring, "start_beat_heartbeat", lambda settings: None)
+    monkeypatch.setattr(monitoring, "start_heartbeat_watch", lambda settings: None)
+    app.reset_runtime()
+    try:
+        celery_app._beat_started()
+        assert app.runtime.bot is None
+        assert app.runtime.sessions is not None
+    finally:
+        app.is_beat = False
+        app.reset_runtime()
+    assert app.runtime.bot is not None  # a worker's has it
+    app.reset_runtime()
