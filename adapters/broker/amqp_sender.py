@@ -3,6 +3,11 @@
 The same message kombu's py-amqp transport would publish (raw JSON body, Celery headers,
 persistent delivery), sent on one channel in confirm mode: `publish` returns only after
 the broker acknowledged the message, and raises when it nacked it or did not answer.
+
+RabbitMQ's publish does not answer with the queue's length (Redis's LPUSH does), which
+the batching publisher needs to see that the workers are behind. So every
+`COUNT_EVERY_S` at most, after a confirm, the queue is declared passively, which answers
+with its ready messages: one round trip per interval, not per message.
 """
 
 from __future__ import annotations
@@ -12,10 +17,15 @@ import contextlib
 
 import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection
+from loguru import logger
 from pamqp.commands import Basic
 
 from adapters.broker.celery_message import TaskMessage
 from adapters.broker.declarations import kombu_queue
+
+# Under the batching publisher's staleness bound (WAITING_STALE_S), so its hold keeps a
+# fresh figure while messages keep coming.
+COUNT_EVERY_S = 0.1
 
 
 def aiormq_url(broker_url: str) -> str:
@@ -35,6 +45,7 @@ class AmqpSender:
         self._channel: AbstractChannel | None = None
         self._declared: set[str] = set()
         self._lock = asyncio.Lock()
+        self._counted_at: dict[str, float] = {}  # queue -> when its length was last asked
 
     async def _ready(self) -> AbstractChannel:
         channel = self._channel
@@ -59,7 +70,8 @@ class AmqpSender:
         self._declared.add(queue.name)
 
     async def publish(self, message: TaskMessage) -> int | None:
-        """Publish and wait for the broker's confirm; the queue's length is not known."""
+        """Publish and wait for the broker's confirm; the queue's ready messages (ours
+        included) when it was time to ask again, else None."""
         try:
             channel = await self._ready()
             await self._declare(channel, message)
@@ -84,7 +96,21 @@ class AmqpSender:
             raise
         if not isinstance(confirmation, Basic.Ack):
             raise ConnectionError(f"broker did not confirm the message: {confirmation!r}")
-        return None
+        return await self._length(channel, queue.name)
+
+    async def _length(self, channel: AbstractChannel, queue: str) -> int | None:
+        now = asyncio.get_running_loop().time()
+        if now - self._counted_at.get(queue, float("-inf")) < COUNT_EVERY_S:
+            return None
+        self._counted_at[queue] = now
+        try:
+            declared = await asyncio.wait_for(
+                channel.queue_declare(queue, passive=True), self.timeout
+            )
+        except Exception as exc:  # the message is confirmed: only the figure is missing
+            logger.debug("length of {} not known: {}", queue, exc)
+            return None
+        return int(declared.message_count or 0)
 
     async def ping(self) -> None:
         await self._ready()

@@ -11,7 +11,8 @@ wait in the queue (Redis: the length LPUSH answers) lets the publisher see that:
 messages wait, it holds the next one a little (LINGER_PER_WAITING_S per waiting message,
 at most `linger_max_s`) so that it carries more webhooks. Those webhooks would have
 waited behind the queued messages anyway; with an empty queue nothing is held, so a
-webhook at low rate goes out at once.
+webhook at low rate goes out at once. RabbitMQ's sender tells the length every tenth of a
+second (adapters.broker.amqp_sender); in between the last figure holds, until it is stale.
 
 The hold also ends when no more webhooks can join: the batch is full, or every connection
 the server holds open has its request waiting in it (`submit(..., connections=)`, from
@@ -46,7 +47,8 @@ WAITING_STALE_S = 0.5
 
 class AsyncSender(Protocol):
     async def publish(self, message: TaskMessage) -> int | None:
-        """Publish; the queue's length afterwards where the broker tells it, else None."""
+        """Publish; the queue's length afterwards where the broker tells it (this time),
+        else None."""
         ...
 
     async def ping(self) -> None: ...
@@ -177,8 +179,9 @@ class BatchingPublisher:
                     queued = await self.sender.publish(
                         task_message(TASK_INGEST, INGEST, [[p.message for p in batch]])
                     )
-                    self._waiting = 0 if queued is None else queued - 1
-                    self._waiting_at = asyncio.get_running_loop().time()
+                    if queued is not None:  # None: not told this time (RabbitMQ)
+                        self._waiting = queued - 1
+                        self._waiting_at = asyncio.get_running_loop().time()
                     self.messages_sent += 1
                     self.envelopes_sent += len(batch)
                 except Exception as exc:

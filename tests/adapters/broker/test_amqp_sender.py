@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from adapters.broker import amqp_sender
 from adapters.broker.amqp_sender import AmqpSender, aiormq_url
 from adapters.broker.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_INGEST
@@ -48,11 +49,37 @@ async def test_a_published_batch_is_what_the_worker_reads(amqp_url: str) -> None
     try:
         for n in range(3):
             batch = [[{"n": n, "provider": "stripe"}]]
-            assert await sender.publish(task_message(TASK_INGEST, INGEST, batch)) is None
+            await sender.publish(task_message(TASK_INGEST, INGEST, batch))
     finally:
         await sender.close()
     tasks = await asyncio.to_thread(take_tasks, amqp_url, INGEST)
     assert tasks == [(TASK_INGEST, [[{"n": n, "provider": "stripe"}]]) for n in range(3)]
+
+
+async def test_the_queues_length_is_told_after_the_confirm(
+    amqp_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nobody consumes: every message published is still ready, ours included.
+    monkeypatch.setattr(amqp_sender, "COUNT_EVERY_S", 0.0)
+    sender = AmqpSender(amqp_url, timeout=5.0)
+    message = task_message(TASK_INGEST, INGEST, [[{"n": 1}]])
+    try:
+        assert [await sender.publish(message) for _ in range(3)] == [1, 2, 3]
+    finally:
+        await sender.close()
+    assert len(await asyncio.to_thread(take_tasks, amqp_url, INGEST)) == 3
+
+
+async def test_the_length_is_asked_once_per_interval(
+    amqp_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(amqp_sender, "COUNT_EVERY_S", 3600.0)
+    sender = AmqpSender(amqp_url, timeout=5.0)
+    message = task_message(TASK_INGEST, INGEST, [[{"n": 1}]])
+    try:
+        assert [await sender.publish(message) for _ in range(3)] == [1, None, None]
+    finally:
+        await sender.close()
 
 
 async def test_a_lost_connection_is_replaced_on_the_next_publish(amqp_url: str) -> None:

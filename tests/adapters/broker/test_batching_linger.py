@@ -80,6 +80,24 @@ async def test_a_backlog_packs_the_next_webhooks_into_one_message() -> None:
     await publisher.close()
 
 
+async def test_a_length_told_now_and_then_keeps_holding_in_between() -> None:
+    # RabbitMQ's sender answers the length once in a while, None in between: the last
+    # figure stands (until it is stale), so the hold does not lapse between two figures.
+    sender = QueueLengthSender(already_waiting=100_000, tells_every=1_000)
+    publisher = await learned(sender, max_batch=3, linger_max_s=LONG_HOLD_S)
+    for round_ in range(3):
+        first = asyncio.ensure_future(publisher.submit({"n": 0}, 10, 60.0, connections=MANY))
+        await settle()
+        assert sender.sizes == [1] + [3] * round_  # held, though told nothing since
+        rest = [
+            asyncio.ensure_future(publisher.submit({"n": n}, 10, 60.0, connections=MANY))
+            for n in range(1, 3)
+        ]
+        await asyncio.gather(first, *rest)
+    assert sender.sizes == [1, 3, 3, 3]
+    await publisher.close()
+
+
 async def test_the_hold_is_bounded_by_the_backlog() -> None:
     # 4 waiting messages hold the next one 4 x LINGER_PER_WAITING_S, not the maximum.
     sender = QueueLengthSender(already_waiting=4)
