@@ -116,6 +116,21 @@ def db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> se
     return make_session_factory(engine)
 
 
+def reachable_amqp(services: TestServices) -> str:
+    if not services.amqp_url:
+        pytest.skip("no RabbitMQ reachable (set TEST_AMQP_URL to run the AMQP variant)")
+    return services.amqp_url
+
+
+@pytest.fixture
+def amqp_url(services: TestServices, queue_prefix: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """RabbitMQ (skipped where none is reachable), with a queue prefix of the test's own."""
+    url = reachable_amqp(services)
+    monkeypatch.setenv("QUEUE_PREFIX", f"{queue_prefix}{uuid.uuid4().hex[:6]}-")
+    get_settings.cache_clear()
+    return url
+
+
 @pytest.fixture(params=["redis", "amqp"])
 def broker_url(
     request: pytest.FixtureRequest,
@@ -124,12 +139,7 @@ def broker_url(
     monkeypatch: pytest.MonkeyPatch,
 ) -> str:
     """The broker under test: Redis always, RabbitMQ where one is reachable."""
-    if request.param == "redis":
-        url = services.redis_url
-    else:
-        if not services.amqp_url:
-            pytest.skip("no RabbitMQ reachable (set TEST_AMQP_URL to run the AMQP variant)")
-        url = services.amqp_url
+    url = services.redis_url if request.param == "redis" else reachable_amqp(services)
     monkeypatch.setenv("BROKER_URL", url)
     monkeypatch.setenv("QUEUE_PREFIX", f"{queue_prefix}{uuid.uuid4().hex[:6]}-")
     get_settings.cache_clear()

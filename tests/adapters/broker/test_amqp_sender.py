@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 
@@ -14,22 +13,17 @@ from adapters.broker import amqp_sender
 from adapters.broker.amqp_sender import AmqpSender, aiormq_url
 from adapters.broker.celery_message import task_message
 from pipeline.messaging.queues import INGEST, TASK_INGEST
-from pipeline.settings import get_settings
 from tests.support.broker import purge, take_tasks
 from tests.support.server import free_port
-from tests.support.services import TestServices
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def amqp_url(services: TestServices, queue_prefix: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    if not services.amqp_url:
-        pytest.skip("no RabbitMQ reachable (set TEST_AMQP_URL to run the AMQP variant)")
-    monkeypatch.setenv("QUEUE_PREFIX", f"{queue_prefix}{uuid.uuid4().hex[:6]}-")
-    get_settings.cache_clear()
-    purge(services.amqp_url, INGEST)
-    return services.amqp_url
+def amqp_url(amqp_url: str) -> str:
+    """The shared one, its ingest queue emptied first."""
+    purge(amqp_url, INGEST)
+    return amqp_url
 
 
 @pytest.mark.parametrize(
