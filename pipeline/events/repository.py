@@ -23,6 +23,8 @@ class StoredEvent:
     id: int
     status: str
     inserted: bool
+    source: str
+    received_at: datetime
 
 
 # One statement text for any batch (schema.unnest): a VALUES list is compiled again for
@@ -39,6 +41,8 @@ _COLUMNS = {
     "headers": "jsonb",
     "request_id": "varchar",
     "received_at": "timestamptz",
+    # Set for a row that goes in finished (ignored: no handler), None for the others.
+    "processed_at": "timestamptz",
 }
 _JSON_COLUMNS = ("payload", "headers")
 _TERMINAL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))
@@ -51,7 +55,9 @@ _UPSERT = (
     f"processed_at = CASE WHEN {_AGAIN} THEN NULL ELSE events.processed_at END "
 )
 _INSERTED = "(xmax = 0) AS inserted"
-_STORE = unnest_insert("events", _COLUMNS, f"{_UPSERT} RETURNING id, status, {_INSERTED}")
+_STORE = unnest_insert(
+    "events", _COLUMNS, f"{_UPSERT} RETURNING id, status, source, received_at, {_INSERTED}"
+)
 # Every column but the raw body: the rows come back as the events to process.
 _LOCKED_COLUMNS = [c for c in Event.__table__.columns if c.name != "raw_body"]
 _STORE_LOCKED = unnest_insert(
@@ -78,13 +84,19 @@ def store(
     A repeat of a finished event from a `recheck` source (a provider whose worker
     re-fetches the object) puts it back to `received`: the key says only where to look,
     so an early forged delivery must not turn the real one into an unprocessed duplicate.
+    A row may go in finished (`ignored`: no handler for its type); a repeat still leaves
+    the existing row's status as it was, since the upsert never reads the new row's.
     """
     if not rows:
         return []
     if any(row.keys() - _COLUMNS.keys() for row in rows):
         return _store_values(session, rows, recheck)  # a dead row carries its error
     found = session.execute(_STORE, _store_params(rows, recheck))
-    return [StoredEvent(r.id, r.status, bool(r.inserted)) for r in found]
+    return [_stored(r) for r in found]
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(row.id, row.status, bool(row.inserted), row.source, row.received_at)
 
 
 def store_locked(
@@ -104,7 +116,9 @@ def store_locked(
         for event, inserted in session.execute(stmt, _store_params(rows, recheck))
         if isinstance(event, Event)
     ]
-    stored = [StoredEvent(e.id, e.status, inserted) for e, inserted in found]
+    stored = [
+        StoredEvent(e.id, e.status, inserted, e.source, e.received_at) for e, inserted in found
+    ]
     unfinished = sorted(
         (e for e, _ in found if e.status not in TERMINAL_STATUSES), key=lambda e: e.id
     )
@@ -127,8 +141,14 @@ def _store_values(
             "attempts": case((again, 0), else_=Event.attempts),
             "processed_at": case((again, None), else_=Event.processed_at),
         },
-    ).returning(Event.id, Event.status, literal_column("(xmax = 0)").label("inserted"))
-    return [StoredEvent(r.id, r.status, bool(r.inserted)) for r in session.execute(stmt)]
+    ).returning(
+        Event.id,
+        Event.status,
+        Event.source,
+        Event.received_at,
+        literal_column("(xmax = 0)").label("inserted"),
+    )
+    return [_stored(r) for r in session.execute(stmt)]
 
 
 def lock_unfinished(session: Session, ids: Sequence[int]) -> list[Event]:

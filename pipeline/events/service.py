@@ -32,7 +32,13 @@ from pipeline.envelope import Envelope
 from pipeline.events import repository
 from pipeline.events.errors import PermanentError
 from pipeline.events.handlers import Handler, HandlerContext, HandlerRegistry
-from pipeline.events.storing import BatchStore, event_row, is_row_problem, restore_payloads
+from pipeline.events.storing import (
+    BatchStore,
+    event_row,
+    ignored_row,
+    is_row_problem,
+    restore_payloads,
+)
 from pipeline.providers.registry import ProviderRegistry
 from pipeline.retry import RetryPolicy
 from pipeline.sentry import capture
@@ -52,6 +58,7 @@ class _HandlerFailed(Exception):
 class IngestResult:
     stored: int = 0
     duplicates: int = 0
+    # Unfinished events only: `ingest` inserts those no handler takes as `ignored`.
     to_process: list[int] = field(default_factory=list)
 
 
@@ -108,16 +115,27 @@ class EventService:
     def _reparse(self, event: Event, body: bytes) -> dict[str, Any] | None:
         return self._parse(event.source, event.external_id, body, event.headers or {})
 
-    def _rows(self, envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
-        """One row per key (repeats counted), sorted so concurrent inserts cannot deadlock."""
+    def _rows(
+        self, envelopes: Sequence[Envelope], ignored_at: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """One row per key (repeats counted), sorted so concurrent inserts cannot deadlock.
+        With `ignored_at`, a row no handler takes goes in finished: `ignored` at that time
+        (before the payload check, as in `_process_one`)."""
         unique: dict[tuple[str, str], tuple[Envelope, int]] = {}
         for env in envelopes:
             key = (env.provider, env.external_id)
             first, repeats = unique.get(key, (env, -1))
             unique[key] = (first, repeats + 1)
-        return [
+        rows = [
             event_row(env, self._payload(env), repeats)
             for _, (env, repeats) in sorted(unique.items(), key=lambda item: item[0])
+        ]
+        if ignored_at is None:
+            return rows
+        # Looked up with the stored (bounded) source and type, as processing would.
+        return [
+            row if self.handlers.find(row["source"], row["type"]) else ignored_row(row, ignored_at)
+            for row in rows
         ]
 
     @staticmethod
@@ -128,7 +146,10 @@ class EventService:
         return result
 
     def store(self, envelopes: Sequence[Envelope]) -> IngestResult:
-        """Persist a batch once per key and commit; say which events need processing."""
+        """Persist a batch once per key and commit; say which events need processing.
+
+        Every event goes in `received`, one no handler takes included: its caller's
+        `process` reports it ignored (and counts it), this returns no ProcessResult."""
         return self._ingest_result(len(envelopes), self.batches.store(self._rows(envelopes)))
 
     def ingest(self, envelopes: Sequence[Envelope]) -> tuple[IngestResult, ProcessResult]:
@@ -141,19 +162,40 @@ class EventService:
         The handlers' after-commit jobs have run when this returns: those of the attempt
         that committed, never those of a rolled-back one.
         """
-        rows = self._rows(envelopes)
+        # Events no handler takes go in `ignored`, finished at the batch's `now`: one row
+        # version each, where processing them would update every one of them.
+        now = datetime.now(UTC)
+        rows = self._rows(envelopes, ignored_at=now)
         try:
             with unit_of_work(self.sessions, self.deps) as uow:
                 rows_stored, locked = repository.store_locked(uow.session, rows, self.recheck)
                 stored = self._ingest_result(len(envelopes), rows_stored)
-                result = self._process_locked(uow, stored.to_process, isolated=False, locked=locked)
+                result = self._process_locked(
+                    uow, stored.to_process, isolated=False, locked=locked, now=now
+                )
         except Exception as exc:
             if not isinstance(exc, _HandlerFailed) and not is_row_problem(exc):
                 raise
-            stored = self._ingest_result(len(envelopes), self.batches.store(rows))
+            rows_stored = self.batches.store(rows)
+            stored = self._ingest_result(len(envelopes), rows_stored)
             result = self._process_batch(stored.to_process, isolated=True)
+        self._report_ignored_at_insert(rows_stored, now, result)
         self._observe(result)
         return stored, result
+
+    @staticmethod
+    def _report_ignored_at_insert(
+        stored: Sequence[repository.StoredEvent], now: datetime, result: ProcessResult
+    ) -> None:
+        """The events this batch inserted as `ignored` are reported (ingest summary,
+        metrics) as if processing had ignored them; a repeat of an ignored event is
+        not inserted, so it only counts as a duplicate."""
+        for event in stored:
+            if event.inserted and event.status == EventStatus.IGNORED.value:
+                result.ignored.append(event.id)
+                latency = (now - event.received_at).total_seconds()
+                result.finished.append((event.source, event.status, latency))
+        result.ignored.sort()
 
     def process(self, ids: Sequence[int]) -> ProcessResult:
         """Run handlers for stored events in one transaction.
@@ -197,9 +239,11 @@ class EventService:
         *,
         isolated: bool,
         locked: list[Event] | None = None,
+        now: datetime | None = None,
     ) -> ProcessResult:
         """`locked`: the events already locked and read by the caller (the ingest's
-        upsert returns them); otherwise they are locked here, skipping others' rows."""
+        upsert returns them); otherwise they are locked here, skipping others' rows.
+        `now`: the batch's time when the caller has one (its ignored rows carry it)."""
         result = ProcessResult()
         if not ids:
             return result
@@ -211,7 +255,7 @@ class EventService:
         for event in events:
             session.expunge(event)
         restore_payloads(session, events, self._reparse)
-        now = datetime.now(UTC)
+        now = datetime.now(UTC) if now is None else now
         # Without savepoints the domain's work is collected and applied set-wise below;
         # if that fails, the caller redoes the batch isolated, one event at a time.
         batch = None if isolated else Deferred()

@@ -10,6 +10,7 @@ database is unreachable, a deadlock) are raised for the task to retry the whole 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from loguru import logger
@@ -58,7 +59,14 @@ def event_row(envelope: Envelope, payload: Any, repeats: int) -> dict[str, Any]:
         "headers": storable_headers(envelope.headers),
         "request_id": valid_request_id(envelope.request_id),
         "received_at": envelope.received_at,
+        "processed_at": None,
     }
+
+
+def ignored_row(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """`row` finished as it goes in: no handler takes its (source, type), so processing
+    would only mark it ignored, a second row version (and index entries) per event."""
+    return {**row, "status": EventStatus.IGNORED.value, "attempts": 1, "processed_at": now}
 
 
 def _dead_row(row: dict[str, Any], error: str) -> dict[str, Any]:
@@ -74,6 +82,8 @@ def _dead_row(row: dict[str, Any], error: str) -> dict[str, Any]:
         "payload": None,
         "headers": {},
         "status": EventStatus.DEAD.value,
+        "attempts": 0,  # a row meant to go in ignored never was
+        "processed_at": None,
         "last_error": error,
     }
 

@@ -25,6 +25,7 @@ from pipeline.providers.registry import build_registry
 from pipeline.settings import get_settings
 from schema.events import Event
 from schema.operations import EventAttempt
+from tests.support.row_updates import row_updates
 from tests.support.signing import stripe_event
 
 POISON = """
@@ -143,3 +144,27 @@ def test_rows_that_skipped_the_storable_rules_are_split_off(db: sessionmaker[Ses
         assert events[key].status == "dead", key
         assert events[key].raw_body == f"body of {key}".encode()
         assert (events[key].last_error or "").startswith("not storable: ")
+
+
+def test_a_refused_row_among_ignored_ones_is_dead_and_its_neighbours_go_in_ignored(
+    poisoned: Engine, service: EventService, db: sessionmaker[Session]
+) -> None:
+    """The ingest's fallback stores rows meant to go in `ignored` (no handler for
+    customer.created) as they are, but for a refused one: dead, never attempted."""
+
+    def unhandled(event_id: str, **extra: Any) -> Envelope:
+        body = stripe_event(event_id, "customer.created", **extra)
+        return Envelope("stripe", event_id, "customer.created", body, datetime.now(UTC), {}, "r")
+
+    batch = [envelope("evt_ok"), unhandled("evt_ign"), unhandled("evt_ign_poison", poison=True)]
+    with row_updates(poisoned) as updates:
+        stored, result = service.ingest(batch)
+        assert updates.take() == [("evt_ok", "received", "processed")]
+    rows = by_id(db)
+    assert stored.stored == 3
+    assert (result.processed, result.ignored) == ([rows["evt_ok"].id], [rows["evt_ign"].id])
+    ignored, dead = rows["evt_ign"], rows["evt_ign_poison"]
+    assert (ignored.status, ignored.attempts) == ("ignored", 1)
+    assert ignored.processed_at is not None
+    assert (dead.status, dead.attempts, dead.processed_at) == ("dead", 0, None)
+    assert (dead.last_error or "").startswith("not storable: ")

@@ -54,11 +54,26 @@ def test_ingested_events_are_announced_after_commit_with_their_final_status(
     pubsub = env_redis().pubsub()
     pubsub.subscribe(channel_name(get_settings()))
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
-    _, result = service.ingest([stripe_envelope("evt_live_1"), stripe_envelope("evt_live_2")])
+    # evt_live_3 has no handler: it goes in `ignored`, announced like the others.
+    batch = [
+        stripe_envelope("evt_live_1"),
+        stripe_envelope("evt_live_2"),
+        stripe_envelope("evt_live_3", "customer.created"),
+    ]
+    _, result = service.ingest(batch)
     after_processing(result)
-    assert announced_events(pubsub) == {"evt_live_1": "processed", "evt_live_2": "processed"}
+    assert announced_events(pubsub) == {
+        "evt_live_1": "processed",
+        "evt_live_2": "processed",
+        "evt_live_3": "ignored",
+    }
     with db() as session:
-        assert [i["external_id"] for i in changes_since(session, 0)] == ["evt_live_1", "evt_live_2"]
+        changed = [(i["external_id"], i["status"]) for i in changes_since(session, 0)]
+    assert changed == [
+        ("evt_live_1", "processed"),
+        ("evt_live_2", "processed"),
+        ("evt_live_3", "ignored"),
+    ]
     pubsub.close()
 
 
