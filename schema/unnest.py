@@ -14,10 +14,23 @@ from typing import Any
 from sqlalchemy import TextClause, text
 
 
-def unnest_insert(table: str, columns: Mapping[str, str], tail: str) -> TextClause:
-    """`columns`: name -> PostgreSQL type of its values; `tail`: ON CONFLICT / RETURNING."""
+def unnest_insert(
+    table: str,
+    columns: Mapping[str, str],
+    tail: str,
+    computed: Mapping[str, str] | None = None,
+) -> TextClause:
+    """`columns`: name -> PostgreSQL type of its values; `tail`: ON CONFLICT / RETURNING;
+    `computed`: name -> the SQL expression inserted for that column instead of its value
+    (which it can read as `v.<name>`)."""
     arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
-    return text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}")
+    names = ", ".join(columns)
+    if not computed:
+        return text(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}")
+    values = ", ".join(computed.get(name, f"v.{name}") for name in columns)
+    return text(
+        f"INSERT INTO {table} ({names}) SELECT {values} FROM unnest({arrays}) AS v({names}) {tail}"
+    )
 
 
 def unnest_update(

@@ -41,9 +41,11 @@ _COLUMNS = {
     "headers": "jsonb",
     "request_id": "varchar",
     "received_at": "timestamptz",
-    # Set for a row that goes in finished (ignored: no handler), None for the others.
+    # Set for a row that goes in finished (ignored: no handler), None for the others;
+    # stored as the transaction's time, like stored_at, so it is never before it.
     "processed_at": "timestamptz",
 }
+_COMPUTED = {"processed_at": "CASE WHEN v.processed_at IS NULL THEN NULL ELSE now() END"}
 _JSON_COLUMNS = ("payload", "headers")
 _TERMINAL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))
 _AGAIN = f"events.source = ANY(CAST(:recheck AS varchar[])) AND events.status IN ({_TERMINAL})"
@@ -56,7 +58,10 @@ _UPSERT = (
 )
 _INSERTED = "(xmax = 0) AS inserted"
 _STORE = unnest_insert(
-    "events", _COLUMNS, f"{_UPSERT} RETURNING id, status, source, received_at, {_INSERTED}"
+    "events",
+    _COLUMNS,
+    f"{_UPSERT} RETURNING id, status, source, received_at, {_INSERTED}",
+    _COMPUTED,
 )
 # Every column but the raw body: the rows come back as the events to process.
 _LOCKED_COLUMNS = [c for c in Event.__table__.columns if c.name != "raw_body"]
@@ -64,6 +69,7 @@ _STORE_LOCKED = unnest_insert(
     "events",
     _COLUMNS,
     f"{_UPSERT} RETURNING {', '.join(c.name for c in _LOCKED_COLUMNS)}, {_INSERTED}",
+    _COMPUTED,
 ).columns(*_LOCKED_COLUMNS, column("inserted", Boolean))
 
 

@@ -162,7 +162,7 @@ class EventService:
         The handlers' after-commit jobs have run when this returns: those of the attempt
         that committed, never those of a rolled-back one.
         """
-        # Events no handler takes go in `ignored`, finished at the batch's `now`: one row
+        # Events no handler takes go in `ignored`, finished as they are stored: one row
         # version each, where processing them would update every one of them.
         now = datetime.now(UTC)
         rows = self._rows(envelopes, ignored_at=now)
@@ -170,9 +170,7 @@ class EventService:
             with unit_of_work(self.sessions, self.deps) as uow:
                 rows_stored, locked = repository.store_locked(uow.session, rows, self.recheck)
                 stored = self._ingest_result(len(envelopes), rows_stored)
-                result = self._process_locked(
-                    uow, stored.to_process, isolated=False, locked=locked, now=now
-                )
+                result = self._process_locked(uow, stored.to_process, isolated=False, locked=locked)
         except Exception as exc:
             if not isinstance(exc, _HandlerFailed) and not is_row_problem(exc):
                 raise
@@ -239,11 +237,9 @@ class EventService:
         *,
         isolated: bool,
         locked: list[Event] | None = None,
-        now: datetime | None = None,
     ) -> ProcessResult:
         """`locked`: the events already locked and read by the caller (the ingest's
-        upsert returns them); otherwise they are locked here, skipping others' rows.
-        `now`: the batch's time when the caller has one (its ignored rows carry it)."""
+        upsert returns them); otherwise they are locked here, skipping others' rows."""
         result = ProcessResult()
         if not ids:
             return result
@@ -255,7 +251,7 @@ class EventService:
         for event in events:
             session.expunge(event)
         restore_payloads(session, events, self._reparse)
-        now = datetime.now(UTC) if now is None else now
+        now = datetime.now(UTC)
         # Without savepoints the domain's work is collected and applied set-wise below;
         # if that fails, the caller redoes the batch isolated, one event at a time.
         batch = None if isolated else Deferred()

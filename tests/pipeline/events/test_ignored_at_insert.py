@@ -72,7 +72,8 @@ def test_an_unhandled_event_goes_in_ignored_in_one_row_version(
     assert (row.status, row.attempts, row.last_error, row.next_attempt_at) == (
         "ignored", 1, None, None,
     )  # fmt: skip
-    assert row.processed_at is not None and row.processed_at >= row.received_at
+    # Finished as it was stored: the transaction's time for both, never before it.
+    assert row.processed_at is not None and row.processed_at == row.stored_at
     assert row.updated_seq is None  # cleared by the insert: left for the announcer
 
 
@@ -176,8 +177,10 @@ def test_a_mixed_batch_through_the_ingest_task(
         "evt_new_i": ("ignored", 1, 1, UNHANDLED),
     }
     assert rows["evt_old"].processed_at == old.processed_at
-    # One `now` for the batch: the ignored row and the processed ones share it.
-    assert rows["evt_new_i"].processed_at == rows["evt_new"].processed_at
+    # Ignored as stored; processed after it was stored (the worker's clock, later).
+    assert rows["evt_new_i"].processed_at == rows["evt_new_i"].stored_at
+    new = rows["evt_new"]
+    assert new.processed_at is not None and new.processed_at >= new.stored_at
 
 
 def test_a_failing_handler_redoes_the_batch_and_each_event_ends_right(
