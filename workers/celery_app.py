@@ -112,7 +112,7 @@ class WorkerApp(Celery):  # type: ignore[misc]
         self._redactor: Redactor | None = None
         self._runtime: WorkerRuntime | None = None
         self._health: WorkerHealth | None = None
-        # Beat builds a runtime too (its heartbeat watch writes alerts), without the bot.
+        # Beat builds a runtime too (its heartbeat watch writes alerts), without handlers.
         self.is_beat = False
 
     @property
@@ -159,7 +159,7 @@ class WorkerApp(Celery):  # type: ignore[misc]
                 self._sender(),
                 self.providers,
                 self.redactor,
-                serves_updates=not self.is_beat,
+                runs_tasks=not self.is_beat,
             )
         return current
 

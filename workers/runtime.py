@@ -75,12 +75,12 @@ def build_worker_runtime(
     providers: ProviderSettingsSet | None = None,
     redactor: Redactor | None = None,
     *,
-    serves_updates: bool = True,
+    runs_tasks: bool = True,
 ) -> WorkerRuntime:
     """`providers` and `redactor`: the worker app's (read from the environment when not
-    given); the runtime's `Deps` adds its settings to the Redactor. `serves_updates`:
-    False in beat, which runs no task and so needs no bot (its Bot API types alone are
-    some 130 MB)."""
+    given); the runtime's `Deps` adds its settings to the Redactor. `runs_tasks`: False
+    in beat, whose heartbeat watch needs sessions and `Deps` but no handler: the handler
+    modules (the bot's among them, with aiogram) are some 130 MB it would never use."""
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set for the worker")
     providers = providers or ProviderSettingsSet.from_env()
@@ -89,7 +89,10 @@ def build_worker_runtime(
     # and per announcement) is paid only by connections idle for a while.
     engine = make_engine(settings.database_url, pool_size=2, ping_idle_s=WORKER_PING_IDLE_S)
     sessions = make_session_factory(engine)
-    registry, handlers = load_code(settings, providers)
+    if runs_tasks:
+        registry, handlers = load_code(settings, providers)
+    else:
+        registry, handlers = build_registry(settings, providers=providers), HandlerRegistry()
     events = EventService(
         sessions,
         registry,
@@ -98,7 +101,7 @@ def build_worker_runtime(
         on_dead=on_event_dead(settings),
         deps=deps,
     )
-    bot = _bot_processor(deps) if serves_updates else None
+    bot = _bot_processor(deps) if runs_tasks else None
     return WorkerRuntime(
         os.getpid(),
         settings,
