@@ -51,7 +51,8 @@ class RowUpdates:
 def row_updates(engine: Engine) -> Iterator[RowUpdates]:
     """The trigger and its log for the `with` block: `with row_updates(engine) as log:`."""
     with engine.begin() as conn:
-        for statement in _INSTALL:
+        # Whatever a killed run left behind goes first.
+        for statement in (*_REMOVE, *_INSTALL):
             conn.execute(text(statement))
     try:
         yield RowUpdates(engine)
