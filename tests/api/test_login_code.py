@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.auth import staff
 from schema.staff import LoginCode, StaffUser
 from tests.api.conftest import bearer
+from tests.support.logs import log_records
 from tests.support.smtp import Inbox, smtp_server
 
 EMAIL = "ops@example.com"
@@ -172,22 +173,16 @@ def test_login_endpoints_are_limited_per_address_of_the_client(
 def test_an_unreachable_smtp_server_still_answers_202_and_logs(
     api_env: pytest.MonkeyPatch, request: pytest.FixtureRequest, db: sessionmaker[Session]
 ) -> None:
-    from loguru import logger
-
     from tests.support.processes import free_port
 
     api_env.setenv("SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     api_env.setenv("SMTP_TIMEOUT_S", "2")
     with db.begin() as session:
         staff.add_staff(session, EMAIL, "viewer")
-    errors: list[str] = []
-    sink = logger.add(lambda m: errors.append(m.record["message"]), level="ERROR")
-    try:
+    with log_records("ERROR") as records:
         client: TestClient = request.getfixturevalue("api_client")
         ask(client)
-    finally:
-        logger.remove(sink)
-    assert errors == [f"login code mail to {EMAIL} not sent"]
+    assert [r["message"] for r in records] == [f"login code mail to {EMAIL} not sent"]
 
 
 def test_without_smtp_the_code_is_printed_as_development_mail(

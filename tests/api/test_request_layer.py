@@ -16,6 +16,7 @@ from api.deps import SessionDep, UnitOfWorkDep
 from api.errors import ProblemError
 from schema.staff import StaffUser
 from tests.api.conftest import bearer
+from tests.support.logs import log_records as capture_logs
 
 if TYPE_CHECKING:
     from loguru import Record  # in loguru's stubs only
@@ -67,10 +68,8 @@ def test_a_failed_request_rolls_back_and_runs_no_job(
 
 @pytest.fixture
 def log_records() -> Iterator[list[Record]]:
-    records: list[Record] = []
-    sink = logger.add(lambda message: records.append(message.record), level="INFO")
-    yield records
-    logger.remove(sink)
+    with capture_logs("INFO") as records:
+        yield records
 
 
 def test_log_lines_carry_the_request_id(client: TestClient, log_records: list[Record]) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from loguru import logger
 
 from pipeline.settings import get_settings
 from pipeline.telegram import api
+from tests.support.logs import log_records
 
 if TYPE_CHECKING:
-    from loguru import Record  # in loguru's stubs only
+    pass  # in loguru's stubs only
 
 
 def test_telegram_bound_tasks_wait_quietly_without_a_token(
@@ -26,14 +26,12 @@ def test_telegram_bound_tasks_wait_quietly_without_a_token(
     monkeypatch.setenv("DATABASE_URL", "postgresql://unused@127.0.0.1:9/db")
     get_settings.cache_clear()
     app.reset_runtime()  # a worker process starting without a token
-    records: list[Record] = []
-    sink = logger.add(lambda message: records.append(message.record), level="WARNING")
     try:
-        # Beat runs the sweep every few seconds; none of the runs may raise.
-        assert [send_notifications() for _ in range(3)] == [0, 0, 0]
-        assert handle_chat_updates(42) == 0  # a stored update waits for the token
+        with log_records("WARNING") as records:
+            # Beat runs the sweep every few seconds; none of the runs may raise.
+            assert [send_notifications() for _ in range(3)] == [0, 0, 0]
+            assert handle_chat_updates(42) == 0  # a stored update waits for the token
     finally:
-        logger.remove(sink)
         get_settings.cache_clear()
         app.reset_runtime()
     assert len(records) == 1, [r["message"] for r in records]
