@@ -25,9 +25,7 @@ def unnest_insert(
     (which it can read as `v.<name>`)."""
     arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
     names = ", ".join(columns)
-    if not computed:
-        return text(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}")
-    values = ", ".join(computed.get(name, f"v.{name}") for name in columns)
+    values = ", ".join((computed or {}).get(name, f"v.{name}") for name in columns)
     return text(
         f"INSERT INTO {table} ({names}) SELECT {values} FROM unnest({arrays}) AS v({names}) {tail}"
     )

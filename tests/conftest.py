@@ -116,6 +116,12 @@ def db(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> se
     return make_session_factory(engine)
 
 
+def own_queues(monkeypatch: pytest.MonkeyPatch, queue_prefix: str) -> None:
+    """A queue prefix of the test's own, so no test reads another's messages."""
+    monkeypatch.setenv("QUEUE_PREFIX", f"{queue_prefix}{uuid.uuid4().hex[:6]}-")
+    get_settings.cache_clear()
+
+
 def reachable_amqp(services: TestServices) -> str:
     if not services.amqp_url:
         pytest.skip("no RabbitMQ reachable (set TEST_AMQP_URL to run the AMQP variant)")
@@ -126,8 +132,7 @@ def reachable_amqp(services: TestServices) -> str:
 def amqp_url(services: TestServices, queue_prefix: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """RabbitMQ (skipped where none is reachable), with a queue prefix of the test's own."""
     url = reachable_amqp(services)
-    monkeypatch.setenv("QUEUE_PREFIX", f"{queue_prefix}{uuid.uuid4().hex[:6]}-")
-    get_settings.cache_clear()
+    own_queues(monkeypatch, queue_prefix)
     return url
 
 
@@ -141,6 +146,5 @@ def broker_url(
     """The broker under test: Redis always, RabbitMQ where one is reachable."""
     url = services.redis_url if request.param == "redis" else reachable_amqp(services)
     monkeypatch.setenv("BROKER_URL", url)
-    monkeypatch.setenv("QUEUE_PREFIX", f"{queue_prefix}{uuid.uuid4().hex[:6]}-")
-    get_settings.cache_clear()
+    own_queues(monkeypatch, queue_prefix)
     return url

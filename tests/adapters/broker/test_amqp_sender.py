@@ -50,30 +50,24 @@ async def test_a_published_batch_is_what_the_worker_reads(amqp_url: str) -> None
     assert tasks == [(TASK_INGEST, [[{"n": n, "provider": "stripe"}]]) for n in range(3)]
 
 
+@pytest.mark.parametrize(
+    ("every_s", "told"),
+    [
+        (0.0, [1, 2, 3]),  # after every confirm: nobody consumes, so ours are all ready
+        (3600.0, [1, None, None]),  # once per interval: the first publish asks
+    ],
+)
 async def test_the_queues_length_is_told_after_the_confirm(
-    amqp_url: str, monkeypatch: pytest.MonkeyPatch
+    amqp_url: str, monkeypatch: pytest.MonkeyPatch, every_s: float, told: list[int | None]
 ) -> None:
-    # Nobody consumes: every message published is still ready, ours included.
-    monkeypatch.setattr(amqp_sender, "COUNT_EVERY_S", 0.0)
+    monkeypatch.setattr(amqp_sender, "COUNT_EVERY_S", every_s)
     sender = AmqpSender(amqp_url, timeout=5.0)
     message = task_message(TASK_INGEST, INGEST, [[{"n": 1}]])
     try:
-        assert [await sender.publish(message) for _ in range(3)] == [1, 2, 3]
+        assert [await sender.publish(message) for _ in range(3)] == told
     finally:
         await sender.close()
     assert len(await asyncio.to_thread(take_tasks, amqp_url, INGEST)) == 3
-
-
-async def test_the_length_is_asked_once_per_interval(
-    amqp_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(amqp_sender, "COUNT_EVERY_S", 3600.0)
-    sender = AmqpSender(amqp_url, timeout=5.0)
-    message = task_message(TASK_INGEST, INGEST, [[{"n": 1}]])
-    try:
-        assert [await sender.publish(message) for _ in range(3)] == [1, None, None]
-    finally:
-        await sender.close()
 
 
 async def test_a_lost_connection_is_replaced_on_the_next_publish(amqp_url: str) -> None:
